@@ -1,0 +1,66 @@
+"""Atomic output: nothing letrolab writes is ever seen half-written.
+
+Files are written to a temporary sibling and moved into place with :func:`os.replace`, which is
+atomic on POSIX within one file system. Output folders are staged the same way: everything is
+written into a hidden staging folder beside the target and moved in only when the whole job
+succeeded, so a failed run leaves the previous output untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "staged_dir"]
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically and return the path."""
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+@contextlib.contextmanager
+def staged_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """Stage an output folder and move its files into ``target`` only on success.
+
+    Yields a temporary folder on the same file system as ``target``. When the ``with`` block
+    ends without an exception every file in it replaces its counterpart under ``target``
+    (other files already in ``target`` are kept). On an exception the staging folder is
+    removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
+    try:
+        yield stage
+        target.mkdir(parents=True, exist_ok=True)
+        for src in sorted(stage.rglob("*")):
+            if src.is_dir():
+                continue
+            dst = target / src.relative_to(stage)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

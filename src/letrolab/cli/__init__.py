@@ -1,0 +1,123 @@
+"""The ``letrolab`` command: one command with sub-commands.
+
+Each module in this package that defines ``register(app)`` adds its sub-commands; modules are
+found automatically, so a new sub-command is a new module and nothing else changes.
+
+Contract (DESIGN.md): ``--json`` prints one JSON document on stdout; bad input exits with
+status 2 and one line ``error: <what is wrong and how to fix it>`` on stderr, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import pkgutil
+import sys
+from typing import Any
+
+import typer
+
+try:  # typer >= 0.22 vendors click; its usage errors derive from TyperException
+    from typer import TyperException as _UsageError
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import ClickException as _UsageError
+
+from letrolab.errors import LetrolabError
+
+__all__ = ["app", "fail", "main", "print_json"]
+
+app = typer.Typer(
+    name="letrolab",
+    help="The letrozole - IGF-1 system: lab-data analysis, mechanistic model, virtual experiments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from letrolab import __version__
+
+        typer.echo(f"letrolab {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+    ),
+) -> None:
+    """The letrozole - IGF-1 system: lab-data analysis, mechanistic model, virtual experiments."""
+
+
+def _register_all() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Make NumPy scalars/arrays JSON-able; non-finite floats become null (JSON has no NaN)."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def print_json(doc: Any) -> None:
+    """Print ``doc`` as one JSON document on stdout."""
+    sys.stdout.write(json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> None:
+    """Raise the one-line command-line error for ``message`` (exit status 2)."""
+    raise LetrolabError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``letrolab`` command. Returns the exit status."""
+    _register_all()
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="letrolab", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except typer.Abort:
+        sys.stderr.write("error: aborted\n")
+        return 2
+    except _UsageError as exc:  # usage errors, bad option values
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        sys.stderr.write(f"error: {' '.join(message.split())}\n")
+        return 2
+    except LetrolabError as exc:
+        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        sys.stderr.write(f"error: {exc.strerror}: {exc.filename}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""letrolab.synergy."""

@@ -1,0 +1,285 @@
+"""Tidy combination tables: reading, validating and normalising dose-response matrices.
+
+The layout is SynergyFinder's (DESIGN.md, "Tidy input"):
+
+* two drugs: ``block_id, drug_row, drug_col, conc_r, conc_c, response[, conc_r_unit,
+  conc_c_unit, replicate]``;
+* N drugs: ``block_id, drug1..drugN, conc1..concN, response[, conc_unit1..N | conc_unit,
+  replicate]``;
+* SynergyFinder 1's ``PairIndex, Drug1, Drug2, Conc1, Conc2, Response, ConcUnit`` is accepted too.
+
+Column names match regardless of case. A single-agent observation has the other concentrations 0.
+Every table is normalised to :class:`CombinationData`: one row per (block, dose combination) with
+concentrations in molar, the response as % inhibition, and the replicate mean, sd and count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from letrolab.errors import FormatError, InputError
+from letrolab.units import molar_factor
+
+__all__ = ["Block", "CombinationData", "normalise_combination", "read_combination"]
+
+_RESPONSES = ("inhibition", "viability")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One combination block, replicates averaged.
+
+    Attributes
+    ----------
+    block_id : str
+    drugs : tuple of str
+        Drug names, in column order.
+    conc : ndarray, shape (n_points, n_drugs)
+        Concentrations in molar.
+    unit : str
+        Display unit of the block (the input's unit; the first one seen where a block mixed
+        units). ``""`` when the input gave none: doses are then reported as given.
+    response : ndarray, shape (n_points,)
+        Mean % inhibition over replicates.
+    sd : ndarray, shape (n_points,)
+        Replicate standard deviation (ddof=1), NaN where a point has one replicate.
+    n : ndarray of int, shape (n_points,)
+        Number of replicates averaged into each point.
+    """
+
+    block_id: str
+    drugs: tuple[str, ...]
+    conc: np.ndarray
+    unit: str
+    response: np.ndarray
+    sd: np.ndarray
+    n: np.ndarray
+
+    @property
+    def unit_factor(self) -> float:
+        """Molar per display unit (1 for unitless input)."""
+        return molar_factor(self.unit) if self.unit else 1.0
+
+    @property
+    def conc_display(self) -> np.ndarray:
+        """Concentrations in the block's display unit."""
+        return self.conc / self.unit_factor
+
+
+@dataclass(frozen=True)
+class CombinationData:
+    """A normalised combination table.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Columns ``block_id, drug1..drugK, conc1..concK`` (molar), ``unit``, ``response``
+        (% inhibition, replicate mean), ``sd``, ``n``; one row per block and dose combination.
+    n_drugs : int
+    warnings : tuple of str
+        What was dropped or converted while reading, one sentence each.
+    """
+
+    table: pd.DataFrame
+    n_drugs: int
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def block_ids(self) -> list[str]:
+        return list(pd.unique(self.table["block_id"]))
+
+    def blocks(self) -> Iterator[Block]:
+        """Iterate over the blocks in input order."""
+        k = self.n_drugs
+        dcols = [f"drug{i + 1}" for i in range(k)]
+        ccols = [f"conc{i + 1}" for i in range(k)]
+        for bid, g in self.table.groupby("block_id", sort=False):
+            yield Block(
+                block_id=str(bid),
+                drugs=tuple(str(g[c].iloc[0]) for c in dcols),
+                conc=g[ccols].to_numpy(dtype=float),
+                unit=str(g["unit"].iloc[0]),
+                response=g["response"].to_numpy(dtype=float),
+                sd=g["sd"].to_numpy(dtype=float),
+                n=g["n"].to_numpy(dtype=int),
+            )
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def read_combination(
+    source: str | Path | pd.DataFrame, *, response: str = "inhibition"
+) -> CombinationData:
+    """Read a tidy combination table from CSV, TSV or Parquet (or take a DataFrame).
+
+    Parameters
+    ----------
+    source : path or DataFrame
+    response : {"inhibition", "viability"}
+        What the ``response`` column holds: % inhibition, or % viability (converted as
+        ``100 - viability``).
+
+    Raises
+    ------
+    FormatError
+        If the file cannot be parsed as a table.
+    InputError
+        If required columns are missing or values are unusable (the message names them).
+    """
+    if isinstance(source, pd.DataFrame):
+        return normalise_combination(source, response=response)
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"input file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".parquet", ".pq"}:
+            df = pd.read_parquet(path)
+        else:
+            sep = "\t" if suffix in {".tsv", ".tab"} else None
+            df = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise FormatError(f"cannot read {path.name} as a table: {exc}") from None
+    if df.empty:
+        raise InputError(f"{path.name} holds no rows")
+    return normalise_combination(df, response=response)
+
+
+def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], str, str | None]:
+    """Map the table's columns to (drug cols, conc cols, unit cols, response col, replicate col)."""
+    cols = {_norm(c): c for c in df.columns}
+
+    def get(*names: str) -> str | None:
+        for n in names:
+            if n in cols:
+                return cols[n]
+        return None
+
+    resp = get("response", "relativeinhibition", "inhibition")
+    if resp is None:
+        raise InputError(
+            "no 'response' column; the tidy layout is block_id, drug_row, drug_col, conc_r, "
+            "conc_c, response (or drug1..N, conc1..N, response)"
+        )
+    replicate = get("replicate", "rep")
+    if get("drugrow") is not None:
+        drugs = [get("drugrow"), get("drugcol")]
+        concs = [get("concr"), get("concc")]
+        units = [get("concrunit", "concunit"), get("conccunit", "concunit")]
+    else:
+        drugs, concs, units = [], [], []
+        i = 1
+        while get(f"drug{i}") is not None:
+            drugs.append(get(f"drug{i}"))
+            concs.append(get(f"conc{i}"))
+            units.append(get(f"concunit{i}", f"conc{i}unit", "concunit"))
+            i += 1
+    missing = [
+        name
+        for name, col in zip(
+            [
+                *(f"drug{i + 1}" for i in range(len(drugs))),
+                *(f"conc{i + 1}" for i in range(len(concs))),
+            ],
+            [*drugs, *concs],
+            strict=True,
+        )
+        if col is None
+    ]
+    if len(drugs) < 2 or missing:
+        raise InputError(
+            "need at least two drug and concentration columns (drug_row/drug_col with "
+            f"conc_r/conc_c, or drug1..N with conc1..N); missing {missing or ['drug2', 'conc2']}"
+        )
+    return drugs, concs, units, resp, replicate  # type: ignore[return-value]
+
+
+def normalise_combination(df: pd.DataFrame, *, response: str = "inhibition") -> CombinationData:
+    """Normalise a combination DataFrame; see :func:`read_combination`."""
+    if response not in _RESPONSES:
+        raise InputError(f"response must be 'inhibition' or 'viability', not {response!r}")
+    drug_cols, conc_cols, unit_cols, resp_col, rep_col = _columns(df)
+    cols = {_norm(c): c for c in df.columns}
+    block_col = cols.get("blockid") or cols.get("pairindex")
+    k = len(drug_cols)
+    warnings: list[str] = []
+
+    out = pd.DataFrame(
+        {"block_id": df[block_col].astype(str) if block_col else pd.Series(["1"] * len(df))}
+    )
+    for i, c in enumerate(drug_cols):
+        out[f"drug{i + 1}"] = df[c].astype(str).str.strip()
+    for i, c in enumerate(conc_cols):
+        vals = pd.to_numeric(df[c], errors="coerce")
+        if vals.isna().any():
+            rows = (np.flatnonzero(vals.isna().to_numpy()) + 2)[:5].tolist()
+            raise InputError(
+                f"column {c!r} has missing or non-numeric concentrations (file rows {rows})"
+            )
+        if (vals < 0).any():
+            raise InputError(f"column {c!r} has negative concentrations")
+        out[f"conc{i + 1}"] = vals.astype(float)
+    for i, c in enumerate(unit_cols):
+        out[f"unit{i + 1}"] = df[c].astype(str).str.strip() if c is not None else ""
+
+    resp = pd.to_numeric(df[resp_col], errors="coerce").astype(float)
+    if response == "viability":
+        resp = 100.0 - resp
+    out["response"] = resp
+    out["replicate"] = df[rep_col] if rep_col is not None else 0
+
+    bad = ~np.isfinite(out["response"].to_numpy())
+    if bad.any():
+        for bid in pd.unique(out.loc[bad, "block_id"]):
+            nb = int((bad & (out["block_id"] == bid).to_numpy()).sum())
+            warnings.append(
+                f"block {bid}: {nb} well(s) with missing or non-numeric response dropped"
+            )
+        out = out.loc[~bad].reset_index(drop=True)
+
+    # Units: validate, convert to molar, pick each block's display unit (the first one seen).
+    unit_cols_out = [f"unit{i + 1}" for i in range(k)]
+    all_units = pd.unique(out[unit_cols_out].to_numpy().ravel())
+    factors = {u: (molar_factor(u) if u not in ("", "nan", "None") else 1.0) for u in all_units}
+    if any(u in ("", "nan", "None") for u in all_units) and any(
+        u not in ("", "nan", "None") for u in all_units
+    ):
+        raise InputError(
+            "some rows give a concentration unit and others do not; give it on every row"
+        )
+    for i in range(k):
+        out[f"conc{i + 1}"] = out[f"conc{i + 1}"] * out[f"unit{i + 1}"].map(factors).astype(float)
+    first_unit = out.groupby("block_id", sort=False)["unit1"].transform("first")
+    mixed = out[unit_cols_out].ne(first_unit, axis=0).any(axis=1)
+    for bid in pd.unique(out.loc[mixed, "block_id"]):
+        warnings.append(
+            f"block {bid}: mixed concentration units converted to {first_unit[mixed].iloc[0]}"
+        )
+    out["unit"] = first_unit.replace({"nan": "", "None": ""})
+
+    # Drugs must be constant within a block.
+    dcols = [f"drug{i + 1}" for i in range(k)]
+    nuniq = out.groupby("block_id", sort=False)[dcols].nunique()
+    if (nuniq > 1).any(axis=None):
+        bid = nuniq.index[(nuniq > 1).any(axis=1)][0]
+        raise InputError(
+            f"block {bid}: drug names change within the block; give each pair its own block_id"
+        )
+
+    ccols = [f"conc{i + 1}" for i in range(k)]
+    keys = ["block_id", *dcols, *ccols, "unit"]
+    agg = (
+        out.groupby(keys, sort=False)["response"]
+        .agg(response="mean", sd="std", n="count")
+        .reset_index()
+    )
+    agg["n"] = agg["n"].astype(int)
+    return CombinationData(table=agg, n_drugs=k, warnings=tuple(warnings))

@@ -1,0 +1,32 @@
+"""The command-line contract shared by every sub-command (DESIGN.md)."""
+
+import subprocess
+import sys
+
+
+def test_unknown_option_is_one_error_line(run_cli):
+    code, out, err = run_cli("--no-such-option")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+
+
+def test_unknown_command_is_one_error_line(run_cli):
+    code, _, err = run_cli("frobnicate")
+    assert code == 2
+    assert err.startswith("error: ") and "frobnicate" in err
+
+
+def test_help_exits_zero(run_cli):
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    assert "letrolab" in out
+
+
+def test_module_entry_point_runs():
+    proc = subprocess.run(
+        [sys.executable, "-m", "letrolab", "--help"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
