@@ -1,0 +1,51 @@
+"""Write one benchmark's section of benchmarks/RESULTS.md, leaving the other sections alone.
+
+Each benchmark owns the text between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``; the file
+is rewritten atomically. A section records the command that produced it, the machine and the date.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+HEADER = (
+    "# Benchmark results\n\n"
+    "Each section is written by the benchmark named in it, with the command that produced it.\n"
+    "Ratios compare letrolab with peer tools measured in the same run on the same inputs.\n"
+)
+
+
+def machine() -> str:
+    """One line describing the machine and interpreter."""
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def write_section(name: str, body: str, *, command: str | None = None) -> Path:
+    """Replace (or append) the section ``name`` of RESULTS.md with ``body``."""
+    command = command or "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+    block = (
+        f"<!-- {name}:start -->\n{body.rstrip()}\n\n"
+        f"Command: `{command}`  \nMachine: {machine()}\n<!-- {name}:end -->\n"
+    )
+    text = RESULTS.read_text() if RESULTS.exists() else HEADER
+    pattern = re.compile(
+        rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->\n?", re.S
+    )
+    text = (
+        pattern.sub(lambda _m: block, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + block
+    )
+    tmp = RESULTS.with_suffix(".md.part")
+    tmp.write_text(text)
+    os.replace(tmp, RESULTS)
+    return RESULTS
