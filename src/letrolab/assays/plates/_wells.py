@@ -1,0 +1,287 @@
+"""The tidy wells table every plate reader returns, and the helpers the readers share.
+
+One row per (plate, read, time, well):
+
+============  ==========================================================================
+column        meaning
+============  ==========================================================================
+plate         plate name as the instrument wrote it (``"Plate 1"``, a barcode ...)
+well          ``"A1"`` ... ``"P24"`` (no zero padding)
+row           row letter ``"A"`` ...
+col           column number, 1-based (int)
+read          the read's label as the instrument wrote it (``"abs450:450"``, ``"A450"``)
+wavelength    measurement wavelength in nm (emission for fluorescence), NaN if none
+time_s        seconds since the start of a kinetic read, NaN for endpoint reads
+value         the number read, NaN unless ``flag == "ok"``
+flag          ``ok`` | ``saturated`` (OVRFLW, OVER, ...) | ``non_numeric`` | ``missing``
+raw           the cell's text exactly as in the file (empty for missing)
+============  ==========================================================================
+
+Saturated and non-numeric cells are kept with ``value = NaN`` and their flag, never clipped or
+guessed; ``missing`` marks a well of the plate's geometry that the file leaves empty.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from letrolab.errors import FormatError
+
+__all__ = [
+    "FLAGS",
+    "WELL_COLUMNS",
+    "classify_cells",
+    "geometry_for",
+    "parse_well",
+    "row_letters",
+    "wavelength_of",
+    "wells_frame",
+]
+
+WELL_COLUMNS = (
+    "plate",
+    "well",
+    "row",
+    "col",
+    "read",
+    "wavelength",
+    "time_s",
+    "value",
+    "flag",
+    "raw",
+)
+FLAGS = ("ok", "saturated", "non_numeric", "missing")
+
+#: Plate formats (rows, columns) by well count.
+GEOMETRIES = {
+    6: (2, 3),
+    12: (3, 4),
+    24: (4, 6),
+    48: (6, 8),
+    96: (8, 12),
+    384: (16, 24),
+    1536: (32, 48),
+}
+
+#: Cell texts that instruments write for a reading above the detector's range.
+SATURATED_TOKENS = frozenset(
+    {
+        "ovrflw",
+        "overflow",
+        "over",
+        "ovr",
+        "sat",
+        "saturated",
+        "range?",
+        ">max",
+        "+inf",
+        "inf",
+        "high",
+    }
+)
+#: Cell texts that mean "no value here".
+MISSING_TOKENS = frozenset({"", "-", "nan", "n/a", "na", "none", "null"})
+
+_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_WELL = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,2})\s*$")
+
+
+def row_letters(n: int) -> list[str]:
+    """Row names of a plate with ``n`` rows: A..Z, then AA, AB, ... (1536-well plates)."""
+    out = []
+    for i in range(n):
+        out.append(chr(65 + i) if i < 26 else "A" + chr(65 + i - 26))
+    return out
+
+
+def _row_index(letters: str) -> int:
+    letters = letters.upper()
+    if len(letters) == 1:
+        return ord(letters) - 65
+    return 26 + ord(letters[1]) - 65
+
+
+def parse_well(name: str) -> tuple[str, int]:
+    """Split ``"B07"``/``"b7"`` into ``("B", 7)``; :class:`FormatError` if it is not a well."""
+    m = _WELL.match(str(name))
+    if not m or int(m.group(2)) < 1:
+        raise FormatError(f"{name!r} is not a well name; write a row letter and a column, e.g. B7")
+    return m.group(1).upper(), int(m.group(2))
+
+
+def geometry_for(n_rows: int, n_cols: int) -> tuple[int, int]:
+    """Smallest standard plate format holding ``n_rows`` x ``n_cols`` wells."""
+    for rows, cols in sorted(GEOMETRIES.values()):
+        if n_rows <= rows and n_cols <= cols:
+            return rows, cols
+    raise FormatError(f"{n_rows} rows x {n_cols} columns is larger than a 1536-well plate")
+
+
+def classify_cells(cells: Iterable[object]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Turn cell contents into (value, flag, raw text) arrays.
+
+    Numbers (int/float or text in C locale: ``1.5``, ``-2e-3``) are ``ok``; the instruments'
+    overflow words (``OVRFLW``, ``OVER``, ``Sat``, ``Range?`` ...) are ``saturated``; empty cells
+    and ``-``/``N/A`` are ``missing``; anything else (``MISSED``, ``0,02``, ``?????``) is
+    ``non_numeric``. Only ``ok`` cells get a value; the others are NaN.
+    """
+    raw: list[str] = []
+    values: list[float] = []
+    flags: list[str] = []
+    for c in cells:
+        if c is None or (isinstance(c, float) and np.isnan(c)):
+            raw.append("")
+            values.append(np.nan)
+            flags.append("missing")
+            continue
+        if isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, bool):
+            raw.append(repr(c) if isinstance(c, float) else str(c))
+            v = float(c)
+            values.append(v if np.isfinite(v) else np.nan)
+            flags.append("ok" if np.isfinite(v) else "saturated")
+            continue
+        text = str(c).strip()
+        raw.append(text)
+        low = text.lower()
+        if _NUMBER.match(text):
+            values.append(float(text))
+            flags.append("ok")
+        elif low in MISSING_TOKENS:
+            values.append(np.nan)
+            flags.append("missing")
+        elif low in SATURATED_TOKENS or low.startswith(("ovrflw", "overflow")):
+            values.append(np.nan)
+            flags.append("saturated")
+        else:
+            values.append(np.nan)
+            flags.append("non_numeric")
+    return (
+        np.asarray(values, dtype=float),
+        np.asarray(flags, dtype=object),
+        np.asarray(raw, dtype=object),
+    )
+
+
+_WAVE = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def wavelength_of(label: str) -> float:
+    """Measurement wavelength (nm) encoded in a read label, NaN if none.
+
+    ``"abs450:450"`` -> 450, ``"fluor:579,616"`` -> 616 (emission), ``"CFP:360/40,460/40"`` ->
+    460, ``"260:977 [Test]"`` -> 977, ``"280"`` -> 280, ``"A450"`` -> 450,
+    ``"Raw Data (484)"`` -> 484, ``"LUM:Lum"`` -> NaN.
+    """
+    text = str(label).strip()
+    if ":" in text:
+        tail = text.rsplit(":", 1)[1].split(",")[-1].strip()
+        m = re.match(r"^(\d+(?:\.\d+)?)", tail)
+        return float(m.group(1)) if m else np.nan
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(?:nm)?", text)
+    if m:
+        return float(m.group(1))
+    m = re.search(r"\((\d+(?:\.\d+)?)[^)]*\)", text)  # "Raw Data (450 1)", "(484)"
+    if m:
+        return float(m.group(1))
+    m = re.fullmatch(r"(?:A|Abs|OD)\s*(\d{3,4})(?:\s*nm)?(?:\(\d+\))?", text, flags=re.IGNORECASE)
+    if m:
+        return float(m.group(1))
+    m = re.search(r"@\s*(\d{3,4})\b", text)  # "BCA Absorbance @ 562"
+    if m:
+        return float(m.group(1))
+    return np.nan
+
+
+def wells_frame(
+    *,
+    plate: Sequence[str] | str,
+    row: Sequence[int],
+    col: Sequence[int],
+    cells: Sequence[object],
+    read: Sequence[str] | str,
+    wavelength: Sequence[float] | float | None = None,
+    time_s: Sequence[float] | float | None = None,
+) -> pd.DataFrame:
+    """Build the tidy wells table from parallel arrays (row/col 0-based)."""
+    n = len(cells)
+    row = np.asarray(row, dtype=int)
+    col = np.asarray(col, dtype=int)
+    letters = np.asarray(row_letters(int(row.max()) + 1 if n else 1), dtype=object)
+    values, flags, raw = classify_cells(cells)
+    read_arr = (
+        np.full(n, read, dtype=object) if isinstance(read, str) else np.asarray(read, dtype=object)
+    )
+    if wavelength is None:
+        uniq = {r: wavelength_of(r) for r in pd.unique(read_arr)}
+        wl = np.array([uniq[r] for r in read_arr], dtype=float)
+    else:
+        wl = np.broadcast_to(np.asarray(wavelength, dtype=float), (n,)).copy()
+    ts = np.broadcast_to(np.asarray(np.nan if time_s is None else time_s, dtype=float), (n,)).copy()
+    rl = letters[row] if n else np.array([], dtype=object)
+    df = pd.DataFrame(
+        {
+            "plate": np.full(n, plate, dtype=object)
+            if isinstance(plate, str)
+            else np.asarray(plate, dtype=object),
+            "well": [f"{r}{c + 1}" for r, c in zip(rl, col, strict=True)],
+            "row": rl,
+            "col": col + 1,
+            "read": read_arr,
+            "wavelength": wl,
+            "time_s": ts,
+            "value": values,
+            "flag": flags,
+            "raw": raw,
+        }
+    )
+    return df
+
+
+def finish(frames: list[pd.DataFrame], *, source: str) -> pd.DataFrame:
+    """Concatenate reader output, check it, and sort it by plate, read, time, row, column."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise FormatError(
+            f"{source}: no plate data found (is the file truncated or another format?)"
+        )
+    df = pd.concat(frames, ignore_index=True)
+    df["col"] = df["col"].astype(int)
+    for c in ("plate", "well", "row", "read", "flag", "raw"):
+        df[c] = df[c].astype(str)
+    df["_r"] = [_row_index(r) for r in df["row"]]
+    order = {p: i for i, p in enumerate(pd.unique(df["plate"]))}
+    rorder = {r: i for i, r in enumerate(pd.unique(df["read"]))}
+    df["_p"] = df["plate"].map(order)
+    df["_q"] = df["read"].map(rorder)
+    df["_t"] = df["time_s"].fillna(-1.0)
+    df = df.sort_values(["_p", "_q", "_t", "_r", "col"], kind="stable")
+    dup = df.duplicated(["plate", "read", "time_s", "well"])
+    if dup.any():
+        first = df.loc[dup].iloc[0]
+        raise FormatError(
+            f"{source}: well {first['well']} of plate {first['plate']!r} read {first['read']!r} "
+            "appears twice; the file is corrupt or holds two exports of the same plate"
+        )
+    return df.drop(columns=["_r", "_p", "_q", "_t"]).reset_index(drop=True)[list(WELL_COLUMNS)]
+
+
+def matrix_cells(
+    block: Sequence[Sequence[object]], *, n_rows: int | None = None, n_cols: int | None = None
+) -> tuple[np.ndarray, np.ndarray, list[object]]:
+    """Flatten a rows x columns block of cells into (row, col, cell) lists padded to the plate."""
+    nr = len(block)
+    nc = max((len(r) for r in block), default=0)
+    if n_rows is None or n_cols is None:
+        n_rows, n_cols = geometry_for(nr, nc)
+    rows, cols, cells = [], [], []
+    for i in range(n_rows):
+        line = block[i] if i < nr else ()
+        for j in range(n_cols):
+            rows.append(i)
+            cols.append(j)
+            cells.append(line[j] if j < len(line) else None)
+    return np.asarray(rows), np.asarray(cols), cells
