@@ -1,0 +1,82 @@
+"""``letrolab reproduce``: the seed's experiments, run virtually end to end."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+
+def reproduce(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Output folder for report.html, claims.json, results.duckdb."),
+    ] = Path("letrolab-out"),
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Smaller grids, cohorts and event counts (under 2 minutes)."),
+    ] = False,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed of every random draw.")
+    ] = 20080101,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Run only this experiment (repeatable); the others' claims are not evaluated.",
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the claims as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Run the seed's experiments on the model and write DIR/report.html, claims.json, results.duckdb."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from letrolab.cli import print_json
+    from letrolab.experiments.registry import all_experiments, get_experiment
+    from letrolab.experiments.runner import reproduce as run
+
+    exps = [get_experiment(i) for i in only] if only else all_experiments()
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[message]}"),
+        console=console,
+        transient=False,
+        disable=json_out and not console.is_terminal,
+    ) as progress:
+        tasks = {e.id: progress.add_task(e.title[:28], total=1.0, message="") for e in exps}
+
+        def on_progress(exp_id: str, fraction: float, message: str) -> None:
+            progress.update(
+                tasks[exp_id], completed=min(max(fraction, 0.0), 1.0), message=message[:40]
+            )
+
+        result = run(out, quick=quick, seed=seed, experiments=exps, on_progress=on_progress)
+
+    if json_out:
+        print_json([c.summary() for c in result.claims])
+    else:
+        for c in result.claims:
+            verdict = "holds" if c.holds else ("FAILS" if c.evaluated else "not evaluated")
+            typer.echo(f"{c.id}: {verdict}")
+        typer.echo(f"report: {Path(out) / 'report.html'}")
+    for r in result.runs:
+        if r.status != "ok":
+            sys.stderr.write(f"warning: experiment {r.id} {r.status}: {r.reason}\n")
+    if not result.complete:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``reproduce`` to the ``letrolab`` command."""
+    app.command("reproduce")(reproduce)

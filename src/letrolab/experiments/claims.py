@@ -1,0 +1,509 @@
+"""The seed's claims S1–S9, each evaluated from the analysed results tables.
+
+Nothing here knows an answer in advance: every evaluator reads the tables that the virtual
+experiments produced (the same tables that are written to ``results.duckdb``) and computes the
+model's value and whether the claim holds, with an acceptance rule stated in its docstring and
+in :attr:`Claim.rule`. A claim whose tables are absent (its experiment did not run) is *not
+evaluated*: ``holds`` is ``False`` and the model value says why — it is never assumed to hold.
+
+The claim statements and seed values are those of ``FACTS.md`` (the seed document's sources:
+Bajetta 1997 for S1, Lisztwan 2008 for S4/S5, Cavazzoni 2012 for S6/S7, the KW-2450 phase I
+report for S8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CLAIMS", "Claim", "ClaimResult", "evaluate_claims"]
+
+
+class _Missing(Exception):
+    """The tables a claim needs are absent."""
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The evaluation of one claim against the model.
+
+    Attributes
+    ----------
+    id, claim, seed : str
+        Claim id, statement and the seed's value.
+    model : str
+        The model's value, in words and numbers (or why it was not evaluated).
+    holds : bool
+        Whether the claim holds under the stated rule; ``False`` when not evaluated.
+    evaluated : bool
+        Whether the experiment behind the claim ran.
+    rule : str
+        The acceptance rule applied.
+    values : dict
+        The numbers behind ``model`` (JSON-able).
+    """
+
+    id: str
+    claim: str
+    seed: str
+    model: str
+    holds: bool
+    evaluated: bool
+    rule: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``claims.json`` entry: ``{"id", "claim", "seed", "model", "holds"}``."""
+        return {
+            "id": self.id,
+            "claim": self.claim,
+            "seed": self.seed,
+            "model": self.model,
+            "holds": bool(self.holds),
+        }
+
+    def report(self) -> str:
+        """One line of text."""
+        verdict = "holds" if self.holds else ("FAILS" if self.evaluated else "NOT EVALUATED")
+        return f"{self.id} {verdict}: {self.model}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A seed claim: statement, seed value, acceptance rule and the evaluator."""
+
+    id: str
+    claim: str
+    seed: str
+    rule: str
+    tables: tuple[str, ...]
+    evaluate: Callable[[Mapping[str, pd.DataFrame]], tuple[str, bool, dict[str, Any]]]
+
+    def __call__(self, tables: Mapping[str, pd.DataFrame], *, reason: str = "") -> ClaimResult:
+        missing = [t for t in self.tables if t not in tables]
+        if missing:
+            why = reason or f"results table(s) {', '.join(missing)} not produced"
+            return ClaimResult(
+                self.id, self.claim, self.seed, f"not evaluated: {why}", False, False, self.rule
+            )
+        model, holds, values = self.evaluate(tables)
+        return ClaimResult(
+            self.id, self.claim, self.seed, model, bool(holds), True, self.rule, values
+        )
+
+
+def _fmt(x: float, nd: int = 2) -> str:
+    return "nan" if not np.isfinite(x) else f"{x:.{nd}f}"
+
+
+# --------------------------------------------------------------------------------------------
+# S1 / S2: patients
+# --------------------------------------------------------------------------------------------
+S1_TARGET_PCT = 24.0  # Bajetta 1997: +24 % serum IGF-I at 3 months, both doses
+S1_TOL_PCT = 6.0  # acceptance band around the seed value (the trial's n = 15/arm spread)
+S1_DOSE_GAP_PCT = 10.0  # "no significant dose effect"
+S1_IGFBP3_TOL_PCT = 5.0  # "IGFBP-3 unchanged"
+
+
+def _eval_s1(t: Mapping[str, pd.DataFrame]):
+    arms = t["s1_letrozole_arms"]
+    arms = arms[arms["premenopausal"] == False]  # noqa: E712 - column is boolean
+    if arms.empty:
+        raise _Missing
+    igf = arms["igf1_change_pct_median"].to_numpy(float)
+    bp3 = arms["igfbp3_change_pct_median"].to_numpy(float)
+    each = [
+        f"{d:g} mg: IGF-I {i:+.1f} %, IGFBP-3 {b:+.1f} %"
+        for d, i, b in zip(arms["dose_mg"], igf, bp3, strict=True)
+    ]
+    gap = float(np.ptp(igf))
+    holds = (
+        len(igf) >= 2
+        and bool(np.all(np.abs(igf - S1_TARGET_PCT) <= S1_TOL_PCT))
+        and gap < S1_DOSE_GAP_PCT
+        and bool(np.all(np.abs(bp3) < S1_IGFBP3_TOL_PCT))
+    )
+    model = f"median change at 3 months, {'; '.join(each)} (dose gap {gap:.1f} points)"
+    return model, holds, {"igf1_change_pct": igf.tolist(), "igfbp3_change_pct": bp3.tolist()}
+
+
+S2_FSH_MIN_PCT = 10.0  # a rise clearly above assay noise
+
+
+def _eval_s2(t: Mapping[str, pd.DataFrame]):
+    arms = t["s1_letrozole_arms"]
+    post = arms[arms["premenopausal"] == False]  # noqa: E712
+    pre = arms[arms["premenopausal"] == True]  # noqa: E712
+    fsh_post = post["fsh_change_pct_median"].to_numpy(float)
+    parts = [f"postmenopausal FSH {', '.join(f'{x:+.0f} %' for x in fsh_post)}"]
+    holds = len(fsh_post) > 0 and bool(np.all(fsh_post > S2_FSH_MIN_PCT))
+    values: dict[str, Any] = {"fsh_change_pct_post": fsh_post.tolist()}
+    if not pre.empty:
+        fsh_pre = pre["fsh_change_pct_median"].to_numpy(float)
+        ov = pre["ovarian_igf1_change_pct_median"].to_numpy(float)
+        parts.append(
+            f"premenopausal FSH {', '.join(f'{x:+.0f} %' for x in fsh_pre)} with ovarian "
+            f"IGF-1 {', '.join(f'{x:+.0f} %' for x in ov)}"
+        )
+        holds = holds and bool(np.all(fsh_pre > S2_FSH_MIN_PCT)) and bool(np.all(ov > 0))
+        values |= {"fsh_change_pct_pre": fsh_pre.tolist(), "ovarian_igf1_change_pct": ov.tolist()}
+    else:
+        parts.append("no premenopausal arm (ovarian IGF-1 not tested)")
+        holds = False
+    return "median change under letrozole: " + "; ".join(parts), holds, values
+
+
+# --------------------------------------------------------------------------------------------
+# S3: crosstalk
+# --------------------------------------------------------------------------------------------
+S3_MIN_RISE = 0.10  # IGF-1 must raise p-ER and growth by > 10 % under letrozole
+S3_MIN_SHARE = 0.5  # and at least half of the growth effect must go through the crosstalk
+
+
+def _eval_s3(t: Mapping[str, pd.DataFrame]):
+    df = t["s3_crosstalk"].set_index(["crosstalk", "igf1"])
+
+    def rise(col: str, crosstalk: str) -> float:
+        lo = float(df.loc[(crosstalk, False), col])
+        hi = float(df.loc[(crosstalk, True), col])
+        return hi / lo - 1.0 if lo > 0 else np.inf
+
+    r167, r118 = rise("p_er_s167", "intact"), rise("p_er_s118", "intact")
+    g_int, g_abl = rise("growth_fold", "intact"), rise("growth_fold", "ablated")
+    share = 1.0 - g_abl / g_int if g_int > 0 else 0.0
+    holds = min(r167, r118, g_int) > S3_MIN_RISE and share >= S3_MIN_SHARE
+    model = (
+        f"under letrozole IGF-1 raises p-ER S167 by {100 * r167:+.0f} %, S118 by "
+        f"{100 * r118:+.0f} % and 6-day growth by {100 * g_int:+.0f} %; removing the AKT/S6K1/ERK "
+        f"→ ER phosphorylation leaves a growth effect of {100 * g_abl:+.0f} % "
+        f"({100 * share:.0f} % of the effect goes through the crosstalk)"
+    )
+    return (
+        model,
+        holds,
+        {
+            "p_er_s167_rise": r167,
+            "p_er_s118_rise": r118,
+            "growth_rise_intact": g_int,
+            "growth_rise_ablated": g_abl,
+            "crosstalk_share": share,
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# S4: synergy
+# --------------------------------------------------------------------------------------------
+S4_CI_MAX = 0.6
+
+
+def _eval_s4(t: Mapping[str, pd.DataFrame]):
+    ci = t["s4_ci_at_fa"]
+    ci = ci[ci["fa"].isin([0.5, 0.75])]
+    lines = sorted(ci["cell_line"].unique())
+    parts, ok = [], len(lines) >= 2
+    for line in lines:
+        sub = ci[ci["cell_line"] == line].sort_values("fa")
+        vals = sub["ci"].to_numpy(float)
+        parts.append(
+            f"{line}: "
+            + ", ".join(f"CI{int(100 * f)} {_fmt(v)}" for f, v in zip(sub["fa"], vals, strict=True))
+        )
+        ok = ok and len(vals) == 2 and bool(np.all(np.isfinite(vals) & (vals < S4_CI_MAX)))
+    model = "constant-ratio letrozole + NVP-AEW541, Chou–Talalay " + "; ".join(parts)
+    return model, ok, {"ci": ci[["cell_line", "fa", "ci"]].to_dict("records")}
+
+
+# --------------------------------------------------------------------------------------------
+# S5: sub-G1
+# --------------------------------------------------------------------------------------------
+S5_ALPHA = 0.05
+
+
+def _eval_s5(t: Mapping[str, pd.DataFrame]):
+    from scipy import stats
+
+    df = t["s5_subg1"]
+    parts, ok, values = [], True, {}
+    lines = sorted(df["cell_line"].unique())
+    ok = len(lines) >= 1
+    for line in lines:
+        sub = df[df["cell_line"] == line]
+        combo = sub.loc[sub["treatment"] == "combination", "sub_g1_pct"].to_numpy(float)
+        means = {"combination": float(combo.mean())}
+        pvals = {}
+        for single in ("letrozole", "nvp-aew541"):
+            x = sub.loc[sub["treatment"] == single, "sub_g1_pct"].to_numpy(float)
+            means[single] = float(x.mean())
+            res = stats.ttest_ind(combo, x, equal_var=False, alternative="greater")
+            pvals[single] = float(res.pvalue)
+        ok = (
+            ok
+            and all(means["combination"] > means[s] for s in pvals)
+            and all(p < S5_ALPHA for p in pvals.values())
+        )
+        parts.append(
+            f"{line}: sub-G1 combination {means['combination']:.1f} % vs letrozole "
+            f"{means['letrozole']:.1f} % (p={pvals['letrozole']:.2g}), NVP-AEW541 "
+            f"{means['nvp-aew541']:.1f} % (p={pvals['nvp-aew541']:.2g})"
+        )
+        values[line] = {"mean_pct": means, "p_one_sided": pvals}
+    return "; ".join(parts), ok, values
+
+
+# --------------------------------------------------------------------------------------------
+# S6 / S7: resistance
+# --------------------------------------------------------------------------------------------
+S6_MIN_RATIO = 1.2  # "higher": at least 20 % above parental, beyond densitometry noise
+
+
+def _eval_s6(t: Mapping[str, pd.DataFrame]):
+    df = t["s6_blot_quant"]
+    lr = df[df["clone"] != "parental"]
+    pivot = lr.pivot_table(index="clone", columns="target", values="relative_to_parental")
+    need = ["p-AKT", "p-S6"]
+    ok = not pivot.empty and all(c in pivot.columns for c in need)
+    if ok:
+        ok = bool((pivot[need].to_numpy(float) > S6_MIN_RATIO).all())
+    parts = [
+        f"{clone}: " + ", ".join(f"{c} {pivot.loc[clone, c]:.2f}×" for c in pivot.columns)
+        for clone in pivot.index
+    ]
+    model = "phospho/total by densitometry, relative to parental — " + "; ".join(parts)
+    return model, ok, {"relative": pivot.reset_index().to_dict("records")}
+
+
+S7_MIN_GROWTH_DROP = 0.2  # letrozole + everolimus lowers 6-day growth by > 20 % vs letrozole
+
+
+def _eval_s7(t: Mapping[str, pd.DataFrame]):
+    df = t["s7_everolimus"].set_index(["clone", "treatment"])
+    clones = sorted({c for c, _ in df.index if c != "parental"})
+    ok, parts, values = bool(clones), [], {}
+    for clone in clones:
+        let = df.loc[(clone, "letrozole")]
+        combo = df.loc[(clone, "letrozole+everolimus")]
+        drop = 1.0 - float(combo["growth_fold"]) / float(let["growth_fold"])
+        dd = float(combo["sub_g1_pct"]) - float(let["sub_g1_pct"])
+        ok = ok and drop > S7_MIN_GROWTH_DROP and dd > 0
+        parts.append(f"{clone}: growth −{100 * drop:.0f} %, sub-G1 {dd:+.1f} points")
+        values[clone] = {"growth_drop": drop, "sub_g1_rise_points": dd}
+    return "letrozole + everolimus vs letrozole — " + "; ".join(parts), ok, values
+
+
+# --------------------------------------------------------------------------------------------
+# S8: metabolic toxicity
+# --------------------------------------------------------------------------------------------
+S8_MIN_EXCESS_POINTS = 20.0
+S8_SELECTIVE_MAX_PCT = 10.0
+
+
+def _eval_s8(t: Mapping[str, pd.DataFrame]):
+    df = t["s8_metabolic"].sort_values("igf1r_inhibition")
+    dual = df[df["selectivity"] == "dual"]
+    sel = df[df["selectivity"] == "selective"]
+    top = float(dual["igf1r_inhibition"].max())
+    d_top = dual[dual["igf1r_inhibition"] == top]
+    s_top = sel[np.isclose(sel["igf1r_inhibition"], top)]
+    dh = dual["hyperglycemia_pct"].to_numpy(float)
+    dose_dependent = len(dh) >= 2 and bool(np.all(np.diff(dh) >= 0)) and dh[-1] > dh[0]
+    excess = float(d_top["hyperglycemia_pct"].iloc[0]) - float(s_top["hyperglycemia_pct"].iloc[0])
+    sel_max = float(sel["hyperglycemia_pct"].max())
+    holds = dose_dependent and excess >= S8_MIN_EXCESS_POINTS and sel_max <= S8_SELECTIVE_MAX_PCT
+    model = (
+        "hyperglycemia (fasting glucose > 7 mmol/L) at matched IGF-1R inhibition "
+        + ", ".join(
+            f"{100 * r.igf1r_inhibition:.0f} %: dual {r.hyperglycemia_pct:.0f} %"
+            for r in dual.itertuples()
+        )
+        + "; selective at most "
+        + f"{sel_max:.0f} %"
+    )
+    return (
+        model,
+        holds,
+        {
+            "excess_points_at_top": excess,
+            "selective_max_pct": sel_max,
+            "dual_dose_dependent": dose_dependent,
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# S9: strategies and biomarkers
+# --------------------------------------------------------------------------------------------
+S9_MIN_BENEFIT = 0.10  # a combination must lower median 6-day growth by > 10 % vs letrozole
+S9_MIN_RHO = 0.3
+S9_ALPHA = 0.01
+
+
+def _eval_s9(t: Mapping[str, pd.DataFrame]):
+    rank = t["s9_ranking"].sort_values("median_benefit", ascending=False)
+    bio = t["s9_biomarkers"]
+    by_class = rank.groupby("strategy")["median_benefit"].max()
+    strategies_ok = all(
+        by_class.get(s, -np.inf) > S9_MIN_BENEFIT for s in ("downstream", "vertical")
+    )
+    pathway = bio[bio["feature"].isin(["igf1r_level", "pi3k_activity"])]
+    good = pathway[(pathway["rho"] > S9_MIN_RHO) & (pathway["p_value"] < S9_ALPHA)]
+    added = sorted(good["added_drug"].unique())
+    biomarker_ok = len(added) > 0
+    model = (
+        "ranking by median benefit over letrozole alone: "
+        + ", ".join(f"{r.combination} {100 * r.median_benefit:.0f} %" for r in rank.itertuples())
+        + "; benefit predicted by IGF-1R level / PI3K activity for "
+        + (", ".join(added) if added else "no added drug")
+    )
+    return (
+        model,
+        strategies_ok and biomarker_ok,
+        {
+            "best_by_strategy": {k: float(v) for k, v in by_class.items()},
+            "biomarker_drugs": added,
+        },
+    )
+
+
+CLAIMS: dict[str, Claim] = {
+    c.id: c
+    for c in [
+        Claim(
+            "S1",
+            "Letrozole 0.5 or 2.5 mg daily raises circulating IGF-I by ~24 % after 3 months; "
+            "IGFBP-3 unchanged",
+            "+24 % serum IGF-I at 3 months on both doses (n = 15 per arm, P = 0.004, no dose "
+            "effect); IGFBP-3 unchanged (Bajetta 1997)",
+            f"median IGF-I change within {S1_TARGET_PCT:g} ± {S1_TOL_PCT:g} % on each dose, doses "
+            f"< {S1_DOSE_GAP_PCT:g} points apart, |median IGFBP-3 change| < {S1_IGFBP3_TOL_PCT:g} %",
+            ("s1_letrozole_arms",),
+            _eval_s1,
+        ),
+        Claim(
+            "S2",
+            "Falling estrogen disinhibits pituitary FSH release; FSH raises intra-ovarian IGF-1 "
+            "(premenopausal physiology)",
+            "FSH rises when estrogen falls; FSH stimulates intra-ovarian IGF-1 (qualitative)",
+            f"median FSH change > +{S2_FSH_MIN_PCT:g} % under letrozole in post- and "
+            "premenopausal virtual patients, and ovarian IGF-1 rises in the premenopausal arm",
+            ("s1_letrozole_arms",),
+            _eval_s2,
+        ),
+        Claim(
+            "S3",
+            "IGF-1R activation drives PI3K/AKT/mTOR and MAPK/ERK, which phosphorylate and "
+            "activate ER ligand-independently, driving proliferation under aromatase inhibition",
+            "qualitative (refs [3–5] of the seed)",
+            f"under letrozole, IGF-1 raises p-ER S167, p-ER S118 and 6-day growth by > "
+            f"{100 * S3_MIN_RISE:g} %, and ≥ {100 * S3_MIN_SHARE:g} % of the growth effect "
+            "disappears when the kinase → ER phosphorylation is removed",
+            ("s3_crosstalk",),
+            _eval_s3,
+        ),
+        Claim(
+            "S4",
+            "MCF-7/Aro and T47D/Aro, steroid-deprived, androstenedione-stimulated, 6-day MTS: "
+            "letrozole + NVP-AEW541 is synergistic",
+            "Chou–Talalay CI < 0.6 in both lines (Lisztwan 2008)",
+            f"constant-ratio mixture CI < {S4_CI_MAX:g} at fa 0.5 and 0.75 in both lines, from "
+            "the plate files through the Chou–Talalay analysis",
+            ("s4_ci_at_fa",),
+            _eval_s4,
+        ),
+        Claim(
+            "S5",
+            "The combination raises the sub-G1 (apoptotic) fraction above either agent alone",
+            "higher sub-G1 with letrozole + NVP-AEW541 than with either agent (PI flow "
+            "cytometry; Lisztwan 2008)",
+            f"mean sub-G1 % of the combination above each single agent, one-sided Welch t-test "
+            f"p < {S5_ALPHA:g} over replicate FCS files, in every line",
+            ("s5_subg1",),
+            _eval_s5,
+        ),
+        Claim(
+            "S6",
+            "Letrozole-resistant clones from long-term letrozole culture show hyperactivated "
+            "AKT/mTOR (higher p-AKT and p-mTOR targets than parental cells)",
+            "higher p-AKT and p-S6 than parental by Western blot (Cavazzoni 2012)",
+            f"p-AKT/AKT and p-S6/S6 by densitometry > {S6_MIN_RATIO:g}× parental in every "
+            "resistant clone",
+            ("s6_blot_quant",),
+            _eval_s6,
+        ),
+        Claim(
+            "S7",
+            "Letrozole + RAD001 (everolimus) reduces proliferation and increases cell death in "
+            "letrozole-resistant clones",
+            "reduced proliferation and increased cell death (Cavazzoni 2012)",
+            f"in every resistant clone, 6-day growth under letrozole + everolimus > "
+            f"{100 * S7_MIN_GROWTH_DROP:g} % below letrozole alone, and sub-G1 higher",
+            ("s7_everolimus",),
+            _eval_s7,
+        ),
+        Claim(
+            "S8",
+            "Dual IGF-1R/IR inhibition (KW-2450) brings metabolic toxicity, chiefly "
+            "hyperglycemia, through IR homology",
+            "hyperglycemia dose-limiting for KW-2450 (qualitative)",
+            "at matched IGF-1R inhibition, the dual inhibitor's hyperglycemia rate rises with "
+            f"dose and exceeds the selective one's by ≥ {S8_MIN_EXCESS_POINTS:g} points at the "
+            f"top level, while the selective one stays ≤ {S8_SELECTIVE_MAX_PCT:g} %",
+            ("s8_metabolic",),
+            _eval_s8,
+        ),
+        Claim(
+            "S9",
+            "Downstream (mTOR, PI3K) and vertical (CDK4/6) inhibition are viable strategies; "
+            "biomarkers should find tumours whose resistance is driven by IGF-1R/PI3K/mTOR",
+            "qualitative (key takeaways of the seed)",
+            f"best downstream and best vertical combination each lower median growth by > "
+            f"{100 * S9_MIN_BENEFIT:g} % vs letrozole across the virtual tumours, and IGF-1R "
+            f"level or PI3K activity predicts the benefit of an IGF-1R/PI3K/mTOR inhibitor "
+            f"(Spearman ρ > {S9_MIN_RHO:g}, p < {S9_ALPHA:g})",
+            ("s9_ranking", "s9_biomarkers"),
+            _eval_s9,
+        ),
+    ]
+}
+
+
+def evaluate_claims(
+    tables: Mapping[str, pd.DataFrame], *, reasons: Mapping[str, str] | None = None
+) -> list[ClaimResult]:
+    """Evaluate S1–S9 from ``tables``.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        The analysed results tables of a run.
+    reasons : mapping of claim id to str, optional
+        Why a claim's experiment did not run (used in the ``model`` text of a claim that is
+        not evaluated).
+
+    Returns
+    -------
+    list of ClaimResult
+        One per claim, in order S1 … S9.
+    """
+    reasons = dict(reasons or {})
+    out = []
+    for cid, claim in CLAIMS.items():
+        try:
+            out.append(claim(tables, reason=reasons.get(cid, "")))
+        except (_Missing, KeyError, IndexError) as exc:
+            out.append(
+                ClaimResult(
+                    cid,
+                    claim.claim,
+                    claim.seed,
+                    f"not evaluated: results tables lack what the rule needs ({exc!r})",
+                    False,
+                    False,
+                    claim.rule,
+                )
+            )
+    return out

@@ -1,0 +1,379 @@
+"""Run the registered experiments, evaluate the claims, and write store, report and claims.json.
+
+:func:`run_experiments` runs each experiment whose parts are importable, records those that are
+not (with the missing part named) and those that fail (with the error), and evaluates S1–S9 from
+the tables produced. :func:`reproduce` does that inside a staged output folder and writes
+``report.html``, ``claims.json`` and ``results.duckdb``, so that the folder only ever holds the
+files of one complete run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from letrolab._io import atomic_write_text, staged_dir
+from letrolab.errors import InputError, LetrolabError
+from letrolab.experiments._framework import Context, Experiment, Figure, Output
+from letrolab.experiments.claims import ClaimResult, evaluate_claims
+
+__all__ = ["ExperimentRun", "RunResult", "reproduce", "run_experiments"]
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """One experiment's fate in a run: ``status`` is ``ok``, ``not run`` or ``failed``."""
+
+    id: str
+    title: str
+    claims: tuple[str, ...]
+    status: str
+    reason: str
+    seconds: float
+    methods: str
+    output: Output = field(default_factory=Output)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able dict without the tables and figures."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "claims": list(self.claims),
+            "status": self.status,
+            "reason": self.reason,
+            "seconds": round(self.seconds, 3),
+            "tables": sorted(self.output.tables),
+            "figures": [f.name for f in self.output.figures],
+            "files": [str(p) for p in self.output.files],
+            "notes": list(self.output.notes),
+        }
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A whole run: experiments, claims, all tables and provenance."""
+
+    runs: tuple[ExperimentRun, ...]
+    claims: tuple[ClaimResult, ...]
+    provenance: dict[str, str]
+    diagram: Figure | None = None
+    diagram_note: str = ""
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every results table of the run, including ``claims`` and ``experiments``."""
+        from letrolab.experiments.trials import trials_table
+
+        out: dict[str, pd.DataFrame] = {}
+        for run in self.runs:
+            out.update(run.output.tables)
+        out["trials"] = trials_table(out)
+        out["claims"] = pd.DataFrame(
+            [
+                c.summary()
+                | {
+                    "evaluated": c.evaluated,
+                    "rule": c.rule,
+                    "values": json.dumps(_jsonable(c.values), sort_keys=True),
+                }
+                for c in self.claims
+            ]
+        )
+        cols = [
+            "id",
+            "title",
+            "claims",
+            "status",
+            "reason",
+            "seconds",
+            "tables",
+            "figures",
+            "files",
+            "notes",
+        ]
+        out["experiments"] = pd.DataFrame(
+            [
+                {k: ("; ".join(v) if isinstance(v, list) else v) for k, v in r.summary().items()}
+                for r in self.runs
+            ],
+            columns=cols,
+        )
+        return out
+
+    @property
+    def complete(self) -> bool:
+        """Whether every experiment ran."""
+        return all(r.status == "ok" for r in self.runs)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able dict: experiments, claims, provenance."""
+        return {
+            "experiments": [r.summary() for r in self.runs],
+            "claims": [c.summary() | {"evaluated": c.evaluated} for c in self.claims],
+            "provenance": dict(self.provenance),
+        }
+
+    def report(self) -> str:
+        """Plain-text summary, one line per experiment and claim."""
+        lines = [
+            f"{r.id}: {r.status}{' (' + r.reason + ')' if r.reason else ''}" for r in self.runs
+        ]
+        lines += [c.report() for c in self.claims]
+        return "\n".join(lines)
+
+
+def _jsonable(obj: Any) -> Any:
+    from letrolab.cli import _jsonable as cli_jsonable
+
+    return cli_jsonable(obj)
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for pkg in (
+        "numpy",
+        "scipy",
+        "pandas",
+        "libroadrunner",
+        "antimony",
+        "flowio",
+        "scikit-image",
+        "matplotlib",
+        "duckdb",
+        "jinja2",
+    ):
+        try:
+            out[f"version_{pkg}"] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[f"version_{pkg}"] = "not installed"
+    return out
+
+
+def _model_provenance() -> dict[str, str]:
+    """Model version and source digest, from the model package when it is importable."""
+    try:
+        from letrolab.experiments import _model
+
+        return _model.provenance()
+    except Exception as exc:  # the model part absent or broken: say so in the provenance
+        return {"model": f"unavailable ({type(exc).__name__}: {exc})"}
+
+
+def _pathway_diagram() -> tuple[Figure | None, str]:
+    """The model's own pathway diagram (SVG), or why it is not available."""
+    try:
+        from letrolab.experiments import _model
+
+        return _model.pathway_diagram(), ""
+    except Exception as exc:  # the model part absent or broken: the report says so
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def provenance(*, quick: bool, seed: int, overrides: Mapping[str, float]) -> dict[str, str]:
+    """Provenance of a run: versions, model digest, options, platform, time."""
+    from letrolab import __version__
+
+    prov = {
+        "letrolab_version": __version__,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "quick": str(bool(quick)),
+        "seed": str(int(seed)),
+        "overrides": json.dumps(dict(overrides), sort_keys=True),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    prov |= _model_provenance()
+    prov |= _versions()
+    return prov
+
+
+def run_experiments(
+    experiments: Sequence[Experiment],
+    *,
+    outdir: str | os.PathLike,
+    quick: bool = False,
+    seed: int = 20080101,
+    overrides: Mapping[str, float] | None = None,
+    on_progress: Callable[[str, float, str], None] | None = None,
+) -> RunResult:
+    """Run ``experiments`` into ``outdir`` and evaluate the claims.
+
+    Parameters
+    ----------
+    experiments : sequence of Experiment
+    outdir : path-like
+        Folder for the instrument files (``outdir/raw/<experiment>/...``).
+    quick : bool
+        Smaller designs (``--quick``).
+    seed : int
+        Seed of the run.
+    overrides : mapping of str to float, optional
+        Model parameter overrides for every simulation (perturbation studies).
+    on_progress : callable, optional
+        ``on_progress(experiment_id, fraction_done, message)``.
+
+    Returns
+    -------
+    RunResult
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    overrides = dict(overrides or {})
+    outdir = Path(outdir)
+    seen: set[str] = set()
+    runs: list[ExperimentRun] = []
+    for exp in experiments:
+        if exp.id in seen:
+            raise InputError(f"experiment {exp.id!r} is listed twice; list each experiment once")
+        seen.add(exp.id)
+
+        def progress(fraction: float, message: str = "", _id: str = exp.id) -> None:
+            if on_progress is not None:
+                on_progress(_id, float(fraction), message)
+
+        missing = exp.missing()
+        if missing:
+            runs.append(
+                ExperimentRun(
+                    exp.id,
+                    exp.title,
+                    exp.claims,
+                    "not run",
+                    "missing part(s): " + "; ".join(missing),
+                    0.0,
+                    exp.methods,
+                )
+            )
+            progress(1.0, "not run")
+            continue
+        ctx = Context(outdir=outdir, quick=quick, seed=seed, overrides=overrides, progress=progress)
+        t0 = time.perf_counter()
+        try:
+            output = exp.run(ctx)
+        except LetrolabError as exc:
+            runs.append(
+                ExperimentRun(
+                    exp.id,
+                    exp.title,
+                    exp.claims,
+                    "failed",
+                    f"{type(exc).__name__}: {exc}",
+                    time.perf_counter() - t0,
+                    exp.methods,
+                )
+            )
+        except Exception as exc:  # an upstream bug must not lose the other experiments
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            runs.append(
+                ExperimentRun(
+                    exp.id,
+                    exp.title,
+                    exp.claims,
+                    "failed",
+                    f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})",
+                    time.perf_counter() - t0,
+                    exp.methods,
+                )
+            )
+        else:
+            runs.append(
+                ExperimentRun(
+                    exp.id,
+                    exp.title,
+                    exp.claims,
+                    "ok",
+                    "",
+                    time.perf_counter() - t0,
+                    exp.methods,
+                    output,
+                )
+            )
+        progress(1.0, runs[-1].status)
+
+    tables: dict[str, pd.DataFrame] = {}
+    reasons: dict[str, str] = {}
+    for run in runs:
+        clash = set(tables) & set(run.output.tables)
+        if clash:
+            raise InputError(f"experiment {run.id!r} re-uses table name(s) {sorted(clash)}")
+        tables.update(run.output.tables)
+        if run.status != "ok":
+            for cid in run.claims:
+                reasons[cid] = f"experiment {run.id!r} {run.status}: {run.reason}"
+    claims = evaluate_claims(tables, reasons=reasons)
+    diagram, note = _pathway_diagram()
+    return RunResult(
+        tuple(runs),
+        tuple(claims),
+        provenance(quick=quick, seed=seed, overrides=overrides),
+        diagram,
+        note,
+    )
+
+
+def reproduce(
+    out: str | os.PathLike,
+    *,
+    quick: bool = False,
+    seed: int = 20080101,
+    overrides: Mapping[str, float] | None = None,
+    experiments: Sequence[Experiment] | None = None,
+    on_progress: Callable[[str, float, str], None] | None = None,
+) -> RunResult:
+    """Run the seed's experiments and write ``out/{report.html,claims.json,results.duckdb}``.
+
+    Everything is written into a staging folder first and moved into ``out`` only when the
+    whole run succeeded (:func:`letrolab._io.staged_dir`). The instrument files go to
+    ``out/raw/<experiment>/``.
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder (created).
+    quick, seed, overrides, on_progress
+        As in :func:`run_experiments`.
+    experiments : sequence of Experiment, optional
+        Defaults to all registered experiments (:func:`letrolab.experiments.registry.all_experiments`).
+
+    Returns
+    -------
+    RunResult
+    """
+    from letrolab.experiments.registry import all_experiments
+    from letrolab.report import render_report
+    from letrolab.store import TableInfo, write_store
+
+    exps = list(all_experiments() if experiments is None else experiments)
+    with staged_dir(out) as stage:
+        result = run_experiments(
+            exps, outdir=stage, quick=quick, seed=seed, overrides=overrides, on_progress=on_progress
+        )
+        info = {}
+        for run in result.runs:
+            for name in run.output.tables:
+                info[name] = TableInfo(run.id, run.title)
+        info["claims"] = TableInfo("claims", "S1–S9 evaluated from the tables of this store")
+        info["experiments"] = TableInfo("runner", "what ran, what did not and why")
+        info["trials"] = TableInfo("trials", "the seed's trials table with the model's predictions")
+        write_store(
+            stage / "results.duckdb", result.tables, provenance=result.provenance, info=info
+        )
+        claims_doc = [c.summary() for c in result.claims]
+        atomic_write_text(
+            stage / "claims.json",
+            json.dumps(_jsonable(claims_doc), indent=2, allow_nan=False) + "\n",
+        )
+        atomic_write_text(stage / "report.html", render_report(result))
+    return result

@@ -1,0 +1,108 @@
+"""Rendering of the report with jinja2 (autoescaped) and matplotlib figures as PNG."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from letrolab.experiments.runner import RunResult
+
+__all__ = ["figure_png", "render_report"]
+
+GENERAL_METHODS = (
+    "Each experiment of the seed is a protocol in letrolab.experiments. It simulates the "
+    "mechanistic model (Antimony source, run by libroadrunner) for the protocol's conditions, "
+    "turns the simulated readouts into the files a lab instrument writes — plate-reader exports "
+    "with a plate map, FCS 3.1 files, Western blot images — with realistic measurement noise, "
+    "and then analyses those files with the same letrolab readers and analyses used on real "
+    "data (plate reader → Chou–Talalay and reference synergy models; FCS → DNA-content "
+    "cell-cycle and sub-G1 analysis; blot image → densitometry).",
+    "Each claim S1–S9 of the seed (FACTS.md) is evaluated by a rule stated next to it, applied "
+    "to the analysed tables stored in results.duckdb. A claim whose experiment could not run is "
+    "reported as not evaluated and counted as not holding.",
+    "Randomness (plate noise, flow events, blot noise, virtual populations and cohorts) comes "
+    "from NumPy generators seeded from the run's seed and the experiment's name, so a run is "
+    "reproducible from its provenance.",
+)
+
+
+@dataclass(frozen=True)
+class _Img:
+    uri: str
+    caption: str
+
+
+def _uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def figure_png(fig: Any, *, dpi: int = 110) -> bytes:
+    """Render a matplotlib figure to PNG bytes and close it."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def _table_html(df: pd.DataFrame, *, max_rows: int = 60) -> str:
+    shown = df.head(max_rows)
+    html = shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}", escape=True)
+    if len(df) > max_rows:
+        html += f"<p class='small'>first {max_rows} of {len(df)} rows; all in results.duckdb</p>"
+    return html
+
+
+def render_report(result: RunResult) -> str:
+    """Render ``result`` as one self-contained HTML document (figures as ``data:`` URIs)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("letrolab.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    template = env.get_template("report.html.j2")
+    tables = result.tables
+    experiments = []
+    for run in result.runs:
+        experiments.append(
+            {
+                "id": run.id,
+                "title": run.title,
+                "claims": list(run.claims),
+                "status": run.status,
+                "reason": run.reason,
+                "seconds": run.seconds,
+                "methods": [p.strip() for p in run.methods.split("\n\n") if p.strip()],
+                "figures": [_Img(_uri(f.data, f.mime), f.caption) for f in run.output.figures],
+                "tables": [(n, _table_html(df)) for n, df in run.output.tables.items()],
+                "notes": list(run.output.notes),
+                "files": [str(p) for p in run.output.files],
+            }
+        )
+    diagram = None
+    if result.diagram is not None:
+        diagram = _Img(_uri(result.diagram.data, result.diagram.mime), result.diagram.caption)
+    claims = list(result.claims)
+    return template.render(
+        prov=result.provenance,
+        claims=claims,
+        n_holds=sum(c.holds for c in claims),
+        n_noteval=sum(not c.evaluated for c in claims),
+        diagram=diagram,
+        diagram_note=result.diagram_note,
+        trials=list(tables["trials"].itertuples(index=False)),
+        general_methods=GENERAL_METHODS,
+        experiments=experiments,
+    )
