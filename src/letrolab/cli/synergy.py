@@ -1,0 +1,221 @@
+"""``letrolab synergy``: combination analysis of a tidy table or a plate read.
+
+Chou–Talalay (median-effect, combination index, dose-reduction index) runs here; the reference
+models (Bliss, HSA, Loewe, ZIP) are computed by :func:`_run_reference_models` and merged into
+the same JSON document, one entry per block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from letrolab.errors import InputError
+
+__all__ = ["register"]
+
+MODELS = ("chou-talalay", "bliss", "hsa", "loewe", "zip")
+REFERENCE_MODELS = ("bliss", "hsa", "loewe", "zip")
+
+
+def _parse_models(values: list[str] | None) -> list[str]:
+    """Expand ``--model`` values (repeatable, comma lists, ``all``) into an ordered list."""
+    raw = [p.strip().lower() for v in (values or ["chou-talalay"]) for p in v.split(",")]
+    out: list[str] = []
+    for name in raw:
+        if not name:
+            continue
+        if name == "all":
+            names = list(MODELS)
+        elif name in MODELS:
+            names = [name]
+        elif name in {"chou", "ct", "chou_talalay", "choutalalay", "ci"}:
+            names = ["chou-talalay"]
+        else:
+            raise InputError(
+                f"unknown model {name!r}; use one of chou-talalay, bliss, hsa, loewe, zip, all"
+            )
+        out.extend(n for n in names if n not in out)
+    if not out:
+        raise InputError(
+            "no model given; use --model chou-talalay (or bliss, hsa, loewe, zip, all)"
+        )
+    return out
+
+
+def _read_input(input_path: Path | None, plate: Path | None, layout: Path | None, response: str):
+    """Read the tidy table (or a plate read + layout) into a CombinationData."""
+    from letrolab.synergy.tidy import normalise_combination, read_combination
+
+    if plate is not None or layout is not None:
+        if input_path is not None:
+            raise InputError("give either INPUT or --plate/--layout, not both")
+        if plate is None or layout is None:
+            raise InputError("--plate and --layout go together; give both")
+        try:
+            from letrolab.assays.plates import read_plate_combination
+        except ImportError:
+            raise InputError(
+                "--plate/--layout needs the plate reader (letrolab.assays.plates), which is not "
+                "available in this installation; export a tidy table and pass it as INPUT"
+            ) from None
+        table = read_plate_combination(plate, layout)
+        # The plate reader gives % viability (vehicle = 100 %), whatever --response says.
+        return normalise_combination(table, response="viability")
+    if input_path is None:
+        raise InputError("no input; give a tidy table as INPUT, or --plate READ --layout LAYOUT")
+    return read_combination(input_path, response=response)
+
+
+# --------------------------------------------------------------------------------------------
+# Reference models (Bliss, HSA, Loewe, ZIP) — owned by the issue-3 engineer.
+# --------------------------------------------------------------------------------------------
+def _run_reference_models(
+    data: Any,
+    models: list[str],
+    *,
+    engine: str,
+    scheduler: str,
+    out_dir: Path | None,
+    json_wanted: bool,
+) -> dict[str, dict]:
+    """Score ``data`` (a CombinationData) with the reference models named in ``models``.
+
+    Returns ``{block_id: {"scores": [...], "summary": {...}}}``; the keys of each entry are
+    merged into that block's JSON object. Writes its own tables and figures into ``out_dir``
+    (a staging folder, moved into place atomically by the caller) when it is given.
+    """
+    raise InputError(f"model {models[0]} is not available yet; use --model chou-talalay")
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _write_chou_talalay(result: Any, out_dir: Path) -> None:
+    from letrolab.synergy.ct_plots import plot_block
+
+    result.write_tables(out_dir)
+    for block in result.blocks.values():
+        if block:
+            plot_block(block, out_dir / block.dirname)
+
+
+def synergy(
+    input_path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[INPUT]",
+            help="Tidy combination table (CSV, TSV or Parquet); omit when --plate is used.",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="chou-talalay, bliss, hsa, loewe, zip or all; repeat or give a comma list. "
+            "Default: chou-talalay.",
+            show_default=False,
+        ),
+    ] = None,
+    response: Annotated[
+        str,
+        typer.Option(
+            "--response",
+            help="What the response column holds: 'inhibition' (% inhibition) or 'viability' "
+            "(% viability, converted as 100 - viability).",
+        ),
+    ] = "inhibition",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="numpy (in-process) or dask (partitions on a dask.distributed cluster; used by "
+            "the reference models - Chou-Talalay always runs in-process).",
+        ),
+    ] = "numpy",
+    scheduler: Annotated[
+        str,
+        typer.Option(
+            "--scheduler",
+            help="With --engine dask: 'local' for a LocalCluster, or a scheduler ADDRESS.",
+        ),
+    ] = "local",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write CSV tables and figures per block into this folder."),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+    plate: Annotated[
+        Path | None,
+        typer.Option(
+            "--plate", help="A plate-reader export (% viability after vehicle normalisation)."
+        ),
+    ] = None,
+    layout: Annotated[
+        Path | None,
+        typer.Option("--layout", help="The plate map (layout) that goes with --plate."),
+    ] = None,
+) -> None:
+    """Combination analysis: Chou-Talalay CI/DRI and the reference models, block by block."""
+    from letrolab._io import staged_dir
+    from letrolab.cli import print_json
+
+    models = _parse_models(model)
+    if response not in ("inhibition", "viability"):
+        raise InputError(f"--response must be 'inhibition' or 'viability', not {response!r}")
+    if engine not in ("numpy", "dask"):
+        raise InputError(f"--engine must be 'numpy' or 'dask', not {engine!r}")
+    data = _read_input(input_path, plate, layout, response)
+
+    blocks: dict[str, dict[str, Any]] = {}
+    ct = None
+    reference = [m for m in models if m in REFERENCE_MODELS]
+    with staged_dir(out) if out is not None else contextlib.nullcontext() as stage:
+        if "chou-talalay" in models:
+            from letrolab.synergy.chou_talalay import chou_talalay
+
+            ct = chou_talalay(data)
+            for entry in ct.summary()["blocks"]:
+                blocks[entry["block_id"]] = entry
+            if stage is not None:
+                _write_chou_talalay(ct, stage)
+        if reference:
+            ref = _run_reference_models(
+                data,
+                reference,
+                engine=engine,
+                scheduler=scheduler,
+                out_dir=stage,
+                json_wanted=json_out,
+            )
+            for bid, extra in ref.items():
+                blocks.setdefault(bid, {"block_id": bid}).update(extra)
+        if ct is not None and not any(ct.blocks.values()):
+            raise InputError(ct.failure_message())
+
+    if ct is not None:
+        for bid, res in ct.blocks.items():
+            if not res:
+                sys.stderr.write(f"error: block {bid}: {res.reason}\n")
+    if json_out:
+        print_json({"blocks": list(blocks.values())})
+    else:
+        if ct is not None:
+            typer.echo(ct.report())
+        if reference and ct is None:
+            typer.echo(f"scored {len(blocks)} block(s) with {', '.join(reference)}")
+        if out is not None:
+            typer.echo(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``letrolab synergy`` to the command."""
+    app.command("synergy")(synergy)
