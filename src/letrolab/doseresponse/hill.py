@@ -1,0 +1,551 @@
+"""Batched four-parameter Hill (log-logistic) fits.
+
+The model is the four-parameter log-logistic curve (Hill 1910; the ``LL.4`` model of the R
+package drc, Ritz et al. 2015 PLoS ONE 10:e0146021, which SynergyFinder uses for single agents,
+Ianevski et al. 2017 Bioinformatics 33:2413 and 2020 NAR 48:W488)::
+
+    E(x) = E0 + (Emax - E0) / (1 + (EC50 / x) ** h)
+
+with ``E0`` the effect at zero dose, ``Emax`` the effect at infinite dose, ``EC50`` the dose of
+half effect and ``h > 0`` the Hill slope. ``Emax < E0`` describes a falling curve.
+
+Many curves are fitted in one call by bounded nonlinear least squares, vectorised with NumPy
+over the curves (no Python loop per curve):
+
+* the two asymptotes enter linearly, so for given ``(log EC50, h)`` they are solved in closed
+  form (variable projection, Golub & Pereyra 1973 SIAM J Numer Anal 10:413);
+* starting values for ``(log EC50, h)`` come from a grid over the tested dose range;
+* a projected Levenberg–Marquardt iteration (Moré 1978) refines ``(log EC50, h)`` inside their
+  bounds, each curve with its own damping, accepting only steps that lower its residual sum of
+  squares. Curves that converged leave the active set.
+
+Either asymptote can be held fixed per curve (``e0=``, ``emax=``), as SynergyFinder's ZIP model
+does when it re-fits rows and columns of a combination matrix with the bottom fixed at the
+partner drug's effect and the top at 100 (Yadav et al. 2015 CSBJ 13:504). With an asymptote
+fixed the curve may run either way (the sign of the slope is free, like drc's ``b``), and the
+result reports ``E0``/``Emax`` as the zero- and infinite-dose effects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from letrolab._results import Failed
+from letrolab.errors import InputError
+
+__all__ = ["HillFit", "HillFits", "fit_hill", "hill_dose", "hill_effect"]
+
+_GRID_H = (0.5, 1.0, 2.0, 4.0)
+
+
+def hill_effect(x: Any, e0: Any, emax: Any, ec50: Any, h: Any) -> np.ndarray:
+    """Effect of the four-parameter Hill curve at dose ``x`` (broadcasting).
+
+    ``E(x) = E0 + (Emax - E0) / (1 + (EC50/x)^h)``; ``E(0) = E0`` for ``h > 0``.
+
+    Examples
+    --------
+    >>> float(hill_effect(2.0, 0.0, 100.0, 2.0, 1.0))
+    50.0
+    """
+    x = np.asarray(x, dtype=float)
+    e0 = np.asarray(e0, dtype=float)
+    emax = np.asarray(emax, dtype=float)
+    with np.errstate(divide="ignore"):
+        z = np.asarray(h, dtype=float) * (np.log(x) - np.log(np.asarray(ec50, dtype=float)))
+    s = expit(z)
+    return e0 + (emax - e0) * s
+
+
+def hill_dose(effect: Any, e0: Any, emax: Any, ec50: Any, h: Any) -> np.ndarray:
+    """Dose at which the Hill curve reaches ``effect`` (inverse of :func:`hill_effect`).
+
+    ``x = EC50 ((E - E0) / (Emax - E))^(1/h)``. NaN where the effect is not strictly between
+    ``E0`` and ``Emax`` (the curve never reaches it).
+
+    Examples
+    --------
+    >>> float(hill_dose(75.0, 0.0, 100.0, 2.0, 1.0))
+    6.0
+    """
+    e = np.asarray(effect, dtype=float)
+    e0 = np.asarray(e0, dtype=float)
+    emax = np.asarray(emax, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = (e - e0) / (emax - e)
+        return np.where(q > 0, np.asarray(ec50, float) * q ** (1.0 / np.asarray(h, float)), np.nan)
+
+
+@dataclass(frozen=True)
+class HillFit:
+    """One fitted Hill curve.
+
+    Attributes
+    ----------
+    e0, emax : float
+        Effect at zero and at infinite dose.
+    ec50 : float
+        Dose of half effect, in the unit of the doses given.
+    h : float
+        Hill slope (> 0).
+    rss : float
+        Residual sum of squares.
+    n : int
+        Points used.
+    label : str
+    """
+
+    e0: float
+    emax: float
+    ec50: float
+    h: float
+    rss: float
+    n: int
+    label: str = ""
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Effect at dose(s) ``x``."""
+        return hill_effect(x, self.e0, self.emax, self.ec50, self.h)
+
+    def dose(self, effect: Any) -> np.ndarray:
+        """Dose giving ``effect`` (NaN where the curve never reaches it)."""
+        return hill_dose(effect, self.e0, self.emax, self.ec50, self.h)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able dict of the estimates."""
+        return {
+            "ok": True,
+            "label": self.label,
+            "e0": self.e0,
+            "emax": self.emax,
+            "ec50": self.ec50,
+            "h": self.h,
+            "rss": self.rss,
+            "n": self.n,
+        }
+
+    def report(self) -> str:
+        """One line of text."""
+        return (
+            f"{self.label or 'curve'}: E0={self.e0:.4g} Emax={self.emax:.4g} "
+            f"EC50={self.ec50:.4g} h={self.h:.4g} (n={self.n}, RSS={self.rss:.4g})"
+        )
+
+
+@dataclass(frozen=True)
+class HillFits:
+    """Hill fits of many curves (column arrays, one entry per curve).
+
+    Failed curves hold NaN in the arrays, ``ok`` False and a non-empty ``reason``; indexing
+    (``fits[i]``) returns a :class:`HillFit` or a :class:`~letrolab._results.Failed` that says why.
+    """
+
+    e0: np.ndarray
+    emax: np.ndarray
+    ec50: np.ndarray
+    h: np.ndarray
+    rss: np.ndarray
+    n: np.ndarray
+    ok: np.ndarray
+    reason: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.e0.shape[0])
+
+    def __getitem__(self, i: int) -> HillFit | Failed:
+        label = str(self.labels[i])
+        if not self.ok[i]:
+            return Failed(str(self.reason[i]), what=f"Hill fit of {label or f'curve {i}'}")
+        return HillFit(
+            e0=float(self.e0[i]),
+            emax=float(self.emax[i]),
+            ec50=float(self.ec50[i]),
+            h=float(self.h[i]),
+            rss=float(self.rss[i]),
+            n=int(self.n[i]),
+            label=label,
+        )
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Effects at doses ``x`` of shape ``(n_curves,)`` or ``(n_curves, m)``; NaN for failed."""
+        x = np.asarray(x, dtype=float)
+        shape = (-1,) + (1,) * (x.ndim - 1)
+        return hill_effect(
+            x,
+            self.e0.reshape(shape),
+            self.emax.reshape(shape),
+            self.ec50.reshape(shape),
+            self.h.reshape(shape),
+        )
+
+    def dose(self, effect: Any) -> np.ndarray:
+        """Doses giving ``effect`` (per curve, broadcasting like :meth:`predict`)."""
+        e = np.asarray(effect, dtype=float)
+        shape = (-1,) + (1,) * (e.ndim - 1)
+        return hill_dose(
+            e,
+            self.e0.reshape(shape),
+            self.emax.reshape(shape),
+            self.ec50.reshape(shape),
+            self.h.reshape(shape),
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per curve: label, ok, e0, emax, ec50, h, rss, n, reason."""
+        return pd.DataFrame(
+            {
+                "label": self.labels,
+                "ok": self.ok,
+                "e0": self.e0,
+                "emax": self.emax,
+                "ec50": self.ec50,
+                "h": self.h,
+                "rss": self.rss,
+                "n": self.n,
+                "reason": self.reason,
+            }
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able dict: counts and one entry per curve (``None`` for failed numbers)."""
+        curves = []
+        for i in range(len(self)):
+            fit = self[i]
+            curves.append(fit.summary())
+        return {
+            "n_curves": len(self),
+            "n_failed": int((~self.ok).sum()),
+            "curves": curves,
+        }
+
+    def report(self, *, max_rows: int = 20) -> str:
+        """Text table of the first ``max_rows`` curves and the failure count."""
+        lines = [f"Hill fits: {len(self)} curves, {int((~self.ok).sum())} failed"]
+        for i in range(min(len(self), max_rows)):
+            lines.append("  " + self[i].report())
+        if len(self) > max_rows:
+            lines.append(f"  ... {len(self) - max_rows} more")
+        return "\n".join(lines)
+
+
+def _as_fixed(value: Any, n: int, name: str) -> np.ndarray:
+    if value is None:
+        return np.full(n, np.nan)
+    arr = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
+    if np.isinf(arr).any():
+        raise InputError(f"{name} must be finite where given (NaN means 'free'), got inf")
+    return arr
+
+
+def _project(s, y, w, fa, fb):
+    """Closed-form asymptotes ``(a, b)`` minimising sum w (y - a (1 - s) - b s)^2.
+
+    ``fa``/``fb`` hold fixed values (NaN = free). Returns a, b and the weighted residuals.
+    """
+    t = 1.0 - s
+    stt = (w * t * t).sum(-1)
+    sts = (w * t * s).sum(-1)
+    sss = (w * s * s).sum(-1)
+    sty = (w * t * y).sum(-1)
+    ssy = (w * s * y).sum(-1)
+    free_a = np.isnan(fa)
+    free_b = np.isnan(fb)
+    # Row for a: either the normal equation or a = fa; likewise for b.
+    m11 = np.where(free_a, stt, 1.0)
+    m12 = np.where(free_a, sts, 0.0)
+    r1 = np.where(free_a, sty, fa)
+    m21 = np.where(free_b, sts, 0.0)
+    m22 = np.where(free_b, sss, 1.0)
+    r2 = np.where(free_b, ssy, fb)
+    # A substitution keeps a fixed value exact: move known terms to the right-hand side.
+    r1 = np.where(free_a & ~free_b, sty - sts * fb, r1)
+    m12 = np.where(free_a & ~free_b, 0.0, m12)
+    r2 = np.where(free_b & ~free_a, ssy - sts * fa, r2)
+    m21 = np.where(free_b & ~free_a, 0.0, m21)
+    ridge = 1e-12 * (np.abs(m11) + np.abs(m22)) + 1e-300
+    m11 = m11 + np.where(free_a, ridge, 0.0)
+    m22 = m22 + np.where(free_b, ridge, 0.0)
+    det = m11 * m22 - m12 * m21
+    a = (r1 * m22 - m12 * r2) / det
+    b = (m11 * r2 - m21 * r1) / det
+    res = (a[:, None] * t + b[:, None] * s - y) * w
+    return a, b, res
+
+
+def _sig(h, u, lx):
+    """expit(h (log x - u)) with the zero-dose limit handled (log 0 = -inf)."""
+    with np.errstate(invalid="ignore"):
+        z = h[:, None] * (lx - u[:, None])
+    z = np.where(np.isnan(z), 0.0, z)  # h = 0 at zero dose: s = 1/2 like any dose
+    return expit(z)
+
+
+def _rss(u, h, lx, y, w, fa, fb):
+    a, b, res = _project(_sig(h, u, lx), y, w, fa, fb)
+    return (res * res).sum(-1), a, b
+
+
+def fit_hill(
+    conc: Any,
+    response: Any,
+    *,
+    e0: Any = None,
+    emax: Any = None,
+    labels: Any = None,
+    ec50_range: float = 1e3,
+    h_max: float = 50.0,
+    h_min: float = 1e-2,
+    max_iter: int = 500,
+    tol: float = 1e-10,
+) -> HillFits:
+    """Fit four-parameter Hill curves to many dose-response curves at once.
+
+    Parameters
+    ----------
+    conc, response : array_like, shape (n_curves, n_points) or (n_points,)
+        Doses (>= 0, any unit; zero is the untreated control) and effects. Ragged sets of
+        curves are padded with NaN: a point with a NaN dose or response is not used.
+    e0, emax : float or array_like of shape (n_curves,), optional
+        Hold the zero-dose / infinite-dose effect fixed at this value (NaN entries stay free).
+        With either one fixed, the slope may take either sign, so the fixed values act as
+        the two asymptotes in either order (drc's ``LL.4(fixed=...)`` behaviour).
+    labels : array_like of str, optional
+        Names of the curves, used in reports and failure reasons.
+    ec50_range : float
+        EC50 is bounded to ``[min positive dose / ec50_range, max dose * ec50_range]``.
+    h_max, h_min : float
+        Bounds of ``|h|``; ``h_min`` applies when both asymptotes are free (where ``h`` near 0
+        makes them unidentifiable).
+    max_iter : int
+        Levenberg–Marquardt iterations per curve at most.
+    tol : float
+        Convergence when an accepted step lowers the residual sum of squares by a relative
+        amount below ``tol`` (MINPACK's ``ftol``), or moves ``(log EC50, h)`` by less than
+        1e-10 relative, or no step within the damping range lowers it.
+
+    Returns
+    -------
+    HillFits
+        Failed curves (fewer usable points than free parameters, fewer than two distinct doses,
+        no convergence within ``max_iter``) are NaN with a reason; ``fits[i]`` is then a
+        :class:`~letrolab._results.Failed`.
+
+    Raises
+    ------
+    InputError
+        If shapes disagree or a dose is negative.
+
+    Examples
+    --------
+    >>> x = np.array([0, 1, 3, 10, 30, 100.0])
+    >>> y = hill_effect(x, 5.0, 95.0, 8.0, 1.3)
+    >>> fit = fit_hill(x, y)[0]
+    >>> round(fit.ec50, 6), round(fit.h, 6), round(fit.e0, 6), round(fit.emax, 6)
+    (8.0, 1.3, 5.0, 95.0)
+    """
+    x = np.asarray(conc, dtype=float)
+    y = np.asarray(response, dtype=float)
+    if x.ndim == 1:
+        x = x[None, :]
+    if y.ndim == 1:
+        y = y[None, :]
+    if x.shape != y.shape or x.ndim != 2:
+        raise InputError(
+            f"conc and response must have the same shape (n_curves, n_points); got "
+            f"{np.shape(conc)} and {np.shape(response)}"
+        )
+    if (x < 0).any():
+        raise InputError("doses must be >= 0 (0 is the untreated control); found a negative dose")
+    n_curves = x.shape[0]
+    fa = _as_fixed(e0, n_curves, "e0")
+    fb = _as_fixed(emax, n_curves, "emax")
+    if labels is None:
+        labels_arr = np.array([""] * n_curves, dtype=object)
+    else:
+        labels_arr = np.asarray(labels, dtype=object)
+        if labels_arr.shape != (n_curves,):
+            raise InputError(f"labels must have one entry per curve ({n_curves})")
+
+    valid = np.isfinite(x) & np.isfinite(y)
+    w = valid.astype(float)
+    y0 = np.where(valid, y, 0.0)
+    with np.errstate(divide="ignore"):
+        lx = np.where(valid & (x > 0), np.log(np.where(x > 0, x, 1.0)), -np.inf)
+    lx = np.where(valid, lx, 0.0)
+    npts = valid.sum(1)
+    n_free = 2 + np.isnan(fa) + np.isnan(fb)
+    pos = valid & (x > 0)
+    lmin = np.where(pos, lx, np.inf).min(1)
+    lmax = np.where(pos, lx, -np.inf).max(1)
+    xs = np.where(valid, x, np.nan)
+    with np.errstate(invalid="ignore"):
+        n_distinct = (np.diff(np.sort(xs, axis=1), axis=1) > 0).sum(1) + (npts > 0)
+    reason = np.array([""] * n_curves, dtype=object)
+    bad_pts = npts < n_free
+    reason[bad_pts] = [
+        f"{k} usable points for {f} free parameters"
+        for k, f in zip(npts[bad_pts], n_free[bad_pts], strict=True)
+    ]
+    bad_dist = ~bad_pts & ((n_distinct < 2) | ~np.isfinite(lmin))
+    reason[bad_dist] = "fewer than two distinct doses (one of them > 0)"
+    okc = reason == ""
+
+    both_free = np.isnan(fa) & np.isnan(fb)
+    span = np.log(ec50_range)
+    u_lo = lmin - span
+    u_hi = lmax + span
+    h_lo = np.where(both_free, h_min, -h_max)
+    h_hi = np.full(n_curves, h_max)
+
+    u = np.full(n_curves, np.nan)
+    h = np.full(n_curves, np.nan)
+    rss = np.full(n_curves, np.nan)
+    a_out = np.full(n_curves, np.nan)
+    b_out = np.full(n_curves, np.nan)
+    converged = np.zeros(n_curves, bool)
+
+    idx = np.flatnonzero(okc)
+    if idx.size:
+        # Starting values: grid over log EC50 (data range, half a step beyond) x slopes.
+        lo, hi = lmin[idx], lmax[idx]
+        fr = np.linspace(-0.25, 1.25, 7)
+        best = np.full(idx.size, np.inf)
+        bu = np.zeros(idx.size)
+        bh = np.zeros(idx.size)
+        signed = ~both_free[idx]
+        hs = [*_GRID_H, *(-g for g in _GRID_H)]
+        for f in fr:
+            ug = lo + f * (hi - lo)
+            ug = np.where(hi > lo, ug, lo + (f - 0.5) * 2.0)
+            for g in hs:
+                if g < 0 and not signed.any():
+                    continue
+                hg = np.full(idx.size, g)
+                r, _, _ = _rss(ug, hg, lx[idx], y0[idx], w[idx], fa[idx], fb[idx])
+                r = np.where((g < 0) & ~signed, np.inf, r)
+                better = r < best
+                best = np.where(better, r, best)
+                bu = np.where(better, ug, bu)
+                bh = np.where(better, hg, bh)
+        u[idx], h[idx] = bu, bh
+        _lm(
+            idx,
+            u,
+            h,
+            rss,
+            a_out,
+            b_out,
+            converged,
+            lx,
+            y0,
+            w,
+            fa,
+            fb,
+            u_lo,
+            u_hi,
+            h_lo,
+            h_hi,
+            max_iter,
+            tol,
+        )
+
+    nc = okc & ~converged
+    reason[nc] = f"no convergence in {max_iter} Levenberg-Marquardt iterations"
+    ok = okc & converged & np.isfinite(rss) & np.isfinite(a_out) & np.isfinite(b_out)
+    reason[okc & converged & ~ok] = "non-finite estimate"
+    # Report with h > 0: a falling branch (h < 0) is the same curve with asymptotes swapped.
+    neg = h < 0
+    e0_out = np.where(neg, b_out, a_out)
+    emax_out = np.where(neg, a_out, b_out)
+    h_rep = np.abs(h)
+    nanify = ~ok
+    e0_out[nanify] = emax_out[nanify] = h_rep[nanify] = np.nan
+    ec50 = np.exp(u)
+    ec50[nanify] = np.nan
+    rss_out = np.where(ok, rss, np.nan)
+    return HillFits(
+        e0=e0_out,
+        emax=emax_out,
+        ec50=ec50,
+        h=h_rep,
+        rss=rss_out,
+        n=npts.astype(int),
+        ok=ok,
+        reason=reason,
+        labels=labels_arr,
+    )
+
+
+def _lm(
+    idx, u, h, rss, a_out, b_out, converged, lx, y, w, fa, fb, u_lo, u_hi, h_lo, h_hi, max_iter, tol
+):
+    """Projected Levenberg–Marquardt on (u = log EC50, h); asymptotes by projection."""
+    act = idx.copy()
+    cu, ch = u[act], h[act]
+    clx, cy, cw, cfa, cfb = lx[act], y[act], w[act], fa[act], fb[act]
+    culo, cuhi, chlo, chhi = u_lo[act], u_hi[act], h_lo[act], h_hi[act]
+    cr, ca, cb = _rss(cu, ch, clx, cy, cw, cfa, cfb)
+    lam = np.full(act.size, 1e-3)
+    eps = 1e-7
+    for _ in range(max_iter):
+        if act.size == 0:
+            break
+        s0 = _sig(ch, cu, clx)
+        _, _, r0 = _project(s0, cy, cw, cfa, cfb)
+        du = eps * np.maximum(1.0, np.abs(cu))
+        dh = eps * np.maximum(1.0, np.abs(ch))
+        _, _, ru = _project(_sig(ch, cu + du, clx), cy, cw, cfa, cfb)
+        _, _, rh = _project(_sig(ch + dh, cu, clx), cy, cw, cfa, cfb)
+        ju = (ru - r0) / du[:, None]
+        jh = (rh - r0) / dh[:, None]
+        a11 = (ju * ju).sum(1)
+        a12 = (ju * jh).sum(1)
+        a22 = (jh * jh).sum(1)
+        g1 = (ju * r0).sum(1)
+        g2 = (jh * r0).sum(1)
+        # Active set: a parameter on a bound whose descent direction points outward stays put.
+        fix_u = ((cu >= cuhi) & (g1 < 0)) | ((cu <= culo) & (g1 > 0))
+        fix_h = ((ch >= chhi) & (g2 < 0)) | ((ch <= chlo) & (g2 > 0))
+        a12 = np.where(fix_u | fix_h, 0.0, a12)
+        d11 = np.where(fix_u, 1.0, a11 * (1 + lam) + 1e-30)
+        d22 = np.where(fix_h, 1.0, a22 * (1 + lam) + 1e-30)
+        g1 = np.where(fix_u, 0.0, g1)
+        g2 = np.where(fix_h, 0.0, g2)
+        det = d11 * d22 - a12 * a12
+        su = -(g1 * d22 - a12 * g2) / det
+        sh = -(d11 * g2 - a12 * g1) / det
+        nu = np.clip(cu + su, culo, cuhi)
+        nh = np.clip(ch + sh, chlo, chhi)
+        nr, na, nb = _rss(nu, nh, clx, cy, cw, cfa, cfb)
+        accept = np.isfinite(nr) & (nr <= cr)
+        step = np.hypot(nu - cu, nh - ch)
+        rel = np.where(accept, (cr - nr) / np.maximum(cr, 1e-300), np.inf)
+        cu = np.where(accept, nu, cu)
+        ch = np.where(accept, nh, ch)
+        ca = np.where(accept, na, ca)
+        cb = np.where(accept, nb, cb)
+        cr = np.where(accept, nr, cr)
+        lam = np.where(accept, np.maximum(lam / 3.0, 1e-12), np.minimum(lam * 4.0, 1e12))
+        done = (
+            (accept & ((rel < tol) | (step < 1e-10 * (1.0 + np.abs(cu) + np.abs(ch)))))
+            | (cr <= 1e-24 * np.maximum(1.0, (cy * cy * cw).sum(1)))
+            | (~accept & (lam >= 1e10))
+        )
+        if done.any():
+            di = act[done]
+            u[di], h[di], rss[di] = cu[done], ch[done], cr[done]
+            a_out[di], b_out[di] = ca[done], cb[done]
+            converged[di] = True
+            keep = ~done
+            act = act[keep]
+            cu, ch, cr, ca, cb, lam = cu[keep], ch[keep], cr[keep], ca[keep], cb[keep], lam[keep]
+            clx, cy, cw, cfa, cfb = clx[keep], cy[keep], cw[keep], cfa[keep], cfb[keep]
+            culo, cuhi, chlo, chhi = culo[keep], cuhi[keep], chlo[keep], chhi[keep]
+    if act.size:
+        u[act], h[act], rss[act], a_out[act], b_out[act] = cu, ch, cr, ca, cb
