@@ -1,0 +1,261 @@
+"""Claim rules S1–S9: computed from tables, fail when the numbers say so, never assumed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from letrolab.experiments.claims import CLAIMS, evaluate_claims
+
+
+def passing_tables() -> dict[str, pd.DataFrame]:
+    """Tables in the shapes the experiments write, with values that satisfy every rule."""
+    rng = np.random.default_rng(0)
+    arms = pd.DataFrame(
+        {
+            "arm": ["letrozole 0.5 mg", "letrozole 2.5 mg", "premenopausal letrozole 2.5 mg"],
+            "dose_mg": [0.5, 2.5, 2.5],
+            "premenopausal": [False, False, True],
+            "igf1_change_pct_median": [23.0, 25.0, 30.0],
+            "igfbp3_change_pct_median": [0.5, -1.0, 0.0],
+            "fsh_change_pct_median": [40.0, 45.0, 120.0],
+            "ovarian_igf1_change_pct_median": [np.nan, np.nan, 35.0],
+        }
+    )
+    s3 = pd.DataFrame(
+        {
+            "crosstalk": ["intact", "intact", "ablated", "ablated"],
+            "igf1": [False, True, False, True],
+            "p_er_s167": [0.2, 0.5, 0.0, 0.0],
+            "p_er_s118": [0.1, 0.3, 0.0, 0.0],
+            "growth_fold": [1.5, 2.5, 1.4, 1.5],
+        }
+    )
+    s4 = pd.DataFrame(
+        {
+            "cell_line": ["mcf7-aro"] * 3 + ["t47d-aro"] * 3,
+            "fa": [0.5, 0.75, 0.9] * 2,
+            "ci": [0.4, 0.45, 0.7, 0.3, 0.35, 0.5],
+        }
+    )
+    rows = []
+    for line in ("mcf7-aro", "t47d-aro"):
+        for trt, mu in (("vehicle", 3), ("letrozole", 6), ("nvp-aew541", 7), ("combination", 15)):
+            rows += [
+                {
+                    "cell_line": line,
+                    "treatment": trt,
+                    "replicate": r,
+                    "sub_g1_pct": mu + rng.normal(0, 0.5),
+                }
+                for r in range(3)
+            ]
+    s5 = pd.DataFrame(rows)
+    s6 = pd.DataFrame(
+        {
+            "clone": ["parental", "parental", "LR1", "LR1", "LR2", "LR2"],
+            "target": ["p-AKT", "p-S6"] * 3,
+            "relative_to_parental": [1.0, 1.0, 2.1, 1.8, 1.6, 1.5],
+        }
+    )
+    s7 = pd.DataFrame(
+        {
+            "clone": ["LR1", "LR1", "LR2", "LR2"],
+            "treatment": ["letrozole", "letrozole+everolimus"] * 2,
+            "growth_fold": [3.0, 1.5, 2.8, 1.6],
+            "sub_g1_pct": [4.0, 9.0, 4.5, 8.0],
+        }
+    )
+    s8 = pd.DataFrame(
+        {
+            "selectivity": ["dual"] * 3 + ["selective"] * 3,
+            "igf1r_inhibition": [0.5, 0.8, 0.9] * 2,
+            "hyperglycemia_pct": [5.0, 30.0, 60.0, 0.0, 1.0, 3.0],
+        }
+    )
+    s9r = pd.DataFrame(
+        {
+            "combination": [
+                "letrozole+everolimus",
+                "letrozole+alpelisib",
+                "letrozole+palbociclib",
+                "letrozole+nvp-aew541",
+            ],
+            "strategy": ["downstream", "downstream", "vertical", "igf1r"],
+            "median_benefit": [0.4, 0.35, 0.5, 0.2],
+        }
+    )
+    s9b = pd.DataFrame(
+        {
+            "added_drug": ["everolimus", "everolimus", "palbociclib"],
+            "feature": ["igf1r_level", "pi3k_activity", "er_dependence"],
+            "rho": [0.5, 0.6, -0.2],
+            "p_value": [1e-5, 1e-6, 0.1],
+        }
+    )
+    return {
+        "s1_letrozole_arms": arms,
+        "s3_crosstalk": s3,
+        "s4_ci_at_fa": s4,
+        "s5_subg1": s5,
+        "s6_blot_quant": s6,
+        "s7_everolimus": s7,
+        "s8_metabolic": s8,
+        "s9_ranking": s9r,
+        "s9_biomarkers": s9b,
+    }
+
+
+def test_every_claim_holds_on_passing_tables():
+    res = evaluate_claims(passing_tables())
+    assert [r.id for r in res] == [f"S{i}" for i in range(1, 10)]
+    assert all(r.evaluated for r in res)
+    assert [r.id for r in res if not r.holds] == []
+
+
+def test_missing_tables_are_not_evaluated_and_do_not_hold():
+    res = evaluate_claims({}, reasons={"S4": "experiment 'proliferation' not run: no model"})
+    assert not any(r.holds or r.evaluated for r in res)
+    s4 = res[3]
+    assert s4.model == "not evaluated: experiment 'proliferation' not run: no model"
+    assert res[0].model.startswith("not evaluated: results table(s) s1_letrozole_arms")
+
+
+def _set(t, name, col, where, value):
+    df = t[name].copy()
+    df.loc[where(df), col] = value
+    t[name] = df
+    return t
+
+
+@pytest.mark.parametrize(
+    ("cid", "perturb"),
+    [
+        (
+            "S1",
+            lambda t: _set(
+                t, "s1_letrozole_arms", "igf1_change_pct_median", lambda d: d.dose_mg == 0.5, 12.0
+            ),
+        ),
+        (
+            "S1",
+            lambda t: _set(
+                t, "s1_letrozole_arms", "igfbp3_change_pct_median", lambda d: d.dose_mg == 2.5, 8.0
+            ),
+        ),
+        (
+            "S2",
+            lambda t: _set(
+                t,
+                "s1_letrozole_arms",
+                "ovarian_igf1_change_pct_median",
+                lambda d: d.premenopausal,
+                -5.0,
+            ),
+        ),
+        (
+            "S2",
+            lambda t: _set(
+                t, "s1_letrozole_arms", "fsh_change_pct_median", lambda d: ~d.premenopausal, 2.0
+            ),
+        ),
+        (
+            "S3",
+            lambda t: _set(
+                t, "s3_crosstalk", "growth_fold", lambda d: (d.crosstalk == "ablated") & d.igf1, 2.4
+            ),
+        ),
+        (
+            "S3",
+            lambda t: _set(t, "s3_crosstalk", "p_er_s118", lambda d: d.crosstalk == "intact", 0.1),
+        ),
+        (
+            "S4",
+            lambda t: _set(
+                t, "s4_ci_at_fa", "ci", lambda d: (d.cell_line == "t47d-aro") & (d.fa == 0.75), 0.65
+            ),
+        ),
+        ("S4", lambda t: _set(t, "s4_ci_at_fa", "ci", lambda d: d.fa == 0.5, np.nan)),
+        (
+            "S5",
+            lambda t: _set(
+                t, "s5_subg1", "sub_g1_pct", lambda d: d.treatment == "combination", 6.5
+            ),
+        ),
+        (
+            "S6",
+            lambda t: _set(
+                t,
+                "s6_blot_quant",
+                "relative_to_parental",
+                lambda d: (d.clone == "LR2") & (d.target == "p-S6"),
+                1.1,
+            ),
+        ),
+        (
+            "S7",
+            lambda t: _set(
+                t, "s7_everolimus", "sub_g1_pct", lambda d: d.treatment != "letrozole", 3.0
+            ),
+        ),
+        (
+            "S7",
+            lambda t: _set(
+                t, "s7_everolimus", "growth_fold", lambda d: d.treatment != "letrozole", 2.7
+            ),
+        ),
+        (
+            "S8",
+            lambda t: _set(
+                t, "s8_metabolic", "hyperglycemia_pct", lambda d: d.selectivity == "selective", 25.0
+            ),
+        ),
+        (
+            "S8",
+            lambda t: _set(
+                t, "s8_metabolic", "hyperglycemia_pct", lambda d: d.selectivity == "dual", 5.0
+            ),
+        ),
+        (
+            "S9",
+            lambda t: _set(
+                t, "s9_ranking", "median_benefit", lambda d: d.strategy == "vertical", 0.02
+            ),
+        ),
+        ("S9", lambda t: _set(t, "s9_biomarkers", "rho", lambda d: d.index >= 0, 0.1)),
+    ],
+)
+def test_claim_fails_when_its_numbers_do(cid, perturb):
+    res = {r.id: r for r in evaluate_claims(perturb(passing_tables()))}
+    assert res[cid].evaluated
+    assert not res[cid].holds, res[cid].model
+    others = [
+        r for k, r in res.items() if k != cid and not (cid in ("S1", "S2") and k in ("S1", "S2"))
+    ]
+    assert all(r.holds for r in others)
+
+
+def test_welch_one_sided_matches_scipy():
+    from scipy import stats
+
+    from letrolab.experiments.claims import _welch_greater
+
+    x, y = np.array([5.0, 6.5, 7.1, 6.0]), np.array([4.0, 4.4, 5.9])
+    ref = stats.ttest_ind(x, y, equal_var=False, alternative="greater").pvalue
+    assert _welch_greater(x, y) == pytest.approx(ref, rel=1e-12)
+    assert _welch_greater(np.full(3, 2.0), np.full(3, 1.0)) == 0.0
+
+
+def test_model_text_carries_the_computed_numbers():
+    res = {r.id: r for r in evaluate_claims(passing_tables())}
+    assert "CI50 0.40" in res["S4"].model and "CI75 0.35" in res["S4"].model
+    assert "+23.0 %" in res["S1"].model
+    assert res["S6"].values["relative"][0]["p-AKT"] == pytest.approx(2.1)
+
+
+def test_claims_json_entry_shape():
+    entry = evaluate_claims(passing_tables())[0].summary()
+    assert list(entry) == ["id", "claim", "seed", "model", "holds"]
+    assert isinstance(entry["holds"], bool)
+    assert set(CLAIMS) == {f"S{i}" for i in range(1, 10)}
