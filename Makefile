@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/letrolab demo --out $(OUT)
 
 test: $(STAMP)
+	sh tests/report/ensure_chromium.sh
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
