@@ -202,9 +202,9 @@ def synergy(
             raise InputError(ct.failure_message())
 
     if ct is not None:
-        for bid, res in ct.blocks.items():
+        for res in ct.blocks.values():
             if not res:
-                sys.stderr.write(f"error: block {bid}: {res.reason}\n")
+                sys.stderr.write(f"error: {res.reason}\n")
     if json_out:
         print_json({"blocks": list(blocks.values())})
     else:

@@ -332,10 +332,11 @@ def fit_median_effect(
     sxx = (dx * dx).sum(axis=1)
     syy = (dy * dy).sum(axis=1)
     sxy = (dx * dy).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         m = sxy / sxx
         log_dm = xbar - ybar / m
         r = sxy / np.sqrt(sxx * syy)
+        dm = np.exp(log_dm)
     fa_min = np.where(use, f, np.inf).min(axis=1)
     fa_max = np.where(use, f, -np.inf).max(axis=1)
     n_dropped = (dosed & ~use).sum(axis=1)
@@ -344,7 +345,8 @@ def fit_median_effect(
     too_few = n < 2
     one_dose = ~too_few & ~(sxx > 1e-24 * np.maximum(1.0, (x * x * w).sum(axis=1)))
     flat = ~too_few & ~one_dose & ~(m > 0)
-    failed = too_few | one_dose | flat
+    no_dm = ~too_few & ~one_dose & ~flat & ~((dm > 0) & np.isfinite(dm))
+    failed = too_few | one_dose | flat | no_dm
     reason = np.full(n_curves, "", dtype=object)
     for i in np.flatnonzero(failed):
         if too_few[i]:
@@ -354,16 +356,21 @@ def fit_median_effect(
             )
         elif one_dose[i]:
             reason[i] = "all usable points are at the same dose; need at least 2 doses"
-        else:
+        elif flat[i]:
             reason[i] = (
                 f"median-effect slope m = {m[i]:.3g} is not positive (the effect does not "
                 "rise with dose)"
+            )
+        else:
+            reason[i] = (
+                f"median-effect dose Dm = exp({log_dm[i]:.4g}) is outside the range of "
+                f"floating-point numbers (slope m = {m[i]:.3g} is nearly flat)"
             )
     nan = np.nan
     ok = ~failed
     return MedianEffectFits(
         m=np.where(ok, m, nan),
-        dm=np.where(ok, np.exp(np.where(ok, log_dm, 0.0)), nan),
+        dm=np.where(ok, dm, nan),
         r=np.where(ok, r, nan),
         n=n.astype(int),
         fa_min=np.where(n > 0, fa_min, nan),

@@ -1,0 +1,129 @@
+"""Figures of a Chou–Talalay analysis, per block (Chou 2006, Pharmacol Rev 58:621, II.C.6).
+
+* the median-effect plot: ``log10(fa/fu)`` against ``log10 D`` for each drug and mixture, with
+  the fitted lines (slope m, x-intercept log10 Dm);
+* the Fa-CI plot (Chou–Talalay plot): CI against fa, the simulated curve of each mixture and
+  the measured combination points, with the additive line CI = 1;
+* the normalised isobologram (two-drug blocks): ``d1/(Dx)1`` against ``d2/(Dx)2``, the
+  additive line from (1, 0) to (0, 1); points below it are synergistic.
+
+matplotlib runs with the Agg backend, imported only here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from letrolab.synergy.chou_talalay import FA_CURVE, BlockCI
+
+__all__ = ["fa_ci_plot", "isobologram_plot", "median_effect_plot", "plot_block"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def median_effect_plot(block: BlockCI, ax=None):
+    """Median-effect plot of the block's single agents and mixtures on ``ax`` (new if None)."""
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    fits = [(name, f, block.single_data.get(name)) for name, f in block.single_agents.items()]
+    fits += [(f"mixture {m.name}", m.fit, m.data) for m in block.mixtures]
+    for i, (name, fit, data) in enumerate(fits):
+        color = f"C{i % 10}"
+        if data is not None:
+            d, f = data
+            use = (d > 0) & (f > 0) & (f < 1)
+            ax.scatter(np.log10(d[use]), np.log10(f[use] / (1 - f[use])), color=color, s=14)
+        fa = np.array([fit.fa_min, fit.fa_max])
+        x = np.log10(fit.dx(np.clip(fa, 1e-6, 1 - 1e-6)))
+        xs = np.linspace(x.min() - 0.5, x.max() + 0.5, 2)
+        ax.plot(xs, fit.m * (xs - np.log10(fit.dm)), color=color, lw=1.2)
+        ax.scatter([np.log10(fit.dm)], [0.0], color=color, marker="x", s=30, zorder=3, label=None)
+        ax.plot([], [], color=color, label=f"{name}: m={fit.m:.3g}, Dm={fit.dm:.3g}, r={fit.r:.3f}")
+    ax.axhline(0.0, color="0.6", lw=0.6)
+    u = f" ({block.unit})" if block.unit else ""
+    ax.set_xlabel(f"log10 dose{u}")
+    ax.set_ylabel("log10 (fa / fu)")
+    ax.set_title(f"Median-effect plot, block {block.block_id}")
+    ax.legend(fontsize=6, loc="upper left")
+    return ax
+
+
+def fa_ci_plot(block: BlockCI, ax=None):
+    """Fa-CI plot: mixtures' simulated CI curves and the combination points' CI."""
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    for i, m in enumerate(block.mixtures):
+        cur = m.curve(FA_CURVE)
+        ax.plot(cur["fa"], cur["ci"], color=f"C{i % 10}", lw=1.2, label=f"mixture {m.name}")
+        ax.scatter(m.fa_levels, m.ci, color=f"C{i % 10}", s=16, zorder=3)
+    if len(block.ci):
+        ax.scatter(block.fa, block.ci, color="k", s=12, marker="o", label="combination points")
+    ax.axhline(1.0, color="0.4", lw=0.8, ls="--")
+    ax.set_yscale("log")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(max(lo, 1e-3), min(hi, 1e3))  # curves far beyond the data are extrapolation
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("fa (fraction affected)")
+    ax.set_ylabel("combination index")
+    ax.set_title(f"Fa-CI plot, block {block.block_id}")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6)
+    return ax
+
+
+def isobologram_plot(block: BlockCI, ax=None):
+    """Normalised isobologram of a two-drug block (returns None for other blocks)."""
+    if len(block.drugs) != 2:
+        return None
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
+    iso = block.isobologram()
+    a, b = (f"norm_{d}" for d in block.drugs)
+    pts = iso[iso["source"] == "point"]
+    ax.scatter(pts[a], pts[b], s=12, color="k", label="combination points")
+    for i, (src, g) in enumerate(iso[iso["source"] != "point"].groupby("source", sort=False)):
+        ax.scatter(g[a], g[b], s=22, marker="s", color=f"C{i % 10}", label=src)
+    ax.plot([0, 1], [1, 0], color="0.4", lw=0.8, ls="--", label="additive")
+    top = max(1.2, float(np.nanmax(iso[[a, b]].to_numpy(), initial=0.0)) * 1.05)
+    ax.set_xlim(0, min(top, 5))
+    ax.set_ylim(0, min(top, 5))
+    ax.set_xlabel(f"d / Dx, {block.drugs[0]}")
+    ax.set_ylabel(f"d / Dx, {block.drugs[1]}")
+    ax.set_title(f"Normalised isobologram, block {block.block_id}")
+    ax.legend(fontsize=6)
+    return ax
+
+
+def plot_block(block: BlockCI, out_dir: str | Path) -> list[Path]:
+    """Write the block's median-effect plot, Fa-CI plot and isobologram as PNG files."""
+    plt = _plt()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fn in (
+        ("median_effect.png", median_effect_plot),
+        ("fa_ci.png", fa_ci_plot),
+        ("isobologram.png", isobologram_plot),
+    ):
+        fig, ax = plt.subplots(figsize=(5, 4.2))
+        try:
+            if fn(block, ax) is None:
+                continue
+            fig.tight_layout()
+            fig.savefig(out / name, dpi=110)
+            written.append(out / name)
+        finally:
+            plt.close(fig)
+    return written
