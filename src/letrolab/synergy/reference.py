@@ -1,0 +1,555 @@
+"""Reference synergy models: Bliss, HSA, Loewe and ZIP, vectorised over many blocks.
+
+All four follow SynergyFinder's definitions (Ianevski et al. 2017 Bioinformatics 33:2413;
+Ianevski et al. 2020 NAR 48:W488; Zheng et al. 2022 GPB 20:587) on the % inhibition scale.
+A score is *observed minus expected*: positive is synergy, negative antagonism.
+
+* **Bliss** independence (Bliss 1939 Ann Appl Biol 26:585): expected
+  ``100 (1 - prod_i (1 - y_i / 100))`` from the *observed* single-agent responses ``y_i`` at the
+  cell's doses; for two drugs ``y1 + y2 - y1 y2 / 100``.
+* **HSA**, highest single agent (Berenbaum 1989 Pharmacol Rev 41:93): expected ``max_i y_i``.
+* **Loewe** additivity (Loewe 1953 Arzneimittelforschung 3:285): the expected effect ``y``
+  solves ``sum_i x_i / X_i(y) = 1`` where ``X_i`` is the inverse of drug ``i``'s fitted
+  four-parameter log-logistic curve (:mod:`letrolab.doseresponse.hill`). It is solved by
+  bisection inside the interval where every inverse exists. Where no solution lies there —
+  the expected effect would be beyond a partner's maximum effect — the model is undefined;
+  like SynergyFinder's code (``CalculateLoewe``) the expected effect then falls back to
+  ``max_i E_i(sum_j x_j)`` (each drug's curve at the total dose, exact for equipotent drugs),
+  and the number of such cells is reported as a warning of the block.
+* **ZIP**, zero interaction potency (Yadav et al. 2015 CSBJ 13:504): single agents are fitted
+  by the log-logistic model (the zero-dose well included as the control); every row of the
+  combination matrix is re-fitted as a log-logistic curve of the varied drug with the bottom
+  fixed at the other drug's fitted single-agent effect and the top fixed at 100, and likewise
+  every column; delta = mean of the two re-fitted values minus the ZIP expectation
+  ``f1 + f2 - f1 f2 / 100`` of the fitted single agents. A row with one point is not re-fitted
+  (its observed value is used), and a re-fit that does not converge uses the observed values,
+  as in SynergyFinder; such re-fits are counted in the block's warnings.
+
+Per block the summaries are the mean over the combination cells and the *most synergistic
+area*: the largest mean over a 3 x 3 window of adjacent doses of the combination matrix (two
+drugs; Ianevski 2017, 2020). Bliss, HSA and Loewe are defined for N drugs; ZIP here for two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from letrolab.doseresponse.hill import fit_hill, hill_effect
+from letrolab.errors import InputError
+from letrolab.synergy.tidy import CombinationData, read_combination
+from letrolab.units import molar_factor
+
+__all__ = ["MODELS", "ReferenceResult", "reference_scores"]
+
+MODELS = ("bliss", "hsa", "loewe", "zip")
+
+
+def _check_models(models: str | Iterable[str]) -> tuple[str, ...]:
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",")]
+    out: list[str] = []
+    for m in models:
+        m = m.lower()
+        names = MODELS if m == "all" else (m,)
+        for n in names:
+            if n not in MODELS:
+                raise InputError(
+                    f"unknown reference model {m!r}; use bliss, hsa, loewe, zip or all"
+                )
+            if n not in out:
+                out.append(n)
+    if not out:
+        raise InputError("no model given; use bliss, hsa, loewe, zip or all")
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _pad(cid: np.ndarray, n_curves: int, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Scatter ragged per-curve values into (n_curves, max_len) arrays padded with NaN.
+
+    Returns the padded arrays followed by the (row, position) of every input element.
+    """
+    order = np.argsort(cid, kind="stable")
+    cs = cid[order]
+    counts = np.bincount(cs, minlength=n_curves)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(cs.size) - starts[cs]
+    width = int(counts.max()) if cs.size else 1
+    out = []
+    for c in cols:
+        a = np.full((n_curves, max(width, 1)), np.nan)
+        a[cs, pos] = c[order]
+        out.append(a)
+    rowpos = np.empty(cid.size, dtype=np.int64)
+    rowpos[order] = pos
+    return (*out, rowpos)
+
+
+def _dense_rank(group: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """0-based dense rank of ``value`` within each ``group``."""
+    order = np.lexsort((value, group))
+    g, v = group[order], value[order]
+    newg = np.r_[True, g[1:] != g[:-1]]
+    newv = newg | np.r_[True, v[1:] != v[:-1]]
+    c = np.cumsum(newv)
+    start = np.maximum.accumulate(np.where(newg, c, 0))
+    rank = np.empty(group.size, dtype=np.int64)
+    rank[order] = c - start
+    return rank
+
+
+def _lookup(keys_table: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """values[keys_table == key] for each key (NaN where absent); keys_table unique."""
+    order = np.argsort(keys_table, kind="stable")
+    kt = keys_table[order]
+    i = np.searchsorted(kt, keys)
+    i = np.clip(i, 0, max(kt.size - 1, 0))
+    out = np.full(keys.size, np.nan)
+    if kt.size:
+        hit = kt[i] == keys
+        out[hit] = values[order][i[hit]]
+    return out
+
+
+def _loewe_expected(x, e0, emax, ec50, h, n_bisect: int = 56):
+    """Loewe-additive effect for cells with doses ``x`` (n, k); NaN parameters = drug absent.
+
+    Returns (expected, fallback mask).
+    """
+    present = x > 0
+    inc = emax > e0
+    lo_i = np.where(present, np.minimum(e0, emax), -np.inf)
+    hi_i = np.where(present, np.maximum(e0, emax), np.inf)
+    lo = lo_i.max(1)
+    hi = hi_i.min(1)
+    all_inc = np.where(present, inc, True).all(1)
+    all_dec = np.where(present, ~inc, True).all(1)
+    same = all_inc | all_dec
+    sign = np.where(all_inc, 1.0, -1.0)  # g = sign * (sum - 1) decreases in y
+    lx = np.log(np.where(present, x, 1.0)) - np.log(np.where(present, ec50, 1.0))
+    inv_h = np.where(present, 1.0 / np.where(present, h, 1.0), 0.0)
+
+    def g(y):
+        yy = y[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = (yy - e0) / (emax - yy)
+            t = np.exp(lx - np.log(q) * inv_h)
+        below = np.where(inc, yy <= e0, yy >= e0)  # dose 0 reaches it: term infinite
+        beyond = np.where(inc, yy >= emax, yy <= emax)  # never reached: term 0
+        t = np.where(below, np.inf, np.where(beyond, 0.0, t))
+        t = np.where(present, t, 0.0)
+        return sign * (t.sum(1) - 1.0)
+
+    ok = same & (lo < hi) & np.isfinite(lo) & np.isfinite(hi)
+    a = np.where(ok, lo, 0.0)
+    b = np.where(ok, hi, 1.0)
+    ga, gb = g(a), g(b)
+    root = ok & (ga > 0) & (gb < 0)
+    for _ in range(n_bisect):
+        m = 0.5 * (a + b)
+        gm = g(m)
+        right = gm > 0
+        a = np.where(right, m, a)
+        b = np.where(right, b, m)
+    y = 0.5 * (a + b)
+    # Fallback (SynergyFinder's): each curve at the total dose, the larger effect.
+    total = np.where(present, x, 0.0).sum(1, keepdims=True)
+    each = np.where(present, hill_effect(total, e0, emax, ec50, h), -np.inf)
+    fb = each.max(1)
+    fallback = ~root
+    return np.where(root, y, fb), fallback
+
+
+def _window_max(grid: np.ndarray, size: int = 3) -> np.ndarray:
+    """Largest mean over complete size x size windows of each (B, R, C) grid (NaN if none)."""
+    nb, r, c = grid.shape
+    if r < size or c < size:
+        return np.full(nb, np.nan)
+    fin = np.isfinite(grid)
+    v = np.where(fin, grid, 0.0)
+    s = np.zeros((nb, r + 1, c + 1))
+    k = np.zeros((nb, r + 1, c + 1))
+    s[:, 1:, 1:] = v.cumsum(1).cumsum(2)
+    k[:, 1:, 1:] = fin.cumsum(1).cumsum(2)
+
+    def box(a):
+        return a[:, size:, size:] - a[:, :-size, size:] - a[:, size:, :-size] + a[:, :-size, :-size]
+
+    sums, counts = box(s), box(k)
+    means = np.where(counts == size * size, sums / (size * size), -np.inf)
+    best = means.reshape(nb, -1).max(1)
+    return np.where(np.isfinite(best), best, np.nan)
+
+
+# ----------------------------------------------------------------------------- core
+
+
+def _score_table(table: pd.DataFrame, n_drugs: int, models: Sequence[str]):
+    """Score a normalised combination table (see tidy.CombinationData.table), all blocks at once.
+
+    Returns (scores DataFrame, summary DataFrame, single-agent DataFrame, {block: [warnings]}).
+    """
+    k = n_drugs
+    if "zip" in models and k != 2:
+        raise InputError(
+            f"ZIP is defined here for two-drug blocks, the input has {k} drugs; "
+            "use --model bliss, hsa or loewe for N-drug data"
+        )
+    ccols = [f"conc{i + 1}" for i in range(k)]
+    dcols = [f"drug{i + 1}" for i in range(k)]
+    bcode, block_ids = pd.factorize(table["block_id"], sort=False)
+    bcode = bcode.astype(np.int64)
+    nb = len(block_ids)
+    conc = table[ccols].to_numpy(dtype=float)
+    y = table["response"].to_numpy(dtype=float)
+    nz = conc > 0
+    nnz = nz.sum(1)
+    zero = nnz == 0
+    combo = nnz >= 2
+    first_idx = np.unique(bcode, return_index=True)[1]
+    drugs_of_block = table[dcols].to_numpy()[first_idx]
+    units = table["unit"].to_numpy()[first_idx] if "unit" in table else np.array([""] * nb)
+    warns: dict[int, list[str]] = {}
+
+    def warn(bmask_or_idx, text_fn):
+        for b in (
+            np.flatnonzero(bmask_or_idx)
+            if np.asarray(bmask_or_idx).dtype == bool
+            else (bmask_or_idx)
+        ):
+            warns.setdefault(int(b), []).append(text_fn(int(b)))
+
+    # Single agents of every drug of every block: one batched fit.
+    need_fit = any(m in models for m in ("loewe", "zip"))
+    n_curves = nb * k
+    e0 = emax = ec50 = hh = np.full(n_curves, np.nan)
+    fit_ok = np.zeros(n_curves, bool)
+    fit_reason = np.array([""] * n_curves, dtype=object)
+    fit_n = np.zeros(n_curves, int)
+    fit_rss = np.full(n_curves, np.nan)
+    if need_fit:
+        rows, drug = [], []
+        zi = np.flatnonzero(zero)
+        for i in range(k):
+            si = np.concatenate([np.flatnonzero(nz[:, i] & (nnz == 1)), zi])
+            rows.append(si)
+            drug.append(np.full(si.size, i))
+        rr = np.concatenate(rows)
+        dd = np.concatenate(drug)
+        xs, ys, _ = _pad(bcode[rr] * k + dd, n_curves, conc[rr, dd], y[rr])
+        fits = fit_hill(xs, ys)
+        e0, emax, ec50, hh = fits.e0, fits.emax, fits.ec50, fits.h
+        fit_ok, fit_reason, fit_n, fit_rss = fits.ok, fits.reason, fits.n, fits.rss
+        bad = ~fit_ok.reshape(nb, k)
+        for b, i in zip(*np.nonzero(bad), strict=True):
+            warns.setdefault(int(b), []).append(
+                f"single-agent fit of {drugs_of_block[b, i]} failed ({fit_reason[b * k + i]}); "
+                "Loewe and ZIP are not defined for this block"
+            )
+
+    ci = np.flatnonzero(combo)
+    bc = bcode[ci]
+    xc = conc[ci]
+    out: dict[str, np.ndarray] = {}
+
+    if "bliss" in models or "hsa" in models:
+        obs = np.full((ci.size, k), np.nan)
+        for i in range(k):
+            codes, _ = pd.factorize(conc[:, i])
+            ucount = int(codes.max()) + 1 if codes.size else 1
+            key = bcode * ucount + codes
+            si = np.flatnonzero(nz[:, i] & (nnz == 1))
+            got = _lookup(key[si], y[si], key[ci])
+            obs[:, i] = np.where(xc[:, i] > 0, got, np.nan)
+        missing = (xc > 0) & np.isnan(obs)
+        if missing.any():
+            nmiss = np.bincount(bc[missing.any(1)], minlength=nb)
+            warn(
+                nmiss > 0,
+                lambda b: (
+                    f"{nmiss[b]} combination cell(s) lack an observed "
+                    "single-agent response at the same dose: Bliss and HSA are not defined there"
+                ),
+            )
+        present = xc > 0
+        if "bliss" in models:
+            # e <- e + y_i - e y_i / 100, drug by drug: 100 (1 - prod(1 - y_i/100)) written
+            # so that two drugs give SynergyFinder's y1 + y2 - y1 y2 / 100 to the last bit.
+            e = np.zeros(ci.size)
+            for i in range(k):
+                yi = np.where(present[:, i], obs[:, i], 0.0)
+                e = e + yi - e * yi / 100.0
+            out["bliss"] = y[ci] - e
+        if "hsa" in models:
+            with np.errstate(invalid="ignore"):
+                hsa_exp = np.where(present, obs, -np.inf).max(1)
+            hsa_exp = np.where(missing.any(1), np.nan, hsa_exp)
+            out["hsa"] = y[ci] - hsa_exp
+
+    par = np.stack([e0, emax, ec50, hh], 1).reshape(nb, k, 4)
+    blk_fit_ok = fit_ok.reshape(nb, k).all(1) if need_fit else np.ones(nb, bool)
+    if "loewe" in models:
+        p = par[bc]  # (n_c, k, 4)
+        exp_l, fb = _loewe_expected(xc, p[..., 0], p[..., 1], p[..., 2], p[..., 3])
+        exp_l = np.where(blk_fit_ok[bc], exp_l, np.nan)
+        fb &= blk_fit_ok[bc]
+        out["loewe"] = y[ci] - exp_l
+        nfb = np.bincount(bc[fb], minlength=nb)
+        warn(
+            nfb > 0,
+            lambda b: (
+                f"Loewe: {nfb[b]} cell(s) whose expected effect lies beyond a "
+                "partner's maximum effect use max_i E_i(total dose) instead (SynergyFinder's fallback)"
+            ),
+        )
+
+    if "zip" in models:
+        f1 = hill_effect(xc[:, 0], par[bc, 0, 0], par[bc, 0, 1], par[bc, 0, 2], par[bc, 0, 3])
+        f2 = hill_effect(xc[:, 1], par[bc, 1, 0], par[bc, 1, 1], par[bc, 1, 2], par[bc, 1, 3])
+        refit = []
+        n_raw = np.zeros(nb, int)
+        for vary, fixed, bottom in ((0, 1, f2), (1, 0, f1)):
+            codes, _ = pd.factorize(xc[:, fixed])
+            gid, _ = pd.factorize(bc * (int(codes.max()) + 1 if codes.size else 1) + codes)
+            ng = int(gid.max()) + 1 if gid.size else 0
+            xs, ys, bots, rowpos = _pad(gid, ng, xc[:, vary], y[ci], bottom)
+            fits = fit_hill(xs, ys, e0=bots[:, 0], emax=100.0)
+            pred = fits.predict(xs)[gid, rowpos]
+            single = fits.n[gid] == 1
+            use_raw = ~fits.ok[gid] | ~np.isfinite(pred)
+            failed_fit = use_raw & ~single
+            n_raw += np.bincount(bc[failed_fit], minlength=nb)
+            refit.append(np.where(use_raw, y[ci], pred))
+        delta = 0.5 * (refit[0] + refit[1]) - (f1 + f2 - f1 * f2 / 100.0)
+        out["zip"] = np.where(blk_fit_ok[bc], delta, np.nan)
+        warn(
+            n_raw > 0,
+            lambda b: (
+                f"ZIP: {n_raw[b]} re-fitted value(s) from row/column fits "
+                "that did not converge use the observed response (SynergyFinder's rule)"
+            ),
+        )
+
+    # Tables.
+    unit_c = units[bc]
+    fac = _unit_factors(unit_c)
+    sc = pd.DataFrame({"block_id": np.asarray(block_ids, dtype=object)[bc]})
+    for i in range(k):
+        sc[f"drug{i + 1}"] = drugs_of_block[bc, i]
+    for i in range(k):
+        sc[f"conc{i + 1}"] = xc[:, i] / fac
+    sc["unit"] = unit_c
+    sc["response"] = y[ci]
+    if "sd" in table:
+        sc["sd"] = table["sd"].to_numpy(dtype=float)[ci]
+        sc["n"] = table["n"].to_numpy()[ci]
+    for m in models:
+        sc[m] = out[m]
+
+    summ = pd.DataFrame({"block_id": np.asarray(block_ids, dtype=object)})
+    for i in range(k):
+        summ[f"drug{i + 1}"] = drugs_of_block[:, i]
+    ncomb = np.bincount(bc, minlength=nb)
+    summ["n_combinations"] = ncomb
+    if k == 2 and ci.size:
+        r1 = _dense_rank(bc, xc[:, 0])
+        r2 = _dense_rank(bc, xc[:, 1])
+        shape = (nb, int(r1.max()) + 1, int(r2.max()) + 1)
+    for m in models:
+        v = out[m]
+        fin = np.isfinite(v)
+        s = np.bincount(bc[fin], weights=v[fin], minlength=nb)
+        c = np.bincount(bc[fin], minlength=nb)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            summ[f"{m}_mean"] = np.where(c > 0, s / np.maximum(c, 1), np.nan)
+        if k == 2 and ci.size:
+            grid = np.full(shape, np.nan)
+            grid[bc, r1, r2] = v
+            summ[f"{m}_msa"] = _window_max(grid)
+        else:
+            summ[f"{m}_msa"] = np.nan
+    if k == 2 and (ncomb > 0).any() and ci.size:
+        big = np.zeros(nb, bool)
+        np.maximum.at(big, bc, (r1 >= 2) & (r2 >= 2))
+        warn(
+            ~big & (ncomb > 0),
+            lambda b: "the combination matrix is smaller than 3 x 3: no most synergistic area",
+        )
+    warn(ncomb == 0, lambda b: "no combination cells (every well has at most one drug)")
+
+    sa = pd.DataFrame(
+        {
+            "block_id": np.repeat(np.asarray(block_ids, dtype=object), k),
+            "drug": drugs_of_block.reshape(-1),
+            "unit": np.repeat(units, k),
+            "ok": fit_ok,
+            "e0": e0,
+            "emax": emax,
+            "ec50": ec50 / np.repeat(_unit_factors(units), k),
+            "h": hh,
+            "rss": fit_rss,
+            "n": fit_n,
+            "reason": fit_reason,
+        }
+    )
+    if not need_fit:
+        sa = sa.iloc[:0]
+    warn_by_id = {str(block_ids[b]): w for b, w in warns.items()}
+    return sc, summ, sa, warn_by_id
+
+
+def _unit_factors(units: np.ndarray) -> np.ndarray:
+    uniq, inv = np.unique(units.astype(str), return_inverse=True)
+    f = np.array([molar_factor(u) if u not in ("", "nan", "None") else 1.0 for u in uniq])
+    return f[inv]
+
+
+# ----------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """Reference-model scores of many blocks.
+
+    Attributes
+    ----------
+    models : tuple of str
+        The models scored, among ``bliss, hsa, loewe, zip``.
+    scores : pandas.DataFrame
+        One row per combination cell: ``block_id, drug1..K, conc1..K`` (in the block's unit),
+        ``unit, response`` (% inhibition), replicate ``sd, n`` and one column per model.
+    blocks : pandas.DataFrame
+        One row per block: drugs, ``n_combinations``, ``<model>_mean`` and ``<model>_msa``
+        (most synergistic 3 x 3 area).
+    single_agents : pandas.DataFrame
+        The fitted log-logistic curve of every drug of every block (EC50 in the block's unit).
+    warnings : dict
+        ``{block_id: [sentence, ...]}`` for blocks with fallbacks or undefined scores.
+    """
+
+    models: tuple[str, ...]
+    scores: pd.DataFrame
+    blocks: pd.DataFrame
+    single_agents: pd.DataFrame
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-cell scores (tidy)."""
+        return self.scores
+
+    def block_json(self) -> dict[str, dict[str, Any]]:
+        """``{block_id: {"scores": [...], "summary": {...}, "warnings": [...]}}`` (JSON-able)."""
+        dcols = [c for c in self.scores.columns if c.startswith("drug")]
+        ccols = [f"conc{c[4:]}" for c in dcols]
+        out: dict[str, dict[str, Any]] = {}
+        summ = self.blocks.set_index("block_id")
+        for bid, g in self.scores.groupby("block_id", sort=False):
+            drugs = g[dcols].iloc[0].tolist()
+            conc = g[ccols].to_numpy(float)
+            vals = {m: g[m].to_numpy(float) for m in self.models}
+            resp = g["response"].to_numpy(float)
+            rows = []
+            for j in range(len(g)):
+                row: dict[str, Any] = {
+                    "conc": {d: float(conc[j, i]) for i, d in enumerate(drugs)},
+                    "response": _num(resp[j]),
+                }
+                for m in self.models:
+                    row[m] = _num(vals[m][j])
+                rows.append(row)
+            out[str(bid)] = {"scores": rows}
+        for bid, r in summ.iterrows():
+            entry = out.setdefault(str(bid), {"scores": []})
+            s = {}
+            for m in self.models:
+                s[f"{m}_mean"] = _num(r[f"{m}_mean"])
+                s[f"{m}_msa"] = _num(r[f"{m}_msa"])
+            s["n_combinations"] = int(r["n_combinations"])
+            entry["summary"] = s
+            entry["warnings"] = list(self.warnings.get(str(bid), []))
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able dict: models and the per-block summaries and warnings."""
+        return {
+            "models": list(self.models),
+            "blocks": [
+                {
+                    **{k: _num(v) if isinstance(v, float) else v for k, v in row.items()},
+                    "warnings": list(self.warnings.get(str(row["block_id"]), [])),
+                }
+                for row in self.blocks.to_dict(orient="records")
+            ],
+        }
+
+    def report(self, *, max_blocks: int = 20) -> str:
+        """Text table of the block summaries."""
+        lines = [f"Reference synergy scores ({', '.join(self.models)}); positive = synergy"]
+        cols = [f"{m}_{s}" for m in self.models for s in ("mean", "msa")]
+        head = f"{'block':>12} " + " ".join(f"{c:>11}" for c in cols)
+        lines.append(head)
+        for row in self.blocks.head(max_blocks).itertuples(index=False):
+            d = row._asdict()
+            lines.append(
+                f"{str(d['block_id'])[:12]:>12} "
+                + " ".join(f"{d[c]:>11.3f}" if np.isfinite(d[c]) else f"{'-':>11}" for c in cols)
+            )
+            for w in self.warnings.get(str(d["block_id"]), []):
+                lines.append(f"{'':>12}   warning: {w}")
+        if len(self.blocks) > max_blocks:
+            lines.append(f"... {len(self.blocks) - max_blocks} more blocks")
+        return "\n".join(lines)
+
+
+def _num(v: Any) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def reference_scores(
+    data: CombinationData | pd.DataFrame | str | Path,
+    *,
+    models: str | Iterable[str] = MODELS,
+    response: str = "inhibition",
+) -> ReferenceResult:
+    """Score combination blocks with the Bliss, HSA, Loewe and ZIP reference models.
+
+    Every block is scored in one vectorised pass: all single-agent curves of all blocks are
+    fitted together, then all ZIP row and column re-fits together.
+
+    Parameters
+    ----------
+    data : CombinationData, DataFrame or path
+        A normalised table (:func:`letrolab.synergy.tidy.read_combination`), or a tidy table /
+        CSV / Parquet file to read.
+    models : str or iterable of str
+        Any of ``"bliss", "hsa", "loewe", "zip"``, or ``"all"``.
+    response : {"inhibition", "viability"}
+        Used when ``data`` is read here.
+
+    Returns
+    -------
+    ReferenceResult
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"block_id": 1, "drug_row": "A", "drug_col": "B",
+    ...     "conc_r": [0, 1, 0, 1], "conc_c": [0, 0, 1, 1],
+    ...     "response": [0.0, 20.0, 30.0, 60.0]})
+    >>> r = reference_scores(df, models="bliss,hsa")
+    >>> r.scores[["bliss", "hsa"]].to_numpy().round(6).tolist()
+    [[16.0, 30.0]]
+    """
+    ms = _check_models(models)
+    if not isinstance(data, CombinationData):
+        data = read_combination(data, response=response)
+    sc, summ, sa, warns = _score_table(data.table, data.n_drugs, ms)
+    return ReferenceResult(models=ms, scores=sc, blocks=summ, single_agents=sa, warnings=warns)
