@@ -275,7 +275,7 @@ def _split_text(seg: bytes, quirks: list[str]) -> dict[str, str]:
         parts = parts[:-1]
     out: dict[str, str] = {}
     padded = False
-    for k_raw, v_raw in zip(parts[0::2], parts[1::2]):
+    for k_raw, v_raw in zip(parts[0::2], parts[1::2], strict=True):
         k = _decode(k_raw.replace(placeholder, delim))
         v = _decode(v_raw.replace(placeholder, delim))
         ks, vs = k.strip().upper(), v.strip()
