@@ -179,8 +179,12 @@ class MedianEffectFits:
     fa_max: np.ndarray
     n_dropped: np.ndarray
     reason: np.ndarray
-    labels: tuple[str, ...]
+    labels: tuple[str, ...] | None = None
     unit: str = ""
+
+    def label(self, i: int) -> str:
+        """Name of curve ``i``."""
+        return self.labels[i] if self.labels is not None else f"curve {i}"
 
     def __len__(self) -> int:
         return int(self.m.shape[0])
@@ -192,7 +196,7 @@ class MedianEffectFits:
 
     def __getitem__(self, i: int) -> MedianEffectFit | Failed:
         if not self.ok[i]:
-            return Failed(str(self.reason[i]), what=f"median-effect fit of {self.labels[i]}")
+            return Failed(str(self.reason[i]), what=f"median-effect fit of {self.label(i)}")
         return MedianEffectFit(
             m=float(self.m[i]),
             dm=float(self.dm[i]),
@@ -201,7 +205,7 @@ class MedianEffectFits:
             fa_min=float(self.fa_min[i]),
             fa_max=float(self.fa_max[i]),
             n_dropped=int(self.n_dropped[i]),
-            label=self.labels[i],
+            label=self.label(i),
             unit=self.unit,
         )
 
@@ -225,7 +229,7 @@ class MedianEffectFits:
 
         return pd.DataFrame(
             {
-                "label": list(self.labels),
+                "label": [self.label(i) for i in range(len(self))],
                 "ok": self.ok,
                 "m": self.m,
                 "dm": self.dm,
@@ -313,11 +317,10 @@ def fit_median_effect(
     dosed = present & (d > 0)
     use = dosed & (f > 0) & (f < 1)
     n_curves = d.shape[0]
-    if labels is None:
-        labels = [f"curve {i}" for i in range(n_curves)]
-    labels = tuple(str(x) for x in labels)
-    if len(labels) != n_curves:
-        raise InputError(f"{len(labels)} labels for {n_curves} curves")
+    if labels is not None:
+        labels = tuple(labels)
+        if len(labels) != n_curves:
+            raise InputError(f"{len(labels)} labels for {n_curves} curves")
 
     w = use.astype(float)
     n = use.sum(axis=1)
