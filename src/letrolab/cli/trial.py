@@ -1,0 +1,63 @@
+"""``letrolab trial``: virtual patient cohorts on letrozole and IGF-1R / IR inhibitors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+_ARM_HELP = (
+    "NAME:DRUG:DOSE[/SCHEDULE][+DRUG:DOSE...], e.g. std:letrozole:2.5mg/day or "
+    "combo:letrozole:2.5mg/day+kw-2450:100nM; schedules: day, Nh, Nd, week with modifiers "
+    ",21on7off ,miss=10-12 ,adherence=0.9 ,start=14d (repeat --arm for several arms)."
+)
+
+
+def trial(
+    arm: Annotated[list[str], typer.Option("--arm", help=_ARM_HELP)],
+    patients: Annotated[int, typer.Option("--patients", help="Virtual patients per arm.")] = 1000,
+    months: Annotated[float, typer.Option("--months", help="Treatment length in months.")] = 3.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the virtual cohort.")] = 0,
+    menopause: Annotated[str, typer.Option("--menopause", help="post or pre.")] = "post",
+    population: Annotated[
+        str, typer.Option("--population", help="CYP2A6 allele frequencies: european or japanese.")
+    ] = "european",
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
+    backend: Annotated[
+        str, typer.Option("--backend", help="processes, dask or serial.")
+    ] = "processes",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the tables and figures.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Give arms of drugs to a virtual cohort; report E2, FSH, IGF-I, IGFBP-3 and glucose."""
+    from letrolab.cli import print_json
+    from letrolab.model.patient import run_trial
+
+    result = run_trial(
+        arm,
+        patients=patients,
+        months=months,
+        seed=seed,
+        menopause=menopause,
+        population=population,
+        workers=workers,
+        backend=backend,
+    )
+    if out is not None:
+        result.write(out)
+    if as_json:
+        print_json({"arms": result.summary()["arms"]})
+    else:
+        typer.echo(result.report())
+        if out is not None:
+            typer.echo(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``letrolab trial`` to the command."""
+    app.command("trial")(trial)

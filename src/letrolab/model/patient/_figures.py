@@ -1,0 +1,62 @@
+"""Figures of a virtual trial: concentration-time profiles, IGF-1 and glucose distributions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def write_figures(result, out: Path) -> list[Path]:
+    """Write ``profiles.png``, ``igf1.png`` and ``glucose.png`` for ``result`` into ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from letrolab.model.patient.trial import HYPERGLYCEMIA_MM
+
+    paths = []
+    t_d = result.trace_t_h / 24.0
+    arms = [a.name for a in result.arms]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for k, name in enumerate(arms):
+        tr = result.traces.get(name, {})
+        colour = f"C{k % 10}"
+        for key, ax in zip(("C_let_nM", "E2", "IGF1"), axes, strict=True):
+            y = tr.get(key)
+            if y is None or y.size == 0:
+                continue
+            ax.plot(t_d, y.T, color=colour, lw=0.6, alpha=0.5)
+            ax.plot(t_d, np.median(y, axis=0), color=colour, lw=1.8, label=name)
+    axes[0].set_ylabel("plasma letrozole (nM)")
+    axes[1].set_ylabel("plasma oestradiol, true (pmol/L)")
+    axes[2].set_ylabel("serum IGF-I (ng/mL)")
+    for ax in axes:
+        ax.set_xlabel("time (days)")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(
+        f"first {next(iter(result.traces.values()), {}).get('E2', np.zeros((0,))).shape[0]} patients per arm"
+    )
+    fig.tight_layout()
+    paths.append(out / "profiles.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    for fname, col, label, line in (
+        ("igf1.png", "igf1_change_pct", "serum IGF-I change from baseline (%)", 24.0),
+        ("glucose.png", "fasting_glucose_mM", "fasting glucose (mmol/L)", HYPERGLYCEMIA_MM),
+    ):
+        fig, ax = plt.subplots(figsize=(6, 3.8))
+        for k, name in enumerate(arms):
+            x = np.asarray(result.columns[name][col], float)
+            ax.hist(x, bins=60, histtype="step", color=f"C{k % 10}", label=name, density=True)
+        ax.axvline(line, color="k", ls="--", lw=0.8)
+        ax.set_xlabel(label)
+        ax.set_ylabel("density")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        paths.append(out / fname)
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths
