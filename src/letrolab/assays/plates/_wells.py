@@ -174,7 +174,10 @@ def wavelength_of(label: str) -> float:
 
     ``"abs450:450"`` -> 450, ``"fluor:579,616"`` -> 616 (emission), ``"CFP:360/40,460/40"`` ->
     460, ``"260:977 [Test]"`` -> 977, ``"280"`` -> 280, ``"A450"`` -> 450,
-    ``"Raw Data (484)"`` -> 484, ``"LUM:Lum"`` -> NaN.
+    ``"Raw Data (484)"`` -> 484, ``"Raw Data (480-14/520-30)"`` -> 520, ``"LUM:Lum"`` -> NaN.
+
+    >>> wavelength_of("fluor:579,616"), wavelength_of("Raw Data (480-14/520-30)")
+    (616.0, 520.0)
     """
     text = str(label).strip()
     if ":" in text:
@@ -184,9 +187,10 @@ def wavelength_of(label: str) -> float:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(?:nm)?", text)
     if m:
         return float(m.group(1))
-    m = re.search(r"\((\d+(?:\.\d+)?)[^)]*\)", text)  # "Raw Data (450 1)", "(484)"
+    m = re.search(r"\((\d[^)]*)\)", text)  # "Raw Data (450 1)", "(484)", "(480-14/520-30)"
     if m:
-        return float(m.group(1))
+        inner = m.group(1).split("/")[-1]  # excitation/emission: the emission
+        return float(re.match(r"\s*(\d+(?:\.\d+)?)", inner).group(1))
     m = re.fullmatch(r"(?:A|Abs|OD)\s*(\d{3,4})(?:\s*nm)?(?:\(\d+\))?", text, flags=re.IGNORECASE)
     if m:
         return float(m.group(1))
@@ -258,8 +262,8 @@ def finish(frames: list[pd.DataFrame], *, source: str) -> pd.DataFrame:
     df["_p"] = df["plate"].map(order)
     df["_q"] = df["read"].map(rorder)
     df["_t"] = df["time_s"].fillna(-1.0)
-    df = df.sort_values(["_p", "_q", "_t", "_r", "col"], kind="stable")
-    dup = df.duplicated(["plate", "read", "time_s", "well"])
+    df = df.sort_values(["_p", "_q", "_t", "wavelength", "_r", "col"], kind="stable")
+    dup = df.duplicated(["plate", "read", "time_s", "wavelength", "well"])
     if dup.any():
         first = df.loc[dup].iloc[0]
         raise FormatError(
