@@ -1,5 +1,12 @@
 """letrolab.assays: readers and analyses of lab files (FCS + cell cycle / sub-G1, plates, blots)."""
 
+from letrolab.assays.cellcycle import (
+    CellCycleBatch,
+    CellCycleResult,
+    analyze_batch,
+    analyze_cell_cycle,
+    simulate_dna_content,
+)
 from letrolab.assays.fcs import FcsData, read_fcs, write_fcs
 from letrolab.assays.plates import (
     analyse_plate,
@@ -11,12 +18,17 @@ from letrolab.assays.plates import (
 )
 
 __all__ = [
+    "CellCycleBatch",
+    "CellCycleResult",
     "FcsData",
     "analyse_plate",
+    "analyze_batch",
+    "analyze_cell_cycle",
     "read_fcs",
     "read_layout",
     "read_plate",
     "read_plate_combination",
+    "simulate_dna_content",
     "write_fcs",
     "write_layout",
     "write_plate",

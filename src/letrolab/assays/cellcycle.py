@@ -59,12 +59,15 @@ from letrolab.assays.fcs import FcsData, normalize_name, read_fcs
 from letrolab.errors import FitError, InputError, LetrolabError
 
 __all__ = [
+    "PI_CHANNELS",
     "CellCycleBatch",
     "CellCycleResult",
+    "SingletGate",
     "analyze_batch",
     "analyze_cell_cycle",
     "find_dna_channel",
     "gate_singlets",
+    "simulate_dna_content",
 ]
 
 _MODELS = ("djf", "watson")
@@ -144,8 +147,8 @@ class SingletGate:
 
     ``method`` is "width" (doublets have a larger pulse width than singlets of the same area),
     "height" (a smaller pulse height) or "none". ``intercept``/``slope`` describe the robust line
-    ``other = intercept + slope * area`` of singlets; ``limit`` the largest relative departure
-    from it that counts as a singlet.
+    ``log(other) = intercept + slope * log(area)`` of singlets; ``limit`` the largest departure
+    from it (in natural-log units) that counts as a singlet.
     """
 
     method: str
@@ -190,10 +193,11 @@ def gate_singlets(
 ) -> tuple[np.ndarray, SingletGate]:
     """Boolean mask of singlets from DNA pulse area and pulse width (or height).
 
-    A robust straight line ``other = a + b * area`` is fitted to the bulk of the cells (trimmed
-    least squares: events further than 3 robust SDs from the line are dropped and the line is
-    refitted, five times). Relative residuals ``(other - line) / line`` have a robust scale
-    ``s`` (1.4826 x median absolute deviation). An event is a doublet when its residual exceeds
+    A robust power law ``other = c * area**b`` (a straight line on log scales, with ``b`` kept
+    physically plausible) is fitted to the bulk of the cells by trimmed least squares: events
+    further than 3 robust SDs from the line are dropped and the line is refitted, five times.
+    Log residuals have a robust scale ``s`` (1.4826 x median absolute deviation). An event is a
+    doublet when its residual exceeds
     ``k * s`` (width) or falls below ``-k * s`` (height), and its area is at least 0.75 x the
     modal area (smaller particles cannot be doublets of cells and stay in, so that sub-G1
     events are kept). This is the pulse-processing doublet discrimination of Wersto et al.
@@ -214,35 +218,33 @@ def gate_singlets(
         raise InputError(f"singlet gate width k must be a positive number, not {k!r}")
     mode = _rough_mode(area)
     min_area = 0.75 * mode
-    fit = (area >= min_area) & (other > 0) & np.isfinite(other)
+    fit = (area >= 0.25 * mode) & (other > 0) & np.isfinite(other) & (area > 0)
     if fit.sum() < 20:
         return np.ones(area.shape, bool), SingletGate("none", area_channel, other_channel)
-    a, o = area[fit], other[fit]
-    keep = np.ones(a.shape, bool)
-    # start from the ratio through the origin, which the doublet minority cannot move far
-    b0 = float(np.median(o / a))
-    intercept, slope = 0.0, b0
-    scale = 1.0
+    la, lo = np.log(area[fit]), np.log(other[fit])
+    # power law other = c * area**b on log scales; b is kept within [0, 0.6] (singlet pulse
+    # width grows with cell diameter, roughly the cube root of DNA content; b = 1 would be the
+    # doublet direction) and the fit is trimmed to 3 robust SDs, five times
+    slope = 1.0 / 3.0 if method == "width" else 2.0 / 3.0
+    slope_bounds = (0.0, 0.6) if method == "width" else (0.4, 1.0)
+    intercept = float(np.median(lo - slope * la))
+    keep = np.ones(la.shape, bool)
+    scale = 1e-6
     for _ in range(5):
-        pred = intercept + slope * a
-        rel = (o - pred) / np.where(pred > 0, pred, np.nan)
-        med = np.nanmedian(rel[keep])
-        scale = 1.4826 * float(np.nanmedian(np.abs(rel[keep] - med)))
-        if not (scale > 0):
-            scale = 1e-6
-        keep = np.abs(rel - med) <= 3.0 * scale
+        res = lo - (intercept + slope * la)
+        med = float(np.median(res[keep]))
+        scale = max(1.4826 * float(np.median(np.abs(res[keep] - med))), 1e-6)
+        keep = np.abs(res - med) <= 3.0 * scale
         if keep.sum() < 10:
             break
-        slope, intercept = np.polyfit(a[keep], o[keep], 1)
-    pred_all = intercept + slope * area
+        b, _ = np.polyfit(la[keep], lo[keep], 1)
+        slope = float(np.clip(b, *slope_bounds))
+        intercept = float(np.median(lo[keep] - slope * la[keep]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel_all = (other - pred_all) / pred_all
-    if method == "width":
-        doublet = rel_all > k * scale
-    else:
-        doublet = rel_all < -k * scale
+        res_all = np.log(other) - (intercept + slope * np.log(area))
+    doublet = res_all > k * scale if method == "width" else res_all < -k * scale
     doublet &= area >= min_area
-    doublet &= np.isfinite(rel_all)
+    doublet &= np.isfinite(res_all)
     return ~doublet, SingletGate(
         method,
         area_channel,
@@ -397,7 +399,7 @@ def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> flo
     counts, edges = np.histogram(pos, bins=n_bins, range=(0.0, top))
     centers = 0.5 * (edges[1:] + edges[:-1])
     smooth = gaussian_filter1d(counts.astype(float), 3.0)
-    peaks, props = find_peaks(smooth, prominence=max(3.0, 0.02 * smooth.max()))
+    peaks, _props = find_peaks(smooth, prominence=max(3.0, 0.02 * smooth.max()))
     peaks = peaks[centers[peaks] > 0.03 * top]
     if peaks.size == 0:
         raise FitError("no peak in the DNA histogram")
@@ -408,10 +410,7 @@ def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> flo
         for j, q in enumerate(peaks)
         if lo_ratio <= centers[q] / centers[p] <= hi_ratio
     ]
-    if pairs:
-        best = -max(pairs)[1]
-    else:
-        best = float(centers[peaks[int(np.argmax(heights))]])
+    best = -max(pairs)[1] if pairs else float(centers[peaks[int(np.argmax(heights))]])
     return float(best)
 
 
@@ -551,6 +550,7 @@ def analyze_cell_cycle(
     sub_g1_sigmas: float = 3.0,
     sub_g1_floor: float = 0.05,
     linearity: tuple[float, float] = (1.75, 2.2),
+    fit_from: float = 0.2,
 ) -> CellCycleResult | Failed:
     """Cell-cycle phases and sub-G1 fraction of one FCS file.
 
@@ -581,6 +581,10 @@ def analyze_cell_cycle(
         The gate's lower edge as a fraction of the G1 mean (excludes the zero pile-up and noise).
     linearity : (float, float)
         Bounds of the G2/G1 ratio.
+    fit_from : float
+        The histogram is fitted from ``fit_from x G1 mean`` up to ``2.75 x G1 mean`` (the debris
+        model covers the region below G1; events above the range, such as aggregates, are left
+        out of the cycle model but stay among the singlets).
 
     Returns
     -------
@@ -597,6 +601,10 @@ def analyze_cell_cycle(
             raise InputError(f"{nm} must be a positive number, not {val!r}")
     if not (0 <= sub_g1_floor < 1):
         raise InputError(f"sub_g1_floor must be in [0, 1), not {sub_g1_floor!r}")
+    if not (0.0 <= fit_from < 0.9):
+        raise InputError(
+            f"fit_from must be in [0, 0.9) (a fraction of the G1 mean), not {fit_from!r}"
+        )
     if not (1.0 < linearity[0] < linearity[1]):
         raise InputError(f"linearity bounds must satisfy 1 < low < high, not {linearity!r}")
     data = _load(source)
@@ -644,6 +652,7 @@ def analyze_cell_cycle(
                 sub_g1_sigmas=sub_g1_sigmas,
                 sub_g1_floor=sub_g1_floor,
                 linearity=linearity,
+                fit_from=fit_from,
             )
             if not c:
                 raise InputError(f"control could not be analysed: {c.reason}")
@@ -669,7 +678,7 @@ def analyze_cell_cycle(
         edges = edges - 0.5  # integer channels sit at bin centres
     counts = np.histogram(x, bins=edges)[0].astype(np.float64)
     centers = 0.5 * (edges[1:] + edges[:-1])
-    fit_lo = 0.2 * mu0
+    fit_lo = fit_from * mu0
     fit_mask = centers >= fit_lo
     if counts[fit_mask].sum() < 200:
         return _failed(data.path, f"only {int(counts[fit_mask].sum())} singlets in the fit range")
@@ -876,6 +885,7 @@ def analyze_batch(
         "sub_g1_sigmas",
         "sub_g1_floor",
         "linearity",
+        "fit_from",
     }
     if unknown:
         raise InputError(f"unknown option(s) {', '.join(sorted(unknown))} for analyze_batch")
@@ -897,3 +907,90 @@ def analyze_batch(
             )
             results.append(_failed(str(f), msg))
     return CellCycleBatch(tuple(results), tuple(str(f) for f in files))
+
+
+# --------------------------------------------------------------------------------------------
+# simulation (virtual experiments and tests)
+# --------------------------------------------------------------------------------------------
+PI_CHANNELS = ("FSC-A", "SSC-A", "PI-A", "PI-W", "PI-H")
+
+
+def simulate_dna_content(
+    n: int,
+    *,
+    g1: float,
+    s: float,
+    g2m: float,
+    sub_g1: float = 0.0,
+    doublets: float = 0.0,
+    g1_mean: float = 200.0,
+    cv: float = 0.04,
+    linearity: float = 1.95,
+    rng: np.random.Generator | int | None = None,
+) -> np.ndarray:
+    """Events of a propidium-iodide DNA-content measurement with known truth.
+
+    The generative form of the Dean–Jett–Fox model: G1 and G2/M contents are Gaussian (mean
+    ``g1_mean`` and ``linearity * g1_mean``, CV ``cv``); S-phase contents are uniform between
+    the two means and broadened with the CV interpolated between them; sub-G1 (apoptotic,
+    hypodiploid) events form a smooth hump between 0.1 and 0.85 x the G1 mean
+    (0.1 + 0.75 x Beta(2, 2.5)). Doublets are two cycling cells
+    measured together: their area is the sum and their pulse width about twice a singlet's.
+    Pulse width grows with the cube root of DNA content (cell diameter), height is area/width
+    up to scale.
+
+    Parameters
+    ----------
+    n : int
+        Number of events.
+    g1, s, g2m : float
+        Fractions of cycling cells (normalised to sum 1).
+    sub_g1 : float
+        Fraction of all singlet events that are sub-G1.
+    doublets : float
+        Fraction of all events that are doublets.
+    rng : Generator or seed
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 5)
+        Columns :data:`PI_CHANNELS` = FSC-A, SSC-A, PI-A, PI-W, PI-H; write them with
+        :func:`letrolab.assays.fcs.write_fcs` ``(path, events, channels=PI_CHANNELS)``.
+    """
+    gen = np.random.default_rng(rng)
+    fr = np.array([g1, s, g2m], dtype=float)
+    if n <= 0 or np.any(fr < 0) or fr.sum() <= 0:
+        raise InputError("n must be positive and the phase fractions non-negative, not all zero")
+    if not (0 <= sub_g1 < 1 and 0 <= doublets < 1):
+        raise InputError("sub_g1 and doublets must be fractions in [0, 1)")
+    fr = fr / fr.sum()
+    n_dbl = round(doublets * n)
+    n_sing = n - n_dbl
+    n_sub = round(sub_g1 * n_sing)
+
+    def cycling(m: int) -> np.ndarray:
+        phase = gen.choice(3, size=m, p=fr)
+        mu2 = linearity * g1_mean
+        base = np.where(phase == 0, g1_mean, mu2)
+        t = gen.uniform(0.0, 1.0, m)
+        s_mean = g1_mean + t * (mu2 - g1_mean)
+        base = np.where(phase == 1, s_mean, base)
+        return base * (1.0 + cv * gen.standard_normal(m))
+
+    dna = np.concatenate(
+        [
+            cycling(n_sing - n_sub),
+            g1_mean * (0.1 + 0.75 * gen.beta(2.0, 2.5, n_sub)),
+            cycling(n_dbl) + cycling(n_dbl),
+        ]
+    )
+    is_dbl = np.zeros(n, bool)
+    is_dbl[n_sing:] = True
+    rel = np.maximum(dna / g1_mean, 1e-3)
+    width = 50.0 * np.cbrt(np.where(is_dbl, rel / 2.0, rel)) * (1.0 + 0.04 * gen.standard_normal(n))
+    width = np.where(is_dbl, 2.0 * width, width)
+    height = dna / width * 50.0
+    fsc = 4e4 * np.cbrt(rel) * (1.0 + 0.1 * gen.standard_normal(n))
+    ssc = 2e4 * np.cbrt(rel) * (1.0 + 0.15 * gen.standard_normal(n))
+    out = np.column_stack([fsc, ssc, dna, width, height])
+    return out[gen.permutation(n)]

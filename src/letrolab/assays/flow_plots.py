@@ -1,0 +1,80 @@
+"""Figures of DNA-content analyses: the histogram with its fitted components.
+
+matplotlib is imported here, lazily, with the non-interactive Agg backend; nothing in
+``letrolab.assays`` needs it for the numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+from letrolab._io import atomic_write_bytes
+
+__all__ = ["plot_cell_cycle", "save_cell_cycle_figure"]
+
+_COLOURS = {
+    "G1": "#1b9e77",
+    "S": "#7570b3",
+    "G2": "#d95f02",
+    "debris": "#999999",
+    "model": "#000000",
+}
+
+
+def plot_cell_cycle(result: Any, *, ax: Any = None) -> Any:
+    """Draw ``result`` (a :class:`~letrolab.assays.cellcycle.CellCycleResult`) on ``ax``.
+
+    The singlet DNA histogram is drawn as steps, the fitted G1, S, G2/M and debris components as
+    filled curves, their sum as a line, and the sub-G1 gate as a shaded band. Returns the axes.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+    edges, counts = result.edges, result.counts
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    ax.stairs(counts, edges, color="#444444", linewidth=0.8, label="singlets")
+    comps = result.components
+    for name, label in (("debris", "debris"), ("G1", "G1"), ("S", "S"), ("G2", "G2/M")):
+        y = comps.get(name)
+        if y is not None:
+            ax.fill_between(centers, 0, y, step=None, alpha=0.35, color=_COLOURS[name], label=label)
+    if "model" in comps:
+        ax.plot(centers, comps["model"], color=_COLOURS["model"], linewidth=1.0, label="model")
+    lo, hi = result.sub_g1_gate
+    if hi > lo:
+        ax.axvspan(lo, hi, color="#e7298a", alpha=0.08, label=f"sub-G1 {result.sub_g1_pct:.1f} %")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel(f"{result.channel} (DNA content)")
+    ax.set_ylabel("events per bin")
+    ax.set_title(
+        f"{Path(result.file).name}: G1 {result.g1_pct:.1f} %, S {result.s_pct:.1f} %, "
+        f"G2/M {result.g2m_pct:.1f} % ({result.model.upper()}, RCS {result.rcs:.2f})",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7, frameon=False)
+    return ax
+
+
+def save_cell_cycle_figure(result: Any, path: str | os.PathLike, *, dpi: int = 120) -> Path:
+    """Write the figure of ``result`` to ``path`` (PNG, or SVG/PDF by suffix), atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+    try:
+        plot_cell_cycle(result, ax=ax)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=(path.suffix.lstrip(".") or "png"), dpi=dpi)
+    finally:
+        plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())

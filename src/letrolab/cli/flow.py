@@ -1,0 +1,144 @@
+"""``letrolab fcs`` and ``letrolab cellcycle``: FCS files and their DNA-content analysis.
+
+``letrolab fcs FILE [--json]`` describes one FCS file: ``{"version", "events", "channels":
+[{"name", "label", "range"}], "datasets"}``.
+
+``letrolab cellcycle FILE... [--channel NAME] [--control FILE] [--model djf|watson]
+[--out DIR] [--json]`` analyses each file (a folder stands for every FCS file in it) and prints
+``{"files": [{"file", "events", "singlets", "sub_g1_pct", "g1_pct", "s_pct", "g2m_pct",
+"g1_mean", "g2_mean", "g2_g1_ratio", "g1_cv", "rcs", "model"}, ...]}``. A file that cannot be
+read or fitted gets one ``error: FILE: why`` line on stderr, the others are still analysed, and
+the exit status is 2. ``--out DIR`` receives ``cellcycle.json`` (full results), ``cellcycle.csv``
+(one row per file) and one histogram figure per file, all at once when the run ends.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+_ENTRY_KEYS = (
+    "file",
+    "events",
+    "singlets",
+    "sub_g1_pct",
+    "g1_pct",
+    "s_pct",
+    "g2m_pct",
+    "g1_mean",
+    "g2_mean",
+    "g2_g1_ratio",
+    "g1_cv",
+    "rcs",
+    "model",
+)
+
+
+def fcs(
+    file: Annotated[Path, typer.Argument(help="FCS file (2.0, 3.0 or 3.1).", show_default=False)],
+    dataset: Annotated[
+        int, typer.Option("--dataset", help="Which dataset of a multi-dataset file (0-based).")
+    ] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Describe an FCS file: version, event count, channels, datasets."""
+    from letrolab.assays.fcs import read_fcs
+    from letrolab.cli import print_json
+
+    data = read_fcs(file, dataset=dataset)
+    if as_json:
+        print_json(data.summary())
+    else:
+        typer.echo(data.report())
+
+
+def cellcycle(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="FCS files, or folders of FCS files (a plate export).", show_default=False
+        ),
+    ],
+    channel: Annotated[
+        str | None,
+        typer.Option("--channel", help="DNA channel by $PnN or $PnS (detected when omitted)."),
+    ] = None,
+    control: Annotated[
+        Path | None,
+        typer.Option("--control", help="Control file whose G1 position guides every fit."),
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", help="djf (Dean-Jett-Fox) or watson (Watson pragmatic).")
+    ] = "djf",
+    cv: Annotated[str, typer.Option("--cv", help="G2/M CV 'shared' with G1 or 'free'.")] = "shared",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for cellcycle.json, cellcycle.csv and figures."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """DNA-content analysis: singlets, sub-G1 and G1/S/G2-M fractions of FCS files."""
+    from letrolab.assays.cellcycle import analyze_batch
+    from letrolab.cli import print_json
+    from letrolab.errors import InputError, LetrolabError
+
+    model = model.strip().lower()
+    if model not in ("djf", "watson"):
+        raise InputError(f"--model must be djf or watson, not {model!r}")
+    batch = analyze_batch(files, control=control, channel=channel, model=model, cv=cv)
+    good = [r for r in batch.results if r]
+    if out is not None:
+        _write_outputs(batch, out)
+    if as_json:
+        if good:
+            print_json({"files": [{k: r.summary()[k] for k in _ENTRY_KEYS} for r in good]})
+    else:
+        typer.echo(batch.report())
+    lines = [r if r.startswith(f) else f"{f}: {r}" for f, r in batch.failed]
+    if lines:
+        # one "error:" line per failed file; the last one is raised so the exit status is 2
+        for line in lines[:-1]:
+            sys.stderr.write(f"error: {' '.join(line.split())}\n")
+        if len(batch.files) > 1:
+            sys.stderr.write(f"error: {' '.join(lines[-1].split())}\n")
+            raise LetrolabError(
+                f"{len(lines)} of {len(batch.files)} files could not be analysed (see above)"
+            )
+        raise LetrolabError(lines[-1])
+
+
+def _write_outputs(batch, out: Path) -> None:
+    from letrolab._io import staged_dir
+    from letrolab.assays.flow_plots import save_cell_cycle_figure
+    from letrolab.cli import _jsonable
+
+    with staged_dir(out) as stage:
+        doc = {"files": [r.summary() for r in batch.results if r]}
+        doc["errors"] = [{"file": f, "error": e} for f, e in batch.failed]
+        (stage / "cellcycle.json").write_text(
+            json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n"
+        )
+        batch.to_frame().to_csv(stage / "cellcycle.csv", index=False)
+        used: set[str] = set()
+        for r in batch.results:
+            if not r:
+                continue
+            stem = Path(r.file).name
+            name, i = stem, 1
+            while name in used:
+                i += 1
+                name = f"{stem}_{i}"
+            used.add(name)
+            save_cell_cycle_figure(r, stage / f"{name}.png")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``letrolab fcs`` and ``letrolab cellcycle`` to the command."""
+    app.command("fcs")(fcs)
+    app.command("cellcycle")(cellcycle)
