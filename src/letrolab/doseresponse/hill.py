@@ -40,7 +40,8 @@ from letrolab.errors import InputError
 
 __all__ = ["HillFit", "HillFits", "fit_hill", "hill_dose", "hill_effect"]
 
-_GRID_H = (0.5, 1.0, 2.0, 4.0)
+_GRID_H = (0.7, 2.0)
+_NFR = 5
 
 
 def hill_effect(x: Any, e0: Any, emax: Any, ec50: Any, h: Any) -> np.ndarray:
@@ -248,14 +249,17 @@ def _project(s, y, w, fa, fb):
 
     ``fa``/``fb`` hold fixed values (NaN = free). Returns a, b and the weighted residuals.
     """
+    free_a = np.isnan(fa)
+    free_b = np.isnan(fb)
+    if not (free_a.any() or free_b.any()):
+        res = (fa[:, None] + (fb - fa)[:, None] * s - y) * w
+        return fa, fb, res
     t = 1.0 - s
     stt = (w * t * t).sum(-1)
     sts = (w * t * s).sum(-1)
     sss = (w * s * s).sum(-1)
     sty = (w * t * y).sum(-1)
     ssy = (w * s * y).sum(-1)
-    free_a = np.isnan(fa)
-    free_b = np.isnan(fb)
     # Row for a: either the normal equation or a = fa; likewise for b.
     m11 = np.where(free_a, stt, 1.0)
     m12 = np.where(free_a, sts, 0.0)
@@ -414,7 +418,7 @@ def fit_hill(
     if idx.size:
         # Starting values: grid over log EC50 (data range, half a step beyond) x slopes.
         lo, hi = lmin[idx], lmax[idx]
-        fr = np.linspace(-0.25, 1.25, 7)
+        fr = np.linspace(-0.25, 1.25, _NFR)
         best = np.full(idx.size, np.inf)
         bu = np.zeros(idx.size)
         bh = np.zeros(idx.size)
@@ -485,25 +489,82 @@ def fit_hill(
 def _lm(
     idx, u, h, rss, a_out, b_out, converged, lx, y, w, fa, fb, u_lo, u_hi, h_lo, h_hi, max_iter, tol
 ):
-    """Projected Levenberg–Marquardt on (u = log EC50, h); asymptotes by projection."""
-    act = idx.copy()
+    """Projected Levenberg–Marquardt on (u = log EC50, h); asymptotes by projection.
+
+    Curves with both asymptotes fixed get the analytic Jacobian; the others a forward-difference
+    Jacobian of the variable-projection residual (Golub & Pereyra 1973).
+    """
+    fixed = ~np.isnan(fa[idx]) & ~np.isnan(fb[idx])
+    for sub, analytic in ((idx[fixed], True), (idx[~fixed], False)):
+        if sub.size:
+            _lm_run(
+                sub,
+                analytic,
+                u,
+                h,
+                rss,
+                a_out,
+                b_out,
+                converged,
+                lx,
+                y,
+                w,
+                fa,
+                fb,
+                u_lo,
+                u_hi,
+                h_lo,
+                h_hi,
+                max_iter,
+                tol,
+            )
+
+
+def _lm_run(
+    act,
+    analytic,
+    u,
+    h,
+    rss,
+    a_out,
+    b_out,
+    converged,
+    lx,
+    y,
+    w,
+    fa,
+    fb,
+    u_lo,
+    u_hi,
+    h_lo,
+    h_hi,
+    max_iter,
+    tol,
+):
     cu, ch = u[act], h[act]
     clx, cy, cw, cfa, cfb = lx[act], y[act], w[act], fa[act], fb[act]
     culo, cuhi, chlo, chhi = u_lo[act], u_hi[act], h_lo[act], h_hi[act]
-    cr, ca, cb = _rss(cu, ch, clx, cy, cw, cfa, cfb)
+    cs = _sig(ch, cu, clx)
+    ca, cb, r0 = _project(cs, cy, cw, cfa, cfb)
+    cr = (r0 * r0).sum(1)
     lam = np.full(act.size, 1e-3)
     eps = 1e-7
     for _ in range(max_iter):
         if act.size == 0:
             break
-        s0 = _sig(ch, cu, clx)
-        _, _, r0 = _project(s0, cy, cw, cfa, cfb)
-        du = eps * np.maximum(1.0, np.abs(cu))
-        dh = eps * np.maximum(1.0, np.abs(ch))
-        _, _, ru = _project(_sig(ch, cu + du, clx), cy, cw, cfa, cfb)
-        _, _, rh = _project(_sig(ch + dh, cu, clx), cy, cw, cfa, cfb)
-        ju = (ru - r0) / du[:, None]
-        jh = (rh - r0) / dh[:, None]
+        if analytic:
+            with np.errstate(invalid="ignore"):
+                z = np.where(np.isinf(clx), 0.0, clx - cu[:, None])
+            ds = (cb - ca)[:, None] * cs * (1.0 - cs) * cw
+            ju = -ch[:, None] * ds
+            jh = z * ds
+        else:
+            du = eps * np.maximum(1.0, np.abs(cu))
+            dh = eps * np.maximum(1.0, np.abs(ch))
+            _, _, ru = _project(_sig(ch, cu + du, clx), cy, cw, cfa, cfb)
+            _, _, rh = _project(_sig(ch + dh, cu, clx), cy, cw, cfa, cfb)
+            ju = (ru - r0) / du[:, None]
+            jh = (rh - r0) / dh[:, None]
         a11 = (ju * ju).sum(1)
         a12 = (ju * jh).sum(1)
         a22 = (jh * jh).sum(1)
@@ -522,15 +583,20 @@ def _lm(
         sh = -(d11 * g2 - a12 * g1) / det
         nu = np.clip(cu + su, culo, cuhi)
         nh = np.clip(ch + sh, chlo, chhi)
-        nr, na, nb = _rss(nu, nh, clx, cy, cw, cfa, cfb)
+        ns = _sig(nh, nu, clx)
+        na, nb, nres = _project(ns, cy, cw, cfa, cfb)
+        nr = (nres * nres).sum(1)
         accept = np.isfinite(nr) & (nr <= cr)
         step = np.hypot(nu - cu, nh - ch)
         rel = np.where(accept, (cr - nr) / np.maximum(cr, 1e-300), np.inf)
+        acc = accept[:, None]
         cu = np.where(accept, nu, cu)
         ch = np.where(accept, nh, ch)
         ca = np.where(accept, na, ca)
         cb = np.where(accept, nb, cb)
         cr = np.where(accept, nr, cr)
+        cs = np.where(acc, ns, cs)
+        r0 = np.where(acc, nres, r0)
         lam = np.where(accept, np.maximum(lam / 3.0, 1e-12), np.minimum(lam * 4.0, 1e12))
         done = (
             (accept & ((rel < tol) | (step < 1e-10 * (1.0 + np.abs(cu) + np.abs(ch)))))
@@ -545,6 +611,7 @@ def _lm(
             keep = ~done
             act = act[keep]
             cu, ch, cr, ca, cb, lam = cu[keep], ch[keep], cr[keep], ca[keep], cb[keep], lam[keep]
+            cs, r0 = cs[keep], r0[keep]
             clx, cy, cw, cfa, cfb = clx[keep], cy[keep], cw[keep], cfa[keep], cfb[keep]
             culo, cuhi, chlo, chhi = culo[keep], cuhi[keep], chlo[keep], chhi[keep]
     if act.size:
