@@ -29,7 +29,9 @@ def passing_tables() -> dict[str, pd.DataFrame]:
             "igf1": [False, True, False, True],
             "p_er_s167": [0.2, 0.5, 0.0, 0.0],
             "p_er_s118": [0.1, 0.3, 0.0, 0.0],
-            "growth_fold": [1.5, 2.5, 1.4, 1.5],
+            "p_akt": [0.1, 0.2, 0.1, 0.2],
+            "p_erk": [0.1, 0.3, 0.1, 0.3],
+            "growth_fold": [1.5, 2.5, 0.3, 0.5],
         }
     )
     s4 = pd.DataFrame(
@@ -170,6 +172,7 @@ def _set(t, name, col, where, value):
             "S3",
             lambda t: _set(t, "s3_crosstalk", "p_er_s118", lambda d: d.crosstalk == "intact", 0.1),
         ),
+        ("S3", lambda t: _set(t, "s3_crosstalk", "p_erk", lambda d: d.igf1, 0.105)),
         (
             "S4",
             lambda t: _set(
