@@ -21,6 +21,7 @@ from letrolab.model.engine import (
     simulate,
     simulate_grid,
 )
+from letrolab.model.patient import TrialResult, drive_tumour, patient_exposure, run_trial
 
 __all__ = [
     "OBSERVABLES",
@@ -30,11 +31,15 @@ __all__ = [
     "GridResult",
     "Model",
     "SimulationResult",
+    "TrialResult",
+    "drive_tumour",
     "get_cell_line",
     "get_model",
     "load_catalogue",
     "load_cell_lines",
+    "patient_exposure",
     "run_ensemble",
+    "run_trial",
     "simulate",
     "simulate_grid",
 ]

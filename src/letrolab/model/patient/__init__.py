@@ -12,6 +12,7 @@ Heavy libraries (libroadrunner, pandas, matplotlib, dask) are imported only when
 
 from letrolab.model.patient._model import parameter_table, patient_model_source, simulate_reference
 from letrolab.model.patient.cohort import Cohort, sample_cohort
+from letrolab.model.patient.exposure import Exposure, drive_tumour, patient_exposure
 from letrolab.model.patient.pk import DrugPK, load_pk_catalogue
 from letrolab.model.patient.schedule import Arm, parse_arm
 from letrolab.model.patient.trial import TrialResult, run_trial
@@ -20,10 +21,13 @@ __all__ = [
     "Arm",
     "Cohort",
     "DrugPK",
+    "Exposure",
     "TrialResult",
+    "drive_tumour",
     "load_pk_catalogue",
     "parameter_table",
     "parse_arm",
+    "patient_exposure",
     "patient_model_source",
     "run_trial",
     "sample_cohort",

@@ -29,6 +29,7 @@ from letrolab.errors import InputError
 __all__ = ["OralDrug", "fasting_steady_state", "simulate_batch"]
 
 LN2 = float(np.log(2.0))
+_GLUCOSE_KEYS = ("G_0", "I_0", "EG0", "SI", "alpha_G", "n_ins")
 
 
 @dataclass
@@ -164,6 +165,8 @@ def simulate_batch(
     s_ir_const = sum(c.conc_nM / c.ic50_ir_nM for c in const)
     let_idx = next((i for i, d in enumerate(oral) if d.name == "letrozole"), None)
     ic50_arom = P["IC50_arom_nM"]
+    c_let_const = sum(c.conc_nM for c in const if c.name == "letrozole")
+    i_const = c_let_const / (c_let_const + ic50_arom)
 
     # ---- endocrine parameters and states
     ovary = P["ovary"]
@@ -197,7 +200,8 @@ def simulate_batch(
     n_trace = min(n_trace, n)
     trace_every = max(1, int(trace_every))
     trace_idx = np.arange(0, n_steps + 1, trace_every)
-    tr_names = ["C_let_nM", "E2", "E2_measured", "FSH", "LH", "IGF1", "BP3", "GH"]
+    tr_names = ["C_let_nM", "E2", "E2_measured", "FSH", "LH", "IGF1", "BP3", "GH", "G", "Ins"]
+    tr_names += ["f_IGF1R", "f_IR"]
     tr_names += [f"C_{d.name}_nM" for d in oral if d.name != "letrozole"]
     traces = {k: np.empty((n_trace, trace_idx.size)) for k in tr_names}
 
@@ -212,7 +216,21 @@ def simulate_batch(
             key = "C_let_nM" if d.name == "letrozole" else f"C_{d.name}_nM"
             traces[key][:, col] = concs[i][sl]
         if let_idx is None:
-            traces["C_let_nM"][:, col] = 0.0
+            traces["C_let_nM"][:, col] = c_let_const
+        s_ir = s_ir_const + sum(
+            concs[i][sl] / d.ic50_ir_nM for i, d in enumerate(oral) if np.isfinite(d.ic50_ir_nM)
+        )
+        s_igf = s_igf_const + sum(
+            concs[i][sl] / d.ic50_igf1r_nM
+            for i, d in enumerate(oral)
+            if np.isfinite(d.ic50_igf1r_nM)
+        )
+        f_ir = np.broadcast_to(s_ir / (1 + s_ir), (n_trace,))
+        g, ins = fasting_steady_state({k: P[k][sl] for k in _GLUCOSE_KEYS}, f_ir)
+        traces["G"][:, col] = g
+        traces["Ins"][:, col] = ins
+        traces["f_IR"][:, col] = f_ir
+        traces["f_IGF1R"][:, col] = s_igf / (1 + s_igf)
         traces["E2"][:, col] = e2[sl]
         traces["E2_measured"][:, col] = e2[sl] + P["E2_assay_floor"][sl]
         traces["FSH"][:, col] = fsh[sl]
@@ -257,7 +275,7 @@ def simulate_batch(
             c0, cm, c1 = c_start[let_idx], c_mid[let_idx], c_end[let_idx]
             i_avg = (c0 / (c0 + ic50_arom) + 4 * cm / (cm + ic50_arom) + c1 / (c1 + ic50_arom)) / 6
         else:
-            i_avg = np.zeros(n)
+            i_avg = i_const
         # receptor inhibition at the step midpoint
         s_igf = s_igf_const + sum(
             c_mid[i] / d.ic50_igf1r_nM for i, d in enumerate(oral) if np.isfinite(d.ic50_igf1r_nM)
