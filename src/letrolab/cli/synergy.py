@@ -89,7 +89,29 @@ def _run_reference_models(
     merged into that block's JSON object. Writes its own tables and figures into ``out_dir``
     (a staging folder, moved into place atomically by the caller) when it is given.
     """
-    raise InputError(f"model {models[0]} is not available yet; use --model chou-talalay")
+    from letrolab.synergy.reference import ReferenceResult, reference_scores
+
+    if engine == "dask":
+        from letrolab.synergy.screen import score_screen
+
+        run = score_screen(data, models=models, engine="dask", scheduler=scheduler, progress=False)
+        res = ReferenceResult(
+            models=run.models,
+            scores=run.scores if run.scores is not None else data.table.iloc[:0],
+            blocks=run.blocks,
+            single_agents=data.table.iloc[:0],
+            warnings=run.warnings,
+        )
+    else:
+        res = reference_scores(data, models=models)
+    if out_dir is not None:
+        res.write(out_dir, table=data.table)
+    if not json_wanted:
+        typer.echo(res.report())
+    entries = res.block_json()
+    for entry in entries.values():  # keep the Chou-Talalay "warnings" list of the block intact
+        entry["reference_warnings"] = entry.pop("warnings", [])
+    return entries
 
 
 # --------------------------------------------------------------------------------------------

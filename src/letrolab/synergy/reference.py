@@ -477,6 +477,72 @@ class ReferenceResult:
             entry["warnings"] = list(self.warnings.get(str(bid), []))
         return out
 
+    def write(
+        self,
+        out_dir: str | Path,
+        *,
+        table: pd.DataFrame | None = None,
+        figures: bool = True,
+        max_figure_blocks: int = 50,
+        fmt: str = "csv",
+    ) -> list[Path]:
+        """Write tidy tables (and figures) into ``out_dir``; returns the paths written.
+
+        Tables: ``reference_scores``, ``reference_blocks``, ``reference_single_agents`` as
+        ``fmt`` (``"csv"`` or ``"parquet"``). Figures (PNG): a ranking of blocks per model, and
+        for the first ``max_figure_blocks`` blocks ``block_<id>/ref_dose_response.png`` (needs the
+        normalised ``table``) and ``block_<id>/ref_heatmap_<model>.png`` (two drugs). Use
+        :func:`letrolab._io.staged_dir` around it for an atomic folder.
+        """
+        import re
+
+        from letrolab._io import atomic_write_bytes
+
+        if fmt not in ("csv", "parquet"):
+            raise InputError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, df in (
+            ("reference_scores", self.scores),
+            ("reference_blocks", self.blocks),
+            ("reference_single_agents", self.single_agents),
+        ):
+            path = out / f"{name}.{fmt}"
+            if fmt == "csv":
+                data = df.to_csv(index=False).encode()
+            else:
+                import io
+
+                buf = io.BytesIO()
+                df.to_parquet(buf, index=False)
+                data = buf.getvalue()
+            written.append(atomic_write_bytes(path, data))
+        if not figures:
+            return written
+        from letrolab.synergy import ref_plots
+
+        for m in self.models:
+            written.append(ref_plots.plot_block_ranking(self.blocks, m, out / f"ranking_{m}.png"))
+        two = "drug3" not in self.scores
+        for bid in list(self.blocks["block_id"].astype(str))[:max_figure_blocks]:
+            d = out / ("block_" + (re.sub(r"[^A-Za-z0-9._-]+", "_", bid).strip("._") or "x"))
+            if table is not None and len(self.single_agents):
+                written.append(
+                    ref_plots.plot_dose_response(
+                        table, self.single_agents, bid, d / "ref_dose_response.png"
+                    )
+                )
+            has = (self.scores["block_id"].astype(str) == bid).any()
+            if two and has:
+                for m in self.models:
+                    written.append(
+                        ref_plots.plot_synergy_heatmap(
+                            self.scores, bid, m, d / f"ref_heatmap_{m}.png"
+                        )
+                    )
+        return written
+
     def summary(self) -> dict[str, Any]:
         """JSON-able dict: models and the per-block summaries and warnings."""
         return {

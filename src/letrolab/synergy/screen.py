@@ -15,6 +15,7 @@ running scheduler (``tcp://host:8786``). At most ``2 x workers`` chunks are in f
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from letrolab.errors import FormatError, InputError
@@ -183,6 +185,20 @@ def _normalise(df, response, done, block_col):
     return data.table, data.n_drugs, data.warnings
 
 
+def _split(data: CombinationData, chunk_rows: int):
+    """Chunks of whole blocks of an in-memory normalised table."""
+    table = data.table
+    codes, ids = pd.factorize(table["block_id"], sort=False)
+    rows_per_block = max(1, len(table) // max(len(ids), 1))
+    per_chunk = max(1, chunk_rows // rows_per_block)
+    chunk = codes // per_chunk
+    order = np.argsort(chunk, kind="stable")
+    bounds = np.searchsorted(chunk[order], np.arange(int(chunk.max()) + 2 if len(chunk) else 1))
+    for a, b in itertools.pairwise(bounds):
+        if b > a:
+            yield table.iloc[order[a:b]].reset_index(drop=True), data.n_drugs, data.warnings
+
+
 def _score_chunk(table: pd.DataFrame, n_drugs: int, models: tuple[str, ...]):
     sc, summ, _sa, warns = _score_table(table, n_drugs, models)
     return sc, summ, warns
@@ -302,7 +318,7 @@ def score_screen(
         progress = sys.stderr.isatty()
     t0 = time.perf_counter()
     if isinstance(source, CombinationData):
-        chunks: Iterator = iter([(source.table, source.n_drugs, source.warnings)])
+        chunks: Iterator = _split(source, chunk_rows)
     else:
         chunks = _chunks(source, response, chunk_rows)
     total = _row_count(source)
