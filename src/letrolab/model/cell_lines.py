@@ -69,6 +69,20 @@ class CellLine:
         object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
         object.__setattr__(self, "reasons", MappingProxyType(dict(self.reasons)))
 
+    def __reduce__(self):
+        # mapping proxies do not pickle; rebuild from plain dicts (worker processes need this)
+        return (
+            CellLine,
+            (
+                self.name,
+                dict(self.overrides),
+                dict(self.reasons),
+                self.parent,
+                self.aliases,
+                self.description,
+            ),
+        )
+
     def derive(self, name: str, *, reason: str = "", **overrides: float) -> CellLine:
         """Return a new line with ``overrides`` on top of this one's parameters.
 

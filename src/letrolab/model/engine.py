@@ -445,6 +445,11 @@ def _molar(name: str, value: Any) -> float:
     return v
 
 
+def _nm(molar: float) -> float:
+    """Molar to nM for reports, without binary round-off noise (1e-7 M -> 100.0)."""
+    return float(f"{molar * 1e9:.12g}")
+
+
 def _time_grid(days: float, points_per_day: int) -> np.ndarray:
     if not (isinstance(days, (int, float)) and math.isfinite(days) and days > 0):
         raise InputError(f"days must be a positive number, got {days!r}")
@@ -477,11 +482,11 @@ def _drug_inputs(
             cs = [_molar(f"concentration of {drug.name}", x) for x in c]
             const[p] = 0.0
             schedule.extend((float(ti), {p: ci * 1e9}) for ti, ci in zip(t, cs, strict=True))
-            report[drug.name] = {"time_h": t.tolist(), "conc_nM": [x * 1e9 for x in cs]}
+            report[drug.name] = {"time_h": t.tolist(), "conc_nM": [_nm(x) for x in cs]}
         else:
             c = _molar(f"concentration of {drug.name}", conc)
             const[p] = c * 1e9
-            report[drug.name] = c * 1e9
+            report[drug.name] = _nm(c)
     return const, schedule, report
 
 
@@ -556,7 +561,7 @@ def simulate(
     run_values = {**values, **const, "androstenedione": a4 * 1e9}
     data = model.run(run_values, state, times, obs, schedule=schedule)
     conditions = {
-        "androstenedione_nM": a4 * 1e9,
+        "androstenedione_nM": _nm(a4),
         "igf1_nM": values["igf1"],
         "insulin_nM": values["insulin"],
         "drugs_nM": drug_report,
