@@ -187,16 +187,16 @@ def wavelength_of(label: str) -> float:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(?:nm)?", text)
     if m:
         return float(m.group(1))
-    m = re.search(r"\((\d[^)]*)\)", text)  # "Raw Data (450 1)", "(484)", "(480-14/520-30)"
+    m = re.search(r"(?:^|[^A-Za-z])(?:A|Abs|OD)\s*(\d{3,4})(?!\d)", text, flags=re.IGNORECASE)
+    if m:  # "A450(1)", "OD600", "Abs 562"
+        return float(m.group(1))
+    m = re.search(r"@\s*(\d{3,4})(?!\d)", text)  # "BCA Absorbance @ 562"
+    if m:
+        return float(m.group(1))
+    m = re.search(r"\((\d{3,4}(?:\.\d+)?[^)]*)\)", text)  # "(450 1)", "(480-14/520-30)"
     if m:
         inner = m.group(1).split("/")[-1]  # excitation/emission: the emission
         return float(re.match(r"\s*(\d+(?:\.\d+)?)", inner).group(1))
-    m = re.fullmatch(r"(?:A|Abs|OD)\s*(\d{3,4})(?:\s*nm)?(?:\(\d+\))?", text, flags=re.IGNORECASE)
-    if m:
-        return float(m.group(1))
-    m = re.search(r"@\s*(\d{3,4})\b", text)  # "BCA Absorbance @ 562"
-    if m:
-        return float(m.group(1))
     return np.nan
 
 

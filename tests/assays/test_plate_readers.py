@@ -1,0 +1,484 @@
+"""Every real plate-reader export in ../shared/data/plates parses with the right wells and values.
+
+Expected numbers were read by eye from the raw files (a text editor for the text exports,
+openpyxl cell dumps for the Excel ones); MANIFEST.tsv and provenance.tsv name their sources.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from letrolab.assays.plates import WELL_COLUMNS, detect_format, read_plate
+
+pytestmark = pytest.mark.shared_data
+
+G5 = "biotek_gen5/"
+SFR = "synergy_file_reader_sdist/"
+
+# file, format, total rows, plates, reads, {flag: count}
+COUNTS = [
+    (
+        G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
+        "gen5",
+        96,
+        1,
+        1,
+        {"ok": 83, "saturated": 8, "non_numeric": 5},
+    ),
+    (G5 + "endpoint_pathlength_correct_singleplate.txt", "gen5", 1440, 1, 15, {"ok": 1440}),
+    (G5 + "endpoint_singleplate.txt", "gen5", 192, 1, 2, {"ok": 192}),
+    (G5 + "endpoint_stdcurve_multiplate.txt", "gen5", 864, 3, 3, {"ok": 864}),
+    (G5 + "endpoint_stdcurve_singleplate.txt", "gen5", 288, 1, 3, {"ok": 288}),
+    (G5 + "endpoint_wavelength_measurement_labels.txt", "gen5", 192, 1, 2, {"ok": 192}),
+    (G5 + "multiple_read_modes.txt", "gen5", 288, 1, 3, {"ok": 288}),
+    (
+        "bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv",
+        "mars",
+        384,
+        1,
+        1,
+        {"ok": 99, "missing": 285},
+    ),
+    ("bmg_mars/BMG Labtech format.CSV", "mars", 96, 1, 1, {"ok": 96}),
+    ("bmg_mars/PHERAstar output file.CSV", "mars", 96, 1, 1, {"ok": 96}),
+    (
+        "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
+        "smart_control",
+        192,
+        1,
+        2,
+        {"ok": 189, "missing": 3},
+    ),
+    (
+        "moldev_softmax_pro/MD_SMP_absorbance_endpoint_example01.txt",
+        "softmax",
+        192,
+        2,
+        1,
+        {"ok": 192},
+    ),
+    (
+        "moldev_softmax_pro/MD_SMP_absorbance_endpoint_partial_plate_example01.txt",
+        "softmax",
+        288,
+        1,
+        3,
+        {"ok": 240, "missing": 48},
+    ),
+    (
+        "moldev_softmax_pro/abs_endpoint_plates.txt",
+        "softmax",
+        288,
+        1,
+        3,
+        {"ok": 279, "non_numeric": 9},
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_absorbance_A450_example.csv",
+        "envision",
+        192,
+        2,
+        1,
+        {"ok": 192},
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_absorbance_example01.csv",
+        "envision",
+        1152,
+        2,
+        3,
+        {"ok": 1152},
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_extra_espaces.csv",
+        "envision",
+        288,
+        1,
+        3,
+        {"ok": 144, "missing": 144},
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_luminescence_example01.csv",
+        "envision",
+        1536,
+        2,
+        2,
+        {"ok": 384, "missing": 1152},
+    ),
+    (
+        "revvity_kaleido/absorbance_endpoint_single_plate_example_01.csv",
+        "kaleido",
+        96,
+        1,
+        1,
+        {"ok": 96},
+    ),
+    ("tecan_magellan/SLA01P01_ELISA.xlsx", "magellan", 768, 1, 2, {"ok": 768}),
+    ("tecan_magellan/SLA01P01_OD.xlsx", "magellan", 96, 1, 1, {"ok": 96}),
+    ("tecan_magellan/SLA01P01_assay.xlsx", "magellan", 768, 1, 2, {"ok": 768}),
+    ("thermo_skanit/luciferase_assay_example.xlsx", "skanit", 96, 1, 1, {"ok": 96}),
+    (SFR + "column.txt", "gen5", 288, 1, 3, {"ok": 288}),
+    (SFR + "multiple_with_gain.txt", "gen5", 384, 2, 3, {"ok": 192, "missing": 192}),
+    (SFR + "single_measurement_matrix.txt", "gen5", 288, 1, 3, {"ok": 288}),
+    (SFR + "spectrum.txt", "gen5", 2592, 1, 3, {"ok": 2400, "saturated": 192}),
+]
+
+# file, plate (None = the only one), read, well, expected value (or flag name), wavelength
+SPOT = [
+    (
+        G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
+        None,
+        "abs450:450",
+        "A1",
+        2.100,
+        450,
+    ),
+    (
+        G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
+        None,
+        "abs450:450",
+        "A8",
+        "saturated",
+        450,
+    ),
+    (
+        G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
+        None,
+        "abs450:450",
+        "D12",
+        "non_numeric",
+        450,
+    ),
+    (
+        G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
+        None,
+        "abs450:450",
+        "H12",
+        2.500,
+        450,
+    ),
+    (G5 + "endpoint_pathlength_correct_singleplate.txt", None, "260:977 [Test]", "A1", 0.056, 977),
+    (G5 + "endpoint_pathlength_correct_singleplate.txt", None, "260:260", "A1", 0.626, 260),
+    (
+        G5 + "endpoint_pathlength_correct_singleplate.txt",
+        None,
+        "Ratio 260/280",
+        "A1",
+        1.901,
+        math.nan,
+    ),
+    (G5 + "endpoint_singleplate.txt", None, "LUM:Lum", "A1", 8718, math.nan),
+    (G5 + "endpoint_singleplate.txt", None, "NormLum", "A1", 99.846, math.nan),
+    (G5 + "endpoint_singleplate.txt", None, "LUM:Lum", "A12", 210, math.nan),
+    (G5 + "endpoint_stdcurve_multiplate.txt", "Plate 1", "630nmAbsRead:630", "A1", 3.481, 630),
+    (G5 + "endpoint_stdcurve_multiplate.txt", "Plate 2", "630nmAbsRead:630", "H4", 0.304, 630),
+    (
+        G5 + "endpoint_stdcurve_multiplate.txt",
+        "Plate 2",
+        "[Concentration]",
+        "H4",
+        175.862,
+        math.nan,
+    ),
+    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "280", "A1", 1.8012, 280),
+    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "325", "A1", 0.9066, 325),
+    # row B lists 325 before 280: the per-line label, not the line order, decides
+    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "325", "B1", 1.6629, 325),
+    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "280", "B1", 1.0033, 280),
+    (G5 + "multiple_read_modes.txt", None, "od:600", "B1", 0.124, 600),
+    (G5 + "multiple_read_modes.txt", None, "fluor:579,616", "A1", 75, 616),
+    (G5 + "multiple_read_modes.txt", None, "fluor:479,520", "H10", 852, 520),
+    ("bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv", None, "Raw Data (484)", "C1", 2.368, 484),
+    ("bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv", None, "Raw Data (484)", "P24", 0.032, 484),
+    ("bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv", None, "Raw Data (484)", "J5", "missing", 484),
+    ("bmg_mars/BMG Labtech format.CSV", None, "Raw Data (450 1)", "H12", 0.207, 450),
+    ("bmg_mars/PHERAstar output file.CSV", None, "Raw Data (450)", "A1", 1.691, 450),
+    (
+        "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
+        None,
+        "Raw Data (480-14/520-30)",
+        "A1",
+        8168026,
+        520,
+    ),
+    (
+        "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
+        None,
+        "Raw Data (480-14/520-30)",
+        "H3",
+        15110,
+        520,
+    ),
+    (
+        "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
+        None,
+        "Blank corrected based on Raw Data (480-14/520-30)",
+        "H1",
+        -80,
+        520,
+    ),
+    (
+        "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
+        None,
+        "Blank corrected based on Raw Data (480-14/520-30)",
+        "H12",
+        "missing",
+        520,
+    ),
+    (
+        "moldev_softmax_pro/MD_SMP_absorbance_endpoint_example01.txt",
+        "Plate01",
+        "Absorbance 450",
+        "A1",
+        3.41797666666667,
+        450,
+    ),
+    (
+        "moldev_softmax_pro/MD_SMP_absorbance_endpoint_example01.txt",
+        "Plate02",
+        "Absorbance 450",
+        "A1",
+        3.43082333333333,
+        450,
+    ),
+    (
+        "moldev_softmax_pro/MD_SMP_absorbance_endpoint_example01.txt",
+        "Plate01",
+        "Absorbance 450",
+        "H1",
+        7.66666666666667e-05,
+        450,
+    ),
+    (
+        "moldev_softmax_pro/MD_SMP_absorbance_endpoint_partial_plate_example01.txt",
+        None,
+        "Absorbance 260",
+        "A2",
+        3.084,
+        260,
+    ),
+    (
+        "moldev_softmax_pro/MD_SMP_absorbance_endpoint_partial_plate_example01.txt",
+        None,
+        "Absorbance 280",
+        "A2",
+        1.616,
+        280,
+    ),
+    (
+        "moldev_softmax_pro/MD_SMP_absorbance_endpoint_partial_plate_example01.txt",
+        None,
+        "Absorbance 340",
+        "A2",
+        0.663,
+        340,
+    ),
+    (
+        "moldev_softmax_pro/MD_SMP_absorbance_endpoint_partial_plate_example01.txt",
+        None,
+        "Absorbance 260",
+        "A1",
+        "missing",
+        260,
+    ),
+    ("moldev_softmax_pro/abs_endpoint_plates.txt", None, "Absorbance 426 #1", "A1", 0.01, 426),
+    (
+        "moldev_softmax_pro/abs_endpoint_plates.txt",
+        None,
+        "Absorbance 426 #1",
+        "A2",
+        "non_numeric",
+        426,
+    ),
+    (
+        "moldev_softmax_pro/abs_endpoint_plates.txt",
+        None,
+        "Absorbance 426 #1",
+        "B1",
+        "non_numeric",
+        426,
+    ),
+    ("moldev_softmax_pro/abs_endpoint_plates.txt", None, "Absorbance 426 #2", "A1", 0.02, 426),
+    ("moldev_softmax_pro/abs_endpoint_plates.txt", None, "Absorbance 426 #3", "A1", 0.03, 426),
+    (
+        "perkinelmer_envision/PE_Envision_absorbance_A450_example.csv",
+        "Plate 1",
+        "A450(1) - channel 1 (A)",
+        "A1",
+        0.15,
+        450,
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_absorbance_A450_example.csv",
+        "Plate 2",
+        "A450(1) - channel 1 (A)",
+        "H12",
+        0.13,
+        450,
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_absorbance_example01.csv",
+        "Plate 1",
+        "BCA Absorbance @ 562(1)",
+        "A1",
+        2.63,
+        562,
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_absorbance_example01.csv",
+        "Plate 1",
+        "BCA Absorbance @ 562(1)",
+        "P24",
+        2.639,
+        562,
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_luminescence_example01.csv",
+        "Plate 1",
+        "0_1 US LUM 384(1) - channel 0 (CPS)",
+        "I8",
+        120,
+        math.nan,
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_luminescence_example01.csv",
+        "Plate 1",
+        "0_1 US LUM 384(1) - channel 0 (CPS)",
+        "B1",
+        "missing",
+        math.nan,
+    ),
+    (
+        "revvity_kaleido/absorbance_endpoint_single_plate_example_01.csv",
+        None,
+        "ABS mono 1",
+        "A1",
+        2.2075694995298862,
+        450,
+    ),
+    (
+        "revvity_kaleido/absorbance_endpoint_single_plate_example_01.csv",
+        None,
+        "ABS mono 1",
+        "H1",
+        0.0422600902144679,
+        450,
+    ),
+    ("tecan_magellan/SLA01P01_ELISA.xlsx", None, "Label1", "A1", 0.0557, 485),
+    ("tecan_magellan/SLA01P01_ELISA.xlsx", None, "Label2", "A1", 0.0509, 560),
+    ("tecan_magellan/SLA01P01_ELISA.xlsx", None, "Label1", "P24", 0.0356, 485),
+    ("tecan_magellan/SLA01P01_OD.xlsx", "96WEL008", "Raw data", "B1", 0.2118, 595),
+    ("tecan_magellan/SLA01P01_assay.xlsx", None, "Label2", "A1", 0.3741, 700),
+    (
+        "thermo_skanit/luciferase_assay_example.xlsx",
+        "Plate 1",
+        "Luminescence 1 (RLU)",
+        "B7",
+        398100,
+        math.nan,
+    ),
+    (
+        "thermo_skanit/luciferase_assay_example.xlsx",
+        "Plate 1",
+        "Luminescence 1 (RLU)",
+        "H12",
+        1043,
+        math.nan,
+    ),
+    (SFR + "single_measurement_matrix.txt", None, "Fluo:485,528", "A1", 104, 528),
+    (SFR + "multiple_with_gain.txt", "Plate 1", "CFP:360/40,460/40", "A1", 45582, 460),
+    (SFR + "multiple_with_gain.txt", "Plate 1", "YFP:485,530", "A7", "missing", 530),
+]
+
+
+@pytest.fixture(scope="module")
+def plates(shared_data):
+    return shared_data / "plates"
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "n", "n_plates", "n_reads", "flags"),
+    COUNTS,
+    ids=[c[0].split("/")[-1] for c in COUNTS],
+)
+def test_counts_and_flags(plates, name, fmt, n, n_plates, n_reads, flags):
+    path = plates / name
+    assert detect_format(path) == fmt
+    df = read_plate(path)
+    assert list(df.columns) == list(WELL_COLUMNS)
+    assert len(df) == n
+    assert df["plate"].nunique() == n_plates
+    assert df["read"].nunique() == n_reads
+    assert df["flag"].value_counts().to_dict() == flags
+    # only ok wells carry a value; no duplicates of (plate, read, time, wavelength, well)
+    assert df.loc[df["flag"] == "ok", "value"].notna().all()
+    assert df.loc[df["flag"] != "ok", "value"].isna().all()
+    assert not df.duplicated(["plate", "read", "time_s", "wavelength", "well"]).any()
+
+
+@pytest.mark.parametrize(("name", "plate", "read", "well", "expected", "wavelength"), SPOT)
+def test_spot_values(plates, name, plate, read, well, expected, wavelength):
+    df = read_plate(plates / name)
+    sel = df[(df["read"] == read) & (df["well"] == well) & df["time_s"].isna()]
+    if plate is not None:
+        sel = sel[sel["plate"] == plate]
+    assert len(sel) == 1, sel
+    row = sel.iloc[0]
+    if isinstance(expected, str):
+        assert row["flag"] == expected
+        assert math.isnan(row["value"])
+    else:
+        assert row["flag"] == "ok"
+        assert row["value"] == pytest.approx(expected, rel=1e-12)
+    if math.isnan(wavelength):
+        assert math.isnan(row["wavelength"])
+    else:
+        assert row["wavelength"] == wavelength
+
+
+def test_column_and_matrix_exports_of_the_same_read_agree(plates):
+    """synergy-file-reader ships one Gen5 read exported column-wise and matrix-wise."""
+    col = read_plate(plates / SFR / "column.txt")
+    mat = read_plate(plates / SFR / "single_measurement_matrix.txt")
+    key = ["read", "well"]
+    a = col.sort_values(key).reset_index(drop=True)
+    b = mat.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        a[[*key, "value", "wavelength"]], b[[*key, "value", "wavelength"]]
+    )
+
+
+def test_gen5_kinetics(plates):
+    df = read_plate(plates / SFR / "example_data.txt")
+    od = df[df["read"] == "OD:600"]
+    assert od["time_s"].nunique() == 145  # "145 Reads" in the procedure
+    first = od[od["time_s"] == od["time_s"].min()]
+    assert first["time_s"].iloc[0] == 9 * 60 + 35  # 0:09:35
+    assert first.set_index("well").loc["A1", "value"] == 0.093
+    mm = read_plate(plates / SFR / "matrix_matrix.txt")
+    od = mm[mm["read"] == "OD:600"]
+    assert od["time_s"].min() == 550  # Time 1 (0:09:10)
+    assert od[(od["time_s"] == 550) & (od["well"] == "B4")]["value"].item() == 0.084
+    kin = read_plate(plates / G5 / "kinetic_helper_gene_growth_curve.txt")
+    r600 = kin[kin["read"] == "600"]
+    assert r600["time_s"].nunique() == 20 and r600["well"].nunique() == 24
+    assert r600[(r600["time_s"] == 22) & (r600["well"] == "A1")]["value"].item() == -0.066
+
+
+def test_gen5_spectrum(plates):
+    df = read_plate(plates / SFR / "spectrum.txt")
+    spec = df[df["read"] == "OD_colour:Spectrum"]
+    assert sorted(spec["wavelength"].unique())[:3] == [230.0, 262.0, 294.0]
+    a1 = spec[spec["well"] == "A1"].set_index("wavelength")
+    assert a1.loc[230.0, "flag"] == "saturated" and a1.loc[230.0, "raw"] == "OVRFLW"
+    assert a1.loc[294.0, "value"] == 0.900
+
+
+def test_utf16_and_crlf_decoding(plates):
+    df = read_plate(plates / G5 / "endpoint_stdcurve_multiplate.txt")  # UTF-16 LE with BOM
+    assert list(pd.unique(df["plate"])) == ["Plate 1", "Plate 2", "Plate 3"]
+    assert np.isfinite(df["value"]).all()
