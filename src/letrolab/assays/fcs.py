@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from letrolab.errors import FormatError, InputError
+from letrolab.errors import FormatError, InputError, LetrolabError
 
 __all__ = ["Channel", "FcsData", "count_datasets", "normalize_name", "read_fcs", "write_fcs"]
 
@@ -323,13 +323,14 @@ def _kw_int(kw: Mapping[str, str], key: str) -> int | None:
     if val is None:
         return None
     try:
-        return int(val.strip())
+        out = int(val.strip())
+        return out if abs(out) < 2**53 else None
     except ValueError:
         try:
             f = float(val)
         except ValueError:
             return None
-        return int(f) if np.isfinite(f) and f == int(f) else None
+        return int(f) if np.isfinite(f) and abs(f) < 2**53 and f == int(f) else None
 
 
 def _kw_float(kw: Mapping[str, str], key: str, default: float) -> float:
@@ -431,7 +432,8 @@ def _decode_data(
             little = True
         dt = np.dtype(("<" if little else ">") + ("f4" if width == 4 else "f8"))
         vals = raw.view(dt).reshape(n_tot, n_par)
-        return vals.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return vals.astype(np.float64)
     if dtype_code == "I":
         return _decode_int(seg, kw, n_par, n_tot, bits, order, label)
     if dtype_code == "A":
@@ -564,8 +566,8 @@ def _bits(kw: Mapping[str, str], n_par: int, label: str) -> list[int]:
 
 def _event_bytes(kw: Mapping[str, str], bits: list[int]) -> float:
     dtype_code = kw.get("$DATATYPE", "").strip().upper()
-    if dtype_code == "A" and any(b == 0 for b in bits):
-        return float("nan")  # delimited ASCII: size unknown
+    if dtype_code == "A":  # $PnB counts characters; delimited ASCII ("*") has no fixed size
+        return float("nan") if any(b == 0 for b in bits) else float(sum(bits))
     if dtype_code == "I" and any(b % 8 for b in bits):
         return sum(bits) / 8.0
     return float(sum(bits) // 8)
@@ -747,7 +749,13 @@ def read_fcs(
         extra = _split_text(buf[base + s0 : base + s1 + 1].tobytes(), [])
         for k, v in extra.items():
             kw.setdefault(k, v)
-    return _build(buf, base, hdr, kw, quirks, label, dataset, len(chain), parser, scale)
+    try:
+        return _build(buf, base, hdr, kw, quirks, label, dataset, len(chain), parser, scale)
+    except LetrolabError:
+        raise
+    except (ValueError, OverflowError, IndexError, MemoryError) as exc:
+        # last line of defence: keywords that are individually plausible but inconsistent
+        raise FormatError(f"{label}: inconsistent or corrupt FCS keywords ({exc})") from None
 
 
 def _same_core(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
@@ -819,7 +827,11 @@ def _build(
             )
         )
     if scale:
-        events = _apply_scale(events, channels, kw)
+        with np.errstate(over="ignore", invalid="ignore"):
+            events = _apply_scale(events, channels, kw)
+    bad = int(np.count_nonzero(~np.isfinite(events)))
+    if bad:
+        quirks.append(f"DATA holds {bad} NaN or infinite values (kept; analyses reject them)")
     events.setflags(write=False)
     version = hdr["version"]
     return FcsData(

@@ -1,0 +1,136 @@
+"""Fuzzing the FCS parser: mutated HEADER, TEXT and DATA of real and written files.
+
+Whatever the bytes, :func:`read_fcs` either returns consistent events or raises
+:class:`FormatError` / :class:`InputError` with a one-line message; it never crashes with
+another exception and never hangs (each call is timed).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from letrolab.assays.fcs import read_fcs, write_fcs
+from letrolab.errors import FormatError, InputError
+
+_SEEDS: list[bytes] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _seeds(test_data, tmp_path_factory):
+    _SEEDS.clear()
+    _SEEDS.append((test_data / "fcs" / "variable_int_example.fcs").read_bytes())
+    rng = np.random.default_rng(0)
+    path = write_fcs(
+        tmp_path_factory.mktemp("fuzz") / "w.fcs",
+        rng.normal(100, 10, size=(40, 3)),
+        channels=["FSC-A", "PI-A", "PI-W"],
+    )
+    _SEEDS.append(path.read_bytes())
+    yield
+
+
+def _check(blob: bytes) -> None:
+    t0 = time.perf_counter()
+    try:
+        data = read_fcs(blob)
+    except (FormatError, InputError) as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert data.events.shape == (data.n_events, len(data.channels))
+        assert data.events.dtype == np.float64
+    assert time.perf_counter() - t0 < 2.0, "read_fcs took over 2 s"
+
+
+_KEYS = [
+    b"$TOT",
+    b"$PAR",
+    b"$P1B",
+    b"$P2B",
+    b"$BYTEORD",
+    b"$DATATYPE",
+    b"$NEXTDATA",
+    b"$BEGINDATA",
+    b"$ENDDATA",
+    b"$P1R",
+    b"$P1E",
+    b"$MODE",
+    b"$BEGINSTEXT",
+]
+_VALUES = st.one_of(
+    st.integers(-(2**40), 2**40).map(lambda i: str(i).encode()),
+    st.sampled_from(
+        [
+            b"",
+            b" ",
+            b"F",
+            b"I",
+            b"A",
+            b"D",
+            b"X",
+            b"4,3,2,1",
+            b"1,2",
+            b"3,4,1,2",
+            b"1,1,1,1",
+            b"*",
+            b"nan",
+            b"inf",
+            b"1e308",
+            b"0,0",
+            b"4,0",
+            b"-1",
+        ]
+    ),
+    st.binary(max_size=12),
+)
+
+settings_ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+
+
+@settings_
+@given(seed=st.integers(0, 1), key=st.sampled_from(_KEYS), value=_VALUES)
+def test_mutated_text_values(seed, key, value):
+    blob = _SEEDS[seed]
+    delim = blob[int(blob[10:18]) : int(blob[10:18]) + 1]
+    pattern = re.escape(key) + re.escape(delim) + b"[^" + re.escape(delim) + b"]*"
+    _check(re.sub(pattern, lambda m: key + delim + value, blob, count=1))
+
+
+@settings_
+@given(
+    seed=st.integers(0, 1),
+    edits=st.lists(
+        st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=8)), max_size=6
+    ),
+    cut=st.one_of(st.none(), st.integers(0, 10_000)),
+)
+def test_random_byte_edits_and_truncations(seed, edits, cut):
+    blob = bytearray(_SEEDS[seed])
+    for pos, new in edits:
+        pos %= len(blob)
+        blob[pos : pos + len(new)] = new
+    if cut is not None:
+        del blob[cut % (len(blob) + 1) :]
+    _check(bytes(blob))
+
+
+@settings_
+@given(seed=st.integers(0, 1), field=st.integers(0, 5), value=st.integers(-9_999_999, 99_999_999))
+def test_mutated_header_offsets(seed, field, value):
+    blob = bytearray(_SEEDS[seed])
+    blob[10 + 8 * field : 18 + 8 * field] = f"{value:>8}".encode()[:8]
+    _check(bytes(blob))
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes(raw):
+    _check(b"FCS3.1" + raw)
+    _check(raw)
