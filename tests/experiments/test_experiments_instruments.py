@@ -64,12 +64,25 @@ def test_dna_events_carry_the_requested_fractions():
     a = ev[:, 2]
     # G1 peak: narrow window around 200 holds ~ most of the G1 cells (CV 4.5 %).
     sub = np.mean(a < 0.8 * 200)
-    from scipy.stats import norm
+    from scipy.stats import beta
 
-    # Apoptotic content is log-normal(ln 0.55, 0.28) x G1: the part below 0.8 x G1 is counted.
-    assert sub == pytest.approx(0.2 * norm.cdf(np.log(0.8 / 0.55) / 0.28), abs=0.004)
+    from letrolab.experiments._instruments import SUB_G1_BETA, SUB_G1_LOW, SUB_G1_SPAN
+
+    # Apoptotic content is 0.1 + 0.8 Beta(2, 2.2) x G1: the part below 0.8 x G1 is counted.
+    below = beta.cdf((0.8 - SUB_G1_LOW) / SUB_G1_SPAN, *SUB_G1_BETA)
+    assert sub == pytest.approx(0.2 * below, abs=0.004)
     g2 = np.mean(np.abs(a - 1.96 * 200) < 2.5 * 0.045 * 1.96 * 200)
     assert g2 > 0.8 * 0.15 * 0.8
+
+
+def test_pulse_width_follows_particle_size():
+    """Singlet width ~ cube root of DNA content, so apoptotic nuclei are narrow, not doublets."""
+    rng = np.random.default_rng(4)
+    fr = {"sub_g1": 0.3, "g1": 0.7, "s": 0.1, "g2m": 0.2}
+    ev = dna_content_events(fr, 40_000, rng, debris=0.0, doublets=0.0)
+    a, w = ev[:, 2], ev[:, 3]
+    slope = np.polyfit(np.log(a), np.log(w), 1)[0]
+    assert slope == pytest.approx(1 / 3, abs=0.02)
 
 
 def test_doublets_are_wide_and_debris_is_small():

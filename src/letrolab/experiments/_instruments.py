@@ -25,10 +25,11 @@ DNA content (PI, linear scale)
 Singlets are drawn by the cell-cycle model of Dean & Jett (1974, J Cell Biol 60:523): G1 and
 G2/M Gaussians at ``g1`` and ``linearity * g1`` with a common CV, S phase uniform between them
 and broadened by the same CV. Apoptotic (sub-G1) cells carry a fraction of the G1 content
-(log-normal around 0.55 × G1; Nicoletti et al. 1991, J Immunol Methods 139:271). Debris is
+(a broad hump between 0.1 and 0.9 × G1; Nicoletti et al. 1991, J Immunol Methods 139:271). Debris is
 an exponentially decaying tail from the origin, and doublets add the DNA of two singlets with a
 wider pulse (area vs width gating, Wersto et al. 2001, Cytometry 46:296). Pulse width of a
-singlet is ``w0`` with a 4 % CV; height is area × w0 / width.
+particle is ``w0`` times the cube root of its DNA content relative to G1 (its diameter), with a
+4 % CV; height is area × w0 / width.
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ def mts_absorbance(
 
 
 DNA_CHANNELS = ("FSC-A", "SSC-A", "PI-A", "PI-W", "PI-H")
+#: Apoptotic (hypodiploid) nuclei: DNA content ``SUB_G1_LOW + SUB_G1_SPAN * Beta(a, b)`` x G1,
+#: a broad hump between 0.1 and 0.9 x G1.
+SUB_G1_LOW, SUB_G1_SPAN, SUB_G1_BETA = 0.1, 0.8, (2.0, 2.2)
 
 
 def dna_content_events(
@@ -186,7 +190,7 @@ def dna_content_events(
     counts = rng.multinomial(n_sing, p / p.sum())
 
     def singlets(k_sub: int, k_g1: int, k_s: int, k_g2: int) -> np.ndarray:
-        dna_sub = g1 * np.exp(rng.normal(np.log(0.55), 0.28, size=k_sub))
+        dna_sub = g1 * (SUB_G1_LOW + SUB_G1_SPAN * rng.beta(*SUB_G1_BETA, size=k_sub))
         dna_g1 = g1 * (1 + cv * rng.standard_normal(k_g1))
         pos = g1 * (1 + (linearity - 1) * rng.uniform(0, 1, size=k_s))
         dna_s = pos * (1 + cv * rng.standard_normal(k_s))
@@ -200,15 +204,12 @@ def dna_content_events(
     dbl_area = area[pick].sum(axis=1) if n_dbl else np.zeros(0)
     deb_area = g1 * (0.02 + rng.exponential(0.18, size=n_deb))
 
-    width = np.concatenate(
-        [
-            w0 * (1 + 0.04 * rng.standard_normal(n_sing)) * np.where(kind == 1, 0.92, 1.0),
-            w0 * (1.75 + 0.12 * rng.standard_normal(n_dbl)),
-            w0 * (0.55 + 0.1 * rng.standard_normal(n_deb)),
-        ]
-    )
-    width = np.maximum(width, 1.0)
     a = np.maximum(np.concatenate([area, dbl_area, deb_area]), 0.5)
+    # Pulse width follows the particle's diameter, ~ cube root of its DNA content; a doublet
+    # passes the laser as two cells in a row, about twice a G1 cell's width.
+    size_w = np.cbrt(np.concatenate([area, np.full(n_dbl, g1), deb_area]) / g1)
+    size_w[n_sing : n_sing + n_dbl] = 1.75 + 0.12 * rng.standard_normal(n_dbl)
+    width = np.maximum(w0 * size_w * (1 + 0.04 * rng.standard_normal(a.size)), 1.0)
     height = a * w0 / width
     size = np.concatenate([np.where(kind == 1, 0.6, 1.0), np.full(n_dbl, 1.6), np.full(n_deb, 0.2)])
     fsc = 5.0e4 * size * np.exp(0.15 * rng.standard_normal(a.size))

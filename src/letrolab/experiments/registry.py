@@ -10,7 +10,7 @@ from letrolab.experiments._framework import Experiment
 __all__ = ["all_experiments", "get_experiment"]
 
 #: Protocol modules of :mod:`letrolab.experiments`, each defining ``EXPERIMENT``.
-PROTOCOLS: tuple[str, ...] = ("crosstalk", "proliferation", "apoptosis")
+PROTOCOLS: tuple[str, ...] = ("crosstalk", "proliferation", "apoptosis", "resistance")
 
 
 def all_experiments() -> list[Experiment]:

@@ -1,0 +1,486 @@
+"""S6, S7: letrozole-resistant clones from months of letrozole culture; AKT/mTOR; everolimus.
+
+Protocol (Cavazzoni et al. 2012, as summarised by the seed): MCF-7/AROM-1 cells kept in
+letrozole-containing medium for months give letrozole-resistant (LR) clones; Western blots show
+higher p-AKT and p-mTOR targets than parental cells; letrozole + RAD001 (everolimus) lowers
+their proliferation and raises cell death.
+
+Virtual version:
+
+1. **A heterogeneous population.** ``N`` clones of MCF-7/Aro differ log-normally in IGF-1R
+   expression (``r1_level``, 30 % CV), receptor-independent PI3K activity (``pi3k_basal``,
+   50 %) and ER dependence of cyclin D1 (``cd_er``, 30 %) — the three axes the seed names.
+2. **Selection.** Monthly passages (28 days) in androstenedione 10 nM + letrozole 1 µM: each
+   clone's fold growth over the passage comes from the model, and the clone frequencies are
+   re-weighted by it (growth-weighted selection, the replicator dynamics of a clonal
+   population; Nowak 2006, *Evolutionary Dynamics*, ch. 2).
+3. **Adaptation.** Growth-arrested clones slowly raise IGF-1R and PI3K signalling, as
+   long-term estrogen-deprived MCF-7 cells do (Martin et al. 2003, J Biol Chem 278:30458;
+   Santen et al. 2005, "adaptive hypersensitivity"): per passage both parameters are
+   multiplied by ``exp(alpha * stress)``, ``stress = clip(1 - g / g_ref, 0, 1)`` with ``g`` the
+   clone's growth rate under letrozole and ``g_ref`` the parental rate without it;
+   ``alpha = 0.1`` per month is an assumption (slow: ~10 % per month at full arrest).
+4. **LR clones.** Three flasks are derived independently (as labs derive LR lines in
+   separate cultures); after six months the dominant clone of each flask is picked and
+   registered as a derived cell line (:meth:`letrolab.model.CellLine.derive`).
+5. **S6 — Western blots.** Parental and LR cells, 48 h in androstenedione + letrozole: the
+   model's p-AKT S473 and p-S6 fractions become band volumes (with unequal loading), rendered
+   as 16-bit film-like images with background gradient and noise
+   (:func:`letrolab.assays.blot.render_blot`), and quantified by the densitometry code
+   (:func:`~letrolab.assays.blot.analyse_blot`, phospho / total, relative to parental), in
+   three replicate blots.
+6. **S7 — everolimus.** LR clones and parental cells, 6 days in letrozole ± everolimus 10 nM:
+   growth from the model's viable cells, cell death as sub-G1 from virtual PI FCS files
+   analysed by the DNA-content code.
+
+Tables: ``s6_selection`` (per passage), ``s6_clones`` (the LR clones' parameters),
+``s6_blot_quant`` (relative phospho levels), ``s7_everolimus``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from letrolab.experiments._framework import Context, Experiment, Figure, Output
+from letrolab.experiments._instruments import DNA_CHANNELS, dna_content_events
+
+__all__ = ["EXPERIMENT", "select_and_adapt"]
+
+LETROZOLE_M = 1e-6
+EVEROLIMUS_M = 10e-9
+PASSAGE_DAYS = 28.0
+MONTHS = 6
+N_CLONES = {False: 400, True: 100}  # clones per flask
+N_PICK = 3
+ALPHA = 0.10
+SPREAD = {"r1_level": 0.3, "pi3k_basal": 0.5, "cd_er": 0.3}
+ADAPTIVE = ("r1_level", "pi3k_basal")
+BLOT_REPLICATES = 3
+#: Band-to-band technical variation of a Western blot (transfer, antibody, exposure): CVs of
+#: 10–25 % are usual (Taylor & Posch 2014, Biomed Res Int 2014:361590); 15 % assumed.
+BLOT_CV = 0.15
+BLOT_TARGETS = (("p-AKT", "p_akt", "AKT"), ("p-S6", "p_s6", "S6"))
+
+
+def select_and_adapt(
+    params: pd.DataFrame,
+    growth: callable,
+    *,
+    g_ref: float,
+    months: int,
+    days: float = PASSAGE_DAYS,
+    alpha: float = ALPHA,
+    adaptive: tuple[str, ...] = ADAPTIVE,
+    progress=None,
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Growth-weighted selection with slow adaptation over monthly passages.
+
+    Parameters
+    ----------
+    params : DataFrame
+        One row per clone, one column per model parameter (absolute values).
+    growth : callable
+        ``growth(params) -> fold`` growth of every clone over one passage (array, > 0).
+    g_ref : float
+        Reference growth rate (1/day): the parental population without the drug.
+    months : int
+        Number of passages.
+    alpha : float
+        Adaptation rate per passage at full growth arrest.
+    adaptive : tuple of str
+        Parameters that adapt upward under arrest.
+
+    Returns
+    -------
+    params : DataFrame
+        The clones' parameters after adaptation.
+    freq : ndarray
+        Clone frequencies after selection (sum 1).
+    history : DataFrame
+        Per passage: frequency-weighted mean of each parameter, population fold growth,
+        frequency of the leading clone.
+    """
+    p = params.copy().reset_index(drop=True)
+    freq = np.full(len(p), 1.0 / len(p))
+    hist = []
+    for month in range(1, months + 1):
+        fold = np.asarray(growth(p), dtype=float)
+        if fold.shape != (len(p),) or not np.all(np.isfinite(fold)) or np.any(fold < 0):
+            from letrolab.errors import ModelError
+
+            raise ModelError(f"passage {month}: the model gave non-finite or negative growth")
+        pop = float(np.sum(freq * fold))
+        if pop <= 0:
+            from letrolab.errors import ModelError
+
+            raise ModelError(f"passage {month}: every clone died out under letrozole")
+        freq = freq * fold / pop
+        g = np.log(np.maximum(fold, 1e-12)) / days
+        stress = np.clip(1.0 - g / g_ref, 0.0, 1.0)
+        for name in adaptive:
+            p[name] = p[name] * np.exp(alpha * stress)
+        row = {"month": month, "population_fold": pop, "top_clone_frequency": float(freq.max())}
+        row |= {f"mean_{c}": float(np.sum(freq * p[c])) for c in p.columns}
+        hist.append(row)
+        if progress is not None:
+            progress(month / months)
+    return p, freq, pd.DataFrame(hist)
+
+
+def _growth_fn(ctx: Context, days: float):
+    from letrolab.model import run_ensemble
+
+    def growth(p: pd.DataFrame) -> np.ndarray:
+        res = run_ensemble(
+            p,
+            cell_line="mcf7-aro",
+            drugs={"letrozole": LETROZOLE_M},
+            days=days,
+            parameters=dict(ctx.overrides) or None,
+            observables=("viable_cells",),
+            backend="serial",
+        )
+        if res.failed:
+            from letrolab.errors import ModelError
+
+            i, why = next(iter(res.failed.items()))
+            raise ModelError(f"clone {i} could not be simulated: {why}")
+        return res.final("viable_cells")
+
+    return growth
+
+
+def _blots(ctx, lines, rng, raw):
+    """Render and quantify replicate blots; returns (quant table, files, example images)."""
+    from letrolab.assays.blot import analyse_blot, normalise_bands, render_blot
+    from letrolab.model import simulate
+
+    truth = {}
+    for name, line in lines.items():
+        r = simulate(
+            line,
+            drugs={"letrozole": LETROZOLE_M},
+            days=2.0,
+            points_per_day=4,
+            parameters=dict(ctx.overrides) or None,
+            observables=["p_akt", "p_s6"],
+        )
+        truth[name] = {"p_akt": r.final("p_akt"), "p_s6": r.final("p_s6")}
+    names = list(lines)
+    rows, files, examples = [], [], {}
+    for rep in range(1, BLOT_REPLICATES + 1):
+        loading = np.exp(rng.normal(0.0, 0.12, size=len(names)))  # unequal protein loading
+        for label, obs, total_label in BLOT_TARGETS:
+            phos = np.array([truth[n][obs] for n in names]) * loading * 2.0e6
+            total = loading * 1.2e6
+            areas = {}
+            for what, vol in ((label, phos), (total_label, total)):
+                vol = vol * np.exp(rng.normal(0.0, BLOT_CV, size=vol.shape))
+                blot = render_blot(
+                    vol,
+                    noise=25.0,
+                    gradient=(600.0, 300.0),
+                    background=2500.0,
+                    dark_bands=True,
+                    dtype="uint16",
+                    seed=int(rng.integers(2**31)),
+                )
+                path = blot.save(raw / f"blot_{what.replace('-', '')}_rep{rep}.png")
+                files.append(path.relative_to(ctx.outdir))
+                res = analyse_blot(path, lanes=len(names), bands=1)
+                areas[what] = res.band_areas(1)
+                if rep == 1:
+                    examples[what] = blot.image
+            norm = normalise_bands(areas[label], total=areas[total_label], control_lane=1)
+            for k, n in enumerate(names):
+                rows.append(
+                    {
+                        "clone": n,
+                        "target": label,
+                        "replicate": rep,
+                        "phospho_area": float(norm["signal"][k]),
+                        "total_area": float(norm["total"][k]),
+                        "relative": float(norm["relative"][k]),
+                        "model_fraction": float(truth[n][obs]),
+                    }
+                )
+    raw_df = pd.DataFrame(rows)
+    quant = (
+        raw_df.groupby(["clone", "target"], sort=False)
+        .agg(
+            relative_to_parental=("relative", "mean"),
+            sd=("relative", "std"),
+            n=("relative", "size"),
+            model_fraction=("model_fraction", "first"),
+        )
+        .reset_index()
+    )
+    par = {t: truth[names[0]][o] for t, o, _ in BLOT_TARGETS}
+    quant["model_ratio"] = [
+        truth[c][dict((t, o) for t, o, _ in BLOT_TARGETS)[t]] / par[t]
+        for c, t in zip(quant["clone"], quant["target"], strict=True)
+    ]
+    return quant, raw_df, files, examples
+
+
+def _fractions(r) -> dict[str, float]:
+    """Sub-G1 and phase fractions (phases renormalised over the viable cells) of a simulation."""
+    fr = {
+        "sub_g1": r.final("sub_g1_fraction"),
+        "g1": r.final("g1_fraction"),
+        "s": r.final("s_fraction"),
+        "g2m": r.final("g2m_fraction"),
+    }
+    tot = fr["g1"] + fr["s"] + fr["g2m"]
+    return fr | {k: fr[k] / tot for k in ("g1", "s", "g2m")}
+
+
+def _everolimus(ctx, lines, rng, raw):
+    from letrolab.assays import write_fcs
+    from letrolab.assays.cellcycle import analyze_cell_cycle
+    from letrolab.model import simulate
+
+    n_events = 6000 if ctx.quick else 20000
+    rows, files = [], []
+    # An untreated parental sample (androstenedione only) guides the G1 position of every file.
+    r0 = simulate(
+        "mcf7-aro",
+        days=6.0,
+        points_per_day=1,
+        parameters=dict(ctx.overrides) or None,
+        observables=["sub_g1_fraction", "g1_fraction", "s_fraction", "g2m_fraction"],
+    )
+    f0 = _fractions(r0)
+    cpath = raw / "parental_untreated_control.fcs"
+    write_fcs(
+        cpath,
+        dna_content_events(f0, n_events, rng),
+        channels=list(DNA_CHANNELS),
+        metadata={"$CYT": "letrolab virtual cytometer", "$SRC": "parental untreated"},
+    )
+    files.append(cpath.relative_to(ctx.outdir))
+    control = analyze_cell_cycle(cpath)
+    if not control:
+        from letrolab.errors import FitError
+
+        raise FitError(f"the untreated control could not be analysed: {control.reason}")
+    for name, line in lines.items():
+        for trt, drugs in (
+            ("letrozole", {"letrozole": LETROZOLE_M}),
+            ("letrozole+everolimus", {"letrozole": LETROZOLE_M, "everolimus": EVEROLIMUS_M}),
+        ):
+            r = simulate(
+                line,
+                drugs=drugs,
+                days=6.0,
+                points_per_day=1,
+                parameters=dict(ctx.overrides) or None,
+                observables=[
+                    "viable_cells",
+                    "sub_g1_fraction",
+                    "g1_fraction",
+                    "s_fraction",
+                    "g2m_fraction",
+                ],
+            )
+            fr = _fractions(r)
+            path = raw / f"{name}_{trt.replace('+', '_')}.fcs"
+            write_fcs(
+                path,
+                dna_content_events(fr, n_events, rng),
+                channels=list(DNA_CHANNELS),
+                metadata={"$CYT": "letrolab virtual cytometer", "$SRC": f"{name} {trt}"},
+            )
+            files.append(path.relative_to(ctx.outdir))
+            res = analyze_cell_cycle(path, control=control)
+            rows.append(
+                {
+                    "clone": name,
+                    "treatment": trt,
+                    "growth_fold": r.final("viable_cells"),
+                    "sub_g1_pct": res.sub_g1_pct if res else float("nan"),
+                    "model_sub_g1_pct": 100.0 * fr["sub_g1"],
+                    "file": str(path.relative_to(ctx.outdir)),
+                }
+            )
+    return pd.DataFrame(rows), files
+
+
+def _figure(hist, quant, ev, examples) -> Figure:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from letrolab.report import figure_png
+
+    fig = plt.figure(figsize=(16, 7.5))
+    gs = fig.add_gridspec(2, 4)
+    ax = fig.add_subplot(gs[0, 0])
+    for k, (col, lab) in enumerate(
+        (
+            ("mean_r1_level", "IGF-1R level"),
+            ("mean_pi3k_basal", "PI3K basal"),
+            ("mean_cd_er", "ER → cyclin D1"),
+        )
+    ):
+        for flask, h in hist.groupby("flask"):
+            ax.plot(
+                h["month"],
+                h[col] / h[col].iloc[0],
+                marker="o",
+                ms=3,
+                color=f"C{k}",
+                label=lab if flask == 1 else None,
+            )
+    ax.set_xlabel("months in letrozole")
+    ax.set_ylabel("population mean (× month 1)")
+    ax.set_title("selection and adaptation")
+    ax.legend(fontsize=7)
+    ax = fig.add_subplot(gs[1, 0])
+    for flask, h in hist.groupby("flask"):
+        ax.semilogy(h["month"], h["population_fold"], marker="o", ms=3, label=f"flask {flask}")
+    ax.legend(fontsize=7)
+    ax.set_xlabel("months in letrozole")
+    ax.set_ylabel("population fold growth per passage")
+    for k, name in enumerate(examples):
+        ax = fig.add_subplot(gs[k // 2, 1 + k % 2])
+        ax.imshow(examples[name], cmap="gray", aspect="auto")
+        ax.set_title(f"{name} (replicate 1)")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax = fig.add_subplot(gs[0, 3])
+    clones = list(dict.fromkeys(quant["clone"]))
+    width = 0.38
+    for j, t in enumerate(("p-AKT", "p-S6")):
+        q = quant[quant["target"] == t].set_index("clone").reindex(clones)
+        ax.bar(
+            np.arange(len(clones)) + (j - 0.5) * width,
+            q["relative_to_parental"],
+            width,
+            yerr=q["sd"],
+            label=t,
+            capsize=2,
+        )
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(clones)), clones, rotation=20)
+    ax.set_ylabel("phospho / total (× parental)")
+    ax.set_title("S6: densitometry")
+    ax.legend(fontsize=7)
+    ax = fig.add_subplot(gs[1, 3])
+    for j, t in enumerate(("letrozole", "letrozole+everolimus")):
+        q = ev[ev["treatment"] == t].set_index("clone").reindex(clones)
+        ax.bar(np.arange(len(clones)) + (j - 0.5) * width, q["growth_fold"], width, label=t)
+    ax.set_xticks(range(len(clones)), clones, rotation=20)
+    ax.set_ylabel("6-day growth (× seeded)")
+    ax.set_title("S7: everolimus 10 nM")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return Figure(
+        "s6_s7_resistance",
+        "S6/S7. Six monthly passages in letrozole select and adapt a heterogeneous MCF-7/Aro "
+        "population (left); virtual Western blots of parental and letrozole-resistant (LR) "
+        "clones (middle; 16-bit images as written) and their densitometry (top right); 6-day "
+        "growth under letrozole with and without everolimus (bottom right).",
+        figure_png(fig),
+    )
+
+
+def run(ctx: Context) -> Output:
+    """Run the S6/S7 protocol (see the module docstring)."""
+    from letrolab.model import get_cell_line, get_model, simulate
+
+    rng = ctx.rng("resistance")
+    raw = ctx.rawdir("resistance")
+    model = get_model()
+    n = N_CLONES[bool(ctx.quick)]
+    base = {**model.parameters, **get_cell_line("mcf7-aro").overrides, **dict(ctx.overrides)}
+    ref = simulate(
+        "mcf7-aro",
+        days=PASSAGE_DAYS,
+        points_per_day=1,
+        parameters=dict(ctx.overrides) or None,
+        observables=["viable_cells"],
+    )
+    g_ref = float(np.log(ref.final("viable_cells")) / PASSAGE_DAYS)
+    lines = {"parental": get_cell_line("mcf7-aro")}
+    clone_rows, hists = [], []
+    growth = _growth_fn(ctx, PASSAGE_DAYS)
+    for flask in range(1, N_PICK + 1):
+        params = pd.DataFrame(
+            {k: base[k] * np.exp(rng.normal(-0.5 * s * s, s, size=n)) for k, s in SPREAD.items()}
+        )
+        ctx.progress(
+            0.02 + 0.5 * (flask - 1) / N_PICK,
+            f"flask {flask}: {n} clones, {MONTHS} months in letrozole",
+        )
+        adapted, freq, hist = select_and_adapt(params, growth, g_ref=g_ref, months=MONTHS)
+        hist.insert(0, "flask", flask)
+        hists.append(hist)
+        i = int(np.argmax(freq))
+        name = f"mcf7-aro-lr{flask}"
+        values = {c: float(adapted.loc[i, c]) for c in adapted.columns}
+        lines[name] = get_cell_line("mcf7-aro").derive(
+            name,
+            reason=f"dominant clone of virtual flask {flask} after {MONTHS} months in letrozole",
+            **values,
+        )
+        clone_rows.append(
+            {
+                "clone": name,
+                "flask": flask,
+                "index": i,
+                "frequency": float(freq[i]),
+                **{f"{c}_start": float(params.loc[i, c]) for c in params.columns},
+                **values,
+            }
+        )
+    hist = pd.concat(hists, ignore_index=True)
+    ctx.progress(0.55, "Western blots")
+    quant, blot_raw, blot_files, examples = _blots(ctx, lines, rng, raw)
+    ctx.progress(0.8, "everolimus")
+    ev, ev_files = _everolimus(ctx, lines, rng, raw)
+    ctx.progress(0.95, "figures")
+    return Output(
+        tables={
+            "s6_selection": hist,
+            "s6_clones": pd.DataFrame(clone_rows),
+            "s6_blot_quant": quant,
+            "s6_blot_bands": blot_raw,
+            "s7_everolimus": ev,
+        },
+        figures=(_figure(hist, quant, ev, examples),),
+        files=tuple(blot_files + ev_files),
+    )
+
+
+EXPERIMENT = Experiment(
+    id="resistance",
+    title="Resistance: letrozole-resistant clones, AKT/mTOR, everolimus",
+    claims=("S6", "S7"),
+    requires=(
+        "letrolab.model:run_ensemble",
+        "letrolab.model:get_cell_line",
+        "letrolab.assays.blot:render_blot",
+        "letrolab.assays.blot:analyse_blot",
+        "letrolab.assays:write_fcs",
+        "letrolab.assays.cellcycle:analyze_cell_cycle",
+    ),
+    run=run,
+    methods=(
+        "In each of three flasks, a population of MCF-7/Aro clones (400; 100 in a quick run) varying log-normally in "
+        "IGF-1R level (30 % CV), receptor-independent PI3K activity (50 %) and ER dependence of "
+        "cyclin D1 (30 %) is passaged monthly for six months in androstenedione 10 nM + "
+        "letrozole 1 µM. Each passage re-weights the clones by their simulated 28-day growth "
+        "(selection) and raises IGF-1R and PI3K activity by up to 10 % per month in arrested "
+        "clones (adaptation, an assumption in the spirit of long-term estrogen-deprivation "
+        "studies). The dominant clone of each flask becomes a derived cell line (LR1–LR3).\n\n"
+        "Parental and LR cells (48 h letrozole) are blotted for p-AKT S473, AKT, p-S6 and S6 "
+        "in three replicate blots (15 % band-to-band technical CV), written as 16-bit PNG images and quantified by letrolab's "
+        "densitometry (rolling-ball background, lane profiles, peak areas; phospho / total, "
+        "relative to parental). For S7 each line is grown 6 days in letrozole with or without "
+        "everolimus 10 nM: growth is the viable-cell fold change, death the sub-G1 fraction "
+        "from virtual PI FCS files."
+    ),
+)
