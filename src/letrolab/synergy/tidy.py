@@ -204,6 +204,21 @@ def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], 
 
 def normalise_combination(df: pd.DataFrame, *, response: str = "inhibition") -> CombinationData:
     """Normalise a combination DataFrame; see :func:`read_combination`."""
+    out, k, warnings = _normalise_rows(df, response=response)
+    dcols = [f"drug{i + 1}" for i in range(k)]
+    ccols = [f"conc{i + 1}" for i in range(k)]
+    keys = ["block_id", *dcols, *ccols, "unit"]
+    agg = (
+        out.groupby(keys, sort=False)["response"]
+        .agg(response="mean", sd="std", n="count")
+        .reset_index()
+    )
+    agg["n"] = agg["n"].astype(int)
+    return CombinationData(table=agg, n_drugs=k, warnings=tuple(warnings))
+
+
+def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, int, list[str]]:
+    """Validated, unit-converted rows (one per well, replicates not yet averaged)."""
     if response not in _RESPONSES:
         raise InputError(f"response must be 'inhibition' or 'viability', not {response!r}")
     drug_cols, conc_cols, unit_cols, resp_col, rep_col = _columns(df)
@@ -274,12 +289,4 @@ def normalise_combination(df: pd.DataFrame, *, response: str = "inhibition") -> 
             f"block {bid}: drug names change within the block; give each pair its own block_id"
         )
 
-    ccols = [f"conc{i + 1}" for i in range(k)]
-    keys = ["block_id", *dcols, *ccols, "unit"]
-    agg = (
-        out.groupby(keys, sort=False)["response"]
-        .agg(response="mean", sd="std", n="count")
-        .reset_index()
-    )
-    agg["n"] = agg["n"].astype(int)
-    return CombinationData(table=agg, n_drugs=k, warnings=tuple(warnings))
+    return out, k, warnings
