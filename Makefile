@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
 	touch $(STAMP)
 
+DEMO_INPUT := src/letrolab/data/examples/letrozole_nvp_aew541.csv
+
 demo: $(STAMP)
-	$(BIN)/letrolab demo --out $(OUT)
+	$(BIN)/letrolab synergy $(DEMO_INPUT) --model chou-talalay --out $(OUT)
+	@echo "Chou-Talalay tables and figures per block are in $(OUT)/ (start with $(OUT)/chou_talalay.json)"
 
 test: $(STAMP)
 	sh tests/report/ensure_chromium.sh

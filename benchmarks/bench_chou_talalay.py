@@ -72,7 +72,7 @@ def run_letrolab(conc: np.ndarray, fa: np.ndarray):
 
 
 def main() -> int:
-    import synergy
+    from importlib.metadata import version
 
     conc, fa = make_blocks(N_BLOCKS)
     run_letrolab(conc[:10], fa[:10])  # warm-up (imports)
@@ -123,7 +123,7 @@ CI = d1/Dx1(fa) + d2/Dx2(fa) at every combination point.
 
 | tool | time for {N_BLOCKS:,} blocks | blocks / s |
 |---|---|---|
-| synergy {synergy.__version__} `CombinationIndex` (one block per call) | {t_peer:.2f} s | {N_BLOCKS / t_peer:,.0f} |
+| synergy {version("synergy")} `CombinationIndex` (one block per call) | {t_peer:.2f} s | {N_BLOCKS / t_peer:,.0f} |
 | letrolab `combination_index_points` (all blocks in one call) | {t_ours:.3f} s | {N_BLOCKS / t_ours:,.0f} |
 
 **Throughput ratio: {ratio:,.0f}×** (goal ≥ 100×).

@@ -64,6 +64,8 @@ def _read_input(input_path: Path | None, plate: Path | None, layout: Path | None
                 "available in this installation; export a tidy table and pass it as INPUT"
             ) from None
         table = read_plate_combination(plate, layout)
+        for w in table.attrs.get("warnings", ()):
+            sys.stderr.write(f"warning: {w}\n")
         # The plate reader gives % viability (vehicle = 100 %), whatever --response says.
         return normalise_combination(table, response="viability")
     if input_path is None:

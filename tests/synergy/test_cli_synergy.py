@@ -1,0 +1,184 @@
+"""`letrolab synergy`: the JSON contract, output folders, errors, real SynergyFinder files."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import letrolab
+
+EXAMPLE = Path(letrolab.__file__).parent / "data" / "examples" / "letrozole_nvp_aew541.csv"
+FA_KEYS = {"0.5", "0.75", "0.9", "0.95"}
+
+
+def _check_shape(doc):
+    assert set(doc) == {"blocks"}
+    for b in doc["blocks"]:
+        if "error" in b:
+            assert b["error"].startswith(f"block {b['block_id']}: ")
+            continue
+        assert set(b) == {"block_id", "drugs", "single_agents", "mixtures", "points", "warnings"}
+        assert isinstance(b["block_id"], str)
+        assert set(b["single_agents"]) == set(b["drugs"])
+        for fit in b["single_agents"].values():
+            assert set(fit) == {"m", "dm", "r", "n"} and isinstance(fit["n"], int)
+        for mix in b["mixtures"]:
+            keys = {"drugs", "ratio", "m", "dm", "r", "ci_at_fa", "dri_at_fa"}
+            if len(mix["drugs"]) == 2:
+                keys.add("ci_nonexclusive_at_fa")
+                assert set(mix["ci_nonexclusive_at_fa"]) == FA_KEYS
+            assert set(mix) == keys
+            assert set(mix["ci_at_fa"]) == FA_KEYS
+            assert set(mix["dri_at_fa"]) == set(mix["drugs"])
+            assert all(set(v) == FA_KEYS for v in mix["dri_at_fa"].values())
+            assert len(mix["ratio"]) == len(mix["drugs"])
+        for p in b["points"]:
+            assert set(p) - {"ci_nonexclusive"} == {"conc", "fa", "ci", "label"}
+            assert set(p["conc"]) == set(b["drugs"])
+            assert 0 < p["fa"] < 1
+            assert ("ci_nonexclusive" in p) == (sum(v > 0 for v in p["conc"].values()) == 2)
+        assert all(isinstance(w, str) for w in b["warnings"])
+
+
+def test_json_of_the_bundled_example(run_cli):
+    code, out, err = run_cli("synergy", EXAMPLE, "--model", "chou-talalay", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    _check_shape(doc)
+    (block,) = doc["blocks"]
+    assert block["block_id"] == "MCF-7aro"
+    assert block["drugs"] == ["letrozole", "NVP-AEW541"]
+    # doses in the input's unit (nM): letrozole's Dm near the generating 75 nM
+    assert 60 < block["single_agents"]["letrozole"]["dm"] < 90
+    (mix,) = block["mixtures"]
+    assert mix["ratio"] == pytest.approx([1.0, 10.0])
+    # the example was generated with CI = 0.5 at every combination (plus 2 % noise)
+    assert all(0.4 < v < 0.65 for v in mix["ci_at_fa"].values())
+    assert all(0.4 < p["ci"] < 0.65 and p["label"] == "synergism" for p in block["points"])
+    assert {p["conc"]["letrozole"] for p in block["points"]} >= {5.0, 100.0, 20.0, 80.0}
+    assert any("extrapolates" in w for w in block["warnings"])
+
+
+def test_text_report_and_out_folder(run_cli, tmp_path):
+    out_dir = tmp_path / "ct"
+    code, out, err = run_cli("synergy", EXAMPLE, "--out", out_dir)
+    assert code == 0, err
+    assert "block MCF-7aro: letrozole + NVP-AEW541, doses in nM" in out
+    assert f"wrote {out_dir}" in out
+    files = sorted(p.name for p in (out_dir / "block_MCF-7aro").iterdir())
+    for name in ("median_effect.png", "fa_ci.png", "isobologram.png", "points.csv"):
+        assert name in files
+    assert pd.read_csv(out_dir / "block_MCF-7aro" / "fa_ci_table.csv")["fa"].tolist() == [
+        0.5,
+        0.75,
+        0.9,
+        0.95,
+    ]
+    assert json.loads((out_dir / "chou_talalay.json").read_text())["blocks"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("no/such/file.csv",), "error: input file 'no/such/file.csv' does not exist"),
+        ((str(EXAMPLE), "--model", "cox"), "error: unknown model 'cox'; use one of"),
+        ((str(EXAMPLE), "--response", "percent"), "error: --response must be 'inhibition'"),
+        ((str(EXAMPLE), "--engine", "spark"), "error: --engine must be 'numpy' or 'dask'"),
+        (("--plate", "read.csv"), "error: --plate and --layout go together"),
+        ((str(EXAMPLE), "--plate", "r", "--layout", "l"), "error: give either INPUT or --plate"),
+        ((), "error: no input; give a tidy table as INPUT"),
+    ],
+)
+def test_bad_input_is_one_error_line(run_cli, args, message):
+    code, out, err = run_cli("synergy", *args)
+    assert code == 2
+    assert out == ""
+    assert err.startswith(message)
+    assert err.count("\n") == 1
+
+
+def test_unreadable_table_is_an_error(run_cli, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("block_id,drug_row\n1,A\n")
+    code, _, err = run_cli("synergy", bad)
+    assert code == 2
+    assert err.startswith("error: no 'response' column")
+
+
+def test_plate_and_layout_go_through_the_plate_reader(run_cli, monkeypatch):
+    from letrolab.assays import plates
+
+    table = pd.read_csv(EXAMPLE)
+    table["response"] = 100 - table["response"]  # the plate reader gives % viability
+    table.attrs["warnings"] = ["plate 1: Z' = 0.4 below 0.5"]
+    seen = {}
+
+    def fake(read_path, layout_path):
+        seen["args"] = (Path(read_path).name, Path(layout_path).name)
+        return table
+
+    monkeypatch.setattr(plates, "read_plate_combination", fake)
+    code, out, err = run_cli("synergy", "--plate", "r.txt", "--layout", "l.csv", "--json")
+    assert code == 0, err
+    assert seen["args"] == ("r.txt", "l.csv")
+    assert "warning: plate 1: Z' = 0.4 below 0.5" in err
+    doc = json.loads(out)
+    assert 0.4 < doc["blocks"][0]["mixtures"][0]["ci_at_fa"]["0.5"] < 0.65
+
+
+# --- the SynergyFinder example files ---------------------------------------------------------
+SYNERGYFINDER = {
+    # file: (response, expected exit status)
+    "synergyfinder_v1_exampleTable.csv": ("inhibition", 0),
+    "synergyfinder_ReplExample_3replicates.csv": ("inhibition", 0),
+    "synergyfinder_ONEIL_screening_data.csv": ("inhibition", 0),
+    "synergyfinder2_reference_scores_exampleTable.csv": ("inhibition", 0),
+    "synergyfinder_NCATS_screening_data.csv": ("viability", 0),
+    "synergyfinder_mathews_screening_data.csv": ("viability", 2),
+}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", sorted(SYNERGYFINDER))
+def test_synergyfinder_examples_run_through_the_command(run_cli, shared_data, name):
+    response, status = SYNERGYFINDER[name]
+    path = shared_data / "synergy" / name
+    code, out, err = run_cli("synergy", path, "--response", response, "--json")
+    assert "Traceback" not in err
+    assert code == status, err
+    if status == 2:
+        # Mathews: ispinesib plateaus at ~40 % viability (flat median-effect plot) and
+        # canertinib's single-agent wells read above 100 % viability: nothing to fit.
+        assert out == ""
+        assert err.startswith("error: no block could be analysed: block 1: drug ispinesib: ")
+        assert err.count("\n") == 1
+        return
+    doc = json.loads(out)
+    _check_shape(doc)
+    ok = [b for b in doc["blocks"] if "error" not in b]
+    assert ok and all(b["points"] for b in ok)
+    failed = [b for b in doc["blocks"] if "error" in b]
+    assert err.count("\n") == len(failed)  # one error line per failed block, on stderr
+
+
+@pytest.mark.shared_data
+def test_synergyfinder_every_file_is_covered(shared_data):
+    names = {p.name for p in (shared_data / "synergy").glob("synergyfinder*.csv")}
+    assert names == set(SYNERGYFINDER)
+
+
+@pytest.mark.shared_data
+def test_ncats_three_drug_blocks(run_cli, shared_data):
+    path = shared_data / "synergy" / "synergyfinder_NCATS_screening_data.csv"
+    code, out, err = run_cli("synergy", path, "--response", "viability", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    by_id = {b["block_id"]: b for b in doc["blocks"]}
+    assert by_id["1"]["error"].startswith("block 1: drug Darunavir Ethanolate: median-effect")
+    assert err == f"error: {by_id['1']['error']}\n"
+    good = by_id["2"]
+    assert len(good["drugs"]) == 3
+    n_three = sum(all(v > 0 for v in p["conc"].values()) for p in good["points"])
+    assert n_three > 0
