@@ -116,6 +116,8 @@ REFERENCE_SELECTIONS = (
     "Ins",
     "f_IGF1R",
     "f_IR",
+    "C_x1_nM",
+    "C_x2_nM",
 )
 
 

@@ -10,9 +10,10 @@ on a fixed grid (default 1 h):
   exponential integrator, exact for ``dy/dt = k (target - y)`` when the target is frozen over
   the step; targets use step-midpoint inputs (aromatase inhibition averaged over the step by
   Simpson's rule);
-* the fast states are replaced by their quasi-steady state: GH (half-life 20 min) and the
-  fasting glucose-insulin system (minutes), whose steady state is solved by safeguarded
-  Newton iteration (:func:`fasting_steady_state`).
+* GH (half-life 20 min) is held at its quasi-steady state;
+* the fasting glucose-insulin system is at its steady state (:func:`fasting_steady_state`,
+  safeguarded Newton) when IR inhibition is constant; when an oral drug with IR potency makes
+  it vary, G, X and insulin are integrated in 5-min split exponential sub-steps.
 
 ``tests/model/test_patient_vector.py`` checks this engine against libroadrunner on
 ``patient.ant`` (agreement within 1 %).
@@ -125,6 +126,7 @@ def simulate_batch(
     average_window_h: float = 168.0,
     n_trace: int = 0,
     trace_every: int = 1,
+    glucose_substep_h: float = 1.0 / 12.0,
 ) -> BatchResult:
     """Simulate a batch of patients of ``patient.ant`` on a fixed grid.
 
@@ -142,6 +144,9 @@ def simulate_batch(
         Averages (``css_*``, ``aromatase_inhibition``) are taken over the last this-many hours.
     n_trace, trace_every : int
         Record full time courses for the first ``n_trace`` patients every ``trace_every`` steps.
+    glucose_substep_h : float
+        Sub-step of the glucose-insulin integration, used only when an oral drug inhibits IR
+        (with constant IR inhibition the quasi-steady state is exact and used instead).
     """
     n_steps = round(t_end_h / dt_h)
     if n_steps < 1 or abs(n_steps * dt_h - t_end_h) > 1e-9 * max(t_end_h, 1.0):
@@ -226,7 +231,10 @@ def simulate_batch(
             if np.isfinite(d.ic50_igf1r_nM)
         )
         f_ir = np.broadcast_to(s_ir / (1 + s_ir), (n_trace,))
-        g, ins = fasting_steady_state({k: P[k][sl] for k in _GLUCOSE_KEYS}, f_ir)
+        if dynamic_glucose:
+            g, ins = g_st[sl], ins_st[sl]
+        else:
+            g, ins = fasting_steady_state({k: P[k][sl] for k in _GLUCOSE_KEYS}, f_ir)
         traces["G"][:, col] = g
         traces["Ins"][:, col] = ins
         traces["f_IR"][:, col] = f_ir
@@ -238,6 +246,25 @@ def simulate_batch(
         traces["IGF1"][:, col] = igf1[sl]
         traces["BP3"][:, col] = bp3[sl]
         traces["GH"][:, col] = gh[sl]
+
+    # glucose-insulin: quasi-steady state when IR inhibition is constant in time (exact then);
+    # integrated in sub-steps when an oral drug with IR potency makes it vary.
+    dynamic_glucose = any(np.isfinite(d.ic50_ir_nM) for d in oral)
+    if dynamic_glucose:
+        g_st, ins_st = fasting_steady_state(P, np.broadcast_to(s_ir_const / (1 + s_ir_const), (n,)))
+        x_st = P["SI"] * ins_st
+        r0 = (P["EG0"] + P["SI"] * P["I_0"]) * P["G_0"]
+        sig = P["n_ins"] * P["I_0"] * (P["alpha_G"] + P["G_0"] ** 2) / P["G_0"] ** 2
+        n_sub = max(1, int(np.ceil(h / glucose_substep_h)))
+        hs = h / n_sub
+        d_ins = np.exp(-P["n_ins"] * hs)
+        d_x = np.exp(-P["p2"] * hs)
+
+    def f_ir_of(concs):
+        s = s_ir_const + sum(
+            concs[i] / d.ic50_ir_nM for i, d in enumerate(oral) if np.isfinite(d.ic50_ir_nM)
+        )
+        return s / (1 + s)
 
     dose_ptr = [0] * len(oral)
     for step in range(n_steps):
@@ -281,6 +308,18 @@ def simulate_batch(
             c_mid[i] / d.ic50_igf1r_nM for i, d in enumerate(oral) if np.isfinite(d.ic50_igf1r_nM)
         )
         f_igf = s_igf / (1 + s_igf)
+        if dynamic_glucose:  # split exponential steps, IR inhibition interpolated in time
+            f0, fm, f1 = f_ir_of(c_start), f_ir_of(c_mid), f_ir_of(c_end)
+            for j in range(n_sub):
+                u = (j + 0.5) / n_sub
+                f = f0 + (fm - f0) * 2 * u if u < 0.5 else fm + (f1 - fm) * (2 * u - 1)
+                target = sig * g_st**2 / (P["alpha_G"] + g_st**2) / P["n_ins"]
+                ins_st = target + (ins_st - target) * d_ins
+                target = P["SI"] * ins_st
+                x_st = target + (x_st - target) * d_x
+                rate = P["EG0"] + x_st * (1 - f)
+                target = r0 / rate
+                g_st = target + (g_st - target) * np.exp(-rate * hs)
         # endocrine exponential-integrator steps
         e2_old = e2
         target = (e2_peri + ovary * P["E2_ov0"] * fsh / fsh0) * (1 - i_avg)
@@ -321,7 +360,10 @@ def simulate_batch(
     )
     f_igf_end = np.broadcast_to(s_igf_end / (1 + s_igf_end), (n,))
     f_ir_end = np.broadcast_to(s_ir_end / (1 + s_ir_end), (n,))
-    g_end, ins_end = fasting_steady_state(P, f_ir_end)
+    if dynamic_glucose:
+        g_end, ins_end = g_st, ins_st
+    else:
+        g_end, ins_end = fasting_steady_state(P, f_ir_end)
     steps_avg = max(sums["t"], 1)
     values = {
         "E2_baseline": e2_0,

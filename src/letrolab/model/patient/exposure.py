@@ -167,8 +167,8 @@ def patient_exposure(
     >>> bool(ex.e2_pM[-1] < 0.05 * ex.e2_pM[0]), bool(ex.igf1_nM[-1] > ex.igf1_nM[0])
     (True, True)
     """
-    a = arm if isinstance(arm, Arm) else parse_arm(arm)
     pk_cat = load_pk_catalogue(pk_catalogue)
+    a = arm if isinstance(arm, Arm) else parse_arm(arm, pk_catalogue=pk_cat)
     cohort = _one_patient(
         patient, seed=seed, menopause=menopause, population=population, pk_cat=pk_cat
     )

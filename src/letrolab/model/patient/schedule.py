@@ -95,7 +95,7 @@ class Arm:
         return self.name + ":" + "+".join(f"{d.drug}:{d.text}" for d in self.doses)
 
 
-def _canonical(name: str) -> str:
+def _canonical(name: str, pk_catalogue=None) -> str:
     """Canonical drug name from the drug catalogue, else the PK catalogue, else an error."""
     from letrolab.model.patient.pk import load_pk_catalogue, lookup
 
@@ -107,7 +107,7 @@ def _canonical(name: str) -> str:
             return cat[name].name
     except ImportError:  # pragma: no cover - issue-4 catalogue absent
         pass
-    pk = lookup(load_pk_catalogue(), name)
+    pk = lookup(load_pk_catalogue() if pk_catalogue is None else pk_catalogue, name)
     if pk is not None:
         return pk.drug
     raise InputError(
@@ -175,7 +175,7 @@ def _schedule(text: str, where: str) -> Schedule:
     return Schedule(**kw)
 
 
-def parse_dose(drug: str, text: str) -> DrugDose:
+def parse_dose(drug: str, text: str, *, pk_catalogue=None) -> DrugDose:
     """Parse one ``DOSE[/SCHEDULE]`` of ``drug`` (see the module docstring)."""
     where = f"dose {drug}:{text}"
     m = _DOSE.match(text)
@@ -198,14 +198,15 @@ def parse_dose(drug: str, text: str) -> DrugDose:
         raise InputError(f"{where}: an oral dose needs a schedule; write e.g. {drug}:{text}/day")
     from letrolab.model.patient.pk import load_pk_catalogue, require
 
-    require(load_pk_catalogue(), drug)
+    require(load_pk_catalogue() if pk_catalogue is None else pk_catalogue, drug)
     return DrugDose(drug, text.strip(), dose_mg=value * mass, schedule=_schedule(sched, where))
 
 
-def parse_arm(spec: str) -> Arm:
+def parse_arm(spec: str, *, pk_catalogue=None) -> Arm:
     """Parse ``NAME:DRUG:DOSE[/SCHEDULE][+DRUG:DOSE...]`` into an :class:`Arm`.
 
-    ``NAME:none`` (or ``NAME:placebo``) is an untreated arm.
+    ``NAME:none`` (or ``NAME:placebo``) is an untreated arm. ``pk_catalogue`` (a loaded PK
+    catalogue) replaces the built-in ``pk.csv`` when checking that an oral drug has clinical PK.
     """
     if not isinstance(spec, str) or ":" not in spec:
         raise InputError(
@@ -224,8 +225,8 @@ def parse_arm(spec: str) -> Arm:
             raise InputError(
                 f"arm {spec!r}: {part!r} is not DRUG:DOSE; write e.g. letrozole:2.5mg/day or kw-2450:100nM"
             )
-        canon = _canonical(drug.strip())
+        canon = _canonical(drug.strip(), pk_catalogue)
         if any(d.drug == canon for d in doses):
             raise InputError(f"arm {spec!r}: drug {canon!r} appears twice")
-        doses.append(parse_dose(canon, dose.strip()))
+        doses.append(parse_dose(canon, dose.strip(), pk_catalogue=pk_catalogue))
     return Arm(name, tuple(doses))

@@ -386,7 +386,8 @@ def run_trial(
     """
     if not arms:
         raise InputError("give at least one arm, e.g. std:letrozole:2.5mg/day")
-    parsed = [a if isinstance(a, Arm) else parse_arm(a) for a in arms]
+    pk_cat = load_pk_catalogue(pk_catalogue)
+    parsed = [a if isinstance(a, Arm) else parse_arm(a, pk_catalogue=pk_cat) for a in arms]
     names = [a.name for a in parsed]
     if len(set(names)) != len(names):
         raise InputError(f"arm names must be unique, got {', '.join(names)}")
@@ -405,7 +406,6 @@ def run_trial(
     if not (dt_h > 0 and math.isfinite(dt_h)):
         raise InputError(f"dt_h must be a positive number of hours, got {dt_h!r}")
     t_end_h = max(1, round(months * HOURS_PER_MONTH / dt_h)) * dt_h
-    pk_cat = load_pk_catalogue(pk_catalogue)
     cohort = sample_cohort(
         int(patients),
         seed=int(seed),
