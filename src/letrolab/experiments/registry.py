@@ -10,7 +10,14 @@ from letrolab.experiments._framework import Experiment
 __all__ = ["all_experiments", "get_experiment"]
 
 #: Protocol modules of :mod:`letrolab.experiments`, each defining ``EXPERIMENT``.
-PROTOCOLS: tuple[str, ...] = ("crosstalk", "proliferation", "apoptosis", "resistance")
+PROTOCOLS: tuple[str, ...] = (
+    "crosstalk",
+    "proliferation",
+    "apoptosis",
+    "resistance",
+    "patients",
+    "metabolic",
+)
 
 
 def all_experiments() -> list[Experiment]:
