@@ -1,0 +1,140 @@
+"""Calibration: the shipped parameter set meets every target; the routine itself runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from letrolab.errors import FormatError, InputError
+from letrolab.model import get_model
+from letrolab.model.calibration import (
+    apply_to_network,
+    calibrate,
+    check_targets,
+    combination_index,
+    load_targets,
+    sensitivities,
+)
+
+
+def test_shipped_parameter_set_meets_every_target():
+    chk = check_targets()
+    missed = chk.table.loc[~chk.table["met"], ["id", "simulated", "lower", "upper"]]
+    assert chk.all_met, f"targets missed:\n{missed.to_string()}"
+    assert len(chk.table) >= 20
+    assert chk.summary()["all_met"] is True
+
+
+def test_targets_table_is_documented_data():
+    t = load_targets()
+    assert t["id"].is_unique
+    assert set(t["status"]) <= {"V", "V2", "A"}
+    assert (t["source"].str.len() > 20).all()
+    # the issue's numbers are in the table
+    row = t.set_index("id").loc["e2_ic50_letrozole"]
+    assert (row["value"], row["lower"], row["upper"]) == pytest.approx(
+        (0.07, 0.07 / 3, 0.21), rel=0.01
+    )
+
+
+def test_targets_table_rejects_inconsistent_rows(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text(
+        "id,measure,cell_line,value,lower,upper,scale,status,source\n"
+        "x,control_growth_6d,mcf7-aro,10,1,5,log,A,src\n"
+    )
+    with pytest.raises(FormatError, match="within \\[lower, upper\\]"):
+        load_targets(p)
+    p.write_text(
+        "id,measure,cell_line,value,lower,upper,scale,status,source\n"
+        "x,no_such_measure,mcf7-aro,1,0.5,2,log,A,src\n"
+    )
+    with pytest.raises(FormatError, match="unknown measure"):
+        load_targets(p)
+
+
+def test_calibration_routine_recovers_a_parameter_on_a_tiny_problem():
+    """Fit k_g1s_max alone to a control-growth target produced by a known value."""
+    import pandas as pd
+
+    from letrolab.model.calibration import evaluate_measures
+
+    truth = {"k_g1s_max": 0.09}
+    tiny = pd.DataFrame(
+        [["g", "control_growth_6d", "mcf7-aro", 1.0, 0.5, 2.0, "log", "A", "synthetic"]],
+        columns=[
+            "id",
+            "measure",
+            "cell_line",
+            "value",
+            "lower",
+            "upper",
+            "scale",
+            "status",
+            "source",
+        ],
+    )
+    tiny.loc[0, "value"] = evaluate_measures(tiny, parameters=truth)[0]
+    res = calibrate({"k_g1s_max": (0.05, 0.2)}, targets=tiny, n_starts=1, seed=3, max_nfev=20)
+    assert res.parameters["k_g1s_max"] == pytest.approx(0.09, rel=1e-3)
+    assert res.cost < 1e-8 and len(res.starts) == 2
+    assert "k_g1s_max" in res.report()
+    with pytest.raises(InputError, match="unknown model parameter"):
+        calibrate({"nope": (1, 2)}, targets=tiny)
+    with pytest.raises(InputError, match="0 < low < high"):
+        calibrate({"k_g1s_max": (0.2, 0.1)}, targets=tiny)
+
+
+def test_sensitivity_report_matches_finite_difference_and_analytic_value():
+    rep = sensitivities(
+        parameters=["arom_vmax", "k_e2_clear", "K_surv"], readouts=("e2_nM", "viable_cells"), days=2
+    )
+    df = rep.to_frame()
+    # steady-state E2 = vmax * A4 / (Km + A4) / k_clear: elasticities +1 and -1
+    assert df.loc["e2_nM", "arom_vmax"] == pytest.approx(1.0, abs=1e-3)
+    assert df.loc["e2_nM", "k_e2_clear"] == pytest.approx(-1.0, abs=1e-3)
+    assert df.loc["viable_cells", "K_surv"] < 0  # a higher survival threshold kills more cells
+    assert rep.top("e2_nM", 2)[0][0] in ("arom_vmax", "k_e2_clear")
+    assert "e2_nM" in rep.report() and rep.summary()["condition"]["cell_line"] == "mcf7-aro"
+
+
+def test_default_sensitivity_parameter_set_excludes_conditions():
+    model = get_model()
+    rep = sensitivities(readouts=("e2_nM",), days=0.5, model=model)
+    assert "androstenedione" not in rep.parameters and "drug_letrozole" not in rep.parameters
+    assert np.isfinite(rep.values).all()
+
+
+def test_apply_to_network_rewrites_only_the_value_and_status(tmp_path):
+    from letrolab.model.engine import NETWORK
+
+    p = tmp_path / "n.ant"
+    p.write_text(NETWORK.read_text())
+    text = apply_to_network({"k_clear": 0.07}, path=p, write=True)
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("k_clear ="))
+    assert "0.07" in line and "| fit |" in line and "apoptotic bodies" in line
+    with pytest.raises(InputError, match="no documented line"):
+        apply_to_network({"not_there": 1.0}, path=p)
+
+
+def test_combination_index_of_known_synergy_and_sham():
+    d = np.geomspace(1, 100, 9)
+    fa = d / (d + 10)  # m = 1, Dm = 10 for both drugs
+    # a sham mixture (drug with itself) is additive
+    np.testing.assert_allclose(combination_index(d, fa, d, fa, d / 2, fa, 1.0), 1.0, rtol=1e-9)
+    # a mixture as potent as each drug at a quarter of the dose: CI = 0.25
+    dc = d / 2
+    fac = (4 * 2 * dc) / (4 * 2 * dc + 10)
+    np.testing.assert_allclose(combination_index(d, fa, d, fa, dc, fac, 1.0), 0.25, rtol=1e-9)
+
+
+def test_parameter_table_documents_every_parameter():
+    model = get_model()
+    table = model.parameter_table().set_index("parameter")
+    undocumented = [
+        p for p in model.parameters if p not in table.index and not p.startswith("drug_")
+    ]
+    assert undocumented == []
+    assert set(table["status"]) <= {"V", "V2", "A", "fit", "condition"}
+    assert (table["source"].str.len() > 10).all()
+    assert (table["unit"].str.len() > 0).all()
