@@ -1,7 +1,7 @@
 """Chou's median-effect fit, batched over many dose-response curves.
 
 The median-effect equation (Chou 1976, J Theor Biol 59:253; Chou & Talalay 1984, Adv Enzyme
-Regul 22:27, Eq. 1; Chou 2006, Pharmacol Rev 58:621, Eq. 1) relates the fraction affected
+Regul 22:27; Chou 2006, Pharmacol Rev 58:621, section II.B.1) relates the fraction affected
 ``fa`` (and unaffected ``fu = 1 - fa``) to the dose ``D``::
 
     fa / fu = (D / Dm) ** m
@@ -9,9 +9,10 @@ Regul 22:27, Eq. 1; Chou 2006, Pharmacol Rev 58:621, Eq. 1) relates the fraction
 so that ``log(fa/fu) = m log D - m log Dm`` is a straight line (the median-effect plot). The
 slope is ``m`` (the shape: m = 1 hyperbolic, m > 1 sigmoidal, m < 1 flat sigmoidal), the
 x-intercept is ``log Dm`` (the median-effect dose, e.g. IC50), and the linear correlation
-coefficient ``r`` of the plot measures conformity with the principle (Chou 2006, p. 629:
-r > 0.95 for enzyme or receptor systems, > 0.90 for cell cultures, > 0.85 for animal studies).
-The dose for any effect follows by inversion (Chou 2006, Eq. 2)::
+coefficient ``r`` of the plot measures the data's conformity with the median-effect principle
+(Chou 2006, II.B.1; the CompuSyn report lists it with m and Dm); fits with r < 0.95 are
+flagged here.
+The dose for any effect follows by inversion (Chou 2006, II.B.1)::
 
     Dx = Dm * (fa / (1 - fa)) ** (1 / m)
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -36,12 +38,12 @@ from letrolab.errors import InputError
 
 __all__ = ["MedianEffectFit", "MedianEffectFits", "dx_from_params", "fit_median_effect"]
 
-#: Chou (2006) p. 629: r of the median-effect plot below which the fit is flagged for cell data.
+#: r of the median-effect plot below which a fit is flagged (poor conformity; Chou 2006, II.B.1).
 R_WARN = 0.95
 
 
 def dx_from_params(m: np.ndarray, dm: np.ndarray, fa: Any) -> np.ndarray:
-    """Dose for effect ``fa`` from median-effect parameters, broadcasting (Chou 2006, Eq. 2).
+    """Dose for effect ``fa`` from median-effect parameters, broadcasting (Chou 2006, II.B.1).
 
     ``Dx = Dm (fa / (1 - fa))^(1/m)``. ``fa`` must lie strictly inside (0, 1); values outside
     give NaN (there is no such dose), so callers must check ``fa`` first where that matters.
@@ -100,7 +102,7 @@ class MedianEffectFit:
         return True
 
     def dx(self, fa: Any) -> Any:
-        """Dose giving effect ``fa`` (scalar or array, each strictly in (0, 1)); Chou 2006 Eq. 2.
+        """Dose giving effect ``fa`` (scalar or array, each strictly in (0, 1)); Chou 2006 II.B.1.
 
         Examples
         --------
@@ -112,7 +114,7 @@ class MedianEffectFit:
         return float(out) if out.ndim == 0 else out
 
     def fa(self, dose: Any) -> Any:
-        """Fraction affected at ``dose`` (>= 0): ``1 / (1 + (Dm/D)^m)`` (Chou 2006, Eq. 1)."""
+        """Fraction affected at ``dose`` (>= 0): ``1 / (1 + (Dm/D)^m)`` (Chou 2006, II.B.1)."""
         d = np.asarray(dose, dtype=float)
         if np.any(d < 0) or not np.all(np.isfinite(d)):
             raise InputError("doses must be finite and not negative")
@@ -189,7 +191,7 @@ class MedianEffectFits:
     def __len__(self) -> int:
         return int(self.m.shape[0])
 
-    @property
+    @cached_property
     def ok(self) -> np.ndarray:
         """Boolean mask of curves that were fitted."""
         return self.reason == ""
@@ -266,7 +268,7 @@ def fit_median_effect(
     """Fit the median-effect equation to one or many curves at once.
 
     Least-squares line of ``y = ln(fa/(1-fa))`` on ``x = ln D`` per curve (Chou & Talalay
-    1984, Eq. 1; Chou 2006, Eq. 1 and Fig. 2): ``m`` is the slope, ``Dm = exp(-b/m)`` with
+    1984; Chou 2006, II.B.1, the median-effect plot): ``m`` is the slope, ``Dm = exp(-b/m)`` with
     ``b`` the intercept, ``r`` the Pearson correlation of ``x`` and ``y``.
 
     Parameters
