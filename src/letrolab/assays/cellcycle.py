@@ -386,8 +386,12 @@ def _fit(
 # --------------------------------------------------------------------------------------------
 # peaks
 # --------------------------------------------------------------------------------------------
-def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> float:
-    """G1 estimate: lower member of the strongest peak pair with a ratio near 2."""
+def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> tuple[float, float]:
+    """G1 mean and CV estimates: the lower member of the strongest peak pair with a ratio near 2.
+
+    The CV comes from the half width at half maximum on the peak's left (outer) side,
+    ``sigma = HWHM / sqrt(2 ln 2)``.
+    """
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import find_peaks
 
@@ -399,19 +403,25 @@ def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> flo
     counts, edges = np.histogram(pos, bins=n_bins, range=(0.0, top))
     centers = 0.5 * (edges[1:] + edges[:-1])
     smooth = gaussian_filter1d(counts.astype(float), 3.0)
-    peaks, _props = find_peaks(smooth, prominence=max(3.0, 0.02 * smooth.max()))
+    peaks, _ = find_peaks(smooth, prominence=max(3.0, 0.02 * smooth.max()))
     peaks = peaks[centers[peaks] > 0.03 * top]
     if peaks.size == 0:
         raise FitError("no peak in the DNA histogram")
     heights = smooth[peaks]
     pairs = [
-        (heights[i] + heights[j], -centers[p])
+        (heights[i] + heights[j], -int(p))
         for i, p in enumerate(peaks)
         for j, q in enumerate(peaks)
         if lo_ratio <= centers[q] / centers[p] <= hi_ratio
     ]
-    best = -max(pairs)[1] if pairs else float(centers[peaks[int(np.argmax(heights))]])
-    return float(best)
+    k = -max(pairs)[1] if pairs else int(peaks[int(np.argmax(heights))])
+    half = smooth[k] / 2.0
+    left = k
+    while left > 0 and smooth[left] > half:
+        left -= 1
+    hwhm = max(centers[k] - centers[left], centers[1] - centers[0])
+    cv = float(np.clip(hwhm / np.sqrt(2.0 * np.log(2.0)) / centers[k], 0.01, 0.3))
+    return float(centers[k]), cv
 
 
 # --------------------------------------------------------------------------------------------
@@ -662,7 +672,7 @@ def analyze_cell_cycle(
         if ctrl_res is not None:
             mu0, lin0, cv0 = ctrl_res.g1_mean, ctrl_res.g2_g1_ratio, ctrl_res.g1_cv / 100.0
         else:
-            mu0, lin0, cv0 = _find_g1(x), 1.95, 0.05
+            (mu0, cv0), lin0 = _find_g1(x), 1.95
     except FitError as exc:
         return _failed(data.path, str(exc).split(": ", 1)[-1])
 
