@@ -119,7 +119,9 @@ def detect_format(path: str | Path) -> str:
         return "gen5"
     if "Kaleido" in text or ("Results for" in head and "Barcode:" in head):
         return "kaleido"
-    if "Plate information" in head and "Background information" in text:
+    if head.lstrip().startswith("Plate information") or (
+        "Plate information" in head and "Background information" in text
+    ):
         return "envision"
     if head.startswith("User:") and "Test name:" in head:
         return "mars"

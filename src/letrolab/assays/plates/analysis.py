@@ -121,8 +121,6 @@ def plate_qc(
     >>> round(qc.z_prime, 4) == round(1 - 3 * (5 + 2) / 90, 4)
     True
     """
-    from scipy import stats
-
     vehicle = np.asarray(vehicle, dtype=float)
     blank = np.asarray(blank, dtype=float)
     warns = []
@@ -149,10 +147,7 @@ def plate_qc(
         inner = vehicle[~vehicle_edge]
         if len(edge) >= 2 and len(inner) >= 2 and inner.mean() != 0:
             ratio = float(edge.mean() / inner.mean())
-            if np.std(edge) == 0 and np.std(inner) == 0:
-                p = 0.0 if edge.mean() != inner.mean() else 1.0
-            else:
-                p = float(stats.ttest_ind(edge, inner, equal_var=False).pvalue)
+            p = _welch_p(edge, inner)
             if p < EDGE_P and abs(ratio - 1.0) > EDGE_DIFF:
                 warns.append(
                     f"plate {plate}: edge effect, outer-ring vehicle wells at {100 * ratio:.0f} % "
@@ -170,6 +165,24 @@ def plate_qc(
         edge_p=p,
         warnings=tuple(warns),
     )
+
+
+def _welch_p(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sided p-value of Welch's t-test (Welch 1947, Biometrika 34:28).
+
+    Written out rather than via scipy.stats.ttest_ind, which warns on (near-)identical
+    values; two groups without spread get p = 0 if their means differ (relative 1e-12), else 1.
+    """
+    from scipy import stats
+
+    vx, vy = np.var(x, ddof=1) / len(x), np.var(y, ddof=1) / len(y)
+    diff = float(np.mean(x) - np.mean(y))
+    scale = max(abs(float(np.mean(x))), abs(float(np.mean(y))), 1e-300)
+    if vx + vy <= (1e-12 * scale) ** 2:
+        return 0.0 if abs(diff) > 1e-12 * scale else 1.0
+    t = diff / np.sqrt(vx + vy)
+    df = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
+    return float(2.0 * stats.t.sf(abs(t), df))
 
 
 @dataclass(frozen=True)
@@ -223,6 +236,27 @@ class PlateAnalysis:
     def to_frame(self) -> pd.DataFrame:
         """The per-well viability table."""
         return self.viability.copy()
+
+
+def _complete(wells: pd.DataFrame) -> pd.DataFrame:
+    """Fill the optional columns of a wells table given as a DataFrame."""
+    from letrolab.assays.plates._wells import parse_well
+
+    missing = {"well", "value"} - set(wells.columns)
+    if missing:
+        raise InputError(f"the wells table lacks column(s) {sorted(missing)}")
+    w = wells.copy()
+    defaults = {"plate": "Plate 1", "read": "value", "time_s": np.nan}
+    for col, val in defaults.items():
+        if col not in w:
+            w[col] = val
+    if "flag" not in w:
+        w["flag"] = np.where(np.isfinite(w["value"].to_numpy(dtype=float)), "ok", "missing")
+    parsed = [parse_well(x) for x in w["well"]]
+    w["well"] = [f"{r}{c}" for r, c in parsed]
+    w["row"] = [r for r, _ in parsed]
+    w["col"] = [c for _, c in parsed]
+    return w
 
 
 def _choose_read(wells: pd.DataFrame, wanted: str | None, source: str) -> str:
@@ -293,7 +327,7 @@ def analyse_plate(
     from letrolab.assays.plates import read_plate
 
     source = Path(read).name if not isinstance(read, pd.DataFrame) else "the wells table"
-    wells = read_plate(read) if not isinstance(read, pd.DataFrame) else read
+    wells = read_plate(read) if not isinstance(read, pd.DataFrame) else _complete(read)
     lay = layout if isinstance(layout, Layout) else read_layout(layout)
     label = _choose_read(wells, read_label or lay.read, source)
     w = wells[(wells["read"] == label) & wells["time_s"].isna()]

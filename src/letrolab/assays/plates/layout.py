@@ -144,7 +144,7 @@ def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -
     while f"drug{k + 1}" in cols:
         k += 1
     rowno = np.arange(len(df)) + 2
-    out = pd.DataFrame()
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     out["plate"] = df[cols["plate"]].str.strip() if "plate" in cols else ""
     wells = []
     for w, r in zip(df[cols["well"]], rowno, strict=True):
