@@ -262,3 +262,19 @@ def test_claims_json_entry_shape():
     assert list(entry) == ["id", "claim", "seed", "model", "holds"]
     assert isinstance(entry["holds"], bool)
     assert set(CLAIMS) == {f"S{i}" for i in range(1, 10)}
+
+
+def test_s9_biomarker_must_be_for_a_pathway_inhibitor():
+    """A feature predicting palbociclib's benefit is not an IGF-1R/PI3K/mTOR biomarker."""
+    t = passing_tables()
+    t["s9_biomarkers"] = pd.DataFrame(
+        {
+            "added_drug": ["everolimus", "palbociclib"],
+            "feature": ["pi3k_activity", "igf1r_level"],
+            "rho": [0.05, 0.8],
+            "p_value": [0.5, 1e-9],
+        }
+    )
+    s9 = evaluate_claims(t)[8]
+    assert s9.evaluated and not s9.holds
+    assert "no tumour feature" in s9.model

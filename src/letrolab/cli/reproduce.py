@@ -54,9 +54,15 @@ def reproduce(
         transient=False,
         disable=json_out and not console.is_terminal,
     ) as progress:
-        tasks = {e.id: progress.add_task(e.title[:28], total=1.0, message="") for e in exps}
+        tasks = {
+            e.id: progress.add_task(e.title[:28], total=1.0, message="", start=False) for e in exps
+        }
+        started: set[str] = set()
 
         def on_progress(exp_id: str, fraction: float, message: str) -> None:
+            if exp_id not in started:  # the clock of a bar starts with its experiment
+                started.add(exp_id)
+                progress.start_task(tasks[exp_id])
             progress.update(
                 tasks[exp_id], completed=min(max(fraction, 0.0), 1.0), message=message[:40]
             )

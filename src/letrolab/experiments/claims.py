@@ -355,15 +355,26 @@ def _eval_s9(t: Mapping[str, pd.DataFrame]):
     strategies_ok = all(
         by_class.get(s, -np.inf) > S9_MIN_BENEFIT for s in ("downstream", "vertical")
     )
-    pathway = bio[bio["feature"].isin(["igf1r_level", "pi3k_activity"])]
+    targeted = rank.loc[rank["strategy"].isin(["downstream", "igf1r"]), "combination"]
+    drugs = {c.split("+", 1)[1] for c in targeted}  # IGF-1R / PI3K / mTOR inhibitors
+    pathway = bio[
+        bio["feature"].isin(["igf1r_level", "pi3k_activity"]) & bio["added_drug"].isin(drugs)
+    ]
     good = pathway[(pathway["rho"] > S9_MIN_RHO) & (pathway["p_value"] < S9_ALPHA)]
     added = sorted(good["added_drug"].unique())
     biomarker_ok = len(added) > 0
     model = (
         "ranking by median benefit over letrozole alone: "
         + ", ".join(f"{r.combination} {100 * r.median_benefit:.0f} %" for r in rank.itertuples())
-        + "; benefit predicted by IGF-1R level / PI3K activity for "
-        + (", ".join(added) if added else "no added drug")
+        + "; benefit of an IGF-1R/PI3K/mTOR inhibitor predicted by "
+        + (
+            ", ".join(
+                f"{r.feature} for {r.added_drug} (ρ {r.rho:+.2f})"
+                for r in good.sort_values("rho", ascending=False).itertuples()
+            )
+            if added
+            else "no tumour feature"
+        )
     )
     return (
         model,

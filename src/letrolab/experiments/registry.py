@@ -17,6 +17,7 @@ PROTOCOLS: tuple[str, ...] = (
     "resistance",
     "patients",
     "metabolic",
+    "strategies",
 )
 
 
