@@ -273,3 +273,37 @@ def test_results_render_as_text_dict_and_tables(tmp_path):
     ]
     assert "extrapolates" in (tmp_path / "block_1" / "warnings.txt").read_text()
     assert (tmp_path / "chou_talalay.json").is_file()
+
+
+def test_published_constant_ratio_fa_ci_table_pnas1998(test_data):
+    """PNAS 1998;95:8369, Table 3 (P388/DX cells): NAA + doxorubicin 5:1, CI at IC50-IC95.
+
+    Exact median-effect data with the published Dm and m of each drug and of the mixture;
+    the published CIs (means over experiments, parameters rounded to two digits) must be
+    met to 0.01 absolute or 5 %, the DRIs at IC50 to 5 %.
+    """
+    p = pd.read_csv(test_data / "chou_talalay" / "pnas1998_table3_p388dx.csv")
+    v = dict(zip(p["quantity"], p["value"], strict=True))
+    dm_mix = v["mixture_doxorubicin_uM_at_ic50"] + v["mixture_naa_uM_at_ic50"]
+    share = v["mixture_doxorubicin_uM_at_ic50"] / dm_mix
+    rows = []
+    for d in v["dm_doxorubicin_uM"] * np.geomspace(0.1, 10, 6):
+        rows.append(("doxorubicin", "NAA", d, 0.0, 100 * _fa(v["dm_doxorubicin_uM"], 1.0, d)))
+    for d in v["dm_naa_uM"] * np.geomspace(0.1, 10, 6):
+        rows.append(("doxorubicin", "NAA", 0.0, d, 100 * _fa(v["dm_naa_uM"], v["m_naa"], d)))
+    for t in dm_mix * np.geomspace(0.1, 10, 6):
+        fa = float(_fa(dm_mix, v["m_mixture"], t))
+        rows.append(("doxorubicin", "NAA", share * t, (1 - share) * t, 100 * fa))
+    df = pd.DataFrame(rows, columns=["drug_row", "drug_col", "conc_r", "conc_c", "response"])
+    df["conc_r_unit"] = df["conc_c_unit"] = "uM"
+    (mix,) = chou_talalay(df)["1"].mixtures
+    assert mix.ratio == pytest.approx((1.0, 5.0))
+    got = mix.summary()
+    levels = [("0.5", "ci_ic50"), ("0.75", "ci_ic75"), ("0.9", "ci_ic90"), ("0.95", "ci_ic95")]
+    for key, name in levels:
+        assert got["ci_at_fa"][key] == pytest.approx(v[name], rel=0.05, abs=0.01)
+    assert got["dri_at_fa"]["doxorubicin"]["0.5"] == pytest.approx(
+        v["dri_doxorubicin_ic50"], rel=0.05
+    )
+    assert got["dri_at_fa"]["NAA"]["0.5"] == pytest.approx(v["dri_naa_ic50"], rel=0.05)
+    assert got["dm"] == pytest.approx(dm_mix, rel=1e-9)  # in the input's unit (uM)
