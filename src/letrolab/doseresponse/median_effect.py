@@ -197,8 +197,15 @@ class MedianEffectFits:
         return self.reason == ""
 
     def __getitem__(self, i: int) -> MedianEffectFit | Failed:
+        return self.get(i)
+
+    def get(
+        self, i: int, *, label: str | None = None, unit: str | None = None
+    ) -> MedianEffectFit | Failed:
+        """Curve ``i`` as a :class:`MedianEffectFit` (or :class:`Failed`), optionally renamed."""
+        label = self.label(i) if label is None else label
         if not self.ok[i]:
-            return Failed(str(self.reason[i]), what=f"median-effect fit of {self.label(i)}")
+            return Failed(str(self.reason[i]), what=f"median-effect fit of {label}")
         return MedianEffectFit(
             m=float(self.m[i]),
             dm=float(self.dm[i]),
@@ -207,8 +214,8 @@ class MedianEffectFits:
             fa_min=float(self.fa_min[i]),
             fa_max=float(self.fa_max[i]),
             n_dropped=int(self.n_dropped[i]),
-            label=self.label(i),
-            unit=self.unit,
+            label=label,
+            unit=self.unit if unit is None else unit,
         )
 
     def __iter__(self):

@@ -47,7 +47,7 @@ the assembly of per-block result objects loops over blocks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -857,12 +857,15 @@ def chou_talalay(
     n_fa_out_combo = (fa_out & pts.combo).sum(axis=1)
     drug_used = pos.any(axis=1)  # (B, K)
     single = pos & (pos.sum(axis=2) == 1)[:, :, None]  # (B, P, K)
+    n_used = drug_used.sum(axis=1)
+    any_combo = pts.combo.any(axis=1)
+    n_extrap = (extrap & pts.valid).sum(axis=1)
     for b, bid in enumerate(bids):
         names = drugs_of[b]
         what = f"Chou-Talalay analysis of block {bid}"
         warns = list(input_warn[bid])
         reason = None
-        if drug_used[b].sum() < 2:
+        if n_used[b] < 2:
             used = [names[j] for j in range(k) if drug_used[b, j]]
             reason = (
                 f"block {bid}: only one drug ({', '.join(used) or 'none'}) has doses > 0; "
@@ -883,7 +886,7 @@ def chou_talalay(
             continue
         unit = str(units[b]) if str(units[b]) not in ("nan", "None") else ""
         singles = {
-            names[j]: replace(fits[b * k + j], label=names[j], unit=unit)
+            names[j]: fits.get(b * k + j, label=names[j], unit=unit)
             for j in range(k)
             if drug_used[b, j]
         }
@@ -895,9 +898,9 @@ def chou_talalay(
                 "dropped (no CI)"
             )
         valid = pts.valid[b]
-        if not pts.combo[b].any():
+        if not any_combo[b]:
             warns.append(f"block {bid}: no combination points (two or more drugs at dose > 0)")
-        nex = int((extrap[b] & valid).sum())
+        nex = int(n_extrap[b])
         if nex:
             warns.append(
                 f"block {bid}: the CI of {nex} point(s) extrapolates a single-agent curve "
@@ -1019,7 +1022,7 @@ def _fit_mixtures(
         unit = str(units[b]) if str(units[b]) not in ("nan", "None") else ""
         if not fits.ok[b * k + js].all():
             continue  # the block fails on its single agents; no mixture to report
-        singles = tuple(replace(fits[b * k + j], label=drugs_of[b][j], unit=unit) for j in js)
+        singles = tuple(fits.get(b * k + j, label=drugs_of[b][j], unit=unit) for j in js)
         if mf.r < R_WARN or mf.n_dropped:
             entry["warnings"].extend(f"block {bids[b]}: {w}" for w in mf.warnings)
         if ext[g].any():
