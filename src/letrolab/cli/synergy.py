@@ -222,7 +222,8 @@ def synergy(
             )
             for bid, extra in ref.items():
                 blocks.setdefault(bid, {"block_id": bid}).update(extra)
-        if ct is not None and not any(ct.blocks.values()):
+        if ct is not None and not reference and not any(ct.blocks.values()):
+            # Chou-Talalay alone and no block analysable: bad input, nothing written.
             raise InputError(ct.failure_message())
 
     if ct is not None:
