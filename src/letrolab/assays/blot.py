@@ -390,6 +390,28 @@ def _rolling_ball_background(img: np.ndarray, radius: float) -> np.ndarray:
     return resize(bg, (h, w), order=1, mode="edge", anti_aliasing=False)
 
 
+def _occupancy(sig: np.ndarray) -> np.ndarray:
+    """Fraction of rows in which each column holds signal (> 5 noise sd above background).
+
+    The background is a plane fitted to the image's lowest 30 % of pixels (iterated), the
+    noise sd the scaled MAD of those pixels. Counting rows with signal, rather than summing
+    intensities, lets a faint lane count as much as a saturated one when finding lanes.
+    """
+    h, w = sig.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    design = np.column_stack([np.ones(h * w), xx.ravel(), yy.ravel()]).astype(float)
+    z = sig.ravel().astype(float)
+    low = z <= np.percentile(z, 30)
+    for _ in range(3):
+        coef, *_ = np.linalg.lstsq(design[low], z[low], rcond=None)
+        resid = z - design @ coef
+        low = resid <= np.percentile(resid, 30)
+    ref = resid[resid <= np.percentile(resid, 50)]
+    sd = 1.4826 * np.median(np.abs(ref - np.median(ref))) * 2.0  # MAD of the lower half, x2
+    thresh = max(5.0 * sd, 1e-9 * (float(np.ptp(z)) + 1.0))
+    return (resid.reshape(h, w) > np.median(ref) + thresh).mean(axis=0)
+
+
 def _detect_lanes(
     col_profile: np.ndarray, n: int | None, width: int
 ) -> tuple[list[tuple[int, int]], list[str]]:
@@ -398,14 +420,6 @@ def _detect_lanes(
 
     warns = []
     p = gaussian_filter1d(col_profile, 2.0)
-    # Remove a horizontal background tilt: a straight line through the profile's lower part.
-    x = np.arange(len(p), dtype=float)
-    low = p <= np.percentile(p, 30)
-    for _ in range(3):
-        slope, icpt = np.polyfit(x[low], p[low], 1)
-        resid = p - (slope * x + icpt)
-        low = resid <= np.percentile(resid, 30)
-    p = resid
     base = np.percentile(p, 10)
     rng = float(p.max() - base)
     if rng <= 0:
@@ -448,6 +462,7 @@ def analyse_blot(
     saturation: float | None = None,
     control_lane: int = 1,
     min_prominence: float = 0.05,
+    baseline: str = "auto",
 ) -> BlotResult:
     """Measure the bands of a Western blot image (ImageJ Gel Analyzer style).
 
@@ -482,6 +497,12 @@ def analyse_blot(
         1-based lane whose areas define ``relative`` = 1.
     min_prominence : float
         Bands below this fraction of the tallest (lane-normalised) peak are ignored.
+    baseline : {"auto", "line", "zero"}
+        ``line``: area above the straight line joining the peak window's two ends (each the
+        mean of the window's outer FWHM rows), ImageJ's way of closing a peak; ``zero``: area
+        above 0, for profiles whose background is already removed locally. ``auto``: zero
+        after ``rectangles`` (the gaps' median is an unbiased local background; a line through
+        noisy ends would add noise), line otherwise (the rolling ball leaves an offset).
 
     Returns
     -------
@@ -518,11 +539,10 @@ def analyse_blot(
     h, w = sig.shape
     # Lanes (on the image less each row's 5th percentile: removes a vertical gradient)
     if lanes is None or isinstance(lanes, (int, np.integer)):
-        work = sig - np.percentile(sig, 5, axis=1, keepdims=True)
         n = None if lanes is None else int(lanes)
         if n is not None and n < 1:
             raise InputError("lanes must be >= 1")
-        lane_bounds, lw = _detect_lanes(work.mean(axis=0), n, w)
+        lane_bounds, lw = _detect_lanes(_occupancy(sig), n, w)
         warns += lw
     else:
         lane_bounds = [(int(a), int(b)) for a, b in lanes]
@@ -548,17 +568,32 @@ def analyse_blot(
         out = sig.copy()
         for a, b in lane_bounds:
             gw = max(3, (b - a) // 4)
-            cols = [c for c in range(a - gw, a) if c >= 0 and not in_lane[c]]
-            cols += [c for c in range(b, b + gw) if c < w and not in_lane[c]]
-            if not cols:
+            left = [c for c in range(a - gw, a) if c >= 0 and not in_lane[c]]
+            right = [c for c in range(b, b + gw) if c < w and not in_lane[c]]
+            if not left and not right:
                 raise InputError(
                     "background='rectangles' needs gaps between lanes; use rolling_ball"
                 )
-            # row-wise median of the gap beside the lane, smoothed along the lane (3 px sd):
-            # background varies slowly, noise does not
-            bgr = gaussian_filter1d(np.median(sig[:, cols], axis=1), 3.0, mode="nearest")
-            out[:, a:b] = sig[:, a:b] - bgr[:, None]
+
+            # Row-wise median of each gap beside the lane, smoothed along the lane (3 px sd:
+            # background varies slowly, noise does not), interpolated linearly across the
+            # lane between the two gaps (a horizontal gradient is then removed exactly).
+            def side(cols):
+                return gaussian_filter1d(np.median(sig[:, cols], axis=1), 3.0, mode="nearest")
+
+            xs = np.arange(a, b, dtype=float)
+            if left and right:
+                xl, xr = float(np.mean(left)), float(np.mean(right))
+                bl, br = side(left), side(right)
+                bg = bl[:, None] + (br - bl)[:, None] * ((xs - xl) / (xr - xl))[None, :]
+            else:
+                bg = np.repeat(side(left or right)[:, None], b - a, axis=1)
+            out[:, a:b] = sig[:, a:b] - bg
         sig = out
+    if baseline not in {"auto", "line", "zero"}:
+        raise InputError(f"baseline must be auto, line or zero, not {baseline!r}")
+    if baseline == "auto":
+        baseline = "zero" if background == "rectangles" else "line"
     if not 1 <= control_lane <= len(lane_bounds):
         raise InputError(f"control_lane {control_lane} is not among lanes 1..{len(lane_bounds)}")
     prof = np.stack([sig[:, a:b].sum(axis=1) for a, b in lane_bounds])
@@ -586,7 +621,7 @@ def analyse_blot(
         k_end = max(2, round(fwhm[k]))  # baseline ends: means of the window's outer rows
         left = prof[:, s : s + k_end].mean(axis=1)
         right = prof[:, e - k_end + 1 : e + 1].mean(axis=1)
-        area = total - (e - s + 1) * 0.5 * (left + right)
+        area = total - (e - s + 1) * 0.5 * (left + right) if baseline == "line" else total
         for li in range(len(lane_bounds)):
             rows.append(
                 {
