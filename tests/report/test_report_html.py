@@ -43,9 +43,11 @@ def test_report_is_self_contained_and_escaped(tmp_path):
     assert html.startswith("<!DOCTYPE html>")
     # no external resources: every src is a data: URI, no http(s) links to load
     srcs = re.findall(r'src="([^"]+)"', html)
-    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert srcs and all(
+        s.startswith(("data:image/png;base64,", "data:image/svg+xml;base64,")) for s in srcs
+    )
     assert "http://" not in html and "https://" not in html
-    png = base64.b64decode(srcs[0].split(",", 1)[1])
+    png = base64.b64decode(next(s for s in srcs if "png" in s).split(",", 1)[1])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     # user-visible text is escaped
     assert "Toy &lt;b&gt;proliferation&lt;/b&gt;" in html

@@ -49,17 +49,15 @@ def provenance() -> dict[str, str]:
 def pathway_diagram() -> Figure:
     """The model's own pathway diagram as SVG (drawn by :mod:`letrolab.model`).
 
-    Raises
-    ------
-    ImportError
-        When the model package has no diagram function (yet).
+    Drawn by :func:`letrolab.model.diagram.draw_diagram` from the compiled network (edges from
+    the Jacobian's signs, drugs on their catalogue targets).
     """
-    try:
-        from letrolab.model.diagram import pathway_svg
-    except ImportError as exc:
-        raise ImportError(f"letrolab.model.diagram.pathway_svg is not available ({exc})") from None
-    svg = pathway_svg()
-    data = svg.encode("utf-8") if isinstance(svg, str) else bytes(svg)
+    import tempfile
+
+    from letrolab.model.diagram import draw_diagram
+
+    with tempfile.TemporaryDirectory(prefix="letrolab-diagram-") as tmp:
+        data = draw_diagram(Path(tmp) / "pathway.svg").read_bytes()
     return Figure(
         "pathway",
         "The network of the model, drawn from its own reactions: letrozole blocks aromatase, "
