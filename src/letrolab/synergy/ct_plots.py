@@ -70,9 +70,14 @@ def fa_ci_plot(block: BlockCI, ax=None):
     if len(block.ci):
         ax.scatter(block.fa, block.ci, color="k", s=12, marker="o", label="combination points")
     ax.axhline(1.0, color="0.4", lw=0.8, ls="--")
-    ax.set_yscale("log")
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(max(lo, 1e-3), min(hi, 1e3))  # curves far beyond the data are extrapolation
+    vals = [np.asarray(block.ci)] + [np.asarray(m.curve(FA_CURVE)["ci"]) for m in block.mixtures]
+    allv = np.concatenate(vals) if vals else np.array([1.0])
+    allv = allv[np.isfinite(allv) & (allv > 0)]
+    if allv.size and allv.max() / allv.min() > 10:  # wide range: log scale, clipped
+        ax.set_yscale("log")
+        ax.set_ylim(max(allv.min() / 1.5, 1e-3), min(max(allv.max(), 1.0) * 1.5, 1e3))
+    else:
+        ax.set_ylim(0, max(1.2, float(allv.max(initial=1.0)) * 1.1))
     ax.set_xlim(0, 1)
     ax.set_xlabel("fa (fraction affected)")
     ax.set_ylabel("combination index")
