@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 DEMO_INPUT := src/letrolab/data/examples/letrozole_nvp_aew541.csv
 
 demo: $(STAMP)
-	$(BIN)/letrolab synergy $(DEMO_INPUT) --model chou-talalay --out $(OUT)
-	@echo "Chou-Talalay tables and figures per block are in $(OUT)/ (start with $(OUT)/chou_talalay.json)"
+	$(BIN)/letrolab reproduce --out $(OUT)
+	@echo "report: $(OUT)/report.html (claims: $(OUT)/claims.json, all tables: $(OUT)/results.duckdb)"
 
 test: $(STAMP)
 	sh tests/report/ensure_chromium.sh
