@@ -252,6 +252,9 @@ class MedianEffectFits:
             }
         )
 
+    def _repr_html_(self) -> str:
+        return self.to_frame()._repr_html_()
+
     def summary(self) -> dict[str, Any]:
         """JSON-able dict: ``{"n_curves", "n_failed", "curves": [fit.summary(), ...]}``."""
         return {

@@ -536,6 +536,10 @@ class BlockCI:
         cols["extrapolated"] = self.extrapolated
         return pd.DataFrame(cols, index=pd.RangeIndex(len(self.fa)))
 
+    def _repr_html_(self) -> str:
+        head = f"<p><b>block {self.block_id}</b>: {' + '.join(self.drugs)}</p>"
+        return head + self.to_frame()._repr_html_()
+
     def fa_ci_table(self) -> pd.DataFrame:
         """Fa-CI tables of all mixtures, stacked (column ``mixture``)."""
         if not self.mixtures:
