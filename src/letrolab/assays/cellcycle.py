@@ -237,8 +237,10 @@ def gate_singlets(
         keep = np.abs(res - med) <= 3.0 * scale
         if keep.sum() < 10:
             break
-        b, _ = np.polyfit(la[keep], lo[keep], 1)
-        slope = float(np.clip(b, *slope_bounds))
+        xs = la[keep]
+        if np.ptp(xs) > 0:  # a slope needs a spread of areas
+            b = np.cov(xs, lo[keep], bias=True)[0, 1] / np.var(xs)
+            slope = float(np.clip(b, *slope_bounds))
         intercept = float(np.median(lo[keep] - slope * la[keep]))
     with np.errstate(divide="ignore", invalid="ignore"):
         res_all = np.log(other) - (intercept + slope * np.log(area))

@@ -1,0 +1,225 @@
+"""Cell-cycle analysis of synthetic PI files with known truth, written by ``write_fcs``.
+
+The truth is the generating fractions of :func:`simulate_dna_content` (the generative form of
+the Dean–Jett–Fox model plus doublets and an apoptotic sub-G1 hump). With 20,000 events the
+sampling SD of a fraction is below 0.4 percentage points, so the DJF fit must recover G1, S and
+G2/M within 2 points. Watson's pragmatic model assigns the S-phase cells that lie under the
+outer halves of the peaks to G1 and G2/M (Watson et al. 1987 discuss this), so it is held to
+within 7 points and to underestimating S.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from letrolab._results import Failed
+from letrolab.assays.cellcycle import (
+    PI_CHANNELS,
+    analyze_batch,
+    analyze_cell_cycle,
+    find_dna_channel,
+    gate_singlets,
+    simulate_dna_content,
+)
+from letrolab.assays.fcs import read_fcs, write_fcs
+from letrolab.errors import FitError, InputError
+
+CASES = [
+    dict(g1=0.60, s=0.25, g2m=0.15),
+    dict(g1=0.30, s=0.50, g2m=0.20, sub_g1=0.10, doublets=0.05),
+    dict(g1=0.45, s=0.35, g2m=0.20, sub_g1=0.05, doublets=0.03, g1_mean=50_000.0, cv=0.035),
+    dict(g1=0.15, s=0.15, g2m=0.70, sub_g1=0.25, doublets=0.08, cv=0.06),
+]
+# The last case is the hard one: a G2/M-arrested sample (CV 6 %, so S and the G2/M peak overlap
+# strongly) with a 25 % apoptotic hump reaching under the foot of the G1 peak. Repeated
+# simulations show a spread of about 2 points in the S/G2M split even without the hump, and the
+# hump, which no debris model describes exactly, adds a bias of up to 2 points: it is held to 4.5.
+TOLERANCE = [2.0, 2.0, 2.0, 4.5]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pi")
+    paths = []
+    for i, case in enumerate(CASES):
+        ev = simulate_dna_content(20_000, rng=100 + i, **case)
+        paths.append(write_fcs(root / f"case{i}.fcs", ev, channels=PI_CHANNELS))
+    return paths
+
+
+@pytest.mark.parametrize("i", range(len(CASES)))
+def test_djf_recovers_known_fractions(written, i):
+    case = CASES[i]
+    res = analyze_cell_cycle(written[i], model="djf")
+    truth = (
+        100
+        * np.array([case["g1"], case["s"], case["g2m"]])
+        / sum((case["g1"], case["s"], case["g2m"]))
+    )
+    got = np.array([res.g1_pct, res.s_pct, res.g2m_pct])
+    np.testing.assert_allclose(got, truth, atol=TOLERANCE[i])
+    assert res.sub_g1_pct == pytest.approx(100 * case.get("sub_g1", 0.0), abs=1.0)
+    assert res.g1_mean == pytest.approx(case.get("g1_mean", 200.0), rel=0.01)
+    assert res.g2_g1_ratio == pytest.approx(1.95, abs=0.02)
+    assert res.g1_cv == pytest.approx(100 * case.get("cv", 0.04), abs=0.5)
+    # all doublets removed, hardly any singlet lost
+    n_dbl = round(case.get("doublets", 0.0) * 20_000)
+    assert 20_000 - n_dbl - 20 <= res.singlets <= 20_000 - n_dbl + 0.1 * n_dbl
+
+
+@pytest.mark.parametrize("i", range(len(CASES)))
+def test_watson_recovers_known_fractions_with_its_known_bias(written, i):
+    case = CASES[i]
+    res = analyze_cell_cycle(written[i], model="watson", cv="free")
+    truth = 100 * np.array([case["g1"], case["s"], case["g2m"]])
+    got = np.array([res.g1_pct, res.s_pct, res.g2m_pct])
+    np.testing.assert_allclose(got, truth, atol=7.0)
+    assert res.s_pct < truth[1] + 1.0
+
+
+def test_control_guided_mode_finds_g1_when_it_is_nearly_empty(tmp_path):
+    control = write_fcs(
+        tmp_path / "c.fcs",
+        simulate_dna_content(20_000, g1=0.6, s=0.25, g2m=0.15, rng=1),
+        channels=PI_CHANNELS,
+    )
+    arrested = write_fcs(
+        tmp_path / "a.fcs",
+        simulate_dna_content(20_000, g1=0.04, s=0.16, g2m=0.80, rng=2),
+        channels=PI_CHANNELS,
+    )
+    res = analyze_cell_cycle(arrested, control=control)
+    assert res.g1_mean == pytest.approx(200, rel=0.02)
+    assert res.g2m_pct == pytest.approx(80, abs=2.0)
+    assert res.control == str(control)
+
+
+def test_results_render_and_figure(tmp_path, written):
+    from letrolab.assays.flow_plots import save_cell_cycle_figure
+
+    res = analyze_cell_cycle(written[1])
+    summ = res.summary()
+    for key in (
+        "file",
+        "events",
+        "singlets",
+        "sub_g1_pct",
+        "g1_pct",
+        "s_pct",
+        "g2m_pct",
+        "g1_mean",
+        "g2_mean",
+        "g2_g1_ratio",
+        "g1_cv",
+        "rcs",
+        "model",
+    ):
+        assert key in summ
+    assert "G2/M" in res.report() and "sub-G1" in res.report()
+    frame = res.to_frame()
+    assert frame["count"].sum() <= res.singlets
+    np.testing.assert_allclose(frame["model"], frame[["G1", "S", "G2", "debris"]].sum(axis=1))
+    png = save_cell_cycle_figure(res, tmp_path / "f.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_batch_keeps_going_after_a_bad_file(tmp_path, written):
+    bad = tmp_path / "bad.fcs"
+    bad.write_bytes(b"FCS3.1 truncated")
+    batch = analyze_batch([written[0], bad, written[1]])
+    assert [bool(r) for r in batch.results] == [True, False, True]
+    assert batch.failed[0][0] == str(bad) and "FCS" in batch.failed[0][1]
+    assert len(batch.summary()["files"]) == 2
+    frame = batch.to_frame()
+    assert frame["error"].notna().sum() == 1
+
+
+def test_batch_over_a_folder_in_natural_order(tmp_path):
+    for well in ("A10", "A2", "A1"):
+        write_fcs(
+            tmp_path / f"{well}.fcs",
+            simulate_dna_content(3000, g1=0.6, s=0.25, g2m=0.15, rng=3),
+            channels=PI_CHANNELS,
+        )
+    (tmp_path / "notes.txt").write_text("not fcs")
+    batch = analyze_batch(tmp_path)
+    assert [f.rsplit("/", 1)[-1] for f in batch.files] == ["A1.fcs", "A2.fcs", "A10.fcs"]
+    with pytest.raises(InputError, match="unknown option"):
+        analyze_batch(tmp_path, colour="red")
+
+
+def test_failed_fit_is_a_falsy_value_that_says_why(tmp_path):
+    few = write_fcs(
+        tmp_path / "few.fcs", np.column_stack([np.full(30, 1.0)] * 5), channels=PI_CHANNELS
+    )
+    res = analyze_cell_cycle(few)
+    assert isinstance(res, Failed) and not res
+    with pytest.raises(FitError, match="need at least 50"):
+        _ = res.g1_pct
+
+
+def test_bad_options_and_missing_channel(tmp_path, written):
+    with pytest.raises(InputError, match="model must be one of"):
+        analyze_cell_cycle(written[0], model="modfit")
+    with pytest.raises(InputError, match="cv must be"):
+        analyze_cell_cycle(written[0], cv="tied")
+    no_dna = write_fcs(tmp_path / "x.fcs", np.ones((10, 2)), channels=["FSC-A", "SSC-A"])
+    with pytest.raises(InputError, match="pass --channel NAME"):
+        analyze_cell_cycle(no_dna)
+    nan = write_fcs(tmp_path / "n.fcs", np.ones((10, 2)), channels=["FSC-A", "PI-A"])
+    assert find_dna_channel(read_fcs(nan)) == "PI-A"
+
+
+def test_dna_channel_detection_prefers_area_and_dye_labels(tmp_path):
+    p = write_fcs(
+        tmp_path / "d.fcs",
+        np.ones((5, 4)),
+        channels=["FSC-A", "FL3-H", "FL3-A", "FL2-A"],
+        labels=["", "", "Propidium Iodide", ""],
+    )
+    assert find_dna_channel(read_fcs(p)) == "FL3-A"
+    p2 = write_fcs(tmp_path / "e.fcs", np.ones((5, 2)), channels=["FSC-A", "FL2-A"])
+    assert find_dna_channel(read_fcs(p2)) == "FL2-A"
+
+
+def test_height_gate_finds_doublets():
+    ev = simulate_dna_content(10_000, g1=0.6, s=0.25, g2m=0.15, doublets=0.05, rng=7)
+    area, height = ev[:, 2], ev[:, 4]
+    mask, gate = gate_singlets(area, height, method="height")
+    assert gate.method == "height"
+    assert 9_450 <= mask.sum() <= 9_560  # 500 doublets; G1+G1 doublets look like G2 by height
+    with pytest.raises(InputError, match="singlet method"):
+        gate_singlets(area, height, method="ratio")
+
+
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(
+    scale=st.floats(0.01, 1e4),
+    g1=st.floats(0.2, 0.8),
+    s=st.floats(0.05, 0.5),
+)
+def test_fractions_are_invariant_to_instrument_gain_and_sum_to_100(scale, g1, s):
+    """Multiplying every signal by a gain changes the means, not the phase fractions."""
+    from letrolab.assays.fcs import FcsData
+
+    ev = simulate_dna_content(4000, g1=g1, s=s, g2m=max(1 - g1 - s, 0.05), rng=11)
+    base = _as_data(ev, FcsData)
+    scaled = _as_data(ev * scale, FcsData)
+    a, b = analyze_cell_cycle(base), analyze_cell_cycle(scaled)
+    assert a.g1_pct + a.s_pct + a.g2m_pct == pytest.approx(100.0)
+    np.testing.assert_allclose(
+        [a.g1_pct, a.s_pct, a.g2m_pct], [b.g1_pct, b.s_pct, b.g2m_pct], atol=0.5
+    )
+    assert b.g1_mean == pytest.approx(scale * a.g1_mean, rel=1e-3)
+    assert a.singlets == b.singlets
+
+
+def _as_data(ev, cls):
+    from letrolab.assays.fcs import Channel
+
+    chans = tuple(Channel(i, n, "", 1024.0, 32) for i, n in enumerate(PI_CHANNELS))
+    arr = np.asarray(ev, dtype=np.float64)
+    return cls(path="<memory>", version="3.1", channels=chans, events=arr, keywords={})

@@ -1,0 +1,105 @@
+"""``letrolab fcs`` and ``letrolab cellcycle``: JSON contracts, batches with bad files, outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from letrolab.assays.cellcycle import PI_CHANNELS, simulate_dna_content
+from letrolab.assays.fcs import write_fcs
+
+ENTRY_KEYS = {
+    "file", "events", "singlets", "sub_g1_pct", "g1_pct", "s_pct", "g2m_pct",
+    "g1_mean", "g2_mean", "g2_g1_ratio", "g1_cv", "rcs", "model",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pi_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    a = write_fcs(
+        root / "a.fcs",
+        simulate_dna_content(6000, g1=0.6, s=0.25, g2m=0.15, sub_g1=0.1, rng=1),
+        channels=PI_CHANNELS,
+    )
+    b = write_fcs(
+        root / "b.fcs",
+        simulate_dna_content(6000, g1=0.2, s=0.3, g2m=0.5, rng=2),
+        channels=PI_CHANNELS,
+    )
+    bad = root / "bad.fcs"
+    bad.write_bytes(b"FCS3.1    this is not really an FCS file")
+    return a, b, bad
+
+
+def test_fcs_json_contract(run_cli, pi_files):
+    code, out, err = run_cli("fcs", pi_files[0], "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert set(doc) == {"version", "events", "channels", "datasets"}
+    assert doc["version"] == "3.1" and doc["events"] == 6000 and doc["datasets"] == 1
+    assert [c["name"] for c in doc["channels"]] == list(PI_CHANNELS)
+    assert all(
+        set(c) == {"name", "label", "range"} and isinstance(c["range"], float)
+        for c in doc["channels"]
+    )
+
+
+def test_fcs_real_multi_dataset_file(run_cli, shared_data):
+    code, out, _ = run_cli("fcs", shared_data / "fcs/vendors/flowio_tests/coulter.lmd", "--json")
+    assert code == 0 and json.loads(out)["datasets"] == 2
+    code, out, _ = run_cli("fcs", shared_data / "fcs/vendors/flowio_tests/coulter.lmd")
+    assert code == 0 and "dataset 1 of 2" in out
+
+
+def test_fcs_bad_file_is_one_error_line(run_cli, pi_files):
+    code, out, err = run_cli("fcs", pi_files[2], "--json")
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cellcycle_json_contract(run_cli, pi_files):
+    code, out, err = run_cli("cellcycle", pi_files[0], pi_files[1], "--model", "watson", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert list(doc) == ["files"] and len(doc["files"]) == 2
+    for entry in doc["files"]:
+        assert set(entry) == ENTRY_KEYS
+        assert entry["model"] == "watson"
+        assert entry["g1_pct"] + entry["s_pct"] + entry["g2m_pct"] == pytest.approx(100)
+    assert doc["files"][0]["sub_g1_pct"] == pytest.approx(10, abs=1.5)
+
+
+def test_cellcycle_batch_with_a_bad_file(run_cli, pi_files, tmp_path):
+    a, b, bad = pi_files
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli("cellcycle", a, bad, b, "--json", "--out", out_dir)
+    assert code == 2
+    doc = json.loads(out)
+    assert [e["file"] for e in doc["files"]] == [str(a), str(b)]
+    lines = err.strip().splitlines()
+    assert all(line.startswith("error: ") for line in lines)
+    assert any(str(bad) in line for line in lines)
+    saved = json.loads((out_dir / "cellcycle.json").read_text())
+    assert len(saved["files"]) == 2 and saved["errors"][0]["file"] == str(bad)
+    assert (out_dir / "a.fcs.png").exists() and (out_dir / "cellcycle.csv").exists()
+
+
+def test_cellcycle_single_bad_file_and_options(run_cli, pi_files):
+    code, out, err = run_cli("cellcycle", pi_files[2], "--json")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    code, _, err = run_cli("cellcycle", pi_files[0], "--model", "modfit")
+    assert code == 2 and "djf or watson" in err
+    code, _, err = run_cli("cellcycle", pi_files[0], "--channel", "FL9-A")
+    assert code == 2 and "no channel 'FL9-A'" in err
+
+
+def test_cellcycle_control_and_channel_by_label(run_cli, shared_data):
+    rpe = shared_data / "fcs/dna/rpe_pi_synchronized"
+    code, out, err = run_cli(
+        "cellcycle", rpe / "Data.003", "--control", rpe / "Data.016", "--channel", "fl2-a", "--json"
+    )
+    assert code == 0, err
+    entry = json.loads(out)["files"][0]
+    assert entry["s_pct"] > 60 and entry["g1_mean"] < 190
