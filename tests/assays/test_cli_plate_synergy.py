@@ -1,0 +1,73 @@
+"""``letrolab synergy --plate READ --layout LAYOUT``: from the instrument file to CIs in one command.
+
+The read is a Gen5 export written by :func:`write_plate` from a Bliss-independent surface of two
+drugs with median-effect slopes m = 1 (letrozole Dm = 10 nM, NVP-AEW541 Dm = 100 nM):
+fu(a, b) = 1 / (1 + a/10) / (1 + b/100). For such data Chou & Talalay's (1984, Adv Enzyme
+Regul 22:27) combination index at a point has the closed form CI = a/Dx1 + b/Dx2 (mutually
+exclusive) and CI + a b / (Dx1 Dx2) (non-exclusive), with Dx_i = Dm_i (fa / fu).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from letrolab.assays.plates import write_plate
+
+DM = {"letrozole": 10.0, "NVP-AEW541": 100.0}
+
+
+@pytest.fixture
+def combo_read(tmp_path, test_data):
+    layout = test_data / "plates" / "combo_6x6.layout.csv"
+    lay = pd.read_csv(layout, keep_default_na=False)
+    rows = []
+    for x in lay.itertuples():
+        if x.role == "blank":
+            v = 0.08
+        elif x.role == "vehicle":
+            v = 1.60
+        else:
+            fu = (
+                1 / (1 + float(x.conc1) / DM["letrozole"]) / (1 + float(x.conc2) / DM["NVP-AEW541"])
+            )
+            v = 0.08 + 1.52 * fu
+        rows.append({"plate": "Plate 1", "well": x.well, "read": "A490", "value": v})
+    read = tmp_path / "mts.txt"
+    write_plate(read, pd.DataFrame(rows), format="gen5")
+    return read, layout
+
+
+def test_synergy_from_plate_read(run_cli, combo_read):
+    read, layout = combo_read
+    code, out, err = run_cli(
+        "synergy", "--plate", read, "--layout", layout, "--model", "chou-talalay", "--json"
+    )
+    assert code == 0, err
+    block = json.loads(out)["blocks"][0]
+    assert block["block_id"] == "letrozole + NVP-AEW541"
+    for drug, dm in DM.items():
+        assert block["single_agents"][drug]["dm"] == pytest.approx(dm, rel=1e-9)
+        assert block["single_agents"][drug]["m"] == pytest.approx(1.0, rel=1e-9)
+    assert len(block["points"]) == 25  # the 5 x 5 combinations
+    for p in block["points"]:
+        a, b = p["conc"]["letrozole"], p["conc"]["NVP-AEW541"]
+        fu = 1 / (1 + a / DM["letrozole"]) / (1 + b / DM["NVP-AEW541"])
+        dx1, dx2 = (DM[d] * (1 - fu) / fu for d in DM)
+        assert p["fa"] == pytest.approx(1 - fu, rel=1e-9)
+        assert p["ci"] == pytest.approx(a / dx1 + b / dx2, rel=1e-6)
+        assert p["ci_nonexclusive"] == pytest.approx(
+            a / dx1 + b / dx2 + a * b / (dx1 * dx2), rel=1e-6
+        )
+
+
+def test_synergy_plate_errors(run_cli, combo_read, tmp_path):
+    read, _ = combo_read
+    (tmp_path / "one.csv").write_text(
+        "well,role,drug1,conc1,unit\nA1,blank,,,\nA2,vehicle,,,\nB2,treated,x,1,nM\n"
+    )
+    code, out, err = run_cli("synergy", "--plate", read, "--layout", tmp_path / "one.csv", "--json")
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "fewer than two drugs" in err
