@@ -155,31 +155,33 @@ def simulate_batch(
     P = {k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in p.items()}
     h = dt_h
 
-    # ---- drugs
-    dose_steps = []
-    pk = []
+    # ---- drugs: amounts are carried in concentration units (nM-equivalents in the gut)
+    dose_steps, pk = [], []
     for d in oral:
         steps = np.asarray(d.dose_times_h, float) / h
         if np.any(np.abs(steps - np.round(steps)) > 1e-9):
             raise InputError(f"{d.name}: dose times must be multiples of the {h} h step")
         dose_steps.append(np.round(steps).astype(int))
-        k = d.cl / d.v
-        half = _bateman_factors(d.ka, k, 0.5 * h)
-        pk.append({"k": k, "half": half, "ag": np.zeros(n), "ac": np.zeros(n)})
+        ea, ek, cross = _bateman_factors(d.ka, d.cl / d.v, 0.5 * h)
+        per_mg = d.f * 1e6 / (d.v * d.mw)  # nM per mg dosed
+        pk.append({"ea": ea, "ek": ek, "cross": cross, "per_mg": per_mg})
+    ag = [np.zeros(n) for _ in oral]
+    ac = [np.zeros(n) for _ in oral]
     s_igf_const = sum(c.conc_nM / c.ic50_igf1r_nM for c in const)
     s_ir_const = sum(c.conc_nM / c.ic50_ir_nM for c in const)
     let_idx = next((i for i, d in enumerate(oral) if d.name == "letrozole"), None)
     ic50_arom = P["IC50_arom_nM"]
     c_let_const = sum(c.conc_nM for c in const if c.name == "letrozole")
-    i_const = c_let_const / (c_let_const + ic50_arom)
+    resid_const = ic50_arom / (c_let_const + ic50_arom)  # 1 - aromatase inhibition
+    igf_drugs = [i for i, d in enumerate(oral) if np.isfinite(d.ic50_igf1r_nM)]
 
     # ---- endocrine parameters and states
     ovary = P["ovary"]
+    any_ovary = bool(np.any(ovary != 0))
     e2_0 = P["E2_peri0"] + ovary * P["E2_ov0"]
     e2_peri = P["E2_peri0"] * P["A4_nM"] / P["A4_0_nM"]
     fsh0, lh0 = P["FSH_0"], P["LH_0"]
-    fsh_num = fsh0 * (1 + e2_0 / P["K_FSH_E2"])
-    lh_num = lh0 * (1 + e2_0 / P["K_LH_E2"])
+    k_fsh, k_lh = P["K_FSH_E2"], P["K_LH_E2"]
     emax, ec50 = P["Emax_E2L"], P["EC50_E2L"]
     r_e2l_0 = 1 - emax * e2_0 / (e2_0 + ec50)
     igf0, bp30, gh0, g_gh = P["IGF1_0"], P["BP3_0"], P["GH_0"], P["g_GH"]
@@ -189,6 +191,15 @@ def simulate_batch(
 
     d_e2, d_fsh, d_lh = decay("t_half_E2"), decay("t_half_FSH"), decay("t_half_LH")
     d_ov, d_igf, d_bp3 = decay("t_half_IGF1_ov"), decay("t_half_IGF1"), decay("t_half_BP3")
+    # exponential-integrator coefficients: y <- y d + (1 - d) target
+    a_e2 = e2_peri * (1 - d_e2)
+    a_e2_ov = ovary * P["E2_ov0"] / fsh0 * (1 - d_e2)
+    a_fsh = fsh0 * (1 + e2_0 / k_fsh) * k_fsh * (1 - d_fsh)  # target = num K / (K + E2)
+    a_lh = lh0 * (1 + e2_0 / k_lh) * k_lh * (1 - d_lh)
+    a_igf = igf0 / r_e2l_0 * (1 - d_igf)
+    a_bp3 = bp30 * (1 - d_bp3)
+    gh_top = 1 + g_gh
+    g_per_igf = g_gh / igf0
     e2 = e2_0.copy()
     fsh = fsh0.copy()
     lh = lh0.copy()
@@ -210,9 +221,6 @@ def simulate_batch(
     tr_names += [f"C_{d.name}_nM" for d in oral if d.name != "letrozole"]
     traces = {k: np.empty((n_trace, trace_idx.size)) for k in tr_names}
 
-    def conc(i, ac):
-        return ac / oral[i].v[:n] / oral[i].mw * 1e6
-
     def record(col, concs):
         if not n_trace:
             return
@@ -233,8 +241,8 @@ def simulate_batch(
         f_ir = np.broadcast_to(s_ir / (1 + s_ir), (n_trace,))
         if dynamic_glucose:
             g, ins = g_st[sl], ins_st[sl]
-        else:
-            g, ins = fasting_steady_state({k: P[k][sl] for k in _GLUCOSE_KEYS}, f_ir)
+        else:  # IR inhibition is constant in time: one steady state for the whole run
+            g, ins = glucose_const
         traces["G"][:, col] = g
         traces["Ins"][:, col] = ins
         traces["f_IR"][:, col] = f_ir
@@ -260,6 +268,12 @@ def simulate_batch(
         d_ins = np.exp(-P["n_ins"] * hs)
         d_x = np.exp(-P["p2"] * hs)
 
+    if n_trace and not dynamic_glucose:
+        glucose_const = fasting_steady_state(
+            {k: P[k][:n_trace] for k in _GLUCOSE_KEYS},
+            np.broadcast_to(s_ir_const / (1 + s_ir_const), (n_trace,)),
+        )
+
     def f_ir_of(concs):
         s = s_ir_const + sum(
             concs[i] / d.ic50_ir_nM for i, d in enumerate(oral) if np.isfinite(d.ic50_ir_nM)
@@ -267,6 +281,7 @@ def simulate_batch(
         return s / (1 + s)
 
     dose_ptr = [0] * len(oral)
+    inv_end = None  # 1 / (C_let + IC50) at the end of the previous step
     for step in range(n_steps):
         t0 = step * h
         # doses at the start of this step
@@ -274,40 +289,38 @@ def simulate_batch(
             ds = dose_steps[i]
             j = dose_ptr[i]
             while j < ds.size and ds[j] == step:
-                amount = d.f * d.dose_mg[j]
                 if d.taken is None:
-                    pk[i]["ag"] += amount
+                    ag[i] += d.dose_mg[j] * pk[i]["per_mg"]
                 else:
-                    pk[i]["ag"] += amount * d.taken[:, j]
+                    ag[i] += (d.dose_mg[j] * pk[i]["per_mg"]) * d.taken[:, j]
                 j += 1
             dose_ptr[i] = j
         # exact PK over the two half steps
         c_start, c_mid, c_end = [], [], []
         for i in range(len(oral)):
-            st = pk[i]
-            ea, ek, cross = st["half"]
-            ag, ac = st["ag"], st["ac"]
-            c_start.append(conc(i, ac))
-            ac_m = ac * ek + ag * cross
-            ag_m = ag * ea
-            c_mid.append(conc(i, ac_m))
-            ac_e = ac_m * ek + ag_m * cross
-            ag_e = ag_m * ea
-            c_end.append(conc(i, ac_e))
-            st["ag"], st["ac"] = ag_e, ac_e
+            q = pk[i]
+            c_start.append(ac[i])
+            ac_m = ac[i] * q["ek"] + ag[i] * q["cross"]
+            ag[i] = ag[i] * q["ea"]
+            c_mid.append(ac_m)
+            ac[i] = ac_m * q["ek"] + ag[i] * q["cross"]
+            ag[i] *= q["ea"]
+            c_end.append(ac[i])
         if n_trace and step % trace_every == 0:
             record(step // trace_every, c_start)
-        # aromatase inhibition averaged over the step (Simpson)
+        # remaining aromatase activity averaged over the step (Simpson)
         if let_idx is not None:
-            c0, cm, c1 = c_start[let_idx], c_mid[let_idx], c_end[let_idx]
-            i_avg = (c0 / (c0 + ic50_arom) + 4 * cm / (cm + ic50_arom) + c1 / (c1 + ic50_arom)) / 6
+            inv0 = 1 / (c_start[let_idx] + ic50_arom) if inv_end is None else inv_end
+            inv_end = 1 / (c_end[let_idx] + ic50_arom)
+            resid = ic50_arom * (inv0 + 4 / (c_mid[let_idx] + ic50_arom) + inv_end) / 6
         else:
-            i_avg = i_const
-        # receptor inhibition at the step midpoint
-        s_igf = s_igf_const + sum(
-            c_mid[i] / d.ic50_igf1r_nM for i, d in enumerate(oral) if np.isfinite(d.ic50_igf1r_nM)
-        )
-        f_igf = s_igf / (1 + s_igf)
+            resid = resid_const
+        # IGF-1R inhibition at the step midpoint
+        if igf_drugs:
+            s_igf = s_igf_const + sum(c_mid[i] / oral[i].ic50_igf1r_nM for i in igf_drugs)
+            keep_igf = 1 / (1 + s_igf)  # 1 - f_IGF1R
+        else:
+            keep_igf = 1 / (1 + s_igf_const)
         if dynamic_glucose:  # split exponential steps, IR inhibition interpolated in time
             f0, fm, f1 = f_ir_of(c_start), f_ir_of(c_mid), f_ir_of(c_end)
             for j in range(n_sub):
@@ -322,34 +335,31 @@ def simulate_batch(
                 g_st = target + (g_st - target) * np.exp(-rate * hs)
         # endocrine exponential-integrator steps
         e2_old = e2
-        target = (e2_peri + ovary * P["E2_ov0"] * fsh / fsh0) * (1 - i_avg)
-        e2 = target + (e2 - target) * d_e2
+        supply = a_e2 + a_e2_ov * fsh if any_ovary else a_e2  # peripheral (+ ovarian) E2
+        e2 = e2 * d_e2 + supply * resid
         e2_mid = 0.5 * (e2 + e2_old)
-        target = fsh_num / (1 + e2_mid / P["K_FSH_E2"])
         fsh_old = fsh
-        fsh = target + (fsh - target) * d_fsh
-        target = lh_num / (1 + e2_mid / P["K_LH_E2"])
-        lh = target + (lh - target) * d_lh
-        target = ovary * 0.5 * (fsh + fsh_old) / fsh0
-        igf_ov = target + (igf_ov - target) * d_ov
-        # GH at quasi-steady state under IGF-1 feedback
-        gh = gh0 * (1 + g_gh) / (1 + g_gh * igf1 / igf0 * (1 - f_igf))
+        fsh = fsh * d_fsh + a_fsh / (k_fsh + e2_mid)
+        lh = lh * d_lh + a_lh / (k_lh + e2_mid)
+        if any_ovary:
+            target = ovary * 0.5 * (fsh + fsh_old) / fsh0
+            igf_ov = target + (igf_ov - target) * d_ov
+        # GH (relative) at quasi-steady state under IGF-1 feedback through IGF-1R
+        gh_rel = gh_top / (1 + g_per_igf * keep_igf * igf1)
         r_e2l = 1 - emax * e2_mid / (e2_mid + ec50)
-        target = igf0 * gh / gh0 * r_e2l / r_e2l_0
         igf1_old = igf1
-        igf1 = target + (igf1 - target) * d_igf
-        gh = gh0 * (1 + g_gh) / (1 + g_gh * 0.5 * (igf1 + igf1_old) / igf0 * (1 - f_igf))
-        target = bp30 * gh / gh0
-        bp3 = target + (bp3 - target) * d_bp3
+        igf1 = igf1 * d_igf + a_igf * gh_rel * r_e2l
+        gh_rel = gh_top / (1 + g_per_igf * keep_igf * 0.5 * (igf1 + igf1_old))
+        bp3 = bp3 * d_bp3 + a_bp3 * gh_rel
+        gh = gh0 * gh_rel
         # running averages over the final window
         if t0 >= t_avg0 - 1e-9:
-            sums["arom"] += i_avg
+            sums["arom"] += 1 - resid
             for i, d in enumerate(oral):
-                c0, cm, c1 = c_start[i], c_mid[i], c_end[i]
-                sums[f"c_{d.name}"] += (c0 + 4 * cm + c1) / 6
+                sums[f"c_{d.name}"] += (c_start[i] + 4 * c_mid[i] + c_end[i]) / 6
             sums["t"] += 1
     # final state
-    c_final = [conc(i, pk[i]["ac"]) for i in range(len(oral))]
+    c_final = list(ac)
     if n_trace and n_steps % trace_every == 0:
         record(n_steps // trace_every, c_final)
     s_igf_end = s_igf_const + sum(
