@@ -213,3 +213,27 @@ def test_result_renders():
     assert "bliss_mean" in r.report()
     assert r.summary()["models"] == ["bliss", "hsa", "loewe", "zip"]
     assert len(r.to_frame()) == 16
+
+
+def test_grid_fast_path_equals_table_path():
+    from letrolab.synergy.reference import grid_scores
+
+    rng = np.random.default_rng(4)
+    blocks, ys = [], []
+    for i in range(5):
+        e1, e2 = rng.uniform(2, 20, 2)
+        base = _bliss_surface(e1, 1.3, e2, 0.8)
+        df = _block(lambda a, b, base=base: base(a, b) + 5.0 * (a * b > 0), bid=f"g{i}")
+        blocks.append(df)
+        ys.append(df["response"].to_numpy().reshape(DOSES.size, DOSES.size))
+    table = reference_scores(pd.concat(blocks), models="all")
+    c = np.tile(DOSES, (5, 1))
+    grid = grid_scores(c, c, np.array(ys), models="all")
+    for m in ("bliss", "hsa", "loewe", "zip"):
+        t = table.scores[m].to_numpy().reshape(5, DOSES.size - 1, DOSES.size - 1)
+        np.testing.assert_allclose(grid.scores[m], t, atol=1e-6)
+        np.testing.assert_allclose(grid.mean[m], table.blocks[f"{m}_mean"], atol=1e-6)
+        np.testing.assert_allclose(grid.msa[m], table.blocks[f"{m}_msa"], atol=1e-6)
+    assert "average block mean" in grid.report()
+    with pytest.raises(InputError, match="first dose of each grid axis must be 0"):
+        grid_scores(c + 1, c, np.array(ys))

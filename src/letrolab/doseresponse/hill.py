@@ -387,6 +387,12 @@ def fit_hill(
     pos = valid & (x > 0)
     lmin = np.where(pos, lx, np.inf).min(1)
     lmax = np.where(pos, lx, -np.inf).max(1)
+    # Work in log doses centred on each curve's geometric dose mid-range, so that a change of
+    # unit changes nothing in the iteration (step sizes, damping, stopping).
+    shift = np.where(np.isfinite(lmin) & np.isfinite(lmax), 0.5 * (lmin + lmax), 0.0)
+    lx = np.where(pos, lx - shift[:, None], lx)
+    lmin = lmin - shift
+    lmax = lmax - shift
     xs = np.where(valid, x, np.nan)
     with np.errstate(invalid="ignore"):
         n_distinct = (np.diff(np.sort(xs, axis=1), axis=1) > 0).sum(1) + (npts > 0)
@@ -470,7 +476,7 @@ def fit_hill(
     h_rep = np.abs(h)
     nanify = ~ok
     e0_out[nanify] = emax_out[nanify] = h_rep[nanify] = np.nan
-    ec50 = np.exp(u)
+    ec50 = np.exp(u + shift)
     ec50[nanify] = np.nan
     rss_out = np.where(ok, rss, np.nan)
     return HillFits(

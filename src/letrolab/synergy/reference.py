@@ -45,7 +45,7 @@ from letrolab.errors import InputError
 from letrolab.synergy.tidy import CombinationData, read_combination
 from letrolab.units import molar_factor
 
-__all__ = ["MODELS", "ReferenceResult", "reference_scores"]
+__all__ = ["MODELS", "GridScores", "ReferenceResult", "grid_scores", "reference_scores"]
 
 MODELS = ("bliss", "hsa", "loewe", "zip")
 
@@ -75,9 +75,11 @@ def _check_models(models: str | Iterable[str]) -> tuple[str, ...]:
 def _pad(cid: np.ndarray, n_curves: int, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
     """Scatter ragged per-curve values into (n_curves, max_len) arrays padded with NaN.
 
-    Returns the padded arrays followed by the (row, position) of every input element.
+    Within a curve the points are ordered by the first column (the dose), so the result does
+    not depend on the order of the input rows. Returns the padded arrays followed by the
+    position of every input element within its curve.
     """
-    order = np.argsort(cid, kind="stable")
+    order = np.lexsort((cols[0], cid))
     cs = cid[order]
     counts = np.bincount(cs, minlength=n_curves)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -93,17 +95,24 @@ def _pad(cid: np.ndarray, n_curves: int, *cols: np.ndarray) -> tuple[np.ndarray,
     return (*out, rowpos)
 
 
-def _dense_rank(group: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """0-based dense rank of ``value`` within each ``group``."""
-    order = np.lexsort((value, group))
-    g, v = group[order], value[order]
-    newg = np.r_[True, g[1:] != g[:-1]]
-    newv = newg | np.r_[True, v[1:] != v[:-1]]
-    c = np.cumsum(newv)
-    start = np.maximum.accumulate(np.where(newg, c, 0))
-    rank = np.empty(group.size, dtype=np.int64)
-    rank[order] = c - start
-    return rank
+def _dense_rank(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
+    """0-based dense rank of ``value`` within each ``group`` (codes 0..n_groups-1)."""
+    codes, uniq = pd.factorize(value, sort=True)  # hash-based; codes follow sorted order
+    nu = len(uniq)
+    if n_groups * nu <= 20_000_000:
+        present = np.zeros((n_groups, nu), dtype=np.int32)
+        present[group, codes] = 1
+        return (np.cumsum(present, axis=1) - 1)[group, codes]
+    uk, ik = np.unique(group * nu + codes, return_inverse=True)
+    kb = uk // nu
+    first = np.searchsorted(kb, kb, side="left")
+    return (np.arange(uk.size) - first)[ik.ravel()]
+
+
+def _take(names: np.ndarray, codes: np.ndarray) -> pd.Categorical:
+    """Categorical column names[codes] without materialising one string per row."""
+    cat = pd.Categorical(names)
+    return pd.Categorical.from_codes(cat.codes[codes], dtype=cat.dtype)
 
 
 def _lookup(keys_table: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -175,16 +184,13 @@ def _window_max(grid: np.ndarray, size: int = 3) -> np.ndarray:
         return np.full(nb, np.nan)
     fin = np.isfinite(grid)
     v = np.where(fin, grid, 0.0)
-    s = np.zeros((nb, r + 1, c + 1))
-    k = np.zeros((nb, r + 1, c + 1))
-    s[:, 1:, 1:] = v.cumsum(1).cumsum(2)
-    k[:, 1:, 1:] = fin.cumsum(1).cumsum(2)
-
-    def box(a):
-        return a[:, size:, size:] - a[:, :-size, size:] - a[:, size:, :-size] + a[:, :-size, :-size]
-
-    sums, counts = box(s), box(k)
-    means = np.where(counts == size * size, sums / (size * size), -np.inf)
+    sums = np.zeros((nb, r - size + 1, c - size + 1))
+    bad = np.zeros(sums.shape, dtype=bool)
+    for di in range(size):
+        for dj in range(size):
+            sums += v[:, di : di + r - size + 1, dj : dj + c - size + 1]
+            bad |= ~fin[:, di : di + r - size + 1, dj : dj + c - size + 1]
+    means = np.where(bad, -np.inf, sums / (size * size))
     best = means.reshape(nb, -1).max(1)
     return np.where(np.isfinite(best), best, np.nan)
 
@@ -215,8 +221,12 @@ def _score_table(table: pd.DataFrame, n_drugs: int, models: Sequence[str]):
     zero = nnz == 0
     combo = nnz >= 2
     first_idx = np.unique(bcode, return_index=True)[1]
-    drugs_of_block = table[dcols].to_numpy()[first_idx]
-    units = table["unit"].to_numpy()[first_idx] if "unit" in table else np.array([""] * nb)
+    drugs_of_block = table[dcols].iloc[first_idx].to_numpy(dtype=object)
+    units = (
+        table["unit"].iloc[first_idx].to_numpy(dtype=object)
+        if "unit" in table
+        else np.array([""] * nb, dtype=object)
+    )
     warns: dict[int, list[str]] = {}
 
     def warn(bmask_or_idx, text_fn):
@@ -339,14 +349,14 @@ def _score_table(table: pd.DataFrame, n_drugs: int, models: Sequence[str]):
         )
 
     # Tables.
-    unit_c = units[bc]
-    fac = _unit_factors(unit_c)
-    sc = pd.DataFrame({"block_id": np.asarray(block_ids, dtype=object)[bc]})
+    # String columns as categoricals (codes per cell, names once per block).
+    fac = _unit_factors(units)[bc]
+    sc = pd.DataFrame({"block_id": _take(np.asarray(block_ids, dtype=object), bc)})
     for i in range(k):
-        sc[f"drug{i + 1}"] = drugs_of_block[bc, i]
+        sc[f"drug{i + 1}"] = _take(drugs_of_block[:, i], bc)
     for i in range(k):
         sc[f"conc{i + 1}"] = xc[:, i] / fac
-    sc["unit"] = unit_c
+    sc["unit"] = _take(units, bc)
     sc["response"] = y[ci]
     if "sd" in table:
         sc["sd"] = table["sd"].to_numpy(dtype=float)[ci]
@@ -360,8 +370,8 @@ def _score_table(table: pd.DataFrame, n_drugs: int, models: Sequence[str]):
     ncomb = np.bincount(bc, minlength=nb)
     summ["n_combinations"] = ncomb
     if k == 2 and ci.size:
-        r1 = _dense_rank(bc, xc[:, 0])
-        r2 = _dense_rank(bc, xc[:, 1])
+        r1 = _dense_rank(bc, xc[:, 0], nb)
+        r2 = _dense_rank(bc, xc[:, 1], nb)
         shape = (nb, int(r1.max()) + 1, int(r2.max()) + 1)
     for m in models:
         v = out[m]
@@ -619,3 +629,165 @@ def reference_scores(
         data = read_combination(data, response=response)
     sc, summ, sa, warns = _score_table(data.table, data.n_drugs, ms)
     return ReferenceResult(models=ms, scores=sc, blocks=summ, single_agents=sa, warnings=warns)
+
+
+@dataclass(frozen=True)
+class GridScores:
+    """Scores of many two-drug blocks that share one R x C grid shape (arrays, no tables).
+
+    Attributes
+    ----------
+    models : tuple of str
+    scores : dict
+        ``{model: array (n_blocks, R - 1, C - 1)}`` over the combination cells.
+    mean, msa : dict
+        ``{model: array (n_blocks,)}``: mean over the combination cells and most synergistic
+        3 x 3 area (NaN where the combination grid is smaller than 3 x 3).
+    loewe_fallback : ndarray of int
+        Cells per block where Loewe used the fallback (see module notes); zeros if not scored.
+    fit_ok : ndarray of bool, shape (n_blocks,)
+        Both single-agent fits succeeded (Loewe and ZIP are NaN where not).
+    """
+
+    models: tuple[str, ...]
+    scores: dict[str, np.ndarray]
+    mean: dict[str, np.ndarray]
+    msa: dict[str, np.ndarray]
+    loewe_fallback: np.ndarray
+    fit_ok: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per block: ``<model>_mean`` and ``<model>_msa``."""
+        cols: dict[str, np.ndarray] = {}
+        for m in self.models:
+            cols[f"{m}_mean"] = self.mean[m]
+            cols[f"{m}_msa"] = self.msa[m]
+        return pd.DataFrame(cols)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able block summaries (``None`` for undefined values)."""
+        return {
+            "models": list(self.models),
+            "blocks": [
+                {k: _num(v) for k, v in row.items()}
+                for row in self.to_frame().to_dict(orient="records")
+            ],
+        }
+
+    def report(self) -> str:
+        """One line per model: the average block mean."""
+        n = len(self.fit_ok)
+        lines = [f"grid scores of {n} blocks"]
+        for m in self.models:
+            lines.append(f"  {m}: average block mean {np.nanmean(self.mean[m]):.3f}")
+        return "\n".join(lines)
+
+
+def grid_scores(
+    conc1: Any,
+    conc2: Any,
+    response: Any,
+    *,
+    models: str | Iterable[str] = MODELS,
+) -> GridScores:
+    """Score many two-drug blocks given as dose grids (the fast path for regular screens).
+
+    Same definitions and numbers as :func:`reference_scores`, with no table handling.
+
+    Parameters
+    ----------
+    conc1 : array_like, shape (n_blocks, R)
+        Doses of drug 1 along the rows, ascending, ``conc1[:, 0] == 0`` (the control row).
+    conc2 : array_like, shape (n_blocks, C)
+        Doses of drug 2 along the columns, likewise.
+    response : array_like, shape (n_blocks, R, C)
+        % inhibition; ``response[:, 0, 0]`` is the untreated control.
+    models : str or iterable of str
+
+    Returns
+    -------
+    GridScores
+
+    Examples
+    --------
+    >>> c = np.array([[0.0, 1.0]])
+    >>> y = np.array([[[0.0, 30.0], [20.0, 60.0]]])
+    >>> float(grid_scores(c, c, y, models="bliss").scores["bliss"][0, 0, 0])
+    16.0
+    """
+    ms = _check_models(models)
+    c1 = np.asarray(conc1, dtype=float)
+    c2 = np.asarray(conc2, dtype=float)
+    y = np.asarray(response, dtype=float)
+    if c1.ndim != 2 or c2.ndim != 2 or y.shape != (c1.shape[0], c1.shape[1], c2.shape[1]):
+        raise InputError(
+            "grid_scores needs conc1 (n, R), conc2 (n, C) and response (n, R, C); got "
+            f"{c1.shape}, {c2.shape}, {y.shape}"
+        )
+    if (c1[:, 0] != 0).any() or (c2[:, 0] != 0).any():
+        raise InputError("the first dose of each grid axis must be 0 (the single-agent row/column)")
+    if (np.diff(c1, axis=1) <= 0).any() or (np.diff(c2, axis=1) <= 0).any():
+        raise InputError("grid doses must be strictly ascending along each axis")
+    nb, r, c = y.shape
+    comb = y[:, 1:, 1:]
+    out: dict[str, np.ndarray] = {}
+    if "bliss" in ms:
+        y1 = y[:, 1:, :1]
+        y2 = y[:, :1, 1:]
+        out["bliss"] = comb - (y1 + y2 - y1 * y2 / 100.0)
+    if "hsa" in ms:
+        out["hsa"] = comb - np.maximum(y[:, 1:, :1], y[:, :1, 1:])
+    fallback = np.zeros(nb, dtype=np.int64)
+    fit_ok = np.ones(nb, bool)
+    if "loewe" in ms or "zip" in ms:
+        f1 = fit_hill(c1, y[:, :, 0])
+        f2 = fit_hill(c2, y[:, 0, :])
+        fit_ok = f1.ok & f2.ok
+        p1 = np.stack([f1.e0, f1.emax, f1.ec50, f1.h], -1)  # (nb, 4)
+        p2 = np.stack([f2.e0, f2.emax, f2.ec50, f2.h], -1)
+        x1 = np.broadcast_to(c1[:, 1:, None], comb.shape)
+        x2 = np.broadcast_to(c2[:, None, 1:], comb.shape)
+        if "loewe" in ms:
+            x = np.stack([x1.ravel(), x2.ravel()], 1)
+            ncell = (r - 1) * (c - 1)
+            pp = np.stack([np.repeat(p1, ncell, 0), np.repeat(p2, ncell, 0)], 1)  # (n, 2, 4)
+            exp_l, fb = _loewe_expected(x, pp[..., 0], pp[..., 1], pp[..., 2], pp[..., 3])
+            okc = np.repeat(fit_ok, ncell)
+            out["loewe"] = comb - np.where(okc, exp_l, np.nan).reshape(comb.shape)
+            fallback = (fb & okc).reshape(nb, -1).sum(1)
+        if "zip" in ms:
+            g1 = f1.predict(c1[:, 1:])  # (nb, R-1) fitted drug-1 effects
+            g2 = f2.predict(c2[:, 1:])  # (nb, C-1)
+            # Column j: vary drug 1 over the rows, bottom = drug 2's fitted effect at its dose.
+            if r - 1 >= 2:
+                xa = np.repeat(c1[:, 1:], c - 1, 0)  # (nb*(C-1), R-1)
+                ya = comb.transpose(0, 2, 1).reshape(-1, r - 1)
+                fa = fit_hill(xa, ya, e0=g2.ravel(), emax=100.0)
+                pa = fa.predict(xa)
+                pa = np.where(fa.ok[:, None] & np.isfinite(pa), pa, ya)
+                col_fit = pa.reshape(nb, c - 1, r - 1).transpose(0, 2, 1)
+            else:
+                col_fit = comb
+            if c - 1 >= 2:
+                xb = np.repeat(c2[:, 1:], r - 1, 0)  # (nb*(R-1), C-1)
+                yb = comb.reshape(-1, c - 1)
+                fb2 = fit_hill(xb, yb, e0=g1.ravel(), emax=100.0)
+                pb = fb2.predict(xb)
+                pb = np.where(fb2.ok[:, None] & np.isfinite(pb), pb, yb)
+                row_fit = pb.reshape(nb, r - 1, c - 1)
+            else:
+                row_fit = comb
+            a = g1[:, :, None]
+            b = g2[:, None, :]
+            delta = 0.5 * (col_fit + row_fit) - (a + b - a * b / 100.0)
+            out["zip"] = np.where(fit_ok[:, None, None], delta, np.nan)
+    mean = {}
+    msa = {}
+    for m in ms:
+        v = out[m]
+        with np.errstate(invalid="ignore"):
+            mean[m] = v.reshape(nb, -1).mean(1)
+        msa[m] = _window_max(v)
+    return GridScores(
+        models=ms, scores=out, mean=mean, msa=msa, loewe_fallback=fallback, fit_ok=fit_ok
+    )

@@ -235,6 +235,17 @@ class _Sink:
             import pyarrow.parquet as pq
 
             t = pa.Table.from_pandas(df, preserve_index=False)
+            # Categorical columns arrive as dictionaries whose index width varies by chunk.
+            t = t.cast(
+                pa.schema(
+                    [
+                        pa.field(f.name, f.type.value_type)
+                        if pa.types.is_dictionary(f.type)
+                        else f
+                        for f in t.schema
+                    ]
+                )
+            )
             if self.writer is None:
                 self.writer = pq.ParquetWriter(self.tmp, t.schema)
             self.writer.write_table(t.cast(self.writer.schema))
