@@ -119,3 +119,15 @@ def test_model_targets_json(run_cli):
     code, out, err = run_cli("model", "targets", "--json")
     assert code == 0, err
     assert json.loads(out)["all_met"] is True
+
+
+def test_model_observables_and_sensitivity(run_cli):
+    code, out, _ = run_cli("model", "observables", "--json")
+    assert code == 0 and set(json.loads(out)["observables"]) == set(OBSERVABLES)
+    code, out, err = run_cli(
+        "model", "sensitivity", "--drug", "letrozole=100nM", "--days", "2", "--json"
+    )
+    assert code == 0, err
+    sens = json.loads(out)["sensitivities"]
+    # E2 scales with aromatase Vmax exactly (steady state of a linear clearance)
+    assert sens["e2_nM"]["arom_vmax"] == pytest.approx(1.0, abs=1e-3)

@@ -150,6 +150,10 @@ def test_ensemble_on_dask_scheduler():
         res = run_ensemble(sets, backend="dask", days=1)
     ser = run_ensemble(sets, backend="serial", days=1)
     np.testing.assert_allclose(res.values, ser.values, rtol=1e-12)
+    # threaded scheduler: every thread compiles its own model (no shared integrator state)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        thr = run_ensemble(sets, backend="dask", days=1)
+    np.testing.assert_allclose(thr.values, ser.values, rtol=1e-12)
 
 
 def test_ensemble_rejects_bad_sets():

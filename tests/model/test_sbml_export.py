@@ -111,6 +111,9 @@ def test_export_carries_units_identifiers_and_observables(exported):
     assert "http://identifiers.org/uniprot/P08069" in resources("pR1")
     assert "http://identifiers.org/uniprot/P31749" in resources("pAKT")
     assert "http://identifiers.org/chebi/CHEBI:6413" in resources("drug_letrozole")
+    assert all(p.isSetUnits() for p in m.getListOfParameters())
+    assert m.getParameter("k_apo_max").getUnits() == "per_h"
+    assert m.getParameter("e2_nM").getUnits() == "nM"
     rule_vars = {m.getRule(i).getVariable() for i in range(m.getNumRules())}
     assert set(OBSERVABLES) <= rule_vars
     # the condition is in the file

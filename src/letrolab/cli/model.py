@@ -192,4 +192,36 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(chk.report())
 
+    @model_app.command("observables")
+    def observables_cmd(
+        json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    ) -> None:
+        """List the documented observables (ids used in JSON output and in the SBML export)."""
+        from letrolab.cli import print_json
+        from letrolab.model import OBSERVABLES
+
+        if json_:
+            print_json({"observables": OBSERVABLES})
+        else:
+            for k, v in OBSERVABLES.items():
+                typer.echo(f"{k:16s} {v}")
+
+    @model_app.command("sensitivity")
+    def sensitivity_cmd(
+        cell_line: CellLineOpt = "mcf7-aro",
+        drug: DrugOpt = None,
+        days: Annotated[float, typer.Option("--days", help="Readout day.")] = 6.0,
+        json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    ) -> None:
+        """Normalised local sensitivities d ln(readout) / d ln(parameter) of key readouts."""
+        from letrolab.cli import print_json
+        from letrolab.model.calibration import sensitivities
+
+        cond = _conditions("10nM", None, None, drug)
+        rep = sensitivities(cell_line, drugs=cond["drugs"], days=days)
+        if json_:
+            print_json(rep.summary())
+        else:
+            typer.echo(rep.report())
+
     app.add_typer(model_app, name="model")

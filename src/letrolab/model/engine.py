@@ -20,11 +20,11 @@ Ensembles of parameter sets run in worker processes that each compile the model 
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import os
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +54,7 @@ MODEL_ID = "letrolab_network"
 DEFAULT_DEPRIVATION_H = 240.0
 DEFAULT_ANDROSTENEDIONE_M = 10e-9
 CELL_SPECIES = ("G1", "S", "G2M", "Apo")
+_COMPILE_LOCK = threading.Lock()
 
 #: Documented observables: id -> meaning. The same ids are SBML assignment-rule parameters.
 OBSERVABLES: dict[str, str] = {
@@ -97,7 +98,39 @@ def network_antimony(catalogue: DrugCatalogue | None = None) -> str:
     head, sep, _tail = text.rpartition("\nend")
     if not sep:
         raise ModelError(f"{NETWORK} has no closing 'end'")
-    return head + "\n" + catalogue.antimony() + "end\n"
+    return head + "\n" + _unit_statements(text) + catalogue.antimony() + "end\n"
+
+
+#: Unit column of network.ant -> Antimony unit id.
+_UNIT_IDS = {
+    "1": "dimensionless",
+    "nM": "nM",
+    "1/h": "per_h",
+    "nM/h": "nM_per_h",
+    "1/(nM h)": "per_nM_per_h",
+    "L": "volume",
+}
+
+
+def _unit_statements(text: str) -> str:
+    """``has`` statements for documented parameters whose unit is not declared in the file."""
+    declared = set(re.findall(r"\b(\w+) has \w+", text))
+    lines = ["  // ---- units from the documented unit column (generated)"]
+    for line in text.splitlines():
+        m = _PARAM_LINE.match(line)
+        if not m or m["name"] in declared:
+            continue
+        unit = _UNIT_IDS.get(m["unit"].strip())
+        if unit is None:
+            raise ModelError(f"network.ant: unknown unit {m['unit'].strip()!r} of {m['name']}")
+        if unit != "volume":
+            lines.append(f"  {m['name']} has {unit}")
+    rate_rules = {"e2_nM": "nM", "death_rate": "per_h", "g1s_rate": "per_h"}
+    rate_rules |= {"k_g1s": "per_h", "k_apo": "per_h"}
+    for name in re.findall(r"^\s*(\w+)\s*:=", text, flags=re.M):
+        if name not in declared:
+            lines.append(f"  {name} has {rate_rules.get(name, 'dimensionless')}")
+    return "\n".join(lines) + "\n"
 
 
 def _antimony_to_sbml(text: str) -> str:
@@ -272,11 +305,12 @@ class Model:
 
         self.catalogue = catalogue or load_catalogue()
         self.antimony = network_antimony(self.catalogue)
-        self.sbml = _antimony_to_sbml(self.antimony)
-        try:
-            rr = roadrunner.RoadRunner(self.sbml)
-        except Exception as exc:  # pragma: no cover - compile failure is a packaging error
-            raise ModelError(f"libroadrunner could not compile the network: {exc}") from exc
+        with _COMPILE_LOCK:  # Antimony and the LLVM JIT keep global state: one compile at a time
+            self.sbml = _antimony_to_sbml(self.antimony)
+            try:
+                rr = roadrunner.RoadRunner(self.sbml)
+            except Exception as exc:  # pragma: no cover - compile failure is a packaging error
+                raise ModelError(f"libroadrunner could not compile the network: {exc}") from exc
         rr.integrator.relative_tolerance = rtol
         rr.integrator.absolute_tolerance = atol
         rr.integrator.maximum_num_steps = 100000
@@ -425,17 +459,25 @@ class Model:
         return np.vstack(out)
 
 
-@functools.lru_cache(maxsize=4)
-def _model_for(catalogue_source: str, mtime: float) -> Model:
-    return Model(catalogue=load_catalogue(catalogue_source or None))
+_MODELS = threading.local()
 
 
 def get_model(catalogue: str | os.PathLike | None = None) -> Model:
-    """The process-wide compiled model for ``catalogue`` (compiled once, then reused)."""
+    """The compiled model for ``catalogue``, compiled once per process and thread, then reused.
+
+    A libroadrunner instance holds integrator state, so threads (e.g. a threaded Dask
+    scheduler) each get their own; processes each compile once.
+    """
     p = Path(catalogue) if catalogue else Path(load_catalogue().source)
     if not p.is_file():
         raise InputError(f"drug catalogue {p} not found")
-    return _model_for(str(p.resolve()), p.stat().st_mtime)
+    key = (str(p.resolve()), p.stat().st_mtime)
+    cache = getattr(_MODELS, "cache", None)
+    if cache is None:
+        cache = _MODELS.cache = {}
+    if key not in cache:
+        cache[key] = Model(catalogue=load_catalogue(key[0]))
+    return cache[key]
 
 
 # ---------------------------------------------------------------------- public functions
