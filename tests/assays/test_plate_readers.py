@@ -482,3 +482,25 @@ def test_utf16_and_crlf_decoding(plates):
     df = read_plate(plates / G5 / "endpoint_stdcurve_multiplate.txt")  # UTF-16 LE with BOM
     assert list(pd.unique(df["plate"])) == ["Plate 1", "Plate 2", "Plate 3"]
     assert np.isfinite(df["value"]).all()
+
+
+def test_gen5_excel_export_matches_the_text_export(plates, tmp_path):
+    """Gen5's Excel export holds the text export's cells in one sheet (numbers as numbers)."""
+    from openpyxl import Workbook
+
+    text = (plates / G5 / "multiple_read_modes.txt").read_text().replace("\r\n", "\n")
+    wb = Workbook()
+    ws = wb.active
+    for line in text.split("\n"):
+        cells = []
+        for c in line.split("\t"):
+            try:
+                cells.append(float(c) if c.strip() else None)
+            except ValueError:
+                cells.append(c)
+        ws.append(cells)
+    wb.save(tmp_path / "gen5.xlsx")
+    assert detect_format(tmp_path / "gen5.xlsx") == "gen5_xlsx"
+    a = read_plate(plates / G5 / "multiple_read_modes.txt")
+    b = read_plate(tmp_path / "gen5.xlsx")
+    pd.testing.assert_frame_equal(a.drop(columns="raw"), b.drop(columns="raw"))
