@@ -46,7 +46,7 @@ def plot_blot(
         ax0.add_patch(
             Rectangle((a - 0.5, -0.5), b - a, img.shape[0], fill=False, ec="tab:blue", lw=1)
         )
-        ax0.text((a + b) / 2, -2, str(li), ha="center", va="bottom", color="tab:blue", fontsize=8)
+        ax0.text((a + b) / 2, 1, str(li), ha="center", va="top", color="tab:blue", fontsize=8)
         for r in bands[bands["lane"] == li].itertuples():
             color = "tab:red" if r.saturated else "tab:orange"
             ax0.add_patch(
@@ -59,7 +59,8 @@ def plot_blot(
                     lw=1,
                 )
             )
-    ax0.set_title(title or "lanes (blue) and bands (orange; red = saturated)", fontsize=9)
+    legend = "lanes (blue), bands (orange; red = saturated)"
+    ax0.set_title(f"{title}: {legend}" if title else legend, fontsize=9)
     ax0.set_xticks([])
     rows = np.arange(result.profiles.shape[1])
     for li, prof in enumerate(result.profiles, start=1):

@@ -124,7 +124,7 @@ def blot(
 
         with staged_dir(out) as stage:
             res.bands.to_csv(stage / "bands.csv", index=False)
-            plot_blot(res, path=stage / "blot.png", title=image.name)
+            plot_blot(res, path=stage / "blot.png", image=raw, title=image.name)
             atomic_write_text(stage / "blot.json", json.dumps(_jsonable(doc), indent=2))
     if as_json:
         print_json(doc)

@@ -87,10 +87,14 @@ class PlateQC:
 
     def report(self) -> str:
         """One paragraph of text."""
+        edge = (
+            f"edge/interior vehicle = {self.edge_ratio:.3f} (p = {self.edge_p:.3g})"
+            if np.isfinite(self.edge_ratio)
+            else "edge effect not assessed (needs >= 2 vehicle wells on the edge and inside)"
+        )
         lines = [
             f"plate {self.plate} ({self.read}): Z' = {self.z_prime:.3f}, CV vehicle = "
-            f"{self.cv_vehicle:.1f} %, CV blank = {self.cv_blank:.1f} %, edge/interior = "
-            f"{self.edge_ratio:.3f} (p = {self.edge_p:.3g})"
+            f"{self.cv_vehicle:.1f} %, CV blank = {self.cv_blank:.1f} %, {edge}"
         ]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
