@@ -162,3 +162,22 @@ def test_ic50_helper_interpolates_on_log_scale():
     x = np.geomspace(1, 1000, 31)
     y = 1 / (1 + x / 50)
     assert _ic50(x, y) == pytest.approx(50, rel=0.01)
+
+
+def test_igf1_rescues_growth_under_letrozole_more_than_without():
+    """Seed S1/S3: more IGF-1 matters most when E2 is low (ligand-independent ER activation)."""
+
+    def gain(drugs):
+        lo = simulate(drugs=drugs, points_per_day=1).final("viable_cells")
+        hi = simulate(drugs=drugs, igf1=6.5e-9, points_per_day=1).final("viable_cells")
+        return hi / lo
+
+    assert gain({"letrozole": 1e-6}) > gain({}) + 0.1 > 1.0
+
+
+def test_progesterone_receptor_is_an_er_target_and_higher_in_t47d():
+    def pr(line, drugs):
+        return simulate(line, drugs=drugs, points_per_day=1).final("pr_total")
+
+    assert pr("mcf7-aro", {"letrozole": 1e-6}) < 0.6 * pr("mcf7-aro", {})
+    assert pr("t47d-aro", {}) > 3 * pr("mcf7-aro", {})

@@ -70,6 +70,7 @@ OBSERVABLES: dict[str, str] = {
     "p_irs1_y": "tyrosine-phosphorylated IRS-1, relative units",
     "irs1_total": "total IRS-1 protein relative to the E2-stimulated MCF-7/Aro level",
     "igf1r_total": "total IGF-1R protein relative to the E2-stimulated MCF-7/Aro level",
+    "pr_total": "progesterone receptor (ER target gene) relative to E2-stimulated MCF-7/Aro",
     "p_akt": "phospho-AKT S473, fraction of AKT",
     "p_mtorc1": "active mTORC1 fraction (before drug inhibition of its output)",
     "p_s6k": "phospho-S6K1 T389, fraction",
