@@ -163,3 +163,21 @@ def test_ensemble_rejects_bad_sets():
         run_ensemble({"k_g1s_max": [-1.0]})
     with pytest.raises(InputError, match="backend must be"):
         run_ensemble({"k_g1s_max": [0.1]}, backend="mpi")
+
+
+def test_ensemble_records_failed_sets_with_reason(monkeypatch):
+    from letrolab.errors import ModelError
+    from letrolab.model.engine import Model
+
+    real = Model.run
+
+    def flaky(self, values, *a, **kw):
+        if values["k_g1s_max"] == 0.2:
+            raise ModelError("integration failed between 0 h and 24 h: test")
+        return real(self, values, *a, **kw)
+
+    monkeypatch.setattr(Model, "run", flaky)
+    res = run_ensemble({"k_g1s_max": [0.1, 0.2, 0.11]}, backend="serial", days=1)
+    assert res.failed == {1: "integration failed between 0 h and 24 h: test"}
+    assert np.isnan(res.values[1]).all() and np.isfinite(res.values[[0, 2]]).all()
+    assert res.summary()["failed"] == {"1": "integration failed between 0 h and 24 h: test"}

@@ -404,7 +404,10 @@ class Model:
         )
         rr.model.setTime(0.0)
         if hours > 0:
-            rr.simulate(0.0, float(hours), 2, selections=["time"])
+            try:
+                rr.simulate(0.0, float(hours), 2, selections=["time"])
+            except RuntimeError as exc:
+                raise ModelError(f"steroid-deprivation phase failed to integrate: {exc}") from exc
         state = np.array(rr.model.getFloatingSpeciesConcentrations(), dtype=float)
         viable = state[self._viable_idx].sum()
         if not (np.all(np.isfinite(state)) and viable > 0):
