@@ -401,6 +401,8 @@ def run_trial(
         raise InputError(f"--months must be in (0, 120], got {months!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"--seed must be a whole number >= 0, got {seed!r}")
+    if backend not in ("serial", "processes", "dask"):
+        raise InputError(f"backend must be 'serial', 'processes' or 'dask', got {backend!r}")
     if not (isinstance(workers, (int, np.integer)) and workers >= 1):
         raise InputError(f"workers must be a whole number >= 1, got {workers!r}")
     if not (dt_h > 0 and math.isfinite(dt_h)):

@@ -1,0 +1,125 @@
+"""``letrolab trial``: JSON contract, output folder, one-line errors."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from letrolab.errors import InputError, UnitError
+from letrolab.model.patient import parse_arm
+
+KEYS = {
+    "name",
+    "n",
+    "letrozole_css_nM",
+    "aromatase_inhibition_pct",
+    "e2_change_pct",
+    "fsh_change_pct",
+    "igf1_change_pct",
+    "igfbp3_change_pct",
+    "fasting_glucose_mM",
+    "hyperglycemia_pct",
+}
+
+
+def test_json_has_the_documented_shape(run_cli):
+    code, out, err = run_cli(
+        "trial",
+        "--arm",
+        "std:letrozole:2.5mg/day",
+        "--arm",
+        "dual:letrozole:2.5mg/day+kw-2450:100nM",
+        "--patients",
+        "60",
+        "--months",
+        "1",
+        "--seed",
+        "4",
+        "--json",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert set(doc) == {"arms"}
+    assert [a["name"] for a in doc["arms"]] == ["std", "dual"]
+    for arm in doc["arms"]:
+        assert set(arm) >= KEYS
+        assert arm["n"] == 60
+        for k in KEYS - {"name", "n", "hyperglycemia_pct"}:
+            assert set(arm[k]) == {"median", "p5", "p95"}
+            assert arm[k]["p5"] <= arm[k]["median"] <= arm[k]["p95"]
+        assert isinstance(arm["hyperglycemia_pct"], float)
+    assert doc["arms"][1]["hyperglycemia_pct"] > doc["arms"][0]["hyperglycemia_pct"]
+
+
+def test_out_folder_holds_tables_and_figures(run_cli, tmp_path):
+    out = tmp_path / "trial"
+    code, stdout, err = run_cli(
+        "trial", "--arm", "a:letrozole:0.5mg/day", "--patients", "40", "--months", "0.5",
+        "--seed", "1", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Css" in stdout
+    names = {p.name for p in out.iterdir()}
+    assert {"patients.parquet", "arms.csv", "summary.json"} <= names
+    assert {"profiles.png", "igf1.png", "glucose.png"} <= names
+    table = pd.read_parquet(out / "patients.parquet")
+    assert len(table) == 40 and "igf1_change_pct" in table.columns
+    assert not any(p.name.endswith(".staging") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("arm", "match"),
+    [
+        ("std", "write NAME:DRUG:DOSE"),
+        ("std:letrozole", "is not DRUG:DOSE"),
+        ("std:aspirin:1uM", "unknown drug 'aspirin'"),
+        ("std:letrozole:2.5kg/day", "unknown unit 'kg'"),
+        ("std:letrozole:2.5mg", "needs a schedule"),
+        ("std:letrozole:2.5mg/fortnight", "unknown dosing interval"),
+        ("std:letrozole:2.5mg/day,sometimes", "unknown schedule modifier"),
+        ("std:letrozole:2.5mg/day,adherence=1.5", "adherence must be in"),
+        ("std:nvp-aew541:400mg/day", "no clinical PK"),
+        ("std:kw-2450:10nM/day", "takes no schedule"),
+        ("std:letrozole:-1mg/day", "cannot read the dose"),
+        ("std:letrozole:2.5mg/day+letrozole:1uM", "appears twice"),
+        ("s t:letrozole:2.5mg/day", "may use letters"),
+    ],
+)
+def test_bad_arm_is_one_error_line(run_cli, arm, match):
+    code, out, err = run_cli("trial", "--arm", arm, "--patients", "5", "--json")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert match in err
+    with pytest.raises((InputError, UnitError), match=match.replace("(", r"\(")):
+        parse_arm(arm)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (("--months", "0"), "--months must be in"),
+        (("--patients", "0"), "--patients must be"),
+        (("--menopause", "peri"), "menopause must be"),
+        (("--population", "martian"), "unknown population"),
+        (("--backend", "spark", "--workers", "2"), "backend must be"),
+    ],
+)
+def test_bad_options_are_one_error_line(run_cli, args, match):
+    code, _, err = run_cli("trial", "--arm", "a:letrozole:2.5mg/day", "--patients", "5", *args)
+    assert code == 2 and match in err and err.count("\n") == 1
+
+
+def test_duplicate_arm_names(run_cli):
+    code, _, err = run_cli("trial", "--arm", "a:placebo", "--arm", "a:letrozole:2.5mg/day")
+    assert code == 2 and "arm names must be unique" in err
+
+
+def test_schedules_parse():
+    arm = parse_arm("x:letrozole:1.25mg/12h,miss=3-4;10,start=2d")
+    s = arm.doses[0].schedule
+    assert (s.interval_h, s.missed, s.start_h) == (12, (3, 4, 10), 48)
+    t = arm.doses[0].dose_times_h(24 * 10)
+    assert t[0] == 48 and 48 + 2 * 12 not in t and t.size == 16 - 3
+    week = parse_arm("w:letrozole:17.5mg/week").doses[0].schedule
+    assert week.interval_h == 168
