@@ -21,6 +21,8 @@ def runs(tmp_path_factory):
     cut = run_experiments(
         exps, outdir=tmp_path_factory.mktemp("cut"), quick=True, overrides=crosstalk_off()
     )
+    bad = [(r.id, r.reason) for res in (base, cut) for r in res.runs if r.status != "ok"]
+    assert not bad, bad
     return base, cut
 
 

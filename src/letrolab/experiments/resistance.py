@@ -60,6 +60,9 @@ BLOT_REPLICATES = 3
 #: Band-to-band technical variation of a Western blot (transfer, antibody, exposure): CVs of
 #: 10–25 % are usual (Taylor & Posch 2014, Biomed Res Int 2014:361590); 15 % assumed.
 BLOT_CV = 0.15
+#: Integrated volume of the strongest band of a blot (16-bit image units): a peak pixel of
+#: about 10,000 above a background of 2,500, inside the linear range of a 65,535 full scale.
+BAND_VOLUME = 1.5e6
 BLOT_TARGETS = (("p-AKT", "p_akt", "AKT"), ("p-S6", "p_s6", "S6"))
 
 
@@ -172,8 +175,12 @@ def _blots(ctx, lines, rng, raw):
     for rep in range(1, BLOT_REPLICATES + 1):
         loading = np.exp(rng.normal(0.0, 0.12, size=len(names)))  # unequal protein loading
         for label, obs, total_label in BLOT_TARGETS:
-            phos = np.array([truth[n][obs] for n in names]) * loading * 2.0e6
-            total = loading * 1.2e6
+            # Antibodies differ in sensitivity and each membrane is exposed so that its
+            # strongest band sits well inside the detector's linear range: scale each blot to
+            # a top band volume of BAND_VOLUME (only ratios within a blot carry information).
+            phos = np.array([truth[n][obs] for n in names]) * loading
+            phos = phos * BAND_VOLUME / phos.max()
+            total = loading * BAND_VOLUME / loading.max()
             areas = {}
             for what, vol in ((label, phos), (total_label, total)):
                 vol = vol * np.exp(rng.normal(0.0, BLOT_CV, size=vol.shape))
@@ -188,7 +195,8 @@ def _blots(ctx, lines, rng, raw):
                 )
                 path = blot.save(raw / f"blot_{what.replace('-', '')}_rep{rep}.png")
                 files.append(path.relative_to(ctx.outdir))
-                res = analyse_blot(path, lanes=len(names), bands=1)
+                # lane rectangles as drawn in ImageJ's Gel Analyzer: the loaded lanes
+                res = analyse_blot(path, lanes=list(blot.lanes), bands=1)
                 areas[what] = res.band_areas(1)
                 if rep == 1:
                     examples[what] = blot.image

@@ -1,0 +1,139 @@
+"""One real ``reproduce --quick`` run: the three outputs agree with each other and with the files.
+
+Shared by the whole session (``quick_run`` fixture, conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from letrolab.experiments.claims import CLAIMS, evaluate_claims
+from letrolab.store import list_tables, read_provenance, read_table
+
+
+def test_claims_json_has_exactly_the_contract_shape(quick_claims):
+    assert [c["id"] for c in quick_claims] == [f"S{i}" for i in range(1, 10)]
+    for c in quick_claims:
+        assert list(c) == ["id", "claim", "seed", "model", "holds"]
+        assert isinstance(c["holds"], bool)
+        assert all(isinstance(c[k], str) and c[k] for k in ("claim", "seed", "model"))
+
+
+def test_every_experiment_ran(quick_run):
+    exps = read_table(quick_run / "results.duckdb", "experiments")
+    assert set(exps["status"]) == {"ok"}, exps[["id", "status", "reason"]].to_dict("records")
+    assert set(exps["id"]) == {
+        "crosstalk",
+        "proliferation",
+        "apoptosis",
+        "resistance",
+        "patients",
+        "metabolic",
+        "strategies",
+    }
+
+
+def test_claims_recomputed_from_the_store_match_claims_json(quick_run, quick_claims):
+    """The stored tables alone give back every verdict and value: nothing is written in."""
+    db = quick_run / "results.duckdb"
+    names = set(list_tables(db)["name"])
+    needed = {t for c in CLAIMS.values() for t in c.tables}
+    assert needed <= names
+    again = evaluate_claims({n: read_table(db, n) for n in needed})
+    assert [(c.id, c.holds, c.model) for c in again] == [
+        (c["id"], c["holds"], c["model"]) for c in quick_claims
+    ]
+
+
+def test_report_shows_the_claims_of_claims_json(quick_run, quick_claims):
+    html = (quick_run / "report.html").read_text(encoding="utf-8")
+    for c in quick_claims:
+        row = re.search(rf'<tr id="claim-{c["id"]}">(.*?)</tr>', html, re.S).group(1)
+        verdict = re.findall(r"<td class=\"(holds|fails|noteval)\">(.*?)</td>", row)[0][1]
+        assert verdict == ("yes" if c["holds"] else "no")
+    assert "Pathway diagram not available" not in html
+    assert html.count("<img ") >= 8  # pathway + one figure per experiment
+
+
+def test_provenance_names_model_and_run(quick_run):
+    prov = read_provenance(quick_run / "results.duckdb")
+    assert prov["quick"] == "True"
+    assert re.fullmatch(r"letrolab_network sha256:[0-9a-f]{12}", prov["model_version"])
+    assert len(prov["model_sha256_network.ant"]) == 64
+
+
+def test_plate_files_give_back_the_stored_viability(quick_run):
+    """Re-reading the written plate export + layout reproduces the stored S4 viability."""
+    from letrolab.assays.plates import read_plate_combination
+
+    raw = quick_run / "raw" / "proliferation"
+    comb = read_plate_combination(raw / "mcf7-aro_mts_gen5.txt", raw / "mcf7-aro_layout.csv")
+    stored = read_table(quick_run / "results.duckdb", "s4_viability")
+    stored = stored[stored["cell_line"] == "mcf7-aro"].set_index(["letrozole_nM", "nvp_aew541_nM"])[
+        "viability_pct"
+    ]
+    again = comb.groupby(["conc_r", "conc_c"])["response"].mean()
+    np.testing.assert_allclose(again.to_numpy(), stored.loc[again.index].to_numpy(), rtol=1e-12)
+    qc = read_table(quick_run / "results.duckdb", "s4_plate_qc")
+    assert (qc["z_prime"] > 0.5).all()  # the virtual assay is a good one (Zhang 1999)
+
+
+def test_fcs_files_are_fcs31_and_match_the_stored_sub_g1(quick_run):
+    from letrolab.assays import read_fcs
+    from letrolab.assays.cellcycle import analyze_cell_cycle
+
+    t = read_table(quick_run / "results.duckdb", "s5_subg1")
+    row = t[(t["cell_line"] == "mcf7-aro") & (t["treatment"] == "combination")].iloc[0]
+    data = read_fcs(quick_run / row["file"])
+    assert data.version == "3.1" and data.n_events == row["events"]
+    ctrl = analyze_cell_cycle(
+        quick_run
+        / t[(t["cell_line"] == "mcf7-aro") & (t["treatment"] == "vehicle")].iloc[0]["file"]
+    )
+    again = analyze_cell_cycle(quick_run / row["file"], control=ctrl)
+    assert again.sub_g1_pct == pytest.approx(row["sub_g1_pct"], rel=1e-9)
+    # the analysis recovers the model's sub-G1 within the debris it also counts (a few points)
+    assert abs(t["sub_g1_pct"] - t["model_sub_g1_pct"]).max() < 6.0
+
+
+def test_blot_images_are_16_bit_and_their_ratio_tracks_the_model(quick_run):
+    from letrolab.assays.blot import read_blot_image
+
+    imgs = sorted((quick_run / "raw" / "resistance").glob("blot_*.png"))
+    assert len(imgs) == 12  # p-AKT, AKT, p-S6, S6 x 3 replicate blots
+    assert read_blot_image(imgs[0]).dtype == np.uint16
+    q = read_table(quick_run / "results.duckdb", "s6_blot_quant")
+    lr = q[q["clone"] != "parental"]
+    # densitometry of noisy blots (15 % band CV, 3 blots) stays near the model's own ratio
+    assert np.all(np.abs(np.log(lr["relative_to_parental"] / lr["model_ratio"])) < 0.35)
+
+
+def test_derived_lr_clones_are_recorded(quick_run):
+    clones = read_table(quick_run / "results.duckdb", "s6_clones")
+    assert list(clones["clone"]) == ["mcf7-aro-lr1", "mcf7-aro-lr2", "mcf7-aro-lr3"]
+    sel = read_table(quick_run / "results.duckdb", "s6_selection")
+    assert sel.groupby("flask")["month"].max().tolist() == [6, 6, 6]
+
+
+def test_cli_reproduce_one_experiment_json(run_cli, tmp_path):
+    code, out, err = run_cli(
+        "reproduce", "--quick", "--only", "crosstalk", "--out", tmp_path / "o", "--json"
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [d["id"] for d in doc] == [f"S{i}" for i in range(1, 10)]
+    assert doc[2]["model"].startswith("under letrozole")
+    assert doc[0]["model"].startswith("not evaluated")
+    assert (tmp_path / "o" / "report.html").is_file()
+
+
+def test_cli_unknown_experiment_is_one_error_line(run_cli, tmp_path):
+    code, out, err = run_cli("reproduce", "--only", "nope", "--out", tmp_path / "o")
+    assert code == 2 and out == ""
+    assert err.startswith("error: unknown experiment 'nope'; choose one of crosstalk, ")
+    assert err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
