@@ -128,10 +128,13 @@ def _lookup(keys_table: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.
     return out
 
 
-def _loewe_expected(x, e0, emax, ec50, h, n_bisect: int = 56):
+def _loewe_expected(x, e0, emax, ec50, h, n_bisect: int = 6, n_newton: int = 14):
     """Loewe-additive effect for cells with doses ``x`` (n, k); NaN parameters = drug absent.
 
-    Returns (expected, fallback mask).
+    Solves ``G(y) = log(sum_i x_i / X_i(y)) = 0`` — monotone in ``y`` when all curves run the
+    same way — inside ``(max_i min(E0_i, Emax_i), min_i max(E0_i, Emax_i))``: a few bisection
+    steps, then Newton steps on ``G`` kept inside the shrinking bracket (a step leaving it
+    bisects instead). Returns (expected, fallback mask).
     """
     present = x > 0
     inc = emax > e0
@@ -142,20 +145,29 @@ def _loewe_expected(x, e0, emax, ec50, h, n_bisect: int = 56):
     all_inc = np.where(present, inc, True).all(1)
     all_dec = np.where(present, ~inc, True).all(1)
     same = all_inc | all_dec
-    sign = np.where(all_inc, 1.0, -1.0)  # g = sign * (sum - 1) decreases in y
+    sign = np.where(all_inc, 1.0, -1.0)  # g = sign * G decreases in y
     lx = np.log(np.where(present, x, 1.0)) - np.log(np.where(present, ec50, 1.0))
     inv_h = np.where(present, 1.0 / np.where(present, h, 1.0), 0.0)
 
-    def g(y):
+    def g(y, deriv=False):
         yy = y[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            q = (yy - e0) / (emax - yy)
-            t = np.exp(lx - np.log(q) * inv_h)
+            v = lx - np.log((yy - e0) / (emax - yy)) * inv_h  # log of x_i / X_i(y)
         below = np.where(inc, yy <= e0, yy >= e0)  # dose 0 reaches it: term infinite
         beyond = np.where(inc, yy >= emax, yy <= emax)  # never reached: term 0
-        t = np.where(below, np.inf, np.where(beyond, 0.0, t))
-        t = np.where(present, t, 0.0)
-        return sign * (t.sum(1) - 1.0)
+        v = np.where(below, np.inf, np.where(beyond | ~present, -np.inf, v))
+        m = v.max(1)
+        mf = np.where(np.isfinite(m), m, 0.0)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            w = np.exp(v - mf[:, None])
+            sw = w.sum(1)
+            tot = np.where(np.isfinite(m), mf + np.log(sw), m)
+        if not deriv:
+            return sign * tot
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dv = -inv_h * (1.0 / (yy - e0) + 1.0 / (emax - yy))
+            d = np.where(present & np.isfinite(v), w * dv, 0.0).sum(1) / sw
+        return sign * tot, sign * d
 
     ok = same & (lo < hi) & np.isfinite(lo) & np.isfinite(hi)
     a = np.where(ok, lo, 0.0)
@@ -164,11 +176,19 @@ def _loewe_expected(x, e0, emax, ec50, h, n_bisect: int = 56):
     root = ok & (ga > 0) & (gb < 0)
     for _ in range(n_bisect):
         m = 0.5 * (a + b)
-        gm = g(m)
-        right = gm > 0
+        right = g(m) > 0
         a = np.where(right, m, a)
         b = np.where(right, b, m)
     y = 0.5 * (a + b)
+    for _ in range(n_newton):
+        gy, dy = g(y, deriv=True)
+        right = gy > 0
+        a = np.where(right, y, a)
+        b = np.where(right, b, y)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            yn = y - gy / dy
+        inside = np.isfinite(yn) & (yn >= a) & (yn <= b)
+        y = np.where(inside, yn, 0.5 * (a + b))
     # Fallback (SynergyFinder's): each curve at the total dose, the larger effect.
     total = np.where(present, x, 0.0).sum(1, keepdims=True)
     each = np.where(present, hill_effect(total, e0, emax, ec50, h), -np.inf)
