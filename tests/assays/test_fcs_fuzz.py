@@ -43,7 +43,8 @@ def _check(blob: bytes) -> None:
         assert "\n" not in str(exc)
     else:
         assert data.events.shape == (data.n_events, len(data.channels))
-        assert data.events.dtype == np.float64
+        assert data.events.dtype in (np.float32, np.float64)
+        assert not data.events.flags.writeable
     assert time.perf_counter() - t0 < 2.0, "read_fcs took over 2 s"
 
 

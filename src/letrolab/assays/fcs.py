@@ -114,8 +114,9 @@ class FcsData:
         "2.0", "3.0" or "3.1".
     channels : tuple of Channel
     events : numpy.ndarray
-        ``(n_events, n_channels)`` float64 array (read-only). Log-amplified integer channels
-        are decoded to linear values when read with ``scale=True``.
+        ``(n_events, n_channels)`` read-only array: float32 when the file stores 32-bit floats
+        (kept as stored, without a copy), float64 otherwise. Log-amplified integer channels
+        are decoded to linear values, and gains divided out, when read with ``scale=True``.
     keywords : Mapping[str, str]
         TEXT keywords, upper-case, surrounding spaces removed (``"$P1N"``, ``"$CYT"``...).
     dataset : int
@@ -424,16 +425,19 @@ def _decode_data(
     order = _byteorder(kw, label) if dtype_code != "A" else None
     if dtype_code in ("F", "D"):
         width = 4 if dtype_code == "F" else 8
-        need = n_tot * n_par * width
-        raw = np.frombuffer(seg, dtype=np.uint8, count=need)
+        count = n_tot * n_par
         little = _is_little(order, width)
-        if little is None:
-            raw = _to_little(raw.reshape(-1, width), width, order).reshape(-1)
+        if little is None:  # permuted byte order: reorder the bytes, then view
+            raw = np.frombuffer(seg, dtype=np.uint8, count=count * width)
+            seg = _to_little(raw.reshape(-1, width), width, order).reshape(-1).data
             little = True
-        dt = np.dtype(("<" if little else ">") + ("f4" if width == 4 else "f8"))
-        vals = raw.view(dt).reshape(n_tot, n_par)
-        with np.errstate(invalid="ignore", over="ignore"):
-            return vals.astype(np.float64)
+        dt = np.dtype(("<" if little else ">") + f"f{width}")
+        # floats are kept as stored (float32 stays float32): a zero-copy view of the file's
+        # bytes when they are in the machine's byte order
+        vals = np.frombuffer(seg, dtype=dt, count=count).reshape(n_tot, n_par)
+        if not dt.isnative:
+            vals = vals.astype(dt.newbyteorder("="))
+        return vals
     if dtype_code == "I":
         return _decode_int(seg, kw, n_par, n_tot, bits, order, label)
     if dtype_code == "A":
@@ -829,10 +833,15 @@ def _build(
     if scale:
         with np.errstate(over="ignore", invalid="ignore"):
             events = _apply_scale(events, channels, kw)
-    bad = int(np.count_nonzero(~np.isfinite(events)))
+    # cheap screen: a sum is finite when every term is; only a non-finite sum (a NaN or an
+    # infinity, or an overflow of the sum itself) needs the exact count
+    with np.errstate(over="ignore", invalid="ignore"):
+        screen = np.isfinite(np.sum(events)) if events.size else True
+    bad = 0 if screen else int(np.count_nonzero(~np.isfinite(events)))
     if bad:
         quirks.append(f"DATA holds {bad} NaN or infinite values (kept; analyses reject them)")
-    events.setflags(write=False)
+    if events.flags.writeable:
+        events.setflags(write=False)
     version = hdr["version"]
     return FcsData(
         path=label,
@@ -849,12 +858,21 @@ def _build(
 
 def _apply_scale(events: np.ndarray, channels: list[Channel], kw: Mapping[str, str]) -> np.ndarray:
     is_int = kw.get("$DATATYPE", "").strip().upper() == "I"
-    for c in channels:
-        if is_int and c.decades > 0 and c.range > 0:
+    todo = [
+        c
+        for c in channels
+        if (is_int and c.decades > 0 and c.range > 0)
+        or (c.gain not in (0.0, 1.0) and c.decades == 0)
+    ]
+    if not todo:
+        return events
+    events = np.array(events, dtype=np.float64)  # a writable copy
+    for c in todo:
+        if is_int and c.decades > 0:
             events[:, c.index] = c.log_zero * np.power(
                 10.0, c.decades * events[:, c.index] / c.range
             )
-        elif c.gain not in (0.0, 1.0) and c.decades == 0:
+        else:
             events[:, c.index] /= c.gain
     return events
 
