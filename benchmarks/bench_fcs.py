@@ -104,7 +104,7 @@ def main() -> int:
 
     best_an, med_an, res = timed(lambda: analyze_cell_cycle(path), repeat=3)
     data = read_fcs(path)
-    best_fit, med_fit, _ = timed(lambda: analyze_cell_cycle(data), repeat=3)
+    best_fit, _, _ = timed(lambda: analyze_cell_cycle(data), repeat=3)
 
     ours = rows[0][1]
     by = {r[0]: r for r in rows}
