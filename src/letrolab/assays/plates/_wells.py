@@ -98,13 +98,6 @@ def row_letters(n: int) -> list[str]:
     return out
 
 
-def _row_index(letters: str) -> int:
-    letters = letters.upper()
-    if len(letters) == 1:
-        return ord(letters) - 65
-    return 26 + ord(letters[1]) - 65
-
-
 def parse_well(name: str) -> tuple[str, int]:
     """Split ``"B07"``/``"b7"`` into ``("B", 7)``; :class:`FormatError` if it is not a well."""
     m = _WELL.match(str(name))
@@ -121,6 +114,16 @@ def geometry_for(n_rows: int, n_cols: int) -> tuple[int, int]:
     raise FormatError(f"{n_rows} rows x {n_cols} columns is larger than a 1536-well plate")
 
 
+def _cell_text(c: object) -> str:
+    if c is None:
+        return ""
+    if type(c) is str:
+        return c.strip()
+    if isinstance(c, float):
+        return "" if c != c else repr(c)  # NaN: an empty cell
+    return str(c).strip()
+
+
 def classify_cells(cells: Iterable[object]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Turn cell contents into (value, flag, raw text) arrays.
 
@@ -128,45 +131,27 @@ def classify_cells(cells: Iterable[object]) -> tuple[np.ndarray, np.ndarray, np.
     overflow words (``OVRFLW``, ``OVER``, ``Sat``, ``Range?`` ...) are ``saturated``; empty cells
     and ``-``/``N/A`` are ``missing``; anything else (``MISSED``, ``0,02``, ``?????``) is
     ``non_numeric``. Only ``ok`` cells get a value; the others are NaN.
+
+    >>> classify_cells(["1.5", "OVRFLW", "", "0,02", 2.0])[1].tolist()
+    ['ok', 'saturated', 'missing', 'non_numeric', 'ok']
     """
-    raw: list[str] = []
-    values: list[float] = []
-    flags: list[str] = []
-    for c in cells:
-        if c is None or (isinstance(c, float) and np.isnan(c)):
-            raw.append("")
-            values.append(np.nan)
-            flags.append("missing")
-            continue
-        if isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, bool):
-            raw.append(repr(c) if isinstance(c, float) else str(c))
-            v = float(c)
-            values.append(v if np.isfinite(v) else np.nan)
-            flags.append("ok" if np.isfinite(v) else "saturated")
-            continue
-        text = str(c).strip()
-        raw.append(text)
-        low = text.lower()
-        if _NUMBER.match(text):
-            values.append(float(text))
-            flags.append("ok")
-        elif low in MISSING_TOKENS:
-            values.append(np.nan)
-            flags.append("missing")
-        elif low in SATURATED_TOKENS or low.startswith(("ovrflw", "overflow")):
-            values.append(np.nan)
-            flags.append("saturated")
-        else:
-            values.append(np.nan)
-            flags.append("non_numeric")
-    return (
-        np.asarray(values, dtype=float),
-        np.asarray(flags, dtype=object),
-        np.asarray(raw, dtype=object),
-    )
-
-
-_WAVE = re.compile(r"(\d+(?:\.\d+)?)")
+    raw = pd.Series([_cell_text(c) for c in cells], dtype=object)
+    n = len(raw)
+    if n == 0:
+        empty = np.array([], dtype=object)
+        return np.array([], dtype=float), empty, empty
+    text = raw.astype(str)
+    ok = text.str.fullmatch(_NUMBER.pattern.strip("^$")).to_numpy(dtype=bool)
+    values = np.full(n, np.nan)
+    if ok.any():
+        values[ok] = text[ok].astype(float).to_numpy()
+    low = text.str.lower()
+    flags = np.full(n, "non_numeric", dtype=object)
+    flags[low.isin(MISSING_TOKENS).to_numpy()] = "missing"
+    sat = low.isin(SATURATED_TOKENS) | low.str.startswith("ovrflw") | low.str.startswith("overflow")
+    flags[sat.to_numpy(dtype=bool)] = "saturated"
+    flags[ok] = "ok"
+    return values, flags, raw.to_numpy(dtype=object)
 
 
 def wavelength_of(label: str) -> float:
@@ -209,60 +194,77 @@ def wells_frame(
     read: Sequence[str] | str,
     wavelength: Sequence[float] | float | None = None,
     time_s: Sequence[float] | float | None = None,
-) -> pd.DataFrame:
-    """Build the tidy wells table from parallel arrays (row/col 0-based)."""
+) -> dict[str, np.ndarray]:
+    """One block of the wells table from parallel arrays (row/col 0-based).
+
+    Returns a dict of column arrays; :func:`finish` joins the blocks into the DataFrame (one
+    DataFrame construction per file instead of one per block).
+    """
     n = len(cells)
     row = np.asarray(row, dtype=int)
     col = np.asarray(col, dtype=int)
-    letters = np.asarray(row_letters(int(row.max()) + 1 if n else 1), dtype=object)
-    values, flags, raw = classify_cells(cells)
-    read_arr = (
-        np.full(n, read, dtype=object) if isinstance(read, str) else np.asarray(read, dtype=object)
-    )
+    raw = np.array([_cell_text(c) for c in cells], dtype=object)
+
+    def full(x, dtype):
+        if isinstance(x, str) or np.ndim(x) == 0:
+            return np.full(n, x, dtype=dtype)
+        return np.asarray(x, dtype=dtype)
+
+    read_arr = full(read, object)
     if wavelength is None:
-        uniq = {r: wavelength_of(r) for r in pd.unique(read_arr)}
+        uniq = {r: wavelength_of(r) for r in dict.fromkeys(read_arr.tolist())}
         wl = np.array([uniq[r] for r in read_arr], dtype=float)
     else:
-        wl = np.broadcast_to(np.asarray(wavelength, dtype=float), (n,)).copy()
-    ts = np.broadcast_to(np.asarray(np.nan if time_s is None else time_s, dtype=float), (n,)).copy()
-    rl = letters[row] if n else np.array([], dtype=object)
-    df = pd.DataFrame(
-        {
-            "plate": np.full(n, plate, dtype=object)
-            if isinstance(plate, str)
-            else np.asarray(plate, dtype=object),
-            "well": [f"{r}{c + 1}" for r, c in zip(rl, col, strict=True)],
-            "row": rl,
-            "col": col + 1,
-            "read": read_arr,
-            "wavelength": wl,
-            "time_s": ts,
-            "value": values,
-            "flag": flags,
-            "raw": raw,
-        }
-    )
-    return df
+        wl = full(wavelength, float)
+    return {
+        "plate": full(plate, object),
+        "_r": row,
+        "col": col + 1,
+        "read": read_arr,
+        "wavelength": wl,
+        "time_s": full(np.nan if time_s is None else time_s, float),
+        "raw": raw,
+    }
 
 
-def finish(frames: list[pd.DataFrame], *, source: str) -> pd.DataFrame:
-    """Concatenate reader output, check it, and sort it by plate, read, time, row, column."""
-    frames = [f for f in frames if len(f)]
-    if not frames:
+def finish(blocks: list[dict[str, np.ndarray]], *, source: str) -> pd.DataFrame:
+    """Join reader blocks, check them, and sort by plate, read, time, wavelength, row, column."""
+    blocks = [b for b in blocks if len(b["raw"])]
+    if not blocks:
         raise FormatError(
             f"{source}: no plate data found (is the file truncated or another format?)"
         )
-    df = pd.concat(frames, ignore_index=True)
-    df["col"] = df["col"].astype(int)
-    for c in ("plate", "well", "row", "read", "flag", "raw"):
-        df[c] = df[c].astype(str)
-    df["_r"] = [_row_index(r) for r in df["row"]]
-    order = {p: i for i, p in enumerate(pd.unique(df["plate"]))}
-    rorder = {r: i for i, r in enumerate(pd.unique(df["read"]))}
-    df["_p"] = df["plate"].map(order)
-    df["_q"] = df["read"].map(rorder)
-    df["_t"] = df["time_s"].fillna(-1.0)
-    df = df.sort_values(["_p", "_q", "_t", "wavelength", "_r", "col"], kind="stable")
+    cols = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
+    cols["value"], cols["flag"], cols["raw"] = classify_cells(cols["raw"])  # once per file
+    letters = np.asarray(row_letters(int(cols["_r"].max()) + 1), dtype=object)
+    rl = letters[cols["_r"]]
+    plate_code = pd.factorize(pd.Series(cols["plate"], dtype=object), sort=False)[0]
+    read_code = pd.factorize(pd.Series(cols["read"], dtype=object), sort=False)[0]
+    order = np.lexsort(
+        (
+            cols["col"],
+            cols["_r"],
+            np.nan_to_num(cols["wavelength"], nan=-1.0),
+            np.nan_to_num(cols["time_s"], nan=-1.0),
+            read_code,
+            plate_code,
+        )
+    )
+    well = rl.astype(str) + cols["col"].astype(str)
+    df = pd.DataFrame(
+        {
+            "plate": cols["plate"][order].astype(str),
+            "well": well[order],
+            "row": rl[order].astype(str),
+            "col": cols["col"][order].astype(int),
+            "read": cols["read"][order].astype(str),
+            "wavelength": cols["wavelength"][order],
+            "time_s": cols["time_s"][order],
+            "value": cols["value"][order],
+            "flag": cols["flag"][order].astype(str),
+            "raw": cols["raw"][order].astype(str),
+        }
+    )
     dup = df.duplicated(["plate", "read", "time_s", "wavelength", "well"])
     if dup.any():
         first = df.loc[dup].iloc[0]
@@ -270,7 +272,7 @@ def finish(frames: list[pd.DataFrame], *, source: str) -> pd.DataFrame:
             f"{source}: well {first['well']} of plate {first['plate']!r} read {first['read']!r} "
             "appears twice; the file is corrupt or holds two exports of the same plate"
         )
-    return df.drop(columns=["_r", "_p", "_q", "_t"]).reset_index(drop=True)[list(WELL_COLUMNS)]
+    return df
 
 
 def matrix_cells(
