@@ -57,6 +57,7 @@ def test_grid_matches_single_simulations():
     )
     np.testing.assert_allclose(g.final("viable_cells")[3], single.final("viable_cells"), rtol=1e-6)
     assert set(g.to_frame().columns) >= {"letrozole_nM", "nvp-aew541_nM", "viable_cells"}
+    assert "letrozole_nM" in g.report() and len(g.summary()["rows"]) == 4
 
 
 def test_constant_schedule_equals_constant_dose_and_switch_takes_effect():
@@ -136,6 +137,7 @@ def test_ensemble_backends_agree():
     f = ser.final("viable_cells")
     assert f.shape == (4,) and np.all(np.isfinite(f))
     assert ser.failed == {} and set(ser.to_frame().columns) >= {"k_g1s_max", "viable_cells"}
+    assert ser.report().startswith("4 parameter sets, 0 failed")
     one = simulate(parameters={"k_g1s_max": 0.1, "K_surv": 0.7}, days=2, points_per_day=1)
     # warm-started deprivation reaches the same steady state as the cold start of simulate()
     assert f[2] == pytest.approx(one.final("viable_cells"), rel=1e-5)

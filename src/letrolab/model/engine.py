@@ -241,6 +241,12 @@ class GridResult:
             df[name] = self.values[:, -1, k]
         return df
 
+    def report(self) -> str:
+        """The conditions with the final value of every observable, as text."""
+        return f"{self.cell_line} at {self.time_h[-1]:g} h\n" + self.to_frame().to_string(
+            index=False
+        )
+
     def summary(self) -> dict[str, Any]:
         """JSON-able dict: conditions table and final values."""
         return {
@@ -273,6 +279,15 @@ class EnsembleResult:
         for k, name in enumerate(self.observables):
             df[name] = self.values[:, -1, k]
         return df
+
+    def report(self) -> str:
+        """One line per observable: median and 90 % range of the final values."""
+        doc = self.summary()
+        lines = [f"{doc['n_sets']} parameter sets, {len(self.failed)} failed"]
+        for name, q in doc["final_quantiles_5_50_95"].items():
+            if q is not None:
+                lines.append(f"{name}: median {q[1]:.4g} (5-95 %: {q[0]:.4g} - {q[2]:.4g})")
+        return "\n".join(lines)
 
     def summary(self) -> dict[str, Any]:
         """Size, failures and per-observable quantiles of the final values."""
