@@ -89,3 +89,18 @@ def test_frames_and_report():
     assert "IGF-1" in r.report()
     with pytest.raises(InputError, match="no arm 'c'"):
         r.arm("c")
+
+
+def test_vectorised_and_libroadrunner_engines_agree_on_a_cohort():
+    # engine="roadrunner" runs every patient in libroadrunner on patient.ant (source of truth)
+    arms = ["a:letrozole:2.5mg/day,adherence=0.9", "b:letrozole:0.5mg/day+kw-2450:5nM"]
+    vec = run_trial(arms, patients=8, months=1, seed=3, n_trace=0)
+    ref = run_trial(arms, patients=8, months=1, seed=3, n_trace=0, engine="roadrunner")
+    for a in ("a", "b"):
+        for k, v in ref.arm(a).items():
+            np.testing.assert_allclose(vec.arm(a)[k], v, rtol=5e-3, atol=1e-6, err_msg=k)
+
+
+def test_unknown_engine():
+    with pytest.raises(InputError, match="engine must be"):
+        run_trial(["a:placebo"], patients=2, months=1, seed=0, engine="euler")

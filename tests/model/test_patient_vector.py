@@ -2,7 +2,7 @@
 
 Tolerance: every time course within 1 % of its range from 24 h on (the engine holds GH and the
 glucose-insulin system at quasi-steady state, libroadrunner integrates them; both settle within
-hours), end-of-run values within 0.2 %. libroadrunner runs with CVODE rtol 1e-9, atol 1e-12.
+hours), end-of-run values within 0.2 %. libroadrunner runs with CVODE rtol 1e-8, atol 1e-10.
 """
 
 import numpy as np

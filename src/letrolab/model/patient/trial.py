@@ -139,9 +139,118 @@ def _slice_drugs(oral, idx):
     return out
 
 
+def reference_inputs(
+    P: dict[str, np.ndarray], oral: list, const: list, k: int
+) -> tuple[dict[str, float], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Parameters and dose events of patient ``k`` for :func:`simulate_reference`.
+
+    Letrozole uses the model's own PK block; other drugs go to the slots ``x1``, ``x2`` of
+    ``patient.ant`` (oral PK or steady exposure, with their IGF-1R / IR IC50s).
+    """
+    params = {name: float(np.asarray(v)[k]) for name, v in P.items()}
+    doses: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    slots = iter(("x1", "x2"))
+    for d in oral:
+        if d.name == "letrozole":
+            amounts = d.dose_mg if d.taken is None else d.dose_mg * d.taken[k]
+            doses["let"] = (d.dose_times_h, amounts)
+            continue
+        s = next(slots, None)
+        if s is None:
+            raise InputError("the libroadrunner engine takes at most two drugs besides letrozole")
+        params.update({f"ka_{s}": d.ka[k], f"CL_{s}": d.cl[k], f"V_{s}": d.v[k], f"MW_{s}": d.mw})
+        params[f"IC50_IGF1R_{s}_nM"] = min(d.ic50_igf1r_nM, 1e30)
+        params[f"IC50_IR_{s}_nM"] = min(d.ic50_ir_nM, 1e30)
+        amounts = d.dose_mg if d.taken is None else d.dose_mg * d.taken[k]
+        doses[s] = (d.dose_times_h, d.f * amounts)
+    for c in const:
+        if c.name == "letrozole":
+            raise InputError("the libroadrunner engine takes letrozole as an oral dose only")
+        s = next(slots, None)
+        if s is None:
+            raise InputError("the libroadrunner engine takes at most two drugs besides letrozole")
+        params[f"C_{s}_const_nM"] = c.conc_nM
+        params[f"IC50_IGF1R_{s}_nM"] = min(c.ic50_igf1r_nM, 1e30)
+        params[f"IC50_IR_{s}_nM"] = min(c.ic50_ir_nM, 1e30)
+    return params, doses
+
+
 def _run_chunk(payload: dict) -> _vector.BatchResult:
     """Worker entry point: one chunk of patients through the vectorised engine."""
-    return _vector.simulate_batch(**payload)
+    if payload.get("engine", "vector") == "roadrunner":
+        return _run_chunk_reference(payload)
+    return _vector.simulate_batch(**{k: v for k, v in payload.items() if k != "engine"})
+
+
+def _run_chunk_reference(payload: dict) -> _vector.BatchResult:
+    """Worker entry point of ``engine="roadrunner"``: patient by patient in libroadrunner.
+
+    The model is compiled once per worker process (cached by ``load_roadrunner``); each
+    patient is a reset, new parameter values and a run with dose events.
+    """
+    from letrolab.model.patient._model import simulate_reference
+
+    P, oral, const = payload["p"], payload["oral"], payload["const"]
+    t_end, dt = payload["t_end_h"], 0.5
+    n = int(np.asarray(P["G_0"]).size)
+    sel = ("time", "C_let_nM", "I_arom", "E2", "E2_measured", "FSH", "LH", "IGF1_ov", "GH")
+    sel += ("IGF1", "BP3", "G", "Ins", "f_IGF1R", "f_IR", "C_x1_nM", "C_x2_nM")
+    keys = ("E2", "E2_measured", "FSH", "LH", "IGF1_ov", "GH", "IGF1", "BP3", "G", "Ins")
+    out = {k: np.empty(n) for k in (*keys, "f_IGF1R", "f_IR", "arom")}
+    others = [d.name for d in oral if d.name != "letrozole"]
+    conc = {d.name: (np.empty(n), np.empty(n)) for d in oral}
+    window = max(0.0, t_end - 168.0)
+    n_trace = min(payload.get("n_trace", 0), n)
+    every = max(1, int(payload.get("trace_every", 1)))
+    traces: dict[str, np.ndarray] = {}
+    trace_t = np.arange(0, round(t_end) + 1, every * payload.get("dt_h", 1.0))
+    for k in range(n):
+        params, doses = reference_inputs(P, oral, const, k)
+        r = simulate_reference(params, doses=doses, t_end_h=t_end, dt_h=dt, selections=sel)
+        last = r["time"] >= window - 1e-9
+        span = r["time"][last][-1] - r["time"][last][0]
+        for key in keys:
+            out[key][k] = r[key][-1]
+        out["f_IGF1R"][k], out["f_IR"][k] = r["f_IGF1R"][-1], r["f_IR"][-1]
+        out["arom"][k] = np.trapezoid(r["I_arom"][last], r["time"][last]) / span
+        for d in oral:
+            col = "C_let_nM" if d.name == "letrozole" else f"C_x{others.index(d.name) + 1}_nM"
+            conc[d.name][0][k] = np.trapezoid(r[col][last], r["time"][last]) / span
+            conc[d.name][1][k] = r[col][-1]
+        if k < n_trace:
+            idx = np.searchsorted(r["time"], trace_t)
+            for key in (*keys, "f_IGF1R", "f_IR", "C_let_nM"):
+                name = {"IGF1_ov": None}.get(key, key)
+                if name is None:
+                    continue
+                traces.setdefault(name, np.empty((n_trace, trace_t.size)))[k] = r[key][idx]
+            for d in oral:
+                if d.name != "letrozole":
+                    col = f"C_x{others.index(d.name) + 1}_nM"
+                    traces.setdefault(f"C_{d.name}_nM", np.empty((n_trace, trace_t.size)))[k] = r[
+                        col
+                    ][idx]
+    e2_0 = np.asarray(P["E2_peri0"]) + np.asarray(P["ovary"]) * np.asarray(P["E2_ov0"])
+    values = {
+        "E2_baseline": e2_0,
+        "E2_measured_baseline": e2_0 + np.asarray(P["E2_assay_floor"]),
+        "E2_end": out["E2"],
+        "E2_measured_end": out["E2_measured"],
+        "FSH_end": out["FSH"],
+        "LH_end": out["LH"],
+        "IGF1_ov_end": out["IGF1_ov"],
+        "GH_end": out["GH"],
+        "IGF1_end": out["IGF1"],
+        "BP3_end": out["BP3"],
+        "G_end": out["G"],
+        "Ins_end": out["Ins"],
+        "f_IGF1R_end": out["f_IGF1R"],
+        "f_IR_end": out["f_IR"],
+        "aromatase_inhibition": out["arom"],
+    }
+    for d in oral:
+        values[f"css_{d.name}_nM"], values[f"C_{d.name}_end_nM"] = conc[d.name]
+    return _vector.BatchResult(values=values, trace_t_h=trace_t, traces=traces)
 
 
 def _execute(payloads: list[dict], *, workers: int, backend: str) -> list[_vector.BatchResult]:
@@ -340,6 +449,7 @@ def run_trial(
     population: str = "european",
     workers: int = 1,
     backend: str = "processes",
+    engine: str = "vector",
     chunk_size: int | None = None,
     dt_h: float = 1.0,
     n_trace: int = 20,
@@ -365,6 +475,10 @@ def run_trial(
         Worker processes (``backend="processes"``) or Dask workers (``backend="dask"``).
     backend : {"processes", "dask", "serial"}
         How chunks of patients are run.
+    engine : {"vector", "roadrunner"}
+        ``"vector"``: the vectorised NumPy engine (fast; tested against libroadrunner).
+        ``"roadrunner"``: every patient simulated in libroadrunner on ``patient.ant`` (the
+        source of truth; each worker compiles the model once), for checks and small cohorts.
     chunk_size : int, optional
         Patients per chunk (default: an even split over the workers, at most 50,000).
     dt_h : float
@@ -401,6 +515,8 @@ def run_trial(
         raise InputError(f"--months must be in (0, 120], got {months!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"--seed must be a whole number >= 0, got {seed!r}")
+    if engine not in ("vector", "roadrunner"):
+        raise InputError(f"engine must be 'vector' or 'roadrunner', got {engine!r}")
     if backend not in ("serial", "processes", "dask"):
         raise InputError(f"backend must be 'serial', 'processes' or 'dask', got {backend!r}")
     if not (isinstance(workers, (int, np.integer)) and workers >= 1):
@@ -448,6 +564,7 @@ def run_trial(
                     "dt_h": dt_h,
                     "n_trace": n_trace if k == 0 else 0,
                     "trace_every": trace_every,
+                    "engine": engine,
                 }
             )
         results = _execute(payloads, workers=int(workers), backend=backend)
