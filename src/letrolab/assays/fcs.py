@@ -1,8 +1,12 @@
 """Reading and writing Flow Cytometry Standard (FCS 2.0, 3.0, 3.1) files.
 
-The reader puts flowio's standard parser first and falls back to letrolab's own tolerant parser
-for the quirks of real instruments; the event data (the DATA segment) is always decoded with
-NumPy in one vectorised step, so a million-event file reads in tens of milliseconds.
+flowio's standard parser reads the HEADER and TEXT of every file first; a file it accepts, and
+whose layout keywords ($PAR, $TOT, $DATATYPE, $BYTEORD, $P1N, $P1B) it reads as letrolab's own
+tolerant parser does, is marked ``parser="flowio"``. The keyword values themselves come from the
+tolerant parser, which keeps every character (flowio drops ``$`` inside values) and also reads
+the files flowio refuses. The event data (the DATA segment) is always decoded with NumPy in one
+vectorised step (a zero-copy view for float data), so a million-event file reads in about
+10 ms; flowio's own decoder builds Python arrays and cannot read 10-bit or 24-bit fields.
 
 Quirks handled (each one, when met, is recorded in :attr:`FcsData.quirks`):
 
