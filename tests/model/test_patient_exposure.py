@@ -68,3 +68,13 @@ def test_patient_drives_the_tumour_model():
     assert r_on.final("viable_cells") < r_off.final("viable_cells")
     with pytest.raises(InputError, match="unknown observable"):
         drive_tumour(on, observables=["nope"])
+
+
+def test_igf1_fraction_scales_the_tumour_igf1_input():
+    ex = patient_exposure("on:letrozole:2.5mg/day", months=0.1)
+    full = drive_tumour(ex, observables=["p_igf1r"])
+    tenth = drive_tumour(ex, observables=["p_igf1r"], igf1_fraction=0.1)
+    assert tenth.final("p_igf1r") < full.final("p_igf1r")
+    assert tenth.conditions["igf1_fraction"] == 0.1
+    with pytest.raises(InputError, match="igf1_fraction must be in"):
+        drive_tumour(ex, igf1_fraction=2.0)

@@ -123,3 +123,9 @@ def test_schedules_parse():
     assert t[0] == 48 and 48 + 2 * 12 not in t and t.size == 16 - 3
     week = parse_arm("w:letrozole:17.5mg/week").doses[0].schedule
     assert week.interval_h == 168
+
+
+def test_help_renders(run_cli):
+    code, out, err = run_cli("trial", "--help")
+    assert code == 0, err
+    assert "--arm" in out and "--patients" in out and "--engine" in out

@@ -10,7 +10,7 @@ import typer
 __all__ = ["register"]
 
 _ARM_HELP = (
-    "NAME:DRUG:DOSE[/SCHEDULE][+DRUG:DOSE...], e.g. std:letrozole:2.5mg/day or "
+    "NAME:DRUG:DOSE, optionally /SCHEDULE and +DRUG:DOSE..., e.g. std:letrozole:2.5mg/day or "
     "combo:letrozole:2.5mg/day+kw-2450:100nM; schedules: day, Nh, Nd, week with modifiers "
     ",21on7off ,miss=10-12 ,adherence=0.9 ,start=14d (repeat --arm for several arms)."
 )
@@ -29,6 +29,12 @@ def trial(
     backend: Annotated[
         str, typer.Option("--backend", help="processes, dask or serial.")
     ] = "processes",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="vector (fast NumPy) or roadrunner (libroadrunner per patient)."
+        ),
+    ] = "vector",
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the tables and figures.")
     ] = None,
@@ -47,6 +53,7 @@ def trial(
         population=population,
         workers=workers,
         backend=backend,
+        engine=engine,
     )
     if out is not None:
         result.write(out)

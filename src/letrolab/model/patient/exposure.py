@@ -214,6 +214,7 @@ def drive_tumour(
     cell_line: str = "mcf7-aro",
     *,
     update_every_h: float = 24.0,
+    igf1_fraction: float = 1.0,
     points_per_day: int = 4,
     baseline_h: float = 240.0,
     deprivation_h: float | None = None,
@@ -228,6 +229,21 @@ def drive_tumour(
     ``exposure`` as piecewise-constant inputs updated every ``update_every_h`` hours. Drugs of
     the arm that the network's drug catalogue does not know are an error.
 
+    Parameters
+    ----------
+    exposure : Exposure
+        From :func:`patient_exposure`.
+    cell_line : str
+        A cell line of :mod:`letrolab.model` (``"mcf7-aro"``, ``"t47d-aro"``, ...).
+    update_every_h : float
+        Interval of the piecewise-constant input updates (h).
+    igf1_fraction : float
+        Fraction of serum IGF-1 handed to the network's ``igf1`` input. ASSUMPTION 1: the
+        tumour sees total serum IGF-1 (the network's receptor constants are set in culture
+        medium, which also holds IGFBP-bound IGF-1); lower it to model IGFBP sequestration.
+    points_per_day : int
+        Output resolution.
+
     Returns
     -------
     letrolab.model.SimulationResult
@@ -241,6 +257,8 @@ def drive_tumour(
         get_model,
     )
 
+    if not (np.isfinite(igf1_fraction) and 0 <= igf1_fraction <= 1):
+        raise InputError(f"igf1_fraction must be in [0, 1], got {igf1_fraction!r}")
     model = model or get_model()
     obs = tuple(OBSERVABLES) if observables is None else tuple(observables)
     bad = [o for o in obs if o not in OBSERVABLES]
@@ -261,7 +279,7 @@ def drive_tumour(
             i0 = i
             upd = {p: float(means[k][i]) for k, p in drug_params.items()}
         upd["androstenedione"] = float(means["androstenedione_nM"][i0])
-        upd["igf1"] = float(means["igf1_nM"][i0])
+        upd["igf1"] = igf1_fraction * float(means["igf1_nM"][i0])
         upd["insulin"] = float(means["insulin_pM"][i0]) / 1000.0
         return upd
 
@@ -285,6 +303,7 @@ def drive_tumour(
         conditions={
             "patient_arm": exposure.arm,
             "update_every_h": float(update_every_h),
+            "igf1_fraction": float(igf1_fraction),
             "baseline_h": float(baseline_h),
             "deprivation_h": dep,
             "androstenedione_nM": float(means["androstenedione_nM"][0]),
