@@ -684,12 +684,10 @@ class ChouTalalayResult:
         import json
         from pathlib import Path
 
-        from letrolab.cli import _jsonable
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "chou_talalay.json").write_text(
-            json.dumps(_jsonable(self.summary()), indent=2, allow_nan=False) + "\n"
+            json.dumps(_json_safe(self.summary()), indent=2, allow_nan=False) + "\n"
         )
         for res in self.blocks.values():
             if not res:
@@ -708,6 +706,19 @@ class ChouTalalayResult:
                 ).to_csv(d / "fa_ci_curve.csv", index=False)
             if res.warnings:
                 (d / "warnings.txt").write_text("\n".join(res.warnings) + "\n")
+
+
+def _json_safe(obj: Any) -> Any:
+    """Plain JSON types; non-finite floats become None (JSON has no NaN)."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------
