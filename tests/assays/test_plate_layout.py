@@ -346,3 +346,16 @@ def test_truncated_and_wrong_files(shared_data, tmp_path):
         read_plate(tmp_path / "nope.csv")
     with pytest.raises(InputError, match=r"unknown plate format 'csv'"):
         read_plate(src / "bmg_mars" / "BMG Labtech format.CSV", format="csv")
+
+
+def test_qc_numbers_that_cannot_be_computed_are_failed_values():
+    from letrolab.errors import FitError
+
+    q = plate_qc("P", "r", np.array([1.0, 1.1, 0.9]), np.array([0.1]))
+    assert not q.z_prime and not q.cv_blank and not q.edge_ratio
+    with pytest.raises(FitError, match=r"Z'-factor of plate P failed: 1 blank and 3 vehicle wells"):
+        float(q.z_prime)
+    doc = q.summary()
+    assert doc["z_prime"] is None and "needs >= 2 of each" in doc["not_assessed"]["z_prime"]
+    assert doc["cv_vehicle"] == pytest.approx(10.0)
+    assert "n/a (1 well(s); needs >= 2)" in q.report()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from letrolab._results import Failed
 from letrolab.assays.plates.layout import Layout, read_layout
 from letrolab.errors import FormatError, InputError
 
@@ -48,13 +49,15 @@ class PlateQC:
     plate, read : str
     n_blank, n_vehicle : int
         Usable (flag ``ok``) control wells.
-    z_prime : float
-        Z'-factor (Zhang et al. 1999); NaN when fewer than 2 wells of either control.
-    cv_vehicle, cv_blank : float
-        Coefficients of variation in %, NaN when fewer than 2 wells.
-    edge_ratio : float
-        mean(edge vehicle) / mean(interior vehicle), NaN when not assessable.
-    edge_p : float
+    z_prime : float or Failed
+        Z'-factor (Zhang et al. 1999); a :class:`~letrolab._results.Failed` (falsy, says why)
+        with fewer than 2 wells of either control.
+    cv_vehicle, cv_blank : float or Failed
+        Coefficients of variation in %; Failed with fewer than 2 wells.
+    edge_ratio : float or Failed
+        mean(edge vehicle) / mean(interior vehicle); Failed when not assessable (fewer than 2
+        vehicle wells on the outer ring or inside).
+    edge_p : float or Failed
         Welch's t-test p-value for edge against interior vehicle wells.
     warnings : tuple of str
     """
@@ -63,46 +66,57 @@ class PlateQC:
     read: str
     n_blank: int
     n_vehicle: int
-    z_prime: float
-    cv_vehicle: float
-    cv_blank: float
-    edge_ratio: float
-    edge_p: float
+    z_prime: float | Failed
+    cv_vehicle: float | Failed
+    cv_blank: float | Failed
+    edge_ratio: float | Failed
+    edge_p: float | Failed
     warnings: tuple[str, ...] = field(default=())
 
+    _NUMBERS = ("z_prime", "cv_vehicle", "cv_blank", "edge_ratio", "edge_p")
+
     def summary(self) -> dict[str, Any]:
-        """JSON-able dict of the fields (NaN stays NaN; the CLI prints it as null)."""
-        return {
+        """JSON-able dict: numbers (null where not assessed), ``not_assessed`` reasons, warnings."""
+        out: dict[str, Any] = {
             "plate": self.plate,
             "read": self.read,
             "n_blank": self.n_blank,
             "n_vehicle": self.n_vehicle,
-            "z_prime": self.z_prime,
-            "cv_vehicle": self.cv_vehicle,
-            "cv_blank": self.cv_blank,
-            "edge_ratio": self.edge_ratio,
-            "edge_p": self.edge_p,
-            "warnings": list(self.warnings),
         }
+        reasons = {}
+        for name in self._NUMBERS:
+            v = getattr(self, name)
+            out[name] = None if isinstance(v, Failed) else float(v)
+            if isinstance(v, Failed):
+                reasons[name] = v.reason
+        out["not_assessed"] = reasons
+        out["warnings"] = list(self.warnings)
+        return out
 
     def report(self) -> str:
         """One paragraph of text."""
+
+        def fmt(v, spec: str) -> str:
+            return f"n/a ({v.reason})" if isinstance(v, Failed) else format(v, spec)
+
         edge = (
             f"edge/interior vehicle = {self.edge_ratio:.3f} (p = {self.edge_p:.3g})"
-            if np.isfinite(self.edge_ratio)
-            else "edge effect not assessed (needs >= 2 vehicle wells on the edge and inside)"
+            if not isinstance(self.edge_ratio, Failed)
+            else f"edge effect not assessed ({self.edge_ratio.reason})"
         )
         lines = [
-            f"plate {self.plate} ({self.read}): Z' = {self.z_prime:.3f}, CV vehicle = "
-            f"{self.cv_vehicle:.1f} %, CV blank = {self.cv_blank:.1f} %, {edge}"
+            f"plate {self.plate} ({self.read}): Z' = {fmt(self.z_prime, '.3f')}, CV vehicle = "
+            f"{fmt(self.cv_vehicle, '.1f')} %, CV blank = {fmt(self.cv_blank, '.1f')} %, {edge}"
         ]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
-def _cv(x: np.ndarray) -> float:
-    if len(x) < 2 or np.mean(x) == 0:
-        return float("nan")
+def _cv(x: np.ndarray, what: str) -> float | Failed:
+    if len(x) < 2:
+        return Failed(f"{len(x)} well(s); needs >= 2", what=what)
+    if np.mean(x) == 0:
+        return Failed("mean is 0", what=what)
     return float(100.0 * np.std(x, ddof=1) / abs(np.mean(x)))
 
 
@@ -128,7 +142,10 @@ def plate_qc(
     vehicle = np.asarray(vehicle, dtype=float)
     blank = np.asarray(blank, dtype=float)
     warns = []
-    z = float("nan")
+    z: float | Failed = Failed(
+        f"{len(blank)} blank and {len(vehicle)} vehicle wells; needs >= 2 of each",
+        what=f"Z'-factor of plate {plate}",
+    )
     if len(vehicle) >= 2 and len(blank) >= 2:
         sep = abs(vehicle.mean() - blank.mean())
         sd = np.std(vehicle, ddof=1) + np.std(blank, ddof=1)
@@ -140,23 +157,27 @@ def plate_qc(
             )
     else:
         warns.append(f"plate {plate}: Z' not computed (needs >= 2 blank and >= 2 vehicle wells)")
-    cv_v, cv_b = _cv(vehicle), _cv(blank)
-    if np.isfinite(cv_v) and cv_v > CV_MAX:
+    cv_v = _cv(vehicle, f"CV of vehicle wells of plate {plate}")
+    cv_b = _cv(blank, f"CV of blank wells of plate {plate}")
+    if not isinstance(cv_v, Failed) and cv_v > CV_MAX:
         warns.append(f"plate {plate}: CV of vehicle wells {cv_v:.1f} % > {CV_MAX:.0f} %")
-    if np.isfinite(cv_b) and cv_b > CV_MAX and len(blank) >= 2:
+    if not isinstance(cv_b, Failed) and cv_b > CV_MAX:
         warns.append(f"plate {plate}: CV of blank wells {cv_b:.1f} % > {CV_MAX:.0f} %")
-    ratio = p = float("nan")
+    why = "no well positions given"
     if vehicle_edge is not None:
         edge = vehicle[vehicle_edge]
         inner = vehicle[~vehicle_edge]
-        if len(edge) >= 2 and len(inner) >= 2 and inner.mean() != 0:
-            ratio = float(edge.mean() / inner.mean())
-            p = _welch_p(edge, inner)
-            if p < EDGE_P and abs(ratio - 1.0) > EDGE_DIFF:
-                warns.append(
-                    f"plate {plate}: edge effect, outer-ring vehicle wells at {100 * ratio:.0f} % "
-                    f"of interior ones (Welch p = {p:.2g})"
-                )
+        why = f"{len(edge)} vehicle wells on the edge, {len(inner)} inside; needs >= 2 of each"
+    ratio: float | Failed = Failed(why, what=f"edge effect of plate {plate}")
+    p: float | Failed = ratio
+    if vehicle_edge is not None and len(edge) >= 2 and len(inner) >= 2 and inner.mean() != 0:
+        ratio = float(edge.mean() / inner.mean())
+        p = _welch_p(edge, inner)
+        if p < EDGE_P and abs(ratio - 1.0) > EDGE_DIFF:
+            warns.append(
+                f"plate {plate}: edge effect, outer-ring vehicle wells at {100 * ratio:.0f} % "
+                f"of interior ones (Welch p = {p:.2g})"
+            )
     return PlateQC(
         plate=str(plate),
         read=str(read),
