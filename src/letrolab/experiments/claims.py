@@ -207,6 +207,8 @@ def _eval_s4(t: Mapping[str, pd.DataFrame]):
         )
         ok = ok and len(vals) == 2 and bool(np.all(np.isfinite(vals) & (vals < S4_CI_MAX)))
     model = "constant-ratio letrozole + NVP-AEW541, Chou–Talalay " + "; ".join(parts)
+    if "extrapolated" in ci and ci["extrapolated"].astype(bool).any():
+        model += " (some CIs extrapolate a single agent beyond its measured effect range)"
     return model, ok, {"ci": ci[["cell_line", "fa", "ci"]].to_dict("records")}
 
 
