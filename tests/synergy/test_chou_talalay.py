@@ -307,3 +307,27 @@ def test_published_constant_ratio_fa_ci_table_pnas1998(test_data):
     )
     assert got["dri_at_fa"]["NAA"]["0.5"] == pytest.approx(v["dri_naa_ic50"], rel=0.05)
     assert got["dm"] == pytest.approx(dm_mix, rel=1e-9)  # in the input's unit (uM)
+
+
+def test_constant_ratio_detection_tolerates_rounded_dilutions_only():
+    singles = [(10.0, 1.0, [1, 3, 10, 30, 100]), (20.0, 1.0, [2, 6, 20, 60, 200])]
+    # a 1:2 series written with few digits (0.7812 for 0.78125) is one mixture ...
+    series = [(0.78125 * 2**i, 1.5625 * 2**i) for i in range(5)]
+    series[0] = (0.7812, 1.5625)
+    # ... and three points at 1:2.2 (a different ratio, 4 % off) are another one
+    other = [(1.0 * 3**i, 2.2 * 3**i) for i in range(3)]
+    combos = [(a, b, 0.3 + 0.1 * i) for i, (a, b) in enumerate(series)]
+    combos += [(a, b, 0.4 + 0.1 * i) for i, (a, b) in enumerate(other)]
+    block = chou_talalay(_two_drug(singles, combos))["1"]
+    ratios = sorted(round(m.ratio[1] / m.ratio[0], 2) for m in block.mixtures)
+    assert ratios == [2.0, 2.2]
+    assert sorted(m.fit.n for m in block.mixtures) == [3, 5]
+
+
+def test_checkerboard_with_different_dilution_factors_has_no_mixture():
+    d1 = [0.5, 1, 2, 4]  # 2-fold
+    d2 = [1, 3, 9, 27]  # 3-fold: no two cells share a dose ratio
+    combos = [(a, b, 0.5) for a in d1 for b in d2]
+    block = chou_talalay(_two_drug([(2.0, 1.0, d1), (9.0, 1.0, d2)], combos))["1"]
+    assert block.mixtures == ()
+    assert len(block.ci) == 16
