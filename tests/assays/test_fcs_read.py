@@ -405,3 +405,15 @@ def test_writer_rejects_bad_input(tmp_path, kwargs, match):
 def test_normalize_name_is_idempotent():
     for s in ["FL2-A", "PI Area", "fl2.a", "Ki-67 (FITC)"]:
         assert normalize_name(normalize_name(s)) == normalize_name(s)
+
+
+def test_ten_bit_values_stored_in_16_bit_words():
+    # the common layout of "10-bit" instruments: $PnB 10, each value in a 16-bit word, with
+    # stray high bits that the 10-bit width masks off
+    vals = np.array([[5, 1023], [512, 0]], dtype=np.int64)
+    stored = vals | 0xFC00  # garbage in bits 10-15
+    kw = {**channel_keywords(["A", "B"], 10), "$TOT": "2", "$DATATYPE": "I", "$BYTEORD": "1,2"}
+    data = read_fcs(build_fcs(kw, _ints(stored, "<2H"), version="2.0"))
+    np.testing.assert_array_equal(data.events, vals)
+    assert data.channels[0].bits == 10
+    assert any("whole 16-bit words" in q for q in data.quirks)

@@ -423,7 +423,13 @@ def _is_little(order: list[int] | None, width: int) -> bool | None:
 
 
 def _decode_data(
-    seg: memoryview, kw: Mapping[str, str], n_par: int, n_tot: int, bits: list[int], label: str
+    seg: memoryview,
+    kw: Mapping[str, str],
+    n_par: int,
+    n_tot: int,
+    bits: list[int],
+    label: str,
+    declared: list[int] | None = None,
 ) -> np.ndarray:
     dtype_code = kw.get("$DATATYPE", "").strip().upper()
     order = _byteorder(kw, label) if dtype_code != "A" else None
@@ -443,7 +449,7 @@ def _decode_data(
             vals = vals.astype(dt.newbyteorder("="))
         return vals
     if dtype_code == "I":
-        return _decode_int(seg, kw, n_par, n_tot, bits, order, label)
+        return _decode_int(seg, kw, n_par, n_tot, bits, order, label, declared or bits)
     if dtype_code == "A":
         return _decode_ascii(seg, n_par, n_tot, bits, label)
     raise FormatError(f"{label}: $DATATYPE {dtype_code!r} is not I, F, D or A")
@@ -471,10 +477,13 @@ def _decode_int(
     bits: list[int],
     order: list[int] | None,
     label: str,
+    declared: list[int],
 ) -> np.ndarray:
+    """Integer DATA: ``bits`` are the stored field widths, ``declared`` the $PnB values (they
+    differ when odd widths are stored in whole words)."""
     if any(b <= 0 or b > 64 for b in bits):
         raise FormatError(f"{label}: integer $PnB widths {sorted(set(bits))} are out of 1..64")
-    masks = _range_mask(kw, n_par, bits)
+    masks = _range_mask(kw, n_par, declared)
     if all(b % 8 == 0 for b in bits):
         widths = [b // 8 for b in bits]
         row = sum(widths)
@@ -570,6 +579,29 @@ def _bits(kw: Mapping[str, str], n_par: int, label: str) -> list[int]:
             b = 64
         out.append(b)
     return out
+
+
+def _word_storage(
+    hdr: dict, kw: Mapping[str, str], bits: list[int], n_tot: int | None, quirks: list[str]
+) -> list[int]:
+    """Odd integer widths (10-bit ADCs...) are either bit-packed, as FCS 2.0/3.0 allow, or each
+    kept in a whole 8/16/32/64-bit word, as most instruments write them; the stated DATA length
+    tells which. Returns the stored widths."""
+    if any(b <= 0 or b > 64 for b in bits) or n_tot is None:
+        return bits
+    words = [next(w for w in (8, 16, 32, 64) if b <= w) for b in bits]
+    lengths = []
+    for a, b in (hdr["data"], (_kw_int(kw, "$BEGINDATA"), _kw_int(kw, "$ENDDATA"))):
+        if a is not None and b is not None and b >= a > 0:
+            lengths.append(b - a + 1)
+    need = n_tot * sum(words) // 8
+    if any(length in (need, need + 1) for length in lengths):
+        quirks.append(
+            f"$PnB widths {sorted(set(bits))} are stored in whole "
+            f"{'/'.join(str(w) for w in sorted(set(words)))}-bit words"
+        )
+        return words
+    return bits
 
 
 def _event_bytes(kw: Mapping[str, str], bits: list[int]) -> float:
@@ -799,13 +831,16 @@ def _build(
     n_tot = _kw_int(kw, "$TOT")
     if n_tot is not None and n_tot < 0:
         raise FormatError(f"{label}: $TOT is negative ({n_tot})")
+    declared = bits
+    if kw.get("$DATATYPE", "").strip().upper() == "I" and any(b % 8 for b in bits):
+        bits = _word_storage(hdr, kw, bits, n_tot, quirks)
     per_event = _event_bytes(kw, bits)
     start, stop, count = _locate_data(len(buf), base, hdr, kw, per_event, n_tot, label, quirks)
     if count < 0:  # delimited ASCII without $TOT
         raise FormatError(f"{label}: delimited ASCII data without $TOT cannot be read")
     seg = buf[start:stop]
     try:
-        events = _decode_data(seg, kw, n_par, count, bits, label)
+        events = _decode_data(seg, kw, n_par, count, bits, label, declared)
     except FormatError:
         raise
     except (ValueError, TypeError, OverflowError) as exc:
@@ -828,7 +863,7 @@ def _build(
                 name=name,
                 label=kw.get(f"$P{i}S", "").strip(),
                 range=_kw_float(kw, f"$P{i}R", 0.0),
-                bits=bits[i - 1],
+                bits=declared[i - 1],
                 decades=dec,
                 log_zero=l0,
                 gain=_kw_float(kw, f"$P{i}G", 1.0) or 1.0,
