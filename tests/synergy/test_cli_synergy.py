@@ -182,3 +182,12 @@ def test_ncats_three_drug_blocks(run_cli, shared_data):
     assert len(good["drugs"]) == 3
     n_three = sum(all(v > 0 for v in p["conc"].values()) for p in good["points"])
     assert n_three > 0
+
+
+def test_plate_reader_missing_is_a_clear_error(run_cli, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "letrolab.assays.plates", None)  # import fails
+    code, out, err = run_cli("synergy", "--plate", "r.txt", "--layout", "l.csv")
+    assert code == 2 and out == ""
+    assert err.startswith("error: --plate/--layout needs the plate reader")
