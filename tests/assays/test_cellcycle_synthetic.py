@@ -143,10 +143,12 @@ def test_batch_over_a_folder_in_natural_order(tmp_path):
             tmp_path / f"{well}.fcs",
             simulate_dna_content(3000, g1=0.6, s=0.25, g2m=0.15, rng=3),
             channels=PI_CHANNELS,
+            metadata={"WELL ID": well},
         )
     (tmp_path / "notes.txt").write_text("not fcs")
     batch = analyze_batch(tmp_path)
     assert [f.rsplit("/", 1)[-1] for f in batch.files] == ["A1.fcs", "A2.fcs", "A10.fcs"]
+    assert batch.to_frame()["well"].tolist() == ["A1", "A2", "A10"]
     with pytest.raises(InputError, match="unknown option"):
         analyze_batch(tmp_path, colour="red")
 

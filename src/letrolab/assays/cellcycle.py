@@ -486,6 +486,7 @@ class CellCycleResult:
     singlet_gate: SingletGate
     cv_mode: str
     control: str | None = None
+    well: str | None = None
     notes: tuple[str, ...] = ()
     edges: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     counts: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
@@ -507,6 +508,7 @@ class CellCycleResult:
                 "sub_g1_gate": list(self.sub_g1_gate),
                 "singlet_gate": self.singlet_gate.summary(),
                 "control": self.control,
+                "well": self.well,
                 "notes": list(self.notes),
             }
         )
@@ -541,6 +543,15 @@ class CellCycleResult:
         }
         cols.update(self.components)
         return pd.DataFrame(cols)
+
+
+def _well(data: FcsData) -> str | None:
+    """Plate well of a file, from the keywords plate-based cytometers write."""
+    for key in ("$WELLID", "WELL ID", "WELLID", "$WELL", "WELL"):
+        val = data.keywords.get(key)
+        if val:
+            return val
+    return None
 
 
 def _failed(file: str, reason: str) -> Failed:
@@ -814,6 +825,7 @@ def analyze_cell_cycle(
         singlet_gate=gate,
         cv_mode=cv,
         control=ctrl_label,
+        well=_well(data),
         notes=tuple(notes),
         edges=edges,
         counts=counts,
@@ -859,7 +871,13 @@ class CellCycleBatch:
         for f, r in zip(self.files, self.results, strict=True):
             if r:
                 row = {k: getattr(r, k) for k in _SUMMARY_KEYS}
-                row.update(channel=r.channel, debris_pct=r.debris_pct, g2_cv=r.g2_cv, error=None)
+                row.update(
+                    well=r.well,
+                    channel=r.channel,
+                    debris_pct=r.debris_pct,
+                    g2_cv=r.g2_cv,
+                    error=None,
+                )
             else:
                 row = {"file": f, "error": r.reason}
             rows.append(row)
