@@ -107,8 +107,11 @@ def read_envision(text: str, *, source: str = "EnVision CSV") -> pd.DataFrame:
             hdr, val = rows[i + 1], rows[i + 2]
             try:
                 plate = f"Plate {int(val[0])}"
+                repeat = int(val[1]) if len(val) > 1 and val[1].isdigit() else 1
             except (ValueError, IndexError):
                 raise FormatError(f"{source}: plate number {val[:1]} is not an integer") from None
+            if repeat > 1:  # plate repeats (kinetic-style re-reads) are plates of their own
+                plate = f"{plate} repeat {repeat}"
             label = "value"
             for key in ("Label", "Formula"):
                 if key in hdr and hdr.index(key) < len(val):

@@ -115,6 +115,7 @@ def _parse_section(rows: list[list[str]], plate: str, source: str) -> list[pd.Da
         ncols = _is_matrix_header(cells)
         if ncols:
             i = _matrix_block(rows, i + 1, ncols, plate, title, time_s, block_name, frames, source)
+            block_name = ""  # a title (e.g. "Layout") names only the block right below it
             continue
         wcol = _is_well_header(cells)
         if wcol > 0:
