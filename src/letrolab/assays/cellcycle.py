@@ -25,10 +25,14 @@ whose CV runs linearly from the G1 to the G2 value; all components are fitted to
 squares to the whole histogram. The polynomial is written in the quadratic Bernstein basis with
 non-negative coefficients, so the S-phase density is never negative.
 
-*Watson pragmatic* (Watson, Chambers & Smith 1987, Cytometry 8:1): the two Gaussians are fitted
-to the outer halves of the peaks only (below the G1 mean and above the G2 mean), where S-phase
-cells hardly contribute; the S phase is then what the histogram holds between the two means
-once the fitted G1, G2 and debris are subtracted. No shape is assumed for S.
+*Watson pragmatic* (Watson, Chambers & Smith 1987, Cytometry 8:1): the SDs and areas of the two
+Gaussians (and the debris) are fitted to the outer halves of the peaks only (below the G1 mean,
+and from the G2 mean to 3 SD above it), where S-phase cells hardly contribute; the S phase is
+then what the histogram holds between the two means once the fitted G1, G2 and debris are
+subtracted. No shape is assumed for S. A half peak cannot place its own mean (the mean is where
+the half ends), so the peak means are located first by the full Dean–Jett–Fox fit and held.
+Watson's model counts the S-phase cells under the outer halves as G1 or G2/M, so it reads S
+lower than DJF when S is large.
 
 *Debris* (Bagwell et al. 1991, Cytometry 12:107, "DNA histogram debris theory and
 compensation"): the single-cut ("sliced nucleus") model — a nucleus of content ``y`` cut once
