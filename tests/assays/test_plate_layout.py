@@ -359,3 +359,29 @@ def test_qc_numbers_that_cannot_be_computed_are_failed_values():
     assert doc["z_prime"] is None and "needs >= 2 of each" in doc["not_assessed"]["z_prime"]
     assert doc["cv_vehicle"] == pytest.approx(10.0)
     assert "n/a (1 well(s); needs >= 2)" in q.report()
+
+
+def test_three_drug_layout_gives_the_n_drug_table(tmp_path):
+    from letrolab.synergy.tidy import normalise_combination
+
+    lay = [{"well": "A1", "role": "blank"}, {"well": "A2", "role": "blank"}]
+    lay += [{"well": w, "role": "vehicle"} for w in ("A3", "A4")]
+    wells = {"A1": 0.1, "A2": 0.1, "A3": 1.1, "A4": 1.1}
+    for k, (a, b, c) in enumerate([(1, 0, 0), (0, 2, 0), (0, 0, 3), (1, 2, 3)]):
+        w = f"B{k + 1}"
+        lay.append({"well": w, "role": "treated", "drug1": "letrozole", "conc1": a,
+                    "drug2": "everolimus", "conc2": b, "drug3": "palbociclib", "conc3": c,
+                    "unit": "nM"})  # fmt: skip
+        wells[w] = 0.1 + 0.25 * (k + 1)
+    write_layout(tmp_path / "l.csv", pd.DataFrame(lay))
+    write_plate(
+        tmp_path / "r.csv", pd.DataFrame({"well": list(wells), "value": list(wells.values())})
+    )
+    comb = read_plate_combination(tmp_path / "r.csv", tmp_path / "l.csv")
+    assert [c for c in comb.columns if c.startswith(("drug", "conc"))] == [
+        "drug1", "drug2", "drug3", "conc1", "conc2", "conc3", "conc_unit1", "conc_unit2", "conc_unit3",
+    ]  # fmt: skip
+    b4 = comb[comb["well"] == "B4"]
+    assert b4["response"].item() == pytest.approx(100.0)  # 0.1 + 1.0 = vehicle level
+    data = normalise_combination(comb, response="viability")
+    assert data.n_drugs == 3 and len(data.table) == 5
