@@ -504,3 +504,22 @@ def test_gen5_excel_export_matches_the_text_export(plates, tmp_path):
     a = read_plate(plates / G5 / "multiple_read_modes.txt")
     b = read_plate(tmp_path / "gen5.xlsx")
     pd.testing.assert_frame_equal(a.drop(columns="raw"), b.drop(columns="raw"))
+
+
+def test_generic_matrix_csv_by_hand(tmp_path):
+    """A hand-typed matrix CSV: semicolons, no plate/read lines, a 96- then a 384-well plate."""
+    lines = ["# typed by hand", ";" + ";".join(str(c) for c in range(1, 13))]
+    lines += [
+        f"{r};" + ";".join(f"{i}.{c}" for c in range(1, 13)) for i, r in enumerate("ABCDEFGH")
+    ]
+    lines[3] = lines[3].replace("1.5;", "OVER;").replace("1.7;", ";")
+    lines += ["", ";" + ";".join(str(c) for c in range(1, 25))]
+    lines += [f"{r};" + ";".join("7" for _ in range(24)) for r in "ABCDEFGHIJKLMNOP"]
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    assert detect_format(tmp_path / "m.csv") == "matrix"
+    df = read_plate(tmp_path / "m.csv")
+    assert df.groupby("plate").size().to_dict() == {"Plate 1": 96, "Plate 2": 384}
+    p1 = df[df["plate"] == "Plate 1"].set_index("well")
+    assert p1.loc["C12", "value"] == 2.12 and p1.loc["A1", "value"] == 0.1
+    assert p1.loc["B5", "flag"] == "saturated" and p1.loc["B7", "flag"] == "missing"
+    assert (df.loc[df["plate"] == "Plate 2", "value"] == 7).all()
