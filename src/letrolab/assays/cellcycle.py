@@ -983,6 +983,7 @@ def simulate_dna_content(
     g2m: float,
     sub_g1: float = 0.0,
     doublets: float = 0.0,
+    debris: float = 0.0,
     g1_mean: float = 200.0,
     cv: float = 0.04,
     linearity: float = 1.95,
@@ -994,7 +995,8 @@ def simulate_dna_content(
     ``g1_mean`` and ``linearity * g1_mean``, CV ``cv``); S-phase contents are uniform between
     the two means and broadened with the CV interpolated between them; sub-G1 (apoptotic,
     hypodiploid) events form a smooth hump between 0.1 and 0.85 x the G1 mean
-    (0.1 + 0.75 x Beta(2, 2.5)). Doublets are two cycling cells
+    (0.1 + 0.75 x Beta(2, 2.5)); debris follows the single-cut model of Bagwell et al. (1991):
+    a cycling nucleus cut once at a uniformly random point. Doublets are two cycling cells
     measured together: their area is the sum and their pulse width about twice a singlet's.
     Pulse width grows with the cube root of DNA content (cell diameter), height is area/width
     up to scale.
@@ -1009,6 +1011,8 @@ def simulate_dna_content(
         Fraction of all singlet events that are sub-G1.
     doublets : float
         Fraction of all events that are doublets.
+    debris : float
+        Fraction of all singlet events that are nuclear fragments (single-cut debris).
     rng : Generator or seed
 
     Returns
@@ -1021,12 +1025,13 @@ def simulate_dna_content(
     fr = np.array([g1, s, g2m], dtype=float)
     if n <= 0 or np.any(fr < 0) or fr.sum() <= 0:
         raise InputError("n must be positive and the phase fractions non-negative, not all zero")
-    if not (0 <= sub_g1 < 1 and 0 <= doublets < 1):
-        raise InputError("sub_g1 and doublets must be fractions in [0, 1)")
+    if not (0 <= sub_g1 and 0 <= debris and sub_g1 + debris < 1 and 0 <= doublets < 1):
+        raise InputError("sub_g1, debris and doublets must be fractions with sub_g1 + debris < 1")
     fr = fr / fr.sum()
     n_dbl = round(doublets * n)
     n_sing = n - n_dbl
     n_sub = round(sub_g1 * n_sing)
+    n_deb = round(debris * n_sing)
 
     def cycling(m: int) -> np.ndarray:
         phase = gen.choice(3, size=m, p=fr)
@@ -1039,8 +1044,9 @@ def simulate_dna_content(
 
     dna = np.concatenate(
         [
-            cycling(n_sing - n_sub),
+            cycling(n_sing - n_sub - n_deb),
             g1_mean * (0.1 + 0.75 * gen.beta(2.0, 2.5, n_sub)),
+            cycling(n_deb) * gen.uniform(0.0, 1.0, n_deb),
             cycling(n_dbl) + cycling(n_dbl),
         ]
     )
