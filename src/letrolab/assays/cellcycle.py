@@ -1025,7 +1025,7 @@ def simulate_dna_content(
     fr = np.array([g1, s, g2m], dtype=float)
     if n <= 0 or np.any(fr < 0) or fr.sum() <= 0:
         raise InputError("n must be positive and the phase fractions non-negative, not all zero")
-    if not (0 <= sub_g1 and 0 <= debris and sub_g1 + debris < 1 and 0 <= doublets < 1):
+    if not (sub_g1 >= 0 and debris >= 0 and sub_g1 + debris < 1 and 0 <= doublets < 1):
         raise InputError("sub_g1, debris and doublets must be fractions with sub_g1 + debris < 1")
     fr = fr / fr.sum()
     n_dbl = round(doublets * n)
