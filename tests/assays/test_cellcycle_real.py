@@ -178,3 +178,17 @@ def test_yeast_peaks_match_manifest(shared_data):
         assert 1.75 <= res.g2_g1_ratio <= 2.2
         close += abs(res.g2_mean / g2 - 1) < 0.10
     assert close >= len(rows) - 2
+
+
+def test_yeast_against_ploidypeaks_output(shared_data):
+    """PloidyPeaks' own analysis of these files (margothenry/PloidyPeaks,
+    inst/analysis/ploidyPeaksOutput.csv, commit d894feb2c182) places G1/G2 of A07-G12 at
+    165/325 (on 5-unit bins) and flags A09-A02 for investigation (a second population). Our
+    fit agrees with the clean one within 2 % and flags the other one too."""
+    yeast = shared_data / "fcs/dna/yeast_dna_stain"
+    clean = analyze_cell_cycle(yeast / "A07-G12", channel="FITC-A")
+    assert clean.g1_mean == pytest.approx(165, rel=0.02)
+    assert clean.g2_mean == pytest.approx(325, rel=0.02)
+    assert not clean.notes
+    odd = analyze_cell_cycle(yeast / "A09-A02", channel="FITC-A")
+    assert any("bound" in n for n in odd.notes)
