@@ -35,9 +35,8 @@ def write_figures(result, out: Path) -> list[Path]:
     for ax in axes:
         ax.set_xlabel("time (days)")
     axes[0].legend(fontsize=7)
-    fig.suptitle(
-        f"first {next(iter(result.traces.values()), {}).get('E2', np.zeros((0,))).shape[0]} patients per arm"
-    )
+    n_shown = max((tr["E2"].shape[0] for tr in result.traces.values() if "E2" in tr), default=0)
+    fig.suptitle(f"first {n_shown} patients per arm (thin) and their median (thick)")
     fig.tight_layout()
     paths.append(out / "profiles.png")
     fig.savefig(paths[-1], dpi=110)
