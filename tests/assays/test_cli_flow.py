@@ -103,3 +103,15 @@ def test_cellcycle_control_and_channel_by_label(run_cli, shared_data):
     assert code == 0, err
     entry = json.loads(out)["files"][0]
     assert entry["s_pct"] > 60 and entry["g1_mean"] < 190
+
+
+def test_fcs_keywords_option(run_cli, shared_data):
+    path = (
+        shared_data / "fcs/vendors/fcsparser_tests/FCS3.1/EY_2013-07-19_PBS_FCS_3.1_Well_A1.001.fcs"
+    )
+    code, out, _ = run_cli("fcs", path, "--keywords", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["keywords"]["$TOT"] == "10000"
+    assert any("one byte past" in q for q in doc["quirks"])
+    code, out, _ = run_cli("fcs", path, "--keywords")
+    assert code == 0 and "$TOT = 10000" in out

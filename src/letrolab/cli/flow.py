@@ -45,17 +45,27 @@ def fcs(
     dataset: Annotated[
         int, typer.Option("--dataset", help="Which dataset of a multi-dataset file (0-based).")
     ] = 0,
+    keywords: Annotated[
+        bool, typer.Option("--keywords", help="Also list every TEXT keyword (JSON: 'keywords').")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Describe an FCS file: version, event count, channels, datasets."""
+    """Describe an FCS file: version, event count, channels, datasets (and keywords)."""
     from letrolab.assays.fcs import read_fcs
     from letrolab.cli import print_json
 
     data = read_fcs(file, dataset=dataset)
     if as_json:
-        print_json(data.summary())
+        doc = data.summary()
+        if keywords:
+            doc["keywords"] = dict(data.keywords)
+            doc["quirks"] = list(data.quirks)
+        print_json(doc)
     else:
         typer.echo(data.report())
+        if keywords:
+            for key, value in data.keywords.items():
+                typer.echo(f"  {key} = {value}")
 
 
 def cellcycle(
