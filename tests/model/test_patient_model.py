@@ -144,3 +144,21 @@ def test_pk_catalogue_rejects_a_broken_row(tmp_path):
     bad.write_text("drug,route,ka_per_h\nfoo,oral,1\n")
     with pytest.raises(FormatError, match="missing column"):
         load_pk_catalogue(bad)
+
+
+def test_sbml_export_is_valid():
+    import libsbml
+
+    from letrolab.model.patient import patient_sbml
+
+    doc = libsbml.readSBMLFromString(patient_sbml())
+    doc.checkConsistency()
+    errors = [
+        doc.getError(i).getMessage()
+        for i in range(doc.getNumErrors())
+        if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
+    assert not errors, errors[:3]
+    model = doc.getModel()
+    assert model.getNumEvents() == 1  # the periodic letrozole dose
+    assert model.getParameter("IC50_arom_nM").getValue() == 0.6

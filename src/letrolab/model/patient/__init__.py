@@ -10,7 +10,12 @@
 Heavy libraries (libroadrunner, pandas, matplotlib, dask) are imported only when used.
 """
 
-from letrolab.model.patient._model import parameter_table, patient_model_source, simulate_reference
+from letrolab.model.patient._model import (
+    parameter_table,
+    patient_model_source,
+    patient_sbml,
+    simulate_reference,
+)
 from letrolab.model.patient.cohort import Cohort, sample_cohort
 from letrolab.model.patient.exposure import Exposure, drive_tumour, patient_exposure
 from letrolab.model.patient.pk import DrugPK, load_pk_catalogue
@@ -29,6 +34,7 @@ __all__ = [
     "parse_arm",
     "patient_exposure",
     "patient_model_source",
+    "patient_sbml",
     "run_trial",
     "sample_cohort",
     "simulate_reference",

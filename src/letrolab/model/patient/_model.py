@@ -26,6 +26,7 @@ __all__ = [
     "load_roadrunner",
     "parameter_table",
     "patient_model_source",
+    "patient_sbml",
     "simulate_reference",
 ]
 
@@ -83,16 +84,22 @@ def defaults() -> dict[str, float]:
 
 
 @functools.cache
-def load_roadrunner():
-    """Compile ``patient.ant`` with Antimony and load it in libroadrunner (once per process)."""
+def patient_sbml() -> str:
+    """The patient model as SBML (Level 3), translated from ``patient.ant`` by Antimony."""
     import antimony
-    import roadrunner
 
     antimony.clearPreviousLoads()
     if antimony.loadAntimonyString(patient_model_source()) < 0:  # pragma: no cover
         raise ModelError(f"patient.ant does not compile: {antimony.getLastError()}")
-    sbml = antimony.getSBMLString("letrozole_patient")
-    rr = roadrunner.RoadRunner(sbml)
+    return antimony.getSBMLString("letrozole_patient")
+
+
+@functools.cache
+def load_roadrunner():
+    """Compile ``patient.ant`` with Antimony and load it in libroadrunner (once per process)."""
+    import roadrunner
+
+    rr = roadrunner.RoadRunner(patient_sbml())
     rr.integrator.absolute_tolerance = 1e-10
     rr.integrator.relative_tolerance = 1e-8
     rr.integrator.max_steps = 200000
