@@ -417,3 +417,9 @@ def test_ten_bit_values_stored_in_16_bit_words():
     np.testing.assert_array_equal(data.events, vals)
     assert data.channels[0].bits == 10
     assert any("whole 16-bit words" in q for q in data.quirks)
+
+
+def test_zero_event_file_round_trips(tmp_path):
+    path = write_fcs(tmp_path / "empty.fcs", np.zeros((0, 3)), channels=["A", "B", "C"])
+    data = read_fcs(path)
+    assert data.n_events == 0 and data.events.shape == (0, 3)

@@ -626,6 +626,8 @@ def _locate_data(
     """Absolute (start, stop_exclusive, n_events) of the DATA segment."""
     h0, h1 = hdr["data"]
     t0, t1 = _kw_int(kw, "$BEGINDATA"), _kw_int(kw, "$ENDDATA")
+    if n_tot == 0:  # no events: whatever the offsets say, there is nothing to read
+        return base, base, 0
     cands: list[tuple[str, int, int]] = []
     text_first = hdr["version"] != "2.0"
     pairs = [("TEXT", t0, t1), ("HEADER", h0, h1)]
