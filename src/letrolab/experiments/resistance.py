@@ -39,6 +39,8 @@ Tables: ``s6_selection`` (per passage), ``s6_clones`` (the LR clones' parameters
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -75,7 +77,7 @@ def select_and_adapt(
     days: float = PASSAGE_DAYS,
     alpha: float = ALPHA,
     adaptive: tuple[str, ...] = ADAPTIVE,
-    progress=None,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     """Growth-weighted selection with slow adaptation over monthly passages.
 

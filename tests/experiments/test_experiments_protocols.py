@@ -1,0 +1,88 @@
+"""Pure parts of the protocols: selection/adaptation, matched exposures, plate map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from letrolab.errors import InputError, ModelError
+from letrolab.experiments.metabolic import matched_concentration
+from letrolab.experiments.proliferation import LETROZOLE_NM, NVP_NM, plate_map
+from letrolab.experiments.resistance import select_and_adapt
+
+
+def _toy_growth(p: pd.DataFrame) -> np.ndarray:
+    """Fold growth over 28 days, faster with more PI3K input (a made-up fitness landscape)."""
+    return np.exp(28 * (0.02 + 0.5 * (p["pi3k_basal"].to_numpy() - 0.02)))
+
+
+def test_selection_enriches_the_fitter_clones():
+    p = pd.DataFrame({"pi3k_basal": [0.01, 0.02, 0.04], "r1_level": [1.0, 1.0, 1.0]})
+    out, freq, hist = select_and_adapt(p, _toy_growth, g_ref=0.05, months=3, alpha=0.0)
+    pd.testing.assert_frame_equal(out, p)  # alpha = 0: no adaptation
+    # replicator dynamics: frequency ∝ product of the passages' fold growth
+    fold = _toy_growth(p) ** 3
+    np.testing.assert_allclose(freq, fold / fold.sum(), rtol=1e-12)
+    assert hist["mean_pi3k_basal"].is_monotonic_increasing
+    assert list(hist["month"]) == [1, 2, 3]
+
+
+def test_adaptation_is_driven_by_growth_arrest_only():
+    p = pd.DataFrame({"pi3k_basal": [0.02, 0.02], "r1_level": [1.0, 2.0]})
+
+    def flat(q):
+        return np.array([np.exp(28 * 0.05), 1.0])  # clone 0 at g_ref, clone 1 arrested
+
+    out, _, _ = select_and_adapt(p, flat, g_ref=0.05, months=2, alpha=0.1)
+    assert out.loc[0, "r1_level"] == pytest.approx(1.0)  # no stress, no change
+    assert out.loc[1, "r1_level"] == pytest.approx(2.0 * np.exp(0.2))  # full stress, 2 months
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.001, 0.2), min_size=1, max_size=20), st.integers(1, 6))
+def test_frequencies_stay_a_distribution(pi3k, months):
+    p = pd.DataFrame({"pi3k_basal": pi3k, "r1_level": 1.0})
+    out, freq, _ = select_and_adapt(p, _toy_growth, g_ref=0.05, months=months)
+    assert freq.sum() == pytest.approx(1.0) and np.all(freq >= 0)
+    assert np.all(out["pi3k_basal"] >= p["pi3k_basal"] - 1e-15)  # adaptation only goes up
+
+
+def test_extinction_and_bad_growth_are_errors():
+    p = pd.DataFrame({"pi3k_basal": [0.02], "r1_level": [1.0]})
+    with pytest.raises(ModelError, match="every clone died out"):
+        select_and_adapt(p, lambda q: np.zeros(1), g_ref=0.05, months=1)
+    with pytest.raises(ModelError, match="non-finite or negative growth"):
+        select_and_adapt(p, lambda q: np.array([np.nan]), g_ref=0.05, months=1)
+
+
+@pytest.mark.parametrize("drug", ["kw-2450", "nvp-aew541"])
+@pytest.mark.parametrize("level", [0.5, 0.75, 0.9])
+def test_matched_concentration_inverts_the_catalogue(drug, level):
+    from letrolab.model import load_catalogue
+
+    conc = matched_concentration(drug, level)
+    target = next(t for t in load_catalogue()[drug].targets if t.target == "IGF1R")
+    assert 1.0 - target.remaining_activity(conc) == pytest.approx(level, rel=1e-12)
+
+
+def test_matched_concentration_errors():
+    with pytest.raises(InputError, match="has no IGF1R entry"):
+        matched_concentration("letrozole", 0.5)
+    with pytest.raises(InputError, match="outside"):
+        matched_concentration("kw-2450", 1.0)
+
+
+def test_plate_map_holds_the_matrix_controls_and_an_empty_edge():
+    pm = plate_map()
+    assert len(pm) == 96
+    treated = pm[pm["role"] == "treated"]
+    assert len(treated) == len(LETROZOLE_NM) * len(NVP_NM) - 1
+    assert set(treated["conc1"]) <= set(LETROZOLE_NM) and set(treated["conc2"]) <= set(NVP_NM)
+    assert (pm["role"] == "vehicle").sum() == 7 and (pm["role"] == "blank").sum() == 6
+    edge = pm["well"].str[0].isin(["A", "H"]) | pm["well"].str[1:].isin(["1", "12"])
+    assert set(pm.loc[edge, "role"]) == {"empty"}
+    diag = treated[treated["conc2"] == 10 * treated["conc1"]]
+    assert len(diag) == 5  # the constant 1:10 ratio series
