@@ -305,7 +305,7 @@ def fit_hill(
     ec50_range: float = 1e3,
     h_max: float = 50.0,
     h_min: float = 1e-2,
-    max_iter: int = 500,
+    max_iter: int = 3000,
     tol: float = 1e-10,
 ) -> HillFits:
     """Fit four-parameter Hill curves to many dose-response curves at once.
@@ -501,9 +501,17 @@ def _lm(
     Jacobian of the variable-projection residual (Golub & Pereyra 1973).
     """
     fixed = ~np.isnan(fa[idx]) & ~np.isnan(fb[idx])
-    for sub, analytic in ((idx[fixed], True), (idx[~fixed], False)):
+    free = np.isnan(fa[idx]) & np.isnan(fb[idx])
+    # Both asymptotes free (h > 0): iterate on log h, which straightens the curved valley of
+    # steep curves; otherwise on h itself (its sign is free).
+    for sub, analytic, logh in (
+        (idx[fixed], True, False),
+        (idx[free], False, True),
+        (idx[~fixed & ~free], False, False),
+    ):
         if sub.size:
             _lm_run(
+                logh,
                 sub,
                 analytic,
                 u,
@@ -527,6 +535,7 @@ def _lm(
 
 
 def _lm_run(
+    logh,
     act,
     analytic,
     u,
@@ -554,8 +563,14 @@ def _lm_run(
     ca, cb, r0 = _project(cs, cy, cw, cfa, cfb)
     cr = (r0 * r0).sum(1)
     lam = np.full(act.size, 1e-3)
+    ref = cr.copy()  # RSS at the last stall check
+    # An exact fit: RSS below 1e-20 of the total sum of squares (fitted values then within
+    # ~1e-10 of the data's spread), or below 1e-24 in absolute terms.
+    nw = np.maximum(cw.sum(1), 1.0)
+    ybar = (cy * cw).sum(1) / nw
+    sstol = np.maximum(1e-20 * (((cy - ybar[:, None]) ** 2) * cw).sum(1), 1e-24)
     eps = 1e-7
-    for _ in range(max_iter):
+    for it in range(max_iter):
         if act.size == 0:
             break
         if analytic:
@@ -566,9 +581,10 @@ def _lm_run(
             jh = z * ds
         else:
             du = eps * np.maximum(1.0, np.abs(cu))
-            dh = eps * np.maximum(1.0, np.abs(ch))
+            dh = np.full(ch.shape, eps) if logh else eps * np.maximum(1.0, np.abs(ch))
             _, _, ru = _project(_sig(ch, cu + du, clx), cy, cw, cfa, cfb)
-            _, _, rh = _project(_sig(ch + dh, cu, clx), cy, cw, cfa, cfb)
+            hp = ch * np.exp(dh) if logh else ch + dh
+            _, _, rh = _project(_sig(hp, cu, clx), cy, cw, cfa, cfb)
             ju = (ru - r0) / du[:, None]
             jh = (rh - r0) / dh[:, None]
         a11 = (ju * ju).sum(1)
@@ -588,7 +604,7 @@ def _lm_run(
         su = -(g1 * d22 - a12 * g2) / det
         sh = -(d11 * g2 - a12 * g1) / det
         nu = np.clip(cu + su, culo, cuhi)
-        nh = np.clip(ch + sh, chlo, chhi)
+        nh = np.clip(ch * np.exp(np.clip(sh, -20, 20)) if logh else ch + sh, chlo, chhi)
         ns = _sig(nh, nu, clx)
         na, nb, nres = _project(ns, cy, cw, cfa, cfb)
         nr = (nres * nres).sum(1)
@@ -604,10 +620,17 @@ def _lm_run(
         cs = np.where(acc, ns, cs)
         r0 = np.where(acc, nres, r0)
         lam = np.where(accept, np.maximum(lam / 3.0, 1e-12), np.minimum(lam * 4.0, 1e12))
+        # Stall: 25 iterations that lowered the RSS by less than 1e-7 relative in total (a
+        # creep along a flat valley, e.g. a step-like curve whose slope grows without bound).
+        check = (it + 1) % 25 == 0
+        stall = check & ((ref - cr) <= 1e-7 * np.maximum(cr, 1e-300))
+        if check:
+            ref = cr.copy()
         done = (
             (accept & ((rel < tol) | (step < 1e-10 * (1.0 + np.abs(cu) + np.abs(ch)))))
-            | (cr <= 1e-24 * np.maximum(1.0, (cy * cy * cw).sum(1)))
+            | (cr <= sstol)
             | (~accept & (lam >= 1e10))
+            | stall
         )
         if done.any():
             di = act[done]
@@ -617,7 +640,7 @@ def _lm_run(
             keep = ~done
             act = act[keep]
             cu, ch, cr, ca, cb, lam = cu[keep], ch[keep], cr[keep], ca[keep], cb[keep], lam[keep]
-            cs, r0 = cs[keep], r0[keep]
+            cs, r0, ref, sstol = cs[keep], r0[keep], ref[keep], sstol[keep]
             clx, cy, cw, cfa, cfb = clx[keep], cy[keep], cw[keep], cfa[keep], cfb[keep]
             culo, cuhi, chlo, chhi = culo[keep], cuhi[keep], chlo[keep], chhi[keep]
     if act.size:
