@@ -357,8 +357,10 @@ def _fit(
     *,
     shared_cv: bool,
     with_s: bool,
-    mask_fn=None,
 ):
+    """Variable-projection fit: bounded least squares over the non-linear parameters, the
+    component amplitudes solved by NNLS at every step. Returns
+    ``(theta, amplitudes, basis, names, mask, reduced chi-square)``."""
     from scipy.optimize import least_squares
 
     free = [p for p in _PARAMS if not (p == "cv2" and shared_cv) and bounds[p][0] < bounds[p][1]]
@@ -371,29 +373,18 @@ def _fit(
             th["cv2"] = th["cv1"]
         return th
 
-    mask = des.fit_mask if mask_fn is None else mask_fn(start)
+    mask = des.fit_mask
     x0 = np.array([np.clip(start[p], *bounds[p]) for p in free])
-    lo = np.array([bounds[p][0] for p in free])
-    hi = np.array([bounds[p][1] for p in free])
-    sol_x = x0
-    for _ in range(3 if mask_fn is not None else 1):
-        res = least_squares(
-            lambda v, m=mask: _solve(unpack(v), des, m, with_s)[1],
-            sol_x,
-            bounds=(lo, hi),
-            x_scale=np.maximum(np.abs(sol_x), 1e-3),
-            xtol=1e-8,
-            ftol=1e-8,
-            max_nfev=400,
-        )
-        sol_x = res.x
-        if mask_fn is None:
-            break
-        new_mask = mask_fn(unpack(sol_x))
-        if np.array_equal(new_mask, mask):
-            break
-        mask = new_mask
-    theta = unpack(sol_x)
+    res = least_squares(
+        lambda v: _solve(unpack(v), des, mask, with_s)[1],
+        x0,
+        bounds=(np.array([bounds[p][0] for p in free]), np.array([bounds[p][1] for p in free])),
+        x_scale=np.maximum(np.abs(x0), 1e-3),
+        xtol=1e-8,
+        ftol=1e-8,
+        max_nfev=400,
+    )
+    theta = unpack(res.x)
     amp, resid, basis, names = _solve(theta, des, mask, with_s)
     n_par = len(free) + int(np.count_nonzero(amp))
     dof = int(mask.sum()) - n_par
