@@ -11,7 +11,7 @@ The pipeline for one file is
 4. fit the histogram of the singlets by the Dean–Jett–Fox model or by Watson's pragmatic model,
    with a debris model, and report phase percentages of the modelled cycling events;
 5. count sub-G1 (hypodiploid, apoptotic) events below a gate placed relative to the G1 peak, as
-   a percentage of singlets (Nicoletti et al. 1991).
+   a percentage of singlets (Nicoletti et al. 1991, J Immunol Methods 139:271).
 
 Models
 ------
