@@ -216,3 +216,13 @@ def test_palbociclib_leaves_pakt_within_twofold_as_in_lincs(shared_data):
         "p_akt"
     )
     assert 0.5 < model < 2.0
+
+
+@pytest.mark.shared_data
+def test_alpelisib_perk_against_lincs_microwestern(shared_data):
+    """PI3K inhibition also lowers p-ERK (PI3K -> Ras input): LINCS LDS-1511, 1 uM, 1 h; factor 1.6."""
+    d = _lincs(shared_data, "pErk", "Alpelisib")
+    observed = d[(1.0, 1.0)] / d[(0.0, 1.0)]
+    kw = dict(days=1 / 24, points_per_day=24)
+    model = simulate(drugs={"alpelisib": 1e-6}, **kw).final("p_erk") / simulate(**kw).final("p_erk")
+    assert observed / 1.6 <= model <= min(observed * 1.6, 0.95)
