@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from letrolab.doseresponse.hill import hill_effect
 from letrolab.errors import InputError
-from letrolab.synergy.reference import reference_scores
+from letrolab.synergy.reference import MODELS, _score_table, reference_scores
+from letrolab.synergy.tidy import read_combination
 
 DOSES = np.array([0.0, 1.0, 3.0, 10.0, 30.0])
 
@@ -226,14 +227,33 @@ def test_grid_fast_path_equals_table_path():
         df = _block(lambda a, b, base=base: base(a, b) + 5.0 * (a * b > 0), bid=f"g{i}")
         blocks.append(df)
         ys.append(df["response"].to_numpy().reshape(DOSES.size, DOSES.size))
-    table = reference_scores(pd.concat(blocks), models="all")
+    data = read_combination(pd.concat(blocks))
+    # The general (ragged) path, not the regular-grid route reference_scores takes here.
+    sc, summ, _sa, _w = _score_table(data.table, 2, MODELS, allow_grid=False)
+    routed = reference_scores(data, models="all")
     c = np.tile(DOSES, (5, 1))
     grid = grid_scores(c, c, np.array(ys), models="all")
     for m in ("bliss", "hsa", "loewe", "zip"):
-        t = table.scores[m].to_numpy().reshape(5, DOSES.size - 1, DOSES.size - 1)
+        t = sc[m].to_numpy().reshape(5, DOSES.size - 1, DOSES.size - 1)
         np.testing.assert_allclose(grid.scores[m], t, atol=1e-6)
-        np.testing.assert_allclose(grid.mean[m], table.blocks[f"{m}_mean"], atol=1e-6)
-        np.testing.assert_allclose(grid.msa[m], table.blocks[f"{m}_msa"], atol=1e-6)
+        np.testing.assert_allclose(routed.scores[m].to_numpy(), t.ravel(), atol=1e-6)
+        np.testing.assert_allclose(grid.mean[m], summ[f"{m}_mean"], atol=1e-6)
+        np.testing.assert_allclose(grid.msa[m], summ[f"{m}_msa"], atol=1e-6)
     assert "average block mean" in grid.report()
     with pytest.raises(InputError, match="first dose of each grid axis must be 0"):
         grid_scores(c + 1, c, np.array(ys))
+
+
+def test_row_order_and_a_missing_cell():
+    rng = np.random.default_rng(8)
+    df = _block(lambda a, b: _bliss_surface(4, 1, 9, 2)(a, b) + rng.normal(0, 3, a.shape))
+    a = reference_scores(df, models="all").scores
+    b = reference_scores(df.sample(frac=1.0, random_state=1), models="all").scores
+    key = ["conc1", "conc2"]
+    a, b = a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
+    for m in MODELS:
+        np.testing.assert_allclose(a[m], b[m], atol=1e-9)
+    # One combination well missing: the block is no longer a full grid (general path).
+    holed = df.drop(index=df.index[(df.conc_r == 3.0) & (df.conc_c == 10.0)])
+    r = reference_scores(holed, models="all")
+    assert len(r.scores) == 15 and np.isfinite(r.scores[list(MODELS)].to_numpy()).all()

@@ -218,7 +218,9 @@ def _window_max(grid: np.ndarray, size: int = 3) -> np.ndarray:
 # ----------------------------------------------------------------------------- core
 
 
-def _score_table(table: pd.DataFrame, n_drugs: int, models: Sequence[str]):
+def _score_table(
+    table: pd.DataFrame, n_drugs: int, models: Sequence[str], *, allow_grid: bool = True
+):
     """Score a normalised combination table (see tidy.CombinationData.table), all blocks at once.
 
     Returns (scores DataFrame, summary DataFrame, single-agent DataFrame, {block: [warnings]}).
@@ -241,6 +243,10 @@ def _score_table(table: pd.DataFrame, n_drugs: int, models: Sequence[str]):
     zero = nnz == 0
     combo = nnz >= 2
     first_idx = np.unique(bcode, return_index=True)[1]
+    if k == 2 and allow_grid:
+        grid = _as_grid(bcode, nb, conc, y)
+        if grid is not None:
+            return _score_grid_table(table, grid, bcode, block_ids, first_idx, models)
     drugs_of_block = table[dcols].iloc[first_idx].to_numpy(dtype=object)
     units = (
         table["unit"].iloc[first_idx].to_numpy(dtype=object)
@@ -432,6 +438,119 @@ def _score_table(table: pd.DataFrame, n_drugs: int, models: Sequence[str]):
     )
     if not need_fit:
         sa = sa.iloc[:0]
+    warn_by_id = {str(block_ids[b]): w for b, w in warns.items()}
+    return sc, summ, sa, warn_by_id
+
+
+def _as_grid(bcode, nb, conc, y):
+    """(c1 (nb, R), c2 (nb, C), Y (nb, R, C), r1, r2) when every block is a full R x C grid with
+    its zero row and column (same R, C for all blocks); else None."""
+    if nb == 0:
+        return None
+    r1 = _dense_rank(bcode, conc[:, 0], nb)
+    r2 = _dense_rank(bcode, conc[:, 1], nb)
+    r, c = int(r1.max()) + 1, int(r2.max()) + 1
+    if r < 2 or c < 2 or len(y) != nb * r * c:
+        return None
+    key = (bcode * r + r1) * c + r2
+    if np.bincount(key, minlength=nb * r * c).max() != 1:
+        return None
+    if (conc[r1 == 0, 0] != 0).any() or (conc[r2 == 0, 1] != 0).any():
+        return None
+    if not np.isfinite(y).all():
+        return None
+    c1 = np.empty((nb, r))
+    c2 = np.empty((nb, c))
+    c1[bcode, r1] = conc[:, 0]
+    c2[bcode, r2] = conc[:, 1]
+    yy = np.empty(nb * r * c)
+    yy[key] = y
+    return c1, c2, yy.reshape(nb, r, c), key
+
+
+def _score_grid_table(table, grid, bcode, block_ids, first_idx, models):
+    """The table outputs of :func:`_score_table` computed on regular grids."""
+    c1, c2, y, key = grid
+    nb, r, c = y.shape
+    ms = tuple(models)
+    out, mean, msa, fallback, _ok, f1, f2, n_raw = _grid_core(c1, c2, y, ms)
+    dcols = ["drug1", "drug2"]
+    drugs_of_block = table[dcols].iloc[first_idx].to_numpy(dtype=object)
+    units = (
+        table["unit"].iloc[first_idx].to_numpy(dtype=object)
+        if "unit" in table
+        else np.array([""] * nb, dtype=object)
+    )
+    ncell = (r - 1) * (c - 1)
+    bc = np.repeat(np.arange(nb), ncell)
+    fac = _unit_factors(units)[bc]
+    sc = pd.DataFrame({"block_id": _take(np.asarray(block_ids, dtype=object), bc)})
+    for i in range(2):
+        sc[f"drug{i + 1}"] = _take(drugs_of_block[:, i], bc)
+    sc["conc1"] = np.broadcast_to(c1[:, 1:, None], (nb, r - 1, c - 1)).ravel() / fac
+    sc["conc2"] = np.broadcast_to(c2[:, None, 1:], (nb, r - 1, c - 1)).ravel() / fac
+    sc["unit"] = _take(units, bc)
+    sc["response"] = y[:, 1:, 1:].ravel()
+    if "sd" in table:
+        for col, dtype in (("sd", float), ("n", np.int64)):
+            g = np.empty(nb * r * c, dtype=dtype)
+            g[key] = table[col].to_numpy(dtype=dtype)
+            sc[col] = g.reshape(nb, r, c)[:, 1:, 1:].ravel()
+    for m in ms:
+        sc[m] = out[m].ravel()
+    summ = pd.DataFrame({"block_id": np.asarray(block_ids, dtype=object)})
+    for i in range(2):
+        summ[f"drug{i + 1}"] = drugs_of_block[:, i]
+    summ["n_combinations"] = np.full(nb, ncell)
+    for m in ms:
+        summ[f"{m}_mean"] = mean[m]
+        summ[f"{m}_msa"] = msa[m]
+    warns: dict[int, list[str]] = {}
+    if f1 is not None:
+        for i, f in enumerate((f1, f2)):
+            for b in np.flatnonzero(~f.ok):
+                warns.setdefault(int(b), []).append(
+                    f"single-agent fit of {drugs_of_block[b, i]} failed ({f.reason[b]}); "
+                    "Loewe and ZIP are not defined for this block"
+                )
+    for b in np.flatnonzero(fallback):
+        warns.setdefault(int(b), []).append(
+            f"Loewe: {fallback[b]} cell(s) whose expected effect lies beyond a partner's maximum "
+            "effect use max_i E_i(total dose) instead (SynergyFinder's fallback)"
+        )
+    if "zip" in ms:
+        for b in np.flatnonzero(n_raw):
+            warns.setdefault(int(b), []).append(
+                f"ZIP: {n_raw[b]} re-fitted value(s) from row/column fits that did not converge "
+                "use the observed response (SynergyFinder's rule)"
+            )
+    if r < 4 or c < 4:
+        for b in range(nb):
+            warns.setdefault(b, []).append(
+                "the combination matrix is smaller than 3 x 3: no most synergistic area"
+            )
+    if f1 is not None:
+        fits = [f1, f2]
+        sa = pd.DataFrame(
+            {
+                "block_id": np.repeat(np.asarray(block_ids, dtype=object), 2),
+                "drug": drugs_of_block.reshape(-1),
+                "unit": np.repeat(units, 2),
+                "ok": np.stack([f.ok for f in fits], 1).ravel(),
+                "e0": np.stack([f.e0 for f in fits], 1).ravel(),
+                "emax": np.stack([f.emax for f in fits], 1).ravel(),
+                "ec50": np.stack([f.ec50 for f in fits], 1).ravel()
+                / np.repeat(_unit_factors(units), 2),
+                "h": np.stack([f.h for f in fits], 1).ravel(),
+                "rss": np.stack([f.rss for f in fits], 1).ravel(),
+                "n": np.stack([f.n for f in fits], 1).ravel(),
+                "reason": np.stack([f.reason for f in fits], 1).ravel(),
+            }
+        )
+    else:
+        sa = pd.DataFrame(
+            columns=["block_id", "drug", "unit", "ok", "e0", "emax", "ec50", "h", "rss", "n"]
+        )
     warn_by_id = {str(block_ids[b]): w for b, w in warns.items()}
     return sc, summ, sa, warn_by_id
 
@@ -748,9 +867,19 @@ def grid_scores(
         raise InputError("the first dose of each grid axis must be 0 (the single-agent row/column)")
     if (np.diff(c1, axis=1) <= 0).any() or (np.diff(c2, axis=1) <= 0).any():
         raise InputError("grid doses must be strictly ascending along each axis")
+    out, mean, msa, fallback, fit_ok, _f1, _f2, _nraw = _grid_core(c1, c2, y, ms)
+    return GridScores(
+        models=ms, scores=out, mean=mean, msa=msa, loewe_fallback=fallback, fit_ok=fit_ok
+    )
+
+
+def _grid_core(c1, c2, y, ms):
+    """Scores of regular grids; also returns the single-agent fits and ZIP raw-value counts."""
     nb, r, c = y.shape
     comb = y[:, 1:, 1:]
     out: dict[str, np.ndarray] = {}
+    f1 = f2 = None
+    n_raw = np.zeros(nb, dtype=np.int64)
     if "bliss" in ms:
         y1 = y[:, 1:, :1]
         y2 = y[:, :1, 1:]
@@ -784,7 +913,9 @@ def grid_scores(
                 ya = comb.transpose(0, 2, 1).reshape(-1, r - 1)
                 fa = fit_hill(xa, ya, e0=g2.ravel(), emax=100.0)
                 pa = fa.predict(xa)
-                pa = np.where(fa.ok[:, None] & np.isfinite(pa), pa, ya)
+                use_a = fa.ok[:, None] & np.isfinite(pa)
+                n_raw += (~use_a).reshape(nb, -1).sum(1)
+                pa = np.where(use_a, pa, ya)
                 col_fit = pa.reshape(nb, c - 1, r - 1).transpose(0, 2, 1)
             else:
                 col_fit = comb
@@ -793,7 +924,9 @@ def grid_scores(
                 yb = comb.reshape(-1, c - 1)
                 fb2 = fit_hill(xb, yb, e0=g1.ravel(), emax=100.0)
                 pb = fb2.predict(xb)
-                pb = np.where(fb2.ok[:, None] & np.isfinite(pb), pb, yb)
+                use_b = fb2.ok[:, None] & np.isfinite(pb)
+                n_raw += (~use_b).reshape(nb, -1).sum(1)
+                pb = np.where(use_b, pb, yb)
                 row_fit = pb.reshape(nb, r - 1, c - 1)
             else:
                 row_fit = comb
@@ -808,6 +941,4 @@ def grid_scores(
         with np.errstate(invalid="ignore"):
             mean[m] = v.reshape(nb, -1).mean(1)
         msa[m] = _window_max(v)
-    return GridScores(
-        models=ms, scores=out, mean=mean, msa=msa, loewe_fallback=fallback, fit_ok=fit_ok
-    )
+    return out, mean, msa, fallback, fit_ok, f1, f2, n_raw

@@ -239,9 +239,7 @@ class _Sink:
             t = t.cast(
                 pa.schema(
                     [
-                        pa.field(f.name, f.type.value_type)
-                        if pa.types.is_dictionary(f.type)
-                        else f
+                        pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
                         for f in t.schema
                     ]
                 )
@@ -419,7 +417,8 @@ def _run(chunks, ms, engine, scheduler, n_workers, processes, connect_timeout):
         limit = 2 * max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
         for table, k, _w in chunks:
             rows = int(table["n"].sum()) if "n" in table else len(table)
-            in_flight.append((client.submit(_score_chunk, table, k, ms, pure=False), rows))
+            data = client.scatter(table)  # ship the chunk once, not inside the task graph
+            in_flight.append((client.submit(_score_chunk, data, k, ms, pure=False), rows))
             while len(in_flight) >= limit:
                 fut, r = in_flight.pop(0)
                 yield (*fut.result(), r)
