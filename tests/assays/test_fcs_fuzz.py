@@ -135,3 +135,35 @@ def test_mutated_header_offsets(seed, field, value):
 def test_arbitrary_bytes(raw):
     _check(b"FCS3.1" + raw)
     _check(raw)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    n_events=st.integers(0, 50),
+    names=st.lists(
+        st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
+            lambda s: s.strip() and not s.startswith("/")
+        ),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda s: s.strip().casefold(),
+    ),
+    data=st.data(),
+)
+def test_write_then_read_is_the_identity(tmp_path_factory, n_events, names, data):
+    """Any finite float32 table with any channel names survives write_fcs -> read_fcs."""
+    floats = st.floats(allow_nan=False, allow_infinity=False, width=32).filter(
+        lambda v: abs(v) <= 1e30
+    )
+    rows = data.draw(
+        st.lists(
+            st.lists(floats, min_size=len(names), max_size=len(names)),
+            min_size=n_events,
+            max_size=n_events,
+        )
+    )
+    ev = np.array(rows, dtype=np.float32).reshape(n_events, len(names))
+    path = write_fcs(tmp_path_factory.mktemp("rt") / "x.fcs", ev, channels=names)
+    back = read_fcs(path)
+    np.testing.assert_array_equal(back.events, ev)
+    assert back.names == [n.strip() for n in names]

@@ -394,6 +394,7 @@ def test_writer_round_trip_is_fcs31_readable_by_flowio(tmp_path):
         ({"data": np.ones((2, 2, 2)), "channels": ["A", "B"]}, "2-D"),
         ({"data": np.ones((2, 2)), "channels": ["A", " "]}, "must not be empty"),
         ({"data": np.ones((2, 2)), "channels": ["A", "B"], "ranges": [1.0, -1.0]}, "positive"),
+        ({"data": np.ones((2, 2)), "channels": ["A", "/B"]}, "begins with '/'"),
     ],
 )
 def test_writer_rejects_bad_input(tmp_path, kwargs, match):

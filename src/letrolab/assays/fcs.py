@@ -1014,6 +1014,13 @@ def write_fcs(
         if not sval:
             raise InputError(f"metadata value for {key!r} is empty; FCS values cannot be empty")
         meta[key] = sval
+    texts = [*names, *(labels or []), *meta, *meta.values()]
+    if any(t.startswith("/") for t in texts):
+        bad = next(t for t in texts if t.startswith("/"))
+        raise InputError(
+            f"{bad!r} begins with '/', the TEXT delimiter: FCS cannot tell such a value from a "
+            "doubled delimiter; rename it"
+        )
     for i, r in enumerate(rng_vals, start=1):
         meta[f"$P{i}R"] = f"{r:.10g}"
     from array import array
