@@ -114,6 +114,23 @@ def _bateman_factors(ka, k, h):
     return ea, ek, cross
 
 
+def _step_integral_weights(ka, k, h):
+    """Weights ``(w_c, w_g)``: mean central concentration over a step of ``h`` hours equals
+    ``w_c C(0) + w_g G(0)`` (``G``: gut amount in concentration units), from integrating the
+    Bateman solution."""
+    ek = np.exp(-k * h)
+    ic = -np.expm1(-k * h) / k
+    diff = ka - k
+    close = np.abs(diff) < 1e-9 * ka
+    safe = np.where(close, 1.0, diff)
+    ig = np.where(
+        close,
+        ka * (1 - ek * (1 + k * h)) / k**2,
+        ka / safe * (ic + np.expm1(-ka * h) / ka),
+    )
+    return ic / h, ig / h
+
+
 def simulate_batch(
     p: dict[str, np.ndarray],
     *,
@@ -162,7 +179,8 @@ def simulate_batch(
         dose_steps.append(np.round(steps).astype(int))
         ea, ek, cross = _bateman_factors(d.ka, d.cl / d.v, 0.5 * h)
         per_mg = d.f * 1e6 / (d.v * d.mw)  # nM per mg dosed
-        pk.append({"ea": ea, "ek": ek, "cross": cross, "per_mg": per_mg})
+        w_c, w_g = _step_integral_weights(d.ka, d.cl / d.v, h)
+        pk.append({"ea": ea, "ek": ek, "cross": cross, "per_mg": per_mg, "w_c": w_c, "w_g": w_g})
     ag = [np.zeros(n) for _ in oral]
     ac = [np.zeros(n) for _ in oral]
     s_igf_const = sum(c.conc_nM / c.ic50_igf1r_nM for c in const)
@@ -294,10 +312,11 @@ def simulate_batch(
                 j += 1
             dose_ptr[i] = j
         # exact PK over the two half steps
-        c_start, c_mid, c_end = [], [], []
+        c_start, c_mid, c_end, g_start = [], [], [], []
         for i in range(len(oral)):
             q = pk[i]
             c_start.append(ac[i])
+            g_start.append(ag[i])
             ac_m = ac[i] * q["ek"] + ag[i] * q["cross"]
             ag[i] = ag[i] * q["ea"]
             c_mid.append(ac_m)
@@ -354,7 +373,8 @@ def simulate_batch(
         if t0 >= t_avg0 - 1e-9:
             sums["arom"] += 1 - resid
             for i, d in enumerate(oral):
-                sums[f"c_{d.name}"] += (c_start[i] + 4 * c_mid[i] + c_end[i]) / 6
+                # exact mean concentration over the step
+                sums[f"c_{d.name}"] += c_start[i] * pk[i]["w_c"] + g_start[i] * pk[i]["w_g"]
             sums["t"] += 1
     # final state
     c_final = list(ac)
