@@ -57,6 +57,8 @@ CELL_SPECIES = ("G1", "S", "G2M", "Apo")
 _COMPILE_LOCK = threading.Lock()
 
 #: Documented observables: id -> meaning. The same ids are SBML assignment-rule parameters.
+#: Phospho readouts are fractions of their protein pool in the model, but only their ratios
+#: between conditions are calibrated (like a Western blot normalised to a control lane).
 OBSERVABLES: dict[str, str] = {
     "viable_cells": "viable cells relative to the seeding density (1 at time 0)",
     "mts_relative": "MTS (formazan) signal relative to the seeded well; proportional to viable cells",
