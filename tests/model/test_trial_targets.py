@@ -68,6 +68,8 @@ def test_steady_state_is_reached_within_two_to_six_weeks():
 def test_whole_body_aromatase_inhibition(letrozole_trial):
     assert letrozole_trial.arm_summary("hi")["aromatase_inhibition_pct"]["median"] > 98.9
     assert letrozole_trial.arm_summary("lo")["aromatase_inhibition_pct"]["median"] >= 98.4
+    # Geisler 2002: > 99.1 % in all 12 patients on 2.5 mg; here in 95 % of virtual patients
+    assert letrozole_trial.arm_summary("hi")["aromatase_inhibition_pct"]["p5"] > 99.1
 
 
 def test_plasma_estradiol_suppression(letrozole_trial):
