@@ -238,3 +238,15 @@ def test_single_cut_debris_is_modelled(tmp_path, debris):
     np.testing.assert_allclose([res.g1_pct, res.s_pct, res.g2m_pct], [50, 30, 20], atol=2.0)
     assert res.rcs < 1.5
     assert 0.7 * 100 * debris < res.debris_pct < 0.95 * 100 * debris
+
+
+def test_s_phase_polynomial_degree(written):
+    """Uniform S (the simulation's truth) is a degree-0 polynomial: every degree recovers it,
+    and a higher degree never fits worse on the same histogram."""
+    fits = [analyze_cell_cycle(written[0], s_degree=d) for d in (0, 2, 4)]
+    for res in fits:
+        np.testing.assert_allclose([res.g1_pct, res.s_pct, res.g2m_pct], [60, 25, 15], atol=2.0)
+    chi2 = [r.rcs for r in fits]
+    assert chi2[2] <= chi2[0] * 1.1
+    with pytest.raises(InputError, match="s_degree"):
+        analyze_cell_cycle(written[0], s_degree=9)

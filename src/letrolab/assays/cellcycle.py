@@ -308,22 +308,29 @@ class _Design:
     single_cut: np.ndarray
 
 
-def _basis(theta: dict[str, float], des: _Design, with_s: bool) -> tuple[np.ndarray, list[str]]:
+def _basis(
+    theta: dict[str, float], des: _Design, s_degree: int | None
+) -> tuple[np.ndarray, list[str]]:
     mu1, cv1, lin, cv2, tau = theta["mu1"], theta["cv1"], theta["L"], theta["cv2"], theta["tau"]
     mu2 = lin * mu1
     sd1, sd2 = cv1 * mu1, cv2 * mu2
     cols = [_gauss_bins(des.edges, np.array([mu1]), np.array([sd1]))[:, 0]]
     cols.append(_gauss_bins(des.edges, np.array([mu2]), np.array([sd2]))[:, 0])
     names = ["G1", "G2"]
-    if with_s:
+    if s_degree is not None:
+        from scipy.special import comb
+
         t = (np.arange(_N_S) + 0.5) / _N_S
         y = mu1 + t * (mu2 - mu1)
         sd = sd1 + t * (sd2 - sd1)  # CV interpolated linearly from G1 to G2 (Fox 1980)
         kern = _gauss_bins(des.edges, y, sd)  # (bins, nodes)
-        bern = np.stack([(1 - t) ** 2, 2 * t * (1 - t), t**2], axis=1)
+        k = np.arange(s_degree + 1)
+        # Bernstein basis of the S-phase polynomial: non-negative coefficients keep the
+        # density non-negative; degree 2 is Dean & Jett's quadratic
+        bern = comb(s_degree, k) * t[:, None] ** k * (1 - t[:, None]) ** (s_degree - k)
         bern = bern / bern.sum(axis=0, keepdims=True)  # each S basis integrates to one event
         cols.extend(list((kern @ bern).T))
-        names += ["S0", "S1", "S2"]
+        names += [f"S{i}" for i in k]
     expo = np.exp(-des.centers / (tau * mu1))
     expo_s = expo.sum()
     cols.append(expo / expo_s if expo_s > 0 else expo)
@@ -332,10 +339,10 @@ def _basis(theta: dict[str, float], des: _Design, with_s: bool) -> tuple[np.ndar
     return np.stack(cols, axis=1), names
 
 
-def _solve(theta: dict[str, float], des: _Design, mask: np.ndarray, with_s: bool):
+def _solve(theta: dict[str, float], des: _Design, mask: np.ndarray, s_degree: int | None):
     from scipy.optimize import nnls
 
-    basis, names = _basis(theta, des, with_s)
+    basis, names = _basis(theta, des, s_degree)
     y = des.counts[mask]
     w = 1.0 / np.sqrt(np.maximum(y, 1.0))
     a_mat = basis[mask] * w[:, None]
@@ -356,7 +363,7 @@ def _fit(
     bounds: dict[str, tuple[float, float]],
     *,
     shared_cv: bool,
-    with_s: bool,
+    s_degree: int | None,
 ):
     """Variable-projection fit: bounded least squares over the non-linear parameters, the
     component amplitudes solved by NNLS at every step. Returns
@@ -376,7 +383,7 @@ def _fit(
     mask = des.fit_mask
     x0 = np.array([np.clip(start[p], *bounds[p]) for p in free])
     res = least_squares(
-        lambda v: _solve(unpack(v), des, mask, with_s)[1],
+        lambda v: _solve(unpack(v), des, mask, s_degree)[1],
         x0,
         bounds=(np.array([bounds[p][0] for p in free]), np.array([bounds[p][1] for p in free])),
         x_scale=np.maximum(np.abs(x0), 1e-3),
@@ -385,7 +392,7 @@ def _fit(
         max_nfev=400,
     )
     theta = unpack(res.x)
-    amp, resid, basis, names = _solve(theta, des, mask, with_s)
+    amp, resid, basis, names = _solve(theta, des, mask, s_degree)
     n_par = len(free) + int(np.count_nonzero(amp))
     dof = int(mask.sum()) - n_par
     rcs = float(np.sum(resid**2) / dof) if dof > 0 else float("nan")
@@ -581,6 +588,7 @@ def analyze_cell_cycle(
     sub_g1_floor: float = 0.05,
     linearity: tuple[float, float] = (1.75, 2.2),
     fit_from: float = 0.2,
+    s_degree: int = 2,
 ) -> CellCycleResult | Failed:
     """Cell-cycle phases and sub-G1 fraction of one FCS file.
 
@@ -611,6 +619,10 @@ def analyze_cell_cycle(
         The gate's lower edge as a fraction of the G1 mean (excludes the zero pile-up and noise).
     linearity : (float, float)
         Bounds of the G2/G1 ratio.
+    s_degree : int
+        Degree of the S-phase polynomial of the DJF model: 2 is Dean & Jett's quadratic, 0 a
+        broadened rectangle (Fox 1980); higher degrees allow more S shapes (a narrow cohort
+        of synchronised cells in early S is still no polynomial: prefer Watson's model there).
     fit_from : float
         The histogram is fitted from ``fit_from x G1 mean`` up to ``2.75 x G1 mean`` (the debris
         model covers the region below G1; events above the range, such as aggregates, are left
@@ -643,6 +655,8 @@ def analyze_cell_cycle(
             raise InputError(f"{nm} must be a positive number, not {val!r}")
     if not (0 <= sub_g1_floor < 1):
         raise InputError(f"sub_g1_floor must be in [0, 1), not {sub_g1_floor!r}")
+    if not (isinstance(s_degree, (int, np.integer)) and 0 <= s_degree <= 6):
+        raise InputError(f"s_degree must be an integer from 0 to 6, not {s_degree!r}")
     if not (0.0 <= fit_from < 0.9):
         raise InputError(
             f"fit_from must be in [0, 0.9) (a fraction of the G1 mean), not {fit_from!r}"
@@ -695,6 +709,7 @@ def analyze_cell_cycle(
                 sub_g1_floor=sub_g1_floor,
                 linearity=linearity,
                 fit_from=fit_from,
+                s_degree=s_degree,
             )
             if not c:
                 raise InputError(f"control could not be analysed: {c.reason}")
@@ -742,7 +757,7 @@ def analyze_cell_cycle(
         # the full Dean-Jett-Fox fit locates both peaks; Watson's model then refits the peaks
         # on their outer halves only (to 3 SD beyond the mean, so aggregates above G2 stay out)
         theta, amp, basis, names, mask_used, rcs = _fit(
-            des, start, bounds, shared_cv=shared, with_s=True
+            des, start, bounds, shared_cv=shared, s_degree=s_degree
         )
         if model == "watson":
             # Watson's pragmatic model: the peak means stay where the full fit put them, the
@@ -754,7 +769,7 @@ def analyze_cell_cycle(
             wbounds = dict(bounds, mu1=(mu1_f, mu1_f), L=(theta["L"], theta["L"]))
             des_w = _Design(edges, centers, counts, outer_mask, des.single_cut)
             theta, amp, basis, names, mask_used, rcs = _fit(
-                des_w, theta, wbounds, shared_cv=shared, with_s=False
+                des_w, theta, wbounds, shared_cv=shared, s_degree=None
             )
     except (ValueError, np.linalg.LinAlgError) as exc:
         return _failed(data.path, f"histogram fit did not converge ({exc})")
@@ -766,8 +781,9 @@ def analyze_cell_cycle(
     g2 = float(amp[names.index("G2")])
     debris = comp["debris_exp"] + comp["debris_cut"]
     if model == "djf":
-        s = float(sum(amp[names.index(n)] for n in ("S0", "S1", "S2")))
-        comp["S"] = comp.pop("S0") + comp.pop("S1") + comp.pop("S2")
+        s_names = [n for n in names if re.fullmatch(r"S\d+", n)]
+        s = float(sum(amp[names.index(n)] for n in s_names))
+        comp["S"] = sum(comp.pop(n) for n in s_names)
     else:
         between = (centers > mu1) & (centers < mu2)
         resid = counts - comp["G1"] - comp["G2"] - debris
@@ -937,6 +953,7 @@ def analyze_batch(
         "sub_g1_floor",
         "linearity",
         "fit_from",
+        "s_degree",
     }
     if unknown:
         raise InputError(f"unknown option(s) {', '.join(sorted(unknown))} for analyze_batch")
