@@ -527,6 +527,8 @@ def analyse_blot(
     warns: list[str] = []
     full = _full_scale(raw, saturation)
     img = raw.astype(float)
+    if not (invert == "auto" or isinstance(invert, (bool, np.bool_))):
+        raise InputError(f"invert must be True, False or 'auto', not {invert!r}")
     if invert == "auto":
         lo, hi = np.percentile(img, [1, 99])
         invert = bool(np.median(img) > 0.5 * (lo + hi))
@@ -543,7 +545,7 @@ def analyse_blot(
         sig = img
         sat_mask = (img >= full) if full is not None else np.zeros(img.shape, dtype=bool)
     h, w = sig.shape
-    # Lanes (on the image less each row's 5th percentile: removes a vertical gradient)
+    # Lanes: columns that hold signal in many rows (see _occupancy), or as given
     if lanes is None or isinstance(lanes, (int, np.integer)):
         n = None if lanes is None else int(lanes)
         if n is not None and n < 1:
@@ -618,7 +620,8 @@ def analyse_blot(
         if ends[k] >= starts[k + 1]:
             v = pk[k] + int(np.argmin(g[pk[k] : pk[k + 1] + 1]))
             ends[k], starts[k + 1] = v, v
-    # Peak area above the straight baseline joining the window's ends (vectorised over lanes).
+    # Peak area in each window, above the straight line joining the window's ends (baseline
+    # "line") or above 0 ("zero"); vectorised over lanes through the cumulative profile.
     cs = np.concatenate([np.zeros((len(prof), 1)), np.cumsum(prof, axis=1)], axis=1)
     rows = []
     sat_lane = [sat_mask[:, a:b].any(axis=1) for a, b in lane_bounds]
