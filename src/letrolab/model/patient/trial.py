@@ -35,7 +35,7 @@ from letrolab.model.patient.cohort import Cohort, sample_cohort
 from letrolab.model.patient.pk import DrugPK, load_pk_catalogue, lookup
 from letrolab.model.patient.schedule import Arm, parse_arm
 
-__all__ = ["HYPERGLYCEMIA_MM", "TrialResult", "arm_drugs", "run_trial"]
+__all__ = ["HYPERGLYCEMIA_MM", "TrialResult", "arm_drugs", "reference_inputs", "run_trial"]
 
 #: Fasting plasma glucose above which a patient counts as hyperglycaemic (mmol/L): the
 #: WHO / ADA diagnostic threshold for diabetes (7.0 mmol/L, 126 mg/dL).
@@ -329,7 +329,13 @@ class TrialResult:
         return out
 
     def summary(self) -> dict[str, Any]:
-        """``{"arms": [...], ...}``: the ``letrolab trial --json`` document."""
+        """``{"arms": [...], ...}`` (``letrolab trial --json`` prints the ``arms``) with provenance."""
+        import hashlib
+
+        from letrolab import __version__
+        from letrolab.model.patient._model import patient_model_source
+
+        digest = hashlib.sha256(patient_model_source().encode()).hexdigest()
         return {
             "arms": [self.arm_summary(a.name) for a in self.arms],
             "patients": self.patients,
@@ -337,6 +343,7 @@ class TrialResult:
             "seed": self.seed,
             "menopause": self.menopause,
             "population": self.population,
+            "provenance": {"model": "patient.ant", "sha256": digest, "letrolab": __version__},
         }
 
     def to_frame(self):
