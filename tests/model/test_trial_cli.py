@@ -129,3 +129,24 @@ def test_help_renders(run_cli):
     code, out, err = run_cli("trial", "--help")
     assert code == 0, err
     assert "--arm" in out and "--patients" in out and "--engine" in out
+
+
+def test_user_pk_catalogue_from_the_command_line(run_cli, tmp_path):
+    from letrolab.model.patient.pk import DEFAULT_PK
+
+    path = tmp_path / "pk.csv"
+    # a hypothetical oral row for NVP-AEW541 (a user extension, not clinical data)
+    path.write_text(
+        DEFAULT_PK.read_text() + 'nvp-aew541,oral,1,30,200,,,0.5,439.6,,,0.2,0.1,0.2,A,"test"\n'
+    )
+    code, out, err = run_cli(
+        "trial", "--arm", "a:nvp-aew541:400mg/day", "--patients", "20", "--months", "0.5",
+        "--pk", str(path), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    arm = json.loads(out)["arms"][0]
+    assert arm["ir_inhibition_pct"]["median"] > 5
+    code, _, err = run_cli(
+        "trial", "--arm", "a:letrozole:2.5mg/day", "--pk", str(tmp_path / "none.csv")
+    )
+    assert code == 2 and "none.csv" in err

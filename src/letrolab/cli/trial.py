@@ -35,6 +35,12 @@ def trial(
             "--engine", help="vector (fast NumPy) or roadrunner (libroadrunner per patient)."
         ),
     ] = "vector",
+    pk: Annotated[
+        Path | None,
+        typer.Option(
+            "--pk", help="A PK catalogue CSV (columns as pk.csv) instead of the built-in one."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the tables and figures.")
     ] = None,
@@ -54,6 +60,7 @@ def trial(
         workers=workers,
         backend=backend,
         engine=engine,
+        pk_catalogue=pk,
     )
     if out is not None:
         result.write(out)
