@@ -385,3 +385,35 @@ def test_three_drug_layout_gives_the_n_drug_table(tmp_path):
     assert b4["response"].item() == pytest.approx(100.0)  # 0.1 + 1.0 = vehicle level
     data = normalise_combination(comb, response="viability")
     assert data.n_drugs == 3 and len(data.table) == 5
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fmt=st.sampled_from(["matrix", "tidy", "gen5"]),
+    values=st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False, width=64),
+            st.sampled_from(["saturated", "missing"]),
+        ),
+        min_size=96,
+        max_size=96,
+    ),
+)
+def test_writer_round_trip_property(tmp_path, fmt, values):
+    """Any finite float survives write_plate -> read_plate exactly; flags survive too."""
+    wells = pd.DataFrame(
+        {
+            "well": [f"{r}{c}" for r in row_letters(8) for c in range(1, 13)],
+            "value": [v if isinstance(v, float) else np.nan for v in values],
+            "flag": ["ok" if isinstance(v, float) else v for v in values],
+        }
+    )
+    if (wells["flag"] != "ok").all():
+        wells.loc[0, ["value", "flag"]] = [1.0, "ok"]
+    path = tmp_path / f"p.{fmt}"
+    write_plate(path, wells, format=fmt)
+    back = read_plate(path).set_index("well").loc[wells["well"]]
+    np.testing.assert_array_equal(back["flag"].to_numpy(), wells["flag"].to_numpy())
+    np.testing.assert_array_equal(back["value"].to_numpy(), wells["value"].to_numpy())

@@ -173,7 +173,7 @@ def read_tidy_csv(text: str, *, source: str = "tidy CSV") -> pd.DataFrame:
 
 def _cell_text(value: float, flag: str, raw: str) -> str:
     if flag == "ok":
-        return repr(float(value)) if not float(value).is_integer() else f"{value:.1f}"
+        return repr(float(value))  # shortest text that reads back to the same float
     if flag == "saturated":
         return "OVRFLW"
     if flag == "missing":
