@@ -349,10 +349,9 @@ def _kw_float(kw: Mapping[str, str], key: str, default: float) -> float:
     return out if np.isfinite(out) else default
 
 
-def _flowio_text(path: Path | None, raw: bytes, base: int) -> dict[str, str] | None:
-    """TEXT keywords from flowio's standard parser, or None when flowio cannot read it."""
-    if base != 0:
-        return None
+def _flowio_text(raw: bytes) -> dict[str, str] | None:
+    """TEXT keywords of the first dataset from flowio's standard parser, or None when flowio
+    refuses the file."""
     try:
         import flowio
 
@@ -782,12 +781,12 @@ def read_fcs(
     kw: dict[str, str] = dict(kw_tol)
     # flowio's standard parser first (first dataset of a standard-conforming file)
     if dataset == 0:
-        kw_fio = _flowio_text(None, raw, base)
+        kw_fio = _flowio_text(raw)
         if kw_fio is not None and _same_core(kw_fio, kw_tol):
             parser = "flowio"
     # supplemental TEXT (FCS 3.x)
     s0, s1 = _kw_int(kw, "$BEGINSTEXT"), _kw_int(kw, "$ENDSTEXT")
-    if s0 and s1 and s1 > s0 and base + s1 < len(buf):
+    if s0 and s1 and 0 < s0 < s1 and base + s1 < len(buf):
         extra = _split_text(buf[base + s0 : base + s1 + 1].tobytes(), [])
         for k, v in extra.items():
             kw.setdefault(k, v)
