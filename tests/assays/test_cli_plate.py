@@ -44,7 +44,7 @@ def test_plate_with_layout_json_and_out(run_cli, shared_data, test_data, tmp_pat
     blank, veh = np.mean([0.15, 0.085, 0.10]), np.mean([1.85, 1.80, 1.75])
     assert b4["response"].item() == pytest.approx(100 * (1.0 - blank) / (veh - blank))
     files = sorted(p.name for p in (tmp_path / "o").iterdir())
-    assert files == ["combination.csv", "qc.json", "viability.csv", "wells.csv"]
+    assert files == ["combination.csv", "plates.png", "qc.json", "viability.csv", "wells.csv"]
     qc = json.loads((tmp_path / "o" / "qc.json").read_text())
     assert qc[0]["plate"] == "Plate 1"
 

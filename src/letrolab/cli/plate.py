@@ -6,7 +6,7 @@
     layout also ``"read"`` (the label analysed), ``"qc"`` (per plate: Z', CVs, edge effect,
     warnings), ``"warnings"`` and ``"combination"`` (the tidy combination table, response =
     % viability; null when the layout has one drug). ``--out DIR`` writes wells.csv and, with
-    a layout, viability.csv, combination.csv and qc.json.
+    a layout, viability.csv, combination.csv, qc.json and plates.png (a QC heat map per plate).
 
 ``letrolab blot IMAGE [--lanes N] [--background ...] [--control-lane K] [--out DIR] [--json]``
     ``{"bands": [{"lane", "band", "area", "relative", "saturated"}], "lanes": [...],
@@ -72,6 +72,7 @@ def plate(
                     res.combination.to_csv(stage / "combination.csv", index=False)
                 qc = _jsonable([q.summary() for q in res.qc])
                 atomic_write_text(stage / "qc.json", json.dumps(qc, indent=2))
+                res.plot(stage / "plates.png")
     if as_json:
         print_json(doc)
         return

@@ -262,6 +262,12 @@ class PlateAnalysis:
         """The per-well viability table."""
         return self.viability.copy()
 
+    def plot(self, path: str | Path | None = None):
+        """QC figure of every plate; see :func:`letrolab.assays.plates.plots.plot_plates`."""
+        from letrolab.assays.plates.plots import plot_plates
+
+        return plot_plates(self, path=path)
+
 
 def _complete(wells: pd.DataFrame) -> pd.DataFrame:
     """Fill the optional columns of a wells table given as a DataFrame."""
