@@ -216,13 +216,22 @@ def simulate_batch(
     a_bp3 = bp30 * (1 - d_bp3)
     gh_top = 1 + g_gh
     g_per_igf = g_gh / igf0
+    gk_const = g_per_igf / (1 + s_igf_const)
+    a_igf_top = a_igf * gh_top
+    a_bp3_top = a_bp3 * gh_top
+    one_m_emax = 1 - emax
+    ic50_6 = ic50_arom / 6
     e2 = e2_0.copy()
     fsh = fsh0.copy()
     lh = lh0.copy()
     igf_ov = ovary.copy()
     igf1 = igf0.copy()
     bp3 = bp30.copy()
-    gh = gh0.copy()
+
+    def gh_now(sl, igf, concs):
+        """GH at quasi-steady state for patients ``sl`` at serum IGF-1 ``igf`` and drug levels."""
+        s_igf = s_igf_const + sum(concs[i][sl] / oral[i].ic50_igf1r_nM for i in igf_drugs)
+        return gh0[sl] * gh_top[sl] / (1 + g_per_igf[sl] / (1 + s_igf) * igf)
 
     t_avg0 = max(0.0, t_end_h - average_window_h)
     sums = {"arom": np.zeros(n), "t": 0.0}
@@ -269,7 +278,7 @@ def simulate_batch(
         traces["LH"][:, col] = lh[sl]
         traces["IGF1"][:, col] = igf1[sl]
         traces["BP3"][:, col] = bp3[sl]
-        traces["GH"][:, col] = gh[sl]
+        traces["GH"][:, col] = gh_now(sl, igf1[sl], concs)
 
     # glucose-insulin: quasi-steady state when IR inhibition is constant in time (exact then);
     # integrated in sub-steps when an oral drug with IR potency makes it vary.
@@ -329,15 +338,15 @@ def simulate_batch(
         if let_idx is not None:
             inv0 = 1 / (c_start[let_idx] + ic50_arom) if inv_end is None else inv_end
             inv_end = 1 / (c_end[let_idx] + ic50_arom)
-            resid = ic50_arom * (inv0 + 4 / (c_mid[let_idx] + ic50_arom) + inv_end) / 6
+            resid = ic50_6 * (inv0 + 4 / (c_mid[let_idx] + ic50_arom) + inv_end)
         else:
             resid = resid_const
-        # IGF-1R inhibition at the step midpoint
+        # IGF-1R inhibition at the step midpoint scales the IGF-1 feedback on GH
         if igf_drugs:
             s_igf = s_igf_const + sum(c_mid[i] / oral[i].ic50_igf1r_nM for i in igf_drugs)
-            keep_igf = 1 / (1 + s_igf)  # 1 - f_IGF1R
+            gk = g_per_igf / (1 + s_igf)
         else:
-            keep_igf = 1 / (1 + s_igf_const)
+            gk = gk_const
         if dynamic_glucose:  # split exponential steps, IR inhibition interpolated in time
             f0, fm, f1 = f_ir_of(c_start), f_ir_of(c_mid), f_ir_of(c_end)
             for j in range(n_sub):
@@ -361,14 +370,14 @@ def simulate_batch(
         if any_ovary:
             target = ovary * 0.5 * (fsh + fsh_old) / fsh0
             igf_ov = target + (igf_ov - target) * d_ov
-        # GH (relative) at quasi-steady state under IGF-1 feedback through IGF-1R
-        gh_rel = gh_top / (1 + g_per_igf * keep_igf * igf1)
-        r_e2l = 1 - emax * e2_mid / (e2_mid + ec50)
+        # IGF-1 under GH (quasi-steady state, IGF-1 feedback) restrained by E2:
+        # target = IGF1_0 GH/GH_0 R(E2)/R(E2_0), GH/GH_0 = (1+g)/(1+g s), R = 1 - Emax E2/(E2+EC50)
         igf1_old = igf1
-        igf1 = igf1 * d_igf + a_igf * gh_rel * r_e2l
-        gh_rel = gh_top / (1 + g_per_igf * keep_igf * 0.5 * (igf1 + igf1_old))
-        bp3 = bp3 * d_bp3 + a_bp3 * gh_rel
-        gh = gh0 * gh_rel
+        igf1 = igf1 * d_igf + a_igf_top * (ec50 + one_m_emax * e2_mid) / (
+            (1 + gk * igf1) * (e2_mid + ec50)
+        )
+        # IGFBP-3 follows GH (quasi-steady state at the step's mean IGF-1)
+        bp3 = bp3 * d_bp3 + a_bp3_top / (1 + 0.5 * gk * (igf1 + igf1_old))
         # running averages over the final window
         if t0 >= t_avg0 - 1e-9:
             sums["arom"] += 1 - resid
@@ -401,7 +410,7 @@ def simulate_batch(
         "FSH_end": fsh,
         "LH_end": lh,
         "IGF1_ov_end": igf_ov,
-        "GH_end": gh,
+        "GH_end": gh_now(slice(None), igf1, c_final),
         "IGF1_end": igf1,
         "BP3_end": bp3,
         "G_end": g_end,
