@@ -30,3 +30,27 @@ def test_module_entry_point_runs():
     )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_exit_codes_raised_by_commands_are_returned():
+    import typer
+
+    from letrolab import cli
+
+    probe = typer.Typer()
+
+    @probe.command()
+    def one() -> None:
+        raise typer.Exit(3)
+
+    @probe.command()
+    def two() -> None:
+        return None
+
+    original = cli.app
+    cli.app = probe
+    try:
+        assert cli.main(["one"]) == 3
+        assert cli.main(["two"]) == 0
+    finally:
+        cli.app = original

@@ -54,7 +54,13 @@ def _root(
     """The letrozole - IGF-1 system: lab-data analysis, mechanistic model, virtual experiments."""
 
 
+_REGISTERED: set[int] = set()
+
+
 def _register_all() -> None:
+    if id(app) in _REGISTERED:  # main() may run many times in one process (tests, notebooks)
+        return
+    _REGISTERED.add(id(app))
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
@@ -97,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     _register_all()
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="letrolab", standalone_mode=False)
+        # With standalone_mode=False an ``Exit(n)`` raised by a command is caught by the
+        # framework and its code returned here; a command that returns normally gives None.
+        status = command.main(args=argv, prog_name="letrolab", standalone_mode=False)
+        if isinstance(status, int) and not isinstance(status, bool):
+            return status
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except typer.Abort:
