@@ -417,3 +417,21 @@ def test_writer_round_trip_property(tmp_path, fmt, values):
     back = read_plate(path).set_index("well").loc[wells["well"]]
     np.testing.assert_array_equal(back["flag"].to_numpy(), wells["flag"].to_numpy())
     np.testing.assert_array_equal(back["value"].to_numpy(), wells["value"].to_numpy())
+
+
+def test_welch_p_matches_scipy():
+    from scipy import stats
+
+    from letrolab.assays.plates.analysis import _welch_p
+
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(1.0, 0.1, 7), rng.normal(1.1, 0.3, 12)
+    assert _welch_p(x, y) == pytest.approx(stats.ttest_ind(x, y, equal_var=False).pvalue, rel=1e-10)
+    assert _welch_p(np.ones(3), np.ones(4)) == 1.0
+    assert _welch_p(np.ones(3), np.full(4, 2.0)) == 0.0
+
+
+def test_layout_summary(combo_layout):
+    doc = read_layout(combo_layout[0]).summary()
+    assert doc["roles"] == {"vehicle": 52, "treated": 36, "blank": 8}  # 96 wells
+    assert doc["drugs"] == ["NVP-AEW541", "letrozole"] and doc["plates"] == ["(all)"]

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,7 @@ ROLES = ("blank", "vehicle", "treated", "empty")
 _SYNONYMS = {"drugrow": "drug1", "concr": "conc1", "drugcol": "drug2", "concc": "conc2"}
 
 
+@dataclass(frozen=True)
 class Layout:
     """A normalised plate map.
 
@@ -72,15 +74,25 @@ class Layout:
         The read label named by a ``# read:`` line.
     """
 
-    __slots__ = ("n_drugs", "read", "table")
+    table: pd.DataFrame
+    n_drugs: int
+    read: str | None = None
 
-    def __init__(self, table: pd.DataFrame, n_drugs: int, read: str | None) -> None:
-        self.table = table
-        self.n_drugs = n_drugs
-        self.read = read
+    def summary(self) -> dict:
+        """JSON-able dict: wells per role, drugs, plates named, read."""
+        t = self.table
+        drugs = sorted({d for i in range(1, self.n_drugs + 1) for d in t[f"drug{i}"] if d})
+        return {
+            "wells": len(t),
+            "roles": {k: int(v) for k, v in t["role"].value_counts().items()},
+            "drugs": drugs,
+            "plates": [p for p in dict.fromkeys(t["plate"]) if p] or ["(all)"],
+            "read": self.read,
+        }
 
-    def __repr__(self) -> str:
-        return f"Layout({len(self.table)} wells, {self.n_drugs} drug(s), read={self.read!r})"
+    def to_frame(self) -> pd.DataFrame:
+        """The layout table."""
+        return self.table.copy()
 
 
 def _norm(name: str) -> str:
