@@ -70,6 +70,17 @@ class SyntheticBlot:
     saturated: np.ndarray
     full_scale: float
 
+    def summary(self) -> dict[str, Any]:
+        """JSON-able truth: lanes, band rows, volumes, saturated bands, full scale."""
+        return {
+            "lanes": [list(b) for b in self.lanes],
+            "band_rows": self.band_rows.tolist(),
+            "volumes": self.volumes.tolist(),
+            "saturated": self.saturated.tolist(),
+            "full_scale": self.full_scale,
+            "dtype": self.image.dtype.name,
+        }
+
     def save(self, path: str | Path) -> Path:
         """Write the image as PNG or TIFF (by suffix), atomically; returns the path."""
         return _save_image(path, self.image)
@@ -471,6 +482,10 @@ def analyse_blot(
     baseline: str = "auto",
 ) -> BlotResult:
     """Measure the bands of a Western blot image (ImageJ Gel Analyzer style).
+
+    Lanes run from top to bottom (bands are horizontal), as the blot is usually scanned;
+    rotate other images first (``numpy.rot90``). Lanes are straight rectangles of one width:
+    strongly curved ("smiling") lanes are not followed.
 
     Parameters
     ----------
