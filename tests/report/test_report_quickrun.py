@@ -137,3 +137,31 @@ def test_cli_unknown_experiment_is_one_error_line(run_cli, tmp_path):
     assert err.startswith("error: unknown experiment 'nope'; choose one of crosstalk, ")
     assert err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "k_er118_erk"], "write NAME=VALUE"),
+        (["--set", "no_such_parameter=0"], "unknown model parameter 'no_such_parameter'"),
+        (["--set", "k_er118_erk=-1"], "must be a finite number >= 0"),
+        (["--set", "k_er118_erk=abc"], "is not a number"),
+    ],
+)
+def test_cli_bad_override_is_one_error_line(run_cli, tmp_path, args, message):
+    code, out, err = run_cli("reproduce", "--only", "crosstalk", "--out", tmp_path / "o", *args)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_override_changes_the_verdict(run_cli, tmp_path):
+    """--set removes the kinase -> ER phosphorylation: S3 no longer holds."""
+    args = ["reproduce", "--quick", "--only", "crosstalk", "--json", "--out", tmp_path / "o"]
+    code, out, err = run_cli(
+        *args, "--set", "k_er167_akt=0", "--set", "k_er167_s6k=0", "--set", "k_er118_erk=0"
+    )
+    assert code == 0, err
+    s3 = json.loads(out)[2]
+    assert s3["id"] == "S3" and s3["holds"] is False
+    assert "p-ER S167 by +0%" in s3["model"]

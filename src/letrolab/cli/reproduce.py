@@ -30,6 +30,14 @@ def reproduce(
             help="Run only this experiment (repeatable); the others' claims are not evaluated.",
         ),
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a model parameter for every simulation, NAME=VALUE (repeatable), "
+            "e.g. --set k_er118_erk=0 to see which claims rest on a mechanism.",
+        ),
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the claims as JSON on stdout.")
     ] = False,
@@ -39,10 +47,19 @@ def reproduce(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from letrolab.cli import print_json
+    from letrolab.errors import InputError
     from letrolab.experiments.registry import all_experiments, get_experiment
+    from letrolab.experiments.runner import check_overrides
     from letrolab.experiments.runner import reproduce as run
 
     exps = [get_experiment(i) for i in only] if only else all_experiments()
+    raw: dict[str, str] = {}
+    for item in set_ or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"--set {item!r}: write NAME=VALUE, e.g. --set k_er118_erk=0")
+        raw[name.strip()] = value.strip()
+    overrides = check_overrides(raw)  # before any output, so errors stay one line
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description:<28}"),
@@ -67,7 +84,14 @@ def reproduce(
                 tasks[exp_id], completed=min(max(fraction, 0.0), 1.0), message=message[:40]
             )
 
-        result = run(out, quick=quick, seed=seed, experiments=exps, on_progress=on_progress)
+        result = run(
+            out,
+            quick=quick,
+            seed=seed,
+            experiments=exps,
+            overrides=overrides,
+            on_progress=on_progress,
+        )
 
     if json_out:
         print_json([c.summary() for c in result.claims])

@@ -27,7 +27,7 @@ from letrolab.errors import InputError, LetrolabError
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 from letrolab.experiments.claims import ClaimResult, evaluate_claims
 
-__all__ = ["ExperimentRun", "RunResult", "reproduce", "run_experiments"]
+__all__ = ["ExperimentRun", "RunResult", "check_overrides", "reproduce", "run_experiments"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,32 @@ def provenance(*, quick: bool, seed: int, overrides: Mapping[str, float]) -> dic
     return prov
 
 
+def check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
+    """Validate model parameter overrides: known network parameters, finite values >= 0."""
+    import math
+
+    out: dict[str, float] = {}
+    if not overrides:
+        return out
+    from letrolab.model import get_model
+
+    known = get_model().parameters
+    for name, value in overrides.items():
+        if name not in known:
+            raise InputError(
+                f"unknown model parameter {name!r} in overrides; see "
+                "letrolab.model.get_model().parameter_table() for the network's parameters"
+            )
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"override {name}={value!r} is not a number") from None
+        if not (math.isfinite(v) and v >= 0):
+            raise InputError(f"override {name}={value!r} must be a finite number >= 0")
+        out[str(name)] = v
+    return out
+
+
 def run_experiments(
     experiments: Sequence[Experiment],
     *,
@@ -230,7 +256,7 @@ def run_experiments(
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    overrides = dict(overrides or {})
+    overrides = check_overrides(overrides or {})
     outdir = Path(outdir)
     seen: set[str] = set()
     runs: list[ExperimentRun] = []
