@@ -48,10 +48,30 @@ def envision_layout() -> pd.DataFrame:
     for plate in ("1", "2"):
         rows += [{"plate": plate, "well": w, "role": "blank"} for w in ("A1", "A2", "A3")]
         rows += [{"plate": plate, "well": w, "role": "vehicle"} for w in ("A4", "A5", "A6")]
-        rows.append({"plate": plate, "well": "B4", "role": "treated", "drug1": "letrozole",
-                     "conc1": 10, "drug2": "", "conc2": 0, "unit": "nM"})
-        rows.append({"plate": plate, "well": "B5", "role": "treated", "drug1": "",
-                     "conc1": 0, "drug2": "NVP-AEW541", "conc2": 100, "unit": "nM"})
+        rows.append(
+            {
+                "plate": plate,
+                "well": "B4",
+                "role": "treated",
+                "drug1": "letrozole",
+                "conc1": 10,
+                "drug2": "",
+                "conc2": 0,
+                "unit": "nM",
+            }
+        )
+        rows.append(
+            {
+                "plate": plate,
+                "well": "B5",
+                "role": "treated",
+                "drug1": "",
+                "conc1": 0,
+                "drug2": "NVP-AEW541",
+                "conc2": 100,
+                "unit": "nM",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -60,4 +80,6 @@ if __name__ == "__main__":
 
     here = Path(__file__).parent
     write_layout(here / "combo_6x6.layout.csv", combo_layout())
-    write_layout(here / "envision_a450.layout.csv", envision_layout(), read="A450(1) - channel 1 (A)")
+    write_layout(
+        here / "envision_a450.layout.csv", envision_layout(), read="A450(1) - channel 1 (A)"
+    )
