@@ -42,6 +42,7 @@ __all__ = ["HillFit", "HillFits", "fit_hill", "hill_dose", "hill_effect"]
 
 _GRID_H = (0.7, 2.0)
 _NFR = 5
+_H_START_MAX = 20.0
 
 
 def hill_effect(x: Any, e0: Any, emax: Any, ec50: Any, h: Any) -> np.ndarray:
@@ -295,6 +296,56 @@ def _rss(u, h, lx, y, w, fa, fb):
     return (res * res).sum(-1), a, b
 
 
+def _starts(lx, y, w, fa, fb, lo, hi, free):
+    """Starting (log EC50, h) per curve: the lowest-RSS candidate."""
+    n = lx.shape[0]
+    best = np.full(n, np.inf)
+    bu = np.zeros(n)
+    bh = np.zeros(n)
+    fixed = ~np.isnan(fa) & ~np.isnan(fb)
+
+    def consider(ug, hg, mask):
+        nonlocal best, bu, bh
+        r, _, _ = _rss(ug, hg, lx, y, w, fa, fb)
+        r = np.where(mask & np.isfinite(r), r, np.inf)
+        better = r < best
+        best = np.where(better, r, best)
+        bu = np.where(better, ug, bu)
+        bh = np.where(better, hg, bh)
+
+    span = np.where(hi > lo, hi - lo, 0.0)
+    for f in np.linspace(-0.25, 1.25, _NFR) if (~fixed).any() else ():
+        ug = np.where(hi > lo, lo + f * span, lo + (f - 0.5) * 2.0)
+        for g in _GRID_H:
+            hg = np.full(n, g)
+            consider(ug, hg, ~fixed)
+            if (~free & ~fixed).any():
+                consider(ug, -hg, ~free & ~fixed)
+    if fixed.any():
+        for f in (0.0, 0.5, 1.0):
+            ug = np.where(hi > lo, lo + f * span, lo + (f - 0.5) * 2.0)
+            for g in (1.0, -1.0):
+                consider(ug, np.full(n, g), fixed)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = (y - fa[:, None]) / (fb - fa)[:, None]
+            ok = (w > 0) & (p > 0.01) & (p < 0.99) & np.isfinite(lx)
+            z = np.log(np.where(ok, p, 0.5) / (1 - np.where(ok, p, 0.5)))
+            k = ok.sum(1)
+            mx = np.where(ok, lx, 0.0).sum(1) / k
+            mz = np.where(ok, z, 0.0).sum(1) / k
+            sxx = np.where(ok, (lx - mx[:, None]) ** 2, 0.0).sum(1)
+            sxz = np.where(ok, (lx - mx[:, None]) * (z - mz[:, None]), 0.0).sum(1)
+            hl = sxz / sxx
+            ul = mx - mz / hl
+        good = fixed & (k >= 2) & np.isfinite(hl) & np.isfinite(ul) & (hl != 0)
+        consider(
+            np.clip(np.where(good, ul, 0.0), lo - 3.0, hi + 3.0),
+            np.clip(np.where(good, hl, 1.0), -_H_START_MAX, _H_START_MAX),
+            good,
+        )
+    return bu, bh
+
+
 def fit_hill(
     conc: Any,
     response: Any,
@@ -422,27 +473,12 @@ def fit_hill(
 
     idx = np.flatnonzero(okc)
     if idx.size:
-        # Starting values: grid over log EC50 (data range, half a step beyond) x slopes.
-        lo, hi = lmin[idx], lmax[idx]
-        fr = np.linspace(-0.25, 1.25, _NFR)
-        best = np.full(idx.size, np.inf)
-        bu = np.zeros(idx.size)
-        bh = np.zeros(idx.size)
-        signed = ~both_free[idx]
-        hs = [*_GRID_H, *(-g for g in _GRID_H)]
-        for f in fr:
-            ug = lo + f * (hi - lo)
-            ug = np.where(hi > lo, ug, lo + (f - 0.5) * 2.0)
-            for g in hs:
-                if g < 0 and not signed.any():
-                    continue
-                hg = np.full(idx.size, g)
-                r, _, _ = _rss(ug, hg, lx[idx], y0[idx], w[idx], fa[idx], fb[idx])
-                r = np.where((g < 0) & ~signed, np.inf, r)
-                better = r < best
-                best = np.where(better, r, best)
-                bu = np.where(better, ug, bu)
-                bh = np.where(better, hg, bh)
+        # Starting values: the best of a grid over log EC50 (data range, a little beyond) x
+        # slopes; with both asymptotes fixed, a coarser grid plus the straight-line fit of
+        # logit((y - E0)/(Emax - E0)) on log dose (the median-effect linearisation).
+        bu, bh = _starts(
+            lx[idx], y0[idx], w[idx], fa[idx], fb[idx], lmin[idx], lmax[idx], both_free[idx]
+        )
         u[idx], h[idx] = bu, bh
         _lm(
             idx,
