@@ -95,3 +95,27 @@ def test_plots_refuse_unknown_blocks_and_models(tmp_path):
         ref_plots.plot_synergy_heatmap(r.scores, "nope", "bliss", tmp_path / "x.png")
     p = ref_plots.plot_synergy_heatmap(r.scores, "b", "bliss", tmp_path / "h.svg")
     assert p.read_text().startswith("<?xml")
+
+
+def test_three_drugs_skip_zip_when_other_models_are_asked(run_cli, tmp_path):
+    src = tmp_path / "three.csv"
+    pd.DataFrame(
+        {
+            "block_id": "t",
+            "drug1": "A",
+            "drug2": "B",
+            "drug3": "C",
+            "conc1": [0, 1, 0, 0, 1],
+            "conc2": [0, 0, 1, 0, 1],
+            "conc3": [0, 0, 0, 1, 1],
+            "response": [0.0, 10.0, 20.0, 50.0, 80.0],
+        }
+    ).to_csv(src, index=False)
+    code, out, err = run_cli("synergy", src, "--model", "bliss,zip", "--json")
+    assert code == 0, err
+    b = json.loads(out)["blocks"][0]
+    assert b["scores"][0]["bliss"] == pytest.approx(16.0)
+    assert "zip" not in b["scores"][0]
+    assert any("ZIP is defined for two-drug" in w for w in b["reference_warnings"])
+    code, _out, err = run_cli("synergy", src, "--model", "zip")
+    assert code == 2 and "ZIP is defined here for two-drug" in err

@@ -93,6 +93,10 @@ def _run_reference_models(
     """
     from letrolab.synergy.reference import ReferenceResult, reference_scores
 
+    skipped = []
+    if data.n_drugs != 2 and "zip" in models and len(models) > 1:
+        models = [m for m in models if m != "zip"]  # e.g. --model all on N-drug data
+        skipped.append("ZIP is defined for two-drug blocks here; not scored for these N-drug data")
     if engine == "dask":
         from letrolab.synergy.screen import score_screen
 
@@ -112,7 +116,7 @@ def _run_reference_models(
         typer.echo(res.report())
     entries = res.block_json()
     for entry in entries.values():  # keep the Chou-Talalay "warnings" list of the block intact
-        entry["reference_warnings"] = entry.pop("warnings", [])
+        entry["reference_warnings"] = skipped + entry.pop("warnings", [])
     return entries
 
 

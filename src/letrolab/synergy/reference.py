@@ -10,8 +10,9 @@ A score is *observed minus expected*: positive is synergy, negative antagonism.
 * **HSA**, highest single agent (Berenbaum 1989 Pharmacol Rev 41:93): expected ``max_i y_i``.
 * **Loewe** additivity (Loewe 1953 Arzneimittelforschung 3:285): the expected effect ``y``
   solves ``sum_i x_i / X_i(y) = 1`` where ``X_i`` is the inverse of drug ``i``'s fitted
-  four-parameter log-logistic curve (:mod:`letrolab.doseresponse.hill`). It is solved by
-  bisection inside the interval where every inverse exists. Where no solution lies there —
+  four-parameter log-logistic curve (:mod:`letrolab.doseresponse.hill`). It is solved
+  numerically (bisection, then bracketed Newton steps on ``log sum_i x_i / X_i(y)``) inside the
+  interval where every inverse exists. Where no solution lies there —
   the expected effect would be beyond a partner's maximum effect — the model is undefined;
   like SynergyFinder's code (``CalculateLoewe``) the expected effect then falls back to
   ``max_i E_i(sum_j x_j)`` (each drug's curve at the total dose, exact for equipotent drugs),
@@ -255,12 +256,8 @@ def _score_table(
     )
     warns: dict[int, list[str]] = {}
 
-    def warn(bmask_or_idx, text_fn):
-        for b in (
-            np.flatnonzero(bmask_or_idx)
-            if np.asarray(bmask_or_idx).dtype == bool
-            else (bmask_or_idx)
-        ):
+    def warn(mask: np.ndarray, text_fn) -> None:
+        for b in np.flatnonzero(mask):
             warns.setdefault(int(b), []).append(text_fn(int(b)))
 
     # Single agents of every drug of every block: one batched fit.
@@ -698,7 +695,7 @@ class ReferenceResult:
             "models": list(self.models),
             "blocks": [
                 {
-                    **{k: _num(v) if isinstance(v, float) else v for k, v in row.items()},
+                    **{k: _jsonable(v) for k, v in row.items()},
                     "warnings": list(self.warnings.get(str(row["block_id"]), [])),
                 }
                 for row in self.blocks.to_dict(orient="records")
@@ -722,6 +719,16 @@ class ReferenceResult:
         if len(self.blocks) > max_blocks:
             lines.append(f"... {len(self.blocks) - max_blocks} more blocks")
         return "\n".join(lines)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return _num(v)
+    return str(v)
 
 
 def _num(v: Any) -> float | None:
