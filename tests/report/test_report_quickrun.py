@@ -43,7 +43,7 @@ def test_claims_recomputed_from_the_store_match_claims_json(quick_run, quick_cla
     names = set(list_tables(db)["name"])
     needed = {t for c in CLAIMS.values() for t in c.tables}
     assert needed <= names
-    again = evaluate_claims({n: read_table(db, n) for n in needed})
+    again = evaluate_claims({n: read_table(db, n) for n in names})
     assert [(c.id, c.holds, c.model) for c in again] == [
         (c["id"], c["holds"], c["model"]) for c in quick_claims
     ]

@@ -209,6 +209,16 @@ def _eval_s4(t: Mapping[str, pd.DataFrame]):
     model = "constant-ratio letrozole + NVP-AEW541, Chou–Talalay " + "; ".join(parts)
     if "extrapolated" in ci and ci["extrapolated"].astype(bool).any():
         model += " (some CIs extrapolate a single agent beyond its measured effect range)"
+    pts = t.get("s4_ci_points")
+    if pts is not None and "extrapolated" in pts:
+        inside = pts[~pts["extrapolated"].astype(bool) & np.isfinite(pts["ci"])]
+        if len(inside):
+            model += "; median CI of the {} matrix points inside the measured range: {}".format(
+                len(inside),
+                ", ".join(
+                    f"{k} {_fmt(float(g['ci'].median()))}" for k, g in inside.groupby("cell_line")
+                ),
+            )
     return model, ok, {"ci": ci[["cell_line", "fa", "ci"]].to_dict("records")}
 
 

@@ -242,16 +242,18 @@ def run(ctx: Context) -> Output:
                     "mixture_points": int(mix.fit.n),
                 }
             )
+        jl = [d.lower() for d in block.drugs].index("letrozole")
         pts = pd.DataFrame(
             {
                 "cell_line": line,
-                "letrozole_nM": block.conc[:, 0],
-                "nvp_aew541_nM": block.conc[:, 1],
+                "letrozole_nM": block.conc[:, jl],
+                "nvp_aew541_nM": block.conc[:, 1 - jl],
                 "fa": block.fa,
                 "ci": block.ci,
                 "ci_nonexclusive": block.ci_nonexclusive,
                 "label": block.labels,
                 "n": block.n,
+                "extrapolated": block.extrapolated,
             }
         )
         point_frames.append(pts)
