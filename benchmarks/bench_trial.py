@@ -67,7 +67,7 @@ def main() -> None:
     doses = {"let": (np.arange(0, t_end, 24.0), np.full(int(t_end // 24), 2.5))}
     t1 = time.perf_counter()
     for k in range(cohort.n):
-        params = {name: float(v[k]) for name, v in cohort.params.items()}
+        params = cohort.patient(k)
         simulate_reference(params, doses=doses, t_end_h=t_end, dt_h=24.0)
     rr_per_patient = (time.perf_counter() - t1) / cohort.n
 

@@ -34,7 +34,7 @@ def _both(arm_spec, cohort, k, *, days, pk_cat=None, slot_params=None):
     eta = one.eta_pk["letrozole"]
     P.update(ka_let=3.0 * eta["ka"], eta_CL_let=eta["cl"], eta_V_let=eta["v"])
     vec = simulate_batch(P, oral=oral, const=const, t_end_h=t_end, n_trace=1)
-    params = {name: float(v[0]) for name, v in P.items()}
+    params = {name: float(np.ravel(v)[0]) for name, v in P.items()}
     doses = {}
     slot = 1
     for d in oral:

@@ -166,7 +166,8 @@ def simulate_batch(
     n_steps = round(t_end_h / dt_h)
     if n_steps < 1 or abs(n_steps * dt_h - t_end_h) > 1e-9 * max(t_end_h, 1.0):
         raise InputError(f"simulation length {t_end_h} h is not a whole number of {dt_h} h steps")
-    n = int(np.broadcast(*[np.asarray(v) for v in p.values()]).shape[0] or 1)
+    shape = np.broadcast(*[np.asarray(v) for v in p.values()]).shape
+    n = int(shape[0]) if shape else 1
     P = {k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in p.items()}
     h = dt_h
 

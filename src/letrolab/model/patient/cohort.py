@@ -54,7 +54,8 @@ PREMENOPAUSAL: dict[str, float] = {"ovary": 1.0, "E2_ov0": 230.0, "FSH_0": 6.0, 
 
 @dataclass(frozen=True)
 class Cohort:
-    """A sampled cohort: per-patient parameter arrays for ``patient.ant`` and covariates."""
+    """A sampled cohort: parameters of ``patient.ant`` (arrays of shape ``(n,)`` where they vary
+    between patients, scalars where they do not) and covariates."""
 
     params: dict[str, np.ndarray]
     weight_kg: np.ndarray
@@ -79,10 +80,14 @@ class Cohort:
         v = pk.volume(self.weight_kg) * eta["v"]
         return ka, cl, v
 
+    def patient(self, k: int) -> dict[str, float]:
+        """Parameter values of patient ``k`` (for one run of ``patient.ant``)."""
+        return {name: float(v[k]) if np.ndim(v) else float(v) for name, v in self.params.items()}
+
     def subset(self, idx) -> Cohort:
         """The patients ``idx`` (an index array or slice) as a smaller cohort."""
         return Cohort(
-            params={k: v[idx] for k, v in self.params.items()},
+            params={k: v[idx] if np.ndim(v) else v for k, v in self.params.items()},
             weight_kg=self.weight_kg[idx],
             cyp2a6_variants=self.cyp2a6_variants[idx],
             eta_pk={d: {k: v[idx] for k, v in e.items()} for d, e in self.eta_pk.items()},
@@ -151,7 +156,9 @@ def sample_cohort(
         typ.update(PREMENOPAUSAL)
     n = int(n)
     s = 1.0 if variability else 0.0
-    params = {k: np.full(n, v, dtype=float) for k, v in typ.items()}
+    # parameters without variability stay scalars (broadcast by the engines), so that a cohort
+    # of millions holds only the varying columns
+    params: dict[str, np.ndarray | np.float64] = {k: np.float64(v) for k, v in typ.items()}
     for name, (omega, _) in IIV.items():
         z = s * omega * rng.standard_normal(n)
         if name in _FRACTIONS:  # a fraction in (0, 1): logit-normal

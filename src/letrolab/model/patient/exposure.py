@@ -198,7 +198,7 @@ def patient_exposure(
         time_h=t,
         e2_pM=tr["E2"],
         e2_measured_pM=tr["E2_measured"],
-        androstenedione_nM=np.full(t.size, float(P["A4_nM"][0])),
+        androstenedione_nM=np.full(t.size, float(np.ravel(P["A4_nM"])[0])),
         igf1_nM=tr["IGF1"] / mw_igf1 * 1e3,
         igfbp3_mg_L=tr["BP3"],
         insulin_pM=tr["Ins"],

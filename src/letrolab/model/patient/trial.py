@@ -147,7 +147,7 @@ def reference_inputs(
     Letrozole uses the model's own PK block; other drugs go to the slots ``x1``, ``x2`` of
     ``patient.ant`` (oral PK or steady exposure, with their IGF-1R / IR IC50s).
     """
-    params = {name: float(np.asarray(v)[k]) for name, v in P.items()}
+    params = {name: float(v[k]) if np.ndim(v) else float(v) for name, v in P.items()}
     doses: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     slots = iter(("x1", "x2"))
     for d in oral:
@@ -192,7 +192,7 @@ def _run_chunk_reference(payload: dict) -> _vector.BatchResult:
 
     P, oral, const = payload["p"], payload["oral"], payload["const"]
     t_end, dt = payload["t_end_h"], 0.5
-    n = int(np.asarray(P["G_0"]).size)
+    n = int(np.asarray(P["WT"]).size)
     sel = ("time", "C_let_nM", "I_arom", "E2", "E2_measured", "FSH", "LH", "IGF1_ov", "GH")
     sel += ("IGF1", "BP3", "G", "Ins", "f_IGF1R", "f_IR", "C_x1_nM", "C_x2_nM")
     keys = ("E2", "E2_measured", "FSH", "LH", "IGF1_ov", "GH", "IGF1", "BP3", "G", "Ins")
@@ -426,11 +426,11 @@ def _columns(res: _vector.BatchResult, P: dict[str, np.ndarray], arm: Arm, menop
         "fsh_change_pct": _pct(v["FSH_end"], P["FSH_0"]),
         "lh_change_pct": _pct(v["LH_end"], P["LH_0"]),
         "gh_change_pct": _pct(v["GH_end"], P["GH_0"]),
-        "igf1_baseline_ng_mL": np.asarray(P["IGF1_0"], float),
+        "igf1_baseline_ng_mL": np.broadcast_to(np.asarray(P["IGF1_0"], float), (n,)).copy(),
         "igf1_ng_mL": v["IGF1_end"],
         "igf1_change_pct": _pct(v["IGF1_end"], P["IGF1_0"]),
         "igfbp3_change_pct": _pct(v["BP3_end"], P["BP3_0"]),
-        "glucose_baseline_mM": np.asarray(P["G_0"], float),
+        "glucose_baseline_mM": np.broadcast_to(np.asarray(P["G_0"], float), (n,)).copy(),
         "fasting_glucose_mM": v["G_end"],
         "insulin_pM": v["Ins_end"],
         "insulin_change_pct": _pct(v["Ins_end"], P["I_0"]),
@@ -543,7 +543,7 @@ def run_trial(
     if let_pk is not None:  # the catalogue row is what the trial uses for letrozole
         P_all.update(
             ka_let=let_pk.ka_per_h * cohort.eta_pk[let_pk.drug]["ka"],
-            CL_let_typ=np.full(cohort.n, let_pk.cl_f_L_per_h),
+            CL_let_typ=np.float64(let_pk.cl_f_L_per_h),
             eta_CL_let=cohort.eta_pk[let_pk.drug]["cl"],
             eta_V_let=cohort.eta_pk[let_pk.drug]["v"],
         )
@@ -564,7 +564,7 @@ def run_trial(
             sl = slice(a, b)
             payloads.append(
                 {
-                    "p": {key: np.asarray(val)[sl] for key, val in P_all.items()},
+                    "p": {k: v[sl] if np.ndim(v) else v for k, v in P_all.items()},
                     "oral": _slice_drugs(oral, sl),
                     "const": const,
                     "t_end_h": t_end_h,
