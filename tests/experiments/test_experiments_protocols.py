@@ -86,3 +86,20 @@ def test_plate_map_holds_the_matrix_controls_and_an_empty_edge():
     assert set(pm.loc[edge, "role"]) == {"empty"}
     diag = treated[treated["conc2"] == 10 * treated["conc1"]]
     assert len(diag) == 5  # the constant 1:10 ratio series
+
+
+@pytest.mark.parametrize("effect", [0.3, 0.6, 1.0])
+def test_trial_power_matches_the_noncentral_t(effect):
+    """Power of a two-sided one-sample t-test, n = 15, against the non-central t (exact)."""
+    from scipy import stats
+
+    from letrolab.experiments.patients import trial_power
+
+    rng = np.random.default_rng(0)
+    population = rng.normal(effect, 1.0, size=200_000)
+    n, alpha = 15, 0.05
+    crit = stats.t.ppf(1 - alpha / 2, n - 1)
+    nc = effect * np.sqrt(n)
+    exact = stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc)
+    got = trial_power(population, np.random.default_rng(1), n=n, trials=20_000)
+    assert got == pytest.approx(exact, abs=0.012)  # 20,000 trials: SE <= 0.0035

@@ -128,6 +128,12 @@ def _eval_s1(t: Mapping[str, pd.DataFrame]):
         and bool(np.all(np.abs(bp3) < S1_IGFBP3_TOL_PCT))
     )
     model = f"median change at 3 months, {'; '.join(each)} (dose gap {gap:.1f} points)"
+    power = [c for c in arms.columns if c.startswith("igf1_rise_power_n")]
+    if power:
+        n = power[0].rsplit("_n", 1)[1]
+        model += "; a {}-patient arm shows the rise at p < 0.05 with probability {}".format(
+            n, " / ".join(f"{x:.2f}" for x in arms[power[0]].to_numpy(float))
+        )
     return model, holds, {"igf1_change_pct": igf.tolist(), "igfbp3_change_pct": bp3.tolist()}
 
 
