@@ -430,42 +430,61 @@ def _occupancy(sig: np.ndarray) -> np.ndarray:
 
 
 def _detect_lanes(
-    col_profile: np.ndarray, n: int | None, width: int
+    occupancy: np.ndarray, n: int | None, width: int
 ) -> tuple[list[tuple[int, int]], list[str]]:
-    from scipy.ndimage import gaussian_filter1d
-    from scipy.signal import find_peaks, peak_widths
+    """Lane rectangles from the column occupancy profile (see :func:`_occupancy`).
 
-    warns = []
-    p = gaussian_filter1d(col_profile, 2.0)
-    base = np.percentile(p, 10)
-    rng = float(p.max() - base)
-    if rng <= 0:
+    Lanes are the runs of columns whose occupancy exceeds a fifth of the profile's high level
+    (its 95th percentile), which is robust to the flat tops of lane profiles; a run holding
+    several plateaus (touching lanes) is cut at the lowest point between them. All lanes get
+    one width, the median run plus 2 px on each side but never into the neighbour (ImageJ
+    draws equal rectangles).
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    warns: list[str] = []
+    p = gaussian_filter1d(occupancy.astype(float), 1.0)
+    high = float(np.percentile(p, 95))
+    if high <= 0.01:
         raise InputError("the image is flat: no lanes found; give the lanes explicitly")
-    peaks, props = find_peaks(p, prominence=0.1 * rng, distance=5)
-    if n is not None and len(peaks) > n:
-        keep = np.sort(np.argsort(props["prominences"])[::-1][:n])
-        peaks = peaks[keep]
-    if n is not None and len(peaks) != n:
+    runs = []
+    for x0, x1 in _runs(p > max(0.02, 0.2 * high)):
+        start = x0
+        plateaus = [(a + x0, b + x0) for a, b in _runs(p[x0:x1] > 0.6 * high)]
+        for (_, b0), (a1, _) in itertools.pairwise(plateaus):
+            cut = b0 + int(np.argmin(p[b0:a1]))
+            runs.append((start, cut))
+            start = cut
+        runs.append((start, x1))
+    runs = [(x0, x1) for x0, x1 in runs if x1 - x0 >= 3]
+    if n is not None and len(runs) > n:  # keep the n runs holding most signal
+        mass = [float(p[x0:x1].sum()) for x0, x1 in runs]
+        keep = sorted(np.argsort(mass)[::-1][:n])
+        runs = [runs[k] for k in keep]
+    if n is not None and len(runs) != n:
         warns.append(
-            f"found {len(peaks)} lane(s) where {n} were asked; split the image into {n} equal lanes"
+            f"found {len(runs)} lane(s) where {n} were asked; split the image into {n} equal lanes"
         )
-        edges = np.linspace(0, width, n + 1).round().astype(int)
-        return [(int(a), int(b)) for a, b in itertools.pairwise(edges)], warns
-    if len(peaks) == 0:
+        cuts = np.linspace(0, width, n + 1).round().astype(int)
+        return [(int(x0), int(x1)) for x0, x1 in itertools.pairwise(cuts)], warns
+    if not runs:
         raise InputError("no lanes found; give their number (lanes=N) or their bounds")
-    # Lane rectangles of one width (as drawn in ImageJ): the profile's width at 20 % height,
-    # plus 2 px, but never into the neighbouring lane.
-    wid = peak_widths(p, peaks, rel_height=0.8)
-    centres = 0.5 * (wid[2] + wid[3])
-    lane_w = float(np.median(wid[0])) + 4.0
+    centres = np.array([0.5 * (x0 + x1) for x0, x1 in runs])
+    lane_w = float(np.median([x1 - x0 for x0, x1 in runs])) + 4.0
     if len(centres) > 1:
         lane_w = min(lane_w, float(np.min(np.diff(centres))) - 2.0)
     lanes = []
     for c in centres:
-        a = int(max(0, round(c - lane_w / 2 + 0.5)))
-        b = int(min(width, round(c + lane_w / 2 + 0.5)))
-        lanes.append((a, b))
+        x0 = int(max(0, round(c - lane_w / 2)))
+        x1 = int(min(width, round(c + lane_w / 2)))
+        lanes.append((x0, x1))
     return lanes, warns
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in a 1-D mask."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def analyse_blot(
@@ -500,7 +519,8 @@ def analyse_blot(
     background : {"auto", "rolling_ball", "rectangles", "none"}
         Rolling ball of ``radius`` px (Sternberg 1983), local rectangles (row-wise median of
         the gaps beside each lane, smoothed along the lane), or none. ``auto`` takes
-        rectangles when every lane has a gap of at least 3 px beside it, else the rolling ball.
+        rectangles when every lane has a gap of at least max(4 px, 1/6 of the lane width)
+        beside it, else the rolling ball.
         The ball only reaches the background where the clear space between bands exceeds its
         diameter; on densely packed blots it rides on the bands' tails and under-measures them
         (by ~7 % on the default :func:`render_blot` layout), so rectangles are preferred there.
@@ -575,7 +595,8 @@ def analyse_blot(
     if background == "auto":
         edges = [0] + [x for ab in lane_bounds for x in ab] + [w]
         gaps = [edges[k + 1] - edges[k] for k in range(0, len(edges), 2)]
-        ok = all(max(gaps[k], gaps[k + 1]) >= 3 for k in range(len(lane_bounds)))
+        need = max(4.0, float(np.median([b - a for a, b in lane_bounds])) / 6.0)
+        ok = all(max(gaps[k], gaps[k + 1]) >= need for k in range(len(lane_bounds)))
         background = "rectangles" if ok else "rolling_ball"
     if background == "rolling_ball":
         if radius is None:
