@@ -183,3 +183,25 @@ def test_bad_images(tmp_path):
         analyse_blot(render_blot([[1e5]]).image, background="magic")
     with pytest.raises(InputError, match=r"band volumes must be finite and >= 0"):
         render_blot([[-1.0]])
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"lane_width": 16},
+        {"lane_width": 40},
+        {"band_sigma": 5.0, "height": 220},
+        {"lane_width": 40, "gap": 4},  # nearly touching lanes: rolling ball
+    ],
+)
+def test_lane_detection_across_layouts(layout):
+    rng = np.random.default_rng(21)
+    vol = rng.uniform(1e5, 4e5, (6, 3))
+    blot = render_blot(vol, noise=10.0, gradient=(400.0, 300.0), seed=21, **layout)
+    res = analyse_blot(blot.image)
+    assert len(res.lanes) == 6
+    centres = np.array([(a + b) / 2 for a, b in res.lanes])
+    truth = np.array([(a + b) / 2 for a, b in blot.lanes])
+    np.testing.assert_allclose(centres, truth, atol=1.5)
+    tol = TOL if res.background == "rectangles" else 0.08  # see analyse_blot's rolling-ball note
+    np.testing.assert_allclose(_areas(res), vol, rtol=tol)
