@@ -90,9 +90,13 @@ def _figure(tum: pd.DataFrame, rank: pd.DataFrame, bio: pd.DataFrame) -> Figure:
         s=8,
     )
     ax.set_xscale("log")
-    ax.set_xlabel("PI3K pathway activation (pi3k_basal)")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("PI3K pathway activation (× MCF-7/Aro)")
     ax.set_ylabel("benefit of + everolimus (%)")
-    fig.colorbar(sc, ax=ax, label="log2 IGF-1R level")
+    fig.colorbar(sc, ax=ax, label="IGF-1R level (log2, × MCF-7/Aro)")
     ax.set_title("a biomarker of mTOR benefit")
     ax = axes[2]
     piv = bio.pivot(index="added_drug", columns="feature", values="rho")
