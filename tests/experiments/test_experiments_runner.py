@@ -121,3 +121,16 @@ def test_failure_while_writing_leaves_previous_output(tmp_path, monkeypatch):
         reproduce(out, experiments=[TOY], seed=99)
     assert (out / "claims.json").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # staging folder removed
+
+
+def test_run_result_renders_itself(tmp_path):
+    res = run_experiments([TOY, ABSENT], outdir=tmp_path)
+    doc = res.summary()
+    assert json.loads(json.dumps(doc)) == doc  # JSON-able
+    assert [e["status"] for e in doc["experiments"]] == ["ok", "not run"]
+    text = res.report()
+    assert "toy: ok" in text and "absent: not run (missing part(s): letrolab.no_such_module" in text
+    assert "S4 holds:" in text and "S5 NOT EVALUATED:" in text
+    frame = res.to_frame()
+    assert list(frame["id"]) == [f"S{i}" for i in range(1, 10)]
+    assert frame.loc[frame["id"] == "S4", "holds"].item()

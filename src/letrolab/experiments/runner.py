@@ -123,6 +123,10 @@ class RunResult:
             "provenance": dict(self.provenance),
         }
 
+    def to_frame(self) -> pd.DataFrame:
+        """The claims table: id, claim, seed, model, holds, evaluated, rule, values (JSON)."""
+        return self.tables["claims"]
+
     def report(self) -> str:
         """Plain-text summary, one line per experiment and claim."""
         lines = [
