@@ -165,3 +165,12 @@ def test_cli_override_changes_the_verdict(run_cli, tmp_path):
     s3 = json.loads(out)[2]
     assert s3["id"] == "S3" and s3["holds"] is False
     assert "p-ER S167 by +0%" in s3["model"]
+
+
+def test_cli_out_that_is_a_file_is_one_error_line(run_cli, tmp_path):
+    f = tmp_path / "a-file"
+    f.write_text("keep me")
+    code, out, err = run_cli("reproduce", "--only", "crosstalk", "--out", f)
+    assert code == 2 and out == ""
+    assert err == f"error: --out {str(f)!r} exists and is not a folder; give a folder path\n"
+    assert f.read_text() == "keep me"
