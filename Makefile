@@ -13,7 +13,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
 	touch $(STAMP)
 
-DEMO_INPUT := src/letrolab/data/examples/letrozole_nvp_aew541.csv
 
 demo: $(STAMP)
 	$(BIN)/letrolab reproduce --out $(OUT)

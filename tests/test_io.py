@@ -30,3 +30,18 @@ def test_staged_dir_keeps_previous_output_on_failure(tmp_path):
         raise RuntimeError("boom")
     assert (target / "x.csv").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_written_files_get_the_ordinary_mode(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        p = atomic_write_text(tmp_path / "r.html", "x")
+        with staged_dir(tmp_path / "out") as stage:
+            (stage / "s.csv").write_text("1")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
