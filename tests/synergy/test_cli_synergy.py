@@ -107,6 +107,91 @@ def test_unreadable_table_is_an_error(run_cli, tmp_path):
     assert err.startswith("error: no 'response' column")
 
 
+def _grid(**edit):
+    """A 2-drug 5x4 grid in nM (response = % inhibition), with optional per-row edits."""
+    rows = [
+        {"block_id": "1", "drug_row": "A", "drug_col": "B", "conc_r": a, "conc_c": b,
+         "response": min(99.0, 10 + 2 * a + 3 * b), "conc_r_unit": "nM", "conc_c_unit": "nM"}
+        for a in (0, 1, 3, 10, 30) for b in (0, 1, 3, 10)
+    ]  # fmt: skip
+    for i, (col, val) in edit.items():
+        rows[int(i[1:])][col] = val
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "error: cannot read bad.csv as a table"),
+        (b"\xf7\xfe\x00\x01garbage\xff", "error: cannot read bad.csv as a table"),
+        (b"a\n", "error: bad.csv holds no rows"),
+        (_grid(r2=("conc_r_unit", "ng/ml")), "error: unknown concentration unit 'ng/ml'"),
+        (_grid(r6=("conc_r", -3)), "error: column 'conc_r' has negative concentrations"),
+        (
+            _grid().query("conc_c == 0"),
+            "error: no block could be analysed: block 1: only one drug (A)",
+        ),
+    ],
+    ids=["empty", "binary", "one-column", "unit", "negative", "one-drug"],
+)
+def test_nasty_tables_are_one_error_line(run_cli, tmp_path, content, message):
+    bad = tmp_path / "bad.csv"
+    if isinstance(content, bytes):
+        bad.write_bytes(content)
+    else:
+        content.to_csv(bad, index=False)
+    code, out, err = run_cli("synergy", bad, "--json")
+    assert (code, out) == (2, "")
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_a_folder_as_input_is_an_error(run_cli, tmp_path):
+    code, out, err = run_cli("synergy", tmp_path, "--json")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: cannot read") and err.count("\n") == 1
+
+
+def test_nan_and_out_of_range_responses_are_dropped_with_warnings(run_cli, tmp_path):
+    df = _grid(r3=("response", "nan"), r5=("response", 120.0), r9=("response", 100.0))
+    path = tmp_path / "grid.csv"
+    df.to_csv(path, index=False)
+    code, out, err = run_cli("synergy", path, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    _check_shape(doc)
+    (block,) = doc["blocks"]
+    warnings = "\n".join(block["warnings"])
+    assert "1 well(s) with missing or non-numeric response dropped" in warnings
+    assert "2 combination point(s) with fa outside (0, 1) dropped" in warnings
+    # dropped, never clipped: no point carries the 1.2 or 1.0 of the bad rows
+    concs = {(p["conc"]["A"], p["conc"]["B"]) for p in block["points"]}
+    assert (1.0, 1.0) not in concs and (3.0, 1.0) not in concs
+    assert all(0 < p["fa"] < 1 for p in block["points"])
+    code, out, _ = run_cli("synergy", path)
+    assert "warning: block 1: 2 combination point(s) with fa outside (0, 1) dropped" in out
+
+
+def test_a_failed_block_is_reported_and_the_others_go_on(run_cli, tmp_path):
+    good = _grid()
+    solo = good.query("conc_c == 0").assign(block_id="solo")
+    path = tmp_path / "two.csv"
+    pd.concat([good, solo]).to_csv(path, index=False)
+    code, out, err = run_cli("synergy", path, "--json")
+    assert code == 0
+    assert (
+        err
+        == "error: block solo: only one drug (A) has doses > 0; a combination needs at least two\n"
+    )
+    doc = json.loads(out)
+    _check_shape(doc)
+    ok, failed = doc["blocks"]
+    assert "error" not in ok and ok["points"]
+    assert failed["error"].startswith("block solo: only one drug")
+    assert set(failed) == {
+        "block_id", "drugs", "single_agents", "mixtures", "points", "warnings", "error"
+    }  # fmt: skip
+
+
 def test_plate_and_layout_go_through_the_plate_reader(run_cli, monkeypatch):
     from letrolab.assays import plates
 

@@ -15,6 +15,7 @@ concentrations in molar, the response as % inhibition, and the replicate mean, s
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -146,7 +147,8 @@ def read_combination(
         else:
             sep = "\t" if suffix in {".tsv", ".tab"} else None
             df = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (ValueError, OSError, csv.Error, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        # csv.Error: the delimiter sniffer gives up on an empty or one-field file
         raise FormatError(f"cannot read {path.name} as a table: {exc}") from None
     if df.empty:
         raise InputError(f"{path.name} holds no rows")
