@@ -150,3 +150,22 @@ def test_user_pk_catalogue_from_the_command_line(run_cli, tmp_path):
         "trial", "--arm", "a:letrozole:2.5mg/day", "--pk", str(tmp_path / "none.csv")
     )
     assert code == 2 and "none.csv" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"\xf7\xfe\x00garbage", "not a readable CSV PK catalogue"),
+        (b"", "missing column"),
+        (b"drug\n", r"missing column\(s\) route"),
+    ],
+)
+def test_unreadable_pk_catalogue_is_one_error_line(run_cli, tmp_path, content, match):
+    import re
+
+    path = tmp_path / "pk.csv"
+    path.write_bytes(content)
+    code, out, err = run_cli("trial", "--arm", "a:letrozole:2.5mg/day", "--pk", str(path))
+    assert code == 2 and out == ""
+    assert err.startswith("error: pk.csv: ") and err.count("\n") == 1
+    assert re.search(match, err)

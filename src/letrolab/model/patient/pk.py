@@ -97,40 +97,47 @@ def load_pk_catalogue(path: str | Path | None = None) -> dict[str, DrugPK]:
     (94.2, 0.999)
     """
     path = Path(path) if path is not None else DEFAULT_PK
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise FormatError(f"{path.name}: missing column(s) {', '.join(missing)}")
-        out: dict[str, DrugPK] = {}
-        for row in reader:
-            name = (row["drug"] or "").strip()
-            if not name:
-                continue
-            if (row.get("route") or "").strip() != "oral":
-                raise FormatError(f"{path.name}: {name}: only route 'oral' is supported")
-            pk = DrugPK(
-                drug=name,
-                ka_per_h=_float(row, "ka_per_h", path),
-                cl_f_L_per_h=_float(row, "cl_f_L_per_h", path),
-                v_f_L=_float(row, "v_f_L", path),
-                v_ref_weight_kg=_float(row, "v_ref_weight_kg", path),
-                v_weight_exponent=_float(row, "v_weight_exponent", path, default=0.0),
-                f=_float(row, "f", path),
-                mw=_float(row, "mw", path),
-                cyp2a6_factor_1=_float(row, "cyp2a6_factor_1", path, default=1.0),
-                cyp2a6_factor_2=_float(row, "cyp2a6_factor_2", path, default=1.0),
-                omega_cl=_float(row, "omega_cl", path, default=0.0),
-                omega_v=_float(row, "omega_v", path, default=0.0),
-                omega_ka=_float(row, "omega_ka", path, default=0.0),
-                status=(row.get("status") or "").strip(),
-                source=(row.get("source") or "").strip(),
-            )
-            if pk.ka_per_h <= 0 or pk.cl_f_L_per_h <= 0 or pk.v_f_L <= 0 or pk.mw <= 0:
-                raise FormatError(f"{path.name}: {name}: ka, CL/F, V/F and MW must be > 0")
-            if not 0 < pk.f <= 1:
-                raise FormatError(f"{path.name}: {name}: bioavailability f must be in (0, 1]")
-            out[_key(name)] = pk
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            fieldnames = list(reader.fieldnames or [])
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise FormatError(
+            f"{path.name}: not a readable CSV PK catalogue ({exc}); give a UTF-8 CSV like pk.csv"
+        ) from None
+    missing = [c for c in _REQUIRED if c not in fieldnames]
+    if missing:
+        raise FormatError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    out: dict[str, DrugPK] = {}
+    for row in rows:
+        name = (row["drug"] or "").strip()
+        if not name:
+            continue
+        if (row.get("route") or "").strip() != "oral":
+            raise FormatError(f"{path.name}: {name}: only route 'oral' is supported")
+        pk = DrugPK(
+            drug=name,
+            ka_per_h=_float(row, "ka_per_h", path),
+            cl_f_L_per_h=_float(row, "cl_f_L_per_h", path),
+            v_f_L=_float(row, "v_f_L", path),
+            v_ref_weight_kg=_float(row, "v_ref_weight_kg", path),
+            v_weight_exponent=_float(row, "v_weight_exponent", path, default=0.0),
+            f=_float(row, "f", path),
+            mw=_float(row, "mw", path),
+            cyp2a6_factor_1=_float(row, "cyp2a6_factor_1", path, default=1.0),
+            cyp2a6_factor_2=_float(row, "cyp2a6_factor_2", path, default=1.0),
+            omega_cl=_float(row, "omega_cl", path, default=0.0),
+            omega_v=_float(row, "omega_v", path, default=0.0),
+            omega_ka=_float(row, "omega_ka", path, default=0.0),
+            status=(row.get("status") or "").strip(),
+            source=(row.get("source") or "").strip(),
+        )
+        if pk.ka_per_h <= 0 or pk.cl_f_L_per_h <= 0 or pk.v_f_L <= 0 or pk.mw <= 0:
+            raise FormatError(f"{path.name}: {name}: ka, CL/F, V/F and MW must be > 0")
+        if not 0 < pk.f <= 1:
+            raise FormatError(f"{path.name}: {name}: bioavailability f must be in (0, 1]")
+        out[_key(name)] = pk
     return out
 
 
