@@ -192,7 +192,10 @@ def synergy(
         typer.Option("--layout", help="The plate map (layout) that goes with --plate."),
     ] = None,
 ) -> None:
-    """Combination analysis: Chou-Talalay CI/DRI and the reference models, block by block."""
+    """Combination analysis: Chou-Talalay CI/DRI and the reference models, block by block.
+
+    See :data:`_HELP` for the JSON contract and how failed blocks are reported.
+    """
     from letrolab._io import staged_dir
     from letrolab.cli import print_json
 
@@ -245,6 +248,23 @@ def synergy(
             typer.echo(f"wrote {out}")
 
 
+_HELP = (
+    "Combination analysis: Chou-Talalay CI/DRI and the reference models, block by block."
+    "\n\n"
+    "--json prints {\"blocks\": [...]}. An analysed block has exactly the keys block_id, "
+    "drugs, single_agents, mixtures, points and warnings; doses are in the input's unit, fa "
+    "keys are strings. A block that cannot be analysed (one drug only, fewer than 2 usable "
+    "single-agent points for a drug, ...) keeps that shape with empty tables and one extra "
+    "key, error, the reason naming the block; the same reason goes to stderr as an "
+    "'error: ...' line, the other blocks go on and the exit status stays 0. If no block can "
+    "be analysed, or the input is unusable, the exit status is 2."
+    "\n\n"
+    "--out DIR gets chou_talalay.json and, per block, single_agents.csv, points.csv, "
+    "isobologram.csv, fa_ci_table.csv and fa_ci_curve.csv (constant-ratio mixtures), "
+    "warnings.txt, and the median-effect, Fa-CI and isobologram figures."
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``letrolab synergy`` to the command."""
-    app.command("synergy")(synergy)
+    app.command("synergy", help=_HELP)(synergy)
