@@ -251,7 +251,7 @@ def synergy(
 _HELP = (
     "Combination analysis: Chou-Talalay CI/DRI and the reference models, block by block."
     "\n\n"
-    "--json prints {\"blocks\": [...]}. An analysed block has exactly the keys block_id, "
+    '--json prints {"blocks": [...]}. An analysed block has exactly the keys block_id, '
     "drugs, single_agents, mixtures, points and warnings; doses are in the input's unit, fa "
     "keys are strings. A block that cannot be analysed (one drug only, fewer than 2 usable "
     "single-agent points for a drug, ...) keeps that shape with empty tables and one extra "
