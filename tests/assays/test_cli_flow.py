@@ -115,3 +115,38 @@ def test_fcs_keywords_option(run_cli, shared_data):
     assert any("one byte past" in q for q in doc["quirks"])
     code, out, _ = run_cli("fcs", path, "--keywords")
     assert code == 0 and "$TOT = 10000" in out
+
+
+def test_cellcycle_bad_cv_is_one_error_for_the_batch(run_cli, pi_files):
+    code, out, err = run_cli("cellcycle", pi_files[0], pi_files[1], "--cv", "weird", "--json")
+    assert (code, out) == (2, "")
+    assert err == "error: cv must be 'shared' or 'free', not 'weird'\n"
+
+
+def test_cellcycle_error_lines_name_each_file_once(run_cli, pi_files):
+    code, _, err = run_cli("cellcycle", pi_files[0], "--channel", "FL9-A")
+    assert code == 2 and err.count("\n") == 1
+    assert err.count(str(pi_files[0])) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [(b"", "too short to be FCS"), (b"\x00\xff" * 200, "not an FCS file")],
+    ids=["empty", "binary"],
+)
+def test_fcs_and_cellcycle_reject_non_fcs_with_one_line(run_cli, tmp_path, content, match):
+    path = tmp_path / "x.fcs"
+    path.write_bytes(content)
+    for cmd in ("fcs", "cellcycle"):
+        code, out, err = run_cli(cmd, path, "--json")
+        assert (code, out) == (2, "")
+        assert err.startswith("error: ") and match in err and err.count("\n") == 1
+
+
+def test_fcs_truncated_data_is_one_line(run_cli, pi_files, tmp_path):
+    raw = pi_files[0].read_bytes()
+    path = tmp_path / "cut.fcs"
+    path.write_bytes(raw[: len(raw) // 2])
+    code, out, err = run_cli("fcs", path, "--json")
+    assert (code, out) == (2, "")
+    assert "truncated" in err and err.count("\n") == 1

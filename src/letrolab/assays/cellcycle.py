@@ -64,6 +64,7 @@ from letrolab.errors import FitError, InputError, LetrolabError
 
 __all__ = [
     "PI_CHANNELS",
+    "SUMMARY_KEYS",
     "CellCycleBatch",
     "CellCycleResult",
     "SingletGate",
@@ -443,7 +444,8 @@ def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> tup
 # --------------------------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------------------------
-_SUMMARY_KEYS = (
+#: Keys of one file's entry in ``letrolab cellcycle --json`` (the issue-7 contract), in order.
+SUMMARY_KEYS = (
     "file",
     "events",
     "singlets",
@@ -500,7 +502,7 @@ class CellCycleResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-able dict: the ``letrolab cellcycle --json`` entry, then details."""
-        out: dict[str, Any] = {k: getattr(self, k) for k in _SUMMARY_KEYS}
+        out: dict[str, Any] = {k: getattr(self, k) for k in SUMMARY_KEYS}
         out.update(
             {
                 "channel": self.channel,
@@ -881,7 +883,7 @@ class CellCycleBatch:
         rows = []
         for f, r in zip(self.files, self.results, strict=True):
             if r:
-                row = {k: getattr(r, k) for k in _SUMMARY_KEYS}
+                row = {k: getattr(r, k) for k in SUMMARY_KEYS}
                 row.update(
                     well=r.well,
                     channel=r.channel,
@@ -957,6 +959,8 @@ def analyze_batch(
     }
     if unknown:
         raise InputError(f"unknown option(s) {', '.join(sorted(unknown))} for analyze_batch")
+    # a bad model or CV choice is one error for the batch, not the same error for every file
+    _check_options(options.get("model", "djf"), options.get("cv", "shared"))
     ctrl: CellCycleResult | None = None
     if control is not None:
         c = analyze_cell_cycle(control, **options)

@@ -23,22 +23,6 @@ import typer
 
 __all__ = ["register"]
 
-_ENTRY_KEYS = (
-    "file",
-    "events",
-    "singlets",
-    "sub_g1_pct",
-    "g1_pct",
-    "s_pct",
-    "g2m_pct",
-    "g1_mean",
-    "g2_mean",
-    "g2_g1_ratio",
-    "g1_cv",
-    "rcs",
-    "model",
-)
-
 
 def fcs(
     file: Annotated[Path, typer.Argument(help="FCS file (2.0, 3.0 or 3.1).", show_default=False)],
@@ -94,7 +78,7 @@ def cellcycle(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """DNA-content analysis: singlets, sub-G1 and G1/S/G2-M fractions of FCS files."""
-    from letrolab.assays.cellcycle import analyze_batch
+    from letrolab.assays.cellcycle import SUMMARY_KEYS, analyze_batch
     from letrolab.cli import print_json
     from letrolab.errors import InputError, LetrolabError
 
@@ -107,10 +91,10 @@ def cellcycle(
         _write_outputs(batch, out)
     if as_json:
         if good:
-            print_json({"files": [{k: r.summary()[k] for k in _ENTRY_KEYS} for r in good]})
+            print_json({"files": [{k: r.summary()[k] for k in SUMMARY_KEYS} for r in good]})
     else:
         typer.echo(batch.report())
-    lines = [r if r.startswith(f) else f"{f}: {r}" for f, r in batch.failed]
+    lines = [r if f in r else f"{f}: {r}" for f, r in batch.failed]  # name each file once
     if lines:
         # one "error:" line per failed file; the last one is raised so the exit status is 2
         for line in lines[:-1]:
