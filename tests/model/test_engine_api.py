@@ -171,15 +171,44 @@ def test_ensemble_records_failed_sets_with_reason(monkeypatch):
     from letrolab.errors import ModelError
     from letrolab.model.engine import Model
 
-    real = Model.run
+    real = Model._integrate
 
-    def flaky(self, values, *a, **kw):
-        if values["k_g1s_max"] == 0.2:
+    def flaky(self, times, selections):
+        if self._rr["k_g1s_max"] == 0.2:
             raise ModelError("integration failed between 0 h and 24 h: test")
-        return real(self, values, *a, **kw)
+        return real(self, times, selections)
 
-    monkeypatch.setattr(Model, "run", flaky)
+    monkeypatch.setattr(Model, "_integrate", flaky)
     res = run_ensemble({"k_g1s_max": [0.1, 0.2, 0.11]}, backend="serial", days=1)
     assert res.failed == {1: "integration failed between 0 h and 24 h: test"}
     assert np.isnan(res.values[1]).all() and np.isfinite(res.values[[0, 2]]).all()
     assert res.summary()["failed"] == {"1": "integration failed between 0 h and 24 h: test"}
+
+
+def test_fast_ensemble_path_equals_the_single_run_protocol():
+    model = get_model()
+    _cl, base = model.resolve("t47d-aro")
+    rows = np.array([[0.09, 0.5], [0.12, 0.7]])
+    times = np.linspace(0, 72, 4)
+    obs = ("viable_cells", "p_akt", "sub_g1_fraction")
+    fast, failed = model.run_sets(
+        base,
+        ("k_g1s_max", "K_surv"),
+        rows,
+        inputs={"androstenedione": 10.0, "drug_letrozole": 30.0},
+        times=times,
+        selections=obs,
+        hours=240,
+        warm_start=False,
+    )
+    assert failed == {}
+    for i, (a, b) in enumerate(rows):
+        r = simulate(
+            "t47d-aro",
+            drugs={"letrozole": 3e-8},
+            parameters={"k_g1s_max": a, "K_surv": b},
+            days=3,
+            points_per_day=1,
+            observables=obs,
+        )
+        np.testing.assert_allclose(fast[i], np.column_stack([r[o] for o in obs]), rtol=1e-9)

@@ -479,6 +479,74 @@ class Model:
             out.append(res[keep, 1:])
         return np.vstack(out)
 
+    def run_sets(
+        self,
+        base: Mapping[str, float],
+        names: Sequence[str],
+        rows: np.ndarray,
+        *,
+        inputs: Mapping[str, float],
+        times: np.ndarray,
+        selections: Sequence[str],
+        hours: float,
+        warm_start: bool = True,
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """The protocol for many parameter sets, with parameters and state set as arrays.
+
+        Same result as :meth:`preequilibrate` then :meth:`run` per set (``base`` updated with
+        each row of ``rows`` for the parameters ``names``; ``inputs`` = androstenedione and
+        drug concentrations of the stimulation phase), without per-set dictionaries. Sets that
+        fail to integrate are NaN rows, listed with the reason.
+        """
+        rr, m = self._rr, self._rr.model
+        keys = list(self._pindex)
+        pos = {k: i for i, k in enumerate(keys)}
+        idx_all = np.array([self._pindex[k] for k in keys], dtype=np.int32)
+        vec0 = np.array([float(base[k]) for k in keys])
+        var = np.array([pos[n] for n in names], dtype=np.int64)
+        zero = np.array(
+            [pos["androstenedione"], *(pos[p] for p in self._drug_params.values())],
+            dtype=np.int64,
+        )
+        inp = np.array([pos[k] for k in inputs], dtype=np.int64)
+        inp_vals = np.array([float(v) for v in inputs.values()])
+        start = self.preequilibrate(base, hours=hours) if warm_start else self._species_init
+        t_list = np.asarray(times, dtype=float).tolist()
+        sel = ["time", *selections]
+        out = np.full((rows.shape[0], len(t_list), len(selections)), np.nan)
+        failed: dict[int, str] = {}
+        for i, row in enumerate(np.asarray(rows, dtype=float)):
+            vec = vec0.copy()
+            vec[var] = row
+            dep = vec.copy()
+            dep[zero] = 0.0
+            vec[inp] = inp_vals
+            try:
+                m.setGlobalParameterValues(idx_all, dep)
+                m.setFloatingSpeciesConcentrations(start)
+                m.setTime(0.0)
+                if hours > 0:
+                    rr.simulate(0.0, float(hours), 2, selections=["time"])
+                state = np.array(m.getFloatingSpeciesConcentrations(), dtype=float)
+                viable = state[self._viable_idx].sum()
+                if not (np.all(np.isfinite(state)) and viable > 0):
+                    raise ModelError("steroid-deprivation phase failed: the population died out")
+                state[self._cell_idx] /= viable
+                m.setGlobalParameterValues(idx_all, vec)
+                m.setFloatingSpeciesConcentrations(state)
+                out[i] = self._integrate(t_list, sel)[:, 1:]
+            except (ModelError, RuntimeError) as exc:
+                failed[i] = str(exc)
+        return out, failed
+
+    def _integrate(self, times: list[float], selections: list[str]) -> np.ndarray:
+        try:
+            return np.asarray(self._rr.simulate(times=times, selections=selections))
+        except RuntimeError as exc:
+            raise ModelError(
+                f"integration failed between {times[0]:g} h and {times[-1]:g} h: {exc}"
+            ) from exc
+
 
 _MODELS = threading.local()
 
@@ -735,20 +803,16 @@ def _run_chunk(spec: _EnsembleSpec, rows: np.ndarray) -> tuple[np.ndarray, dict[
     """Simulate parameter sets ``rows`` (one per row, columns ``spec.names``) in this process."""
     model = get_model(spec.catalogue)
     _cl, base = model.resolve(spec.cell_line, spec.base_parameters)
-    out = np.full((rows.shape[0], spec.times.size, len(spec.observables)), np.nan)
-    failed: dict[int, str] = {}
-    warm = model.preequilibrate(base, hours=spec.deprivation_h) if spec.warm_start else None
-    for i, row in enumerate(rows):
-        v = dict(base)
-        v.update(zip(spec.names, row.tolist(), strict=True))
-        try:
-            state = model.preequilibrate(v, hours=spec.deprivation_h, start=warm)
-            v.update(spec.drugs_nM)
-            v["androstenedione"] = spec.androstenedione_nM
-            out[i] = model.run(v, state, spec.times, spec.observables)
-        except ModelError as exc:
-            failed[i] = str(exc)
-    return out, failed
+    return model.run_sets(
+        base,
+        spec.names,
+        rows,
+        inputs={**spec.drugs_nM, "androstenedione": spec.androstenedione_nM},
+        times=spec.times,
+        selections=spec.observables,
+        hours=spec.deprivation_h,
+        warm_start=spec.warm_start,
+    )
 
 
 def _default_start_method() -> str:
