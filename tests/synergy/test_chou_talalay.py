@@ -331,3 +331,21 @@ def test_checkerboard_with_different_dilution_factors_has_no_mixture():
     block = chou_talalay(_two_drug([(2.0, 1.0, d1), (9.0, 1.0, d2)], combos))["1"]
     assert block.mixtures == ()
     assert len(block.ci) == 16
+
+
+def test_mixed_units_are_converted_to_each_blocks_own_unit():
+    """Doses are reported in each block's (first) unit; a mixed block is converted and warned."""
+    singles = [(10.0, 1.0, [2.5, 5, 10, 20, 40]), (20.0, 2.0, [5, 10, 20, 40, 80])]
+    nm = _two_drug(singles, [(2.0, 5.0, 0.5), (8.0, 10.0, 0.8)], block="n", unit="nM")
+    um = _two_drug(singles, [(2.0, 5.0, 0.5), (8.0, 10.0, 0.8)], block="u", unit="nM")
+    um[["conc_r", "conc_c"]] = um[["conc_r", "conc_c"]] / 1000.0
+    um[["conc_r_unit", "conc_c_unit"]] = "uM"
+    um.loc[1, ["conc_r", "conc_r_unit"]] = [5.0, "nM"]  # one row of block u written in nM
+    nm.loc[1, ["conc_r", "conc_r_unit"]] = [0.005, "uM"]  # one row of block n written in uM
+    res = chou_talalay(pd.concat([nm, um], ignore_index=True))
+    assert res["n"].unit == "nM" and res["u"].unit == "uM"
+    assert res["n"].single_agents["A"].dm == pytest.approx(10.0, rel=1e-9)
+    assert res["u"].single_agents["A"].dm == pytest.approx(0.010, rel=1e-9)
+    np.testing.assert_allclose(res["u"].ci, res["n"].ci, rtol=1e-9)
+    assert "block n: mixed concentration units converted to nM" in res["n"].warnings
+    assert "block u: mixed concentration units converted to uM" in res["u"].warnings

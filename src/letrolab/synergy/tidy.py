@@ -277,9 +277,8 @@ def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, i
     first_unit = out.groupby("block_id", sort=False)["unit1"].transform("first")
     mixed = out[unit_cols_out].ne(first_unit, axis=0).any(axis=1)
     for bid in pd.unique(out.loc[mixed, "block_id"]):
-        warnings.append(
-            f"block {bid}: mixed concentration units converted to {first_unit[mixed].iloc[0]}"
-        )
+        unit = first_unit[(out["block_id"] == bid).to_numpy()].iloc[0]  # this block's unit
+        warnings.append(f"block {bid}: mixed concentration units converted to {unit}")
     out["unit"] = first_unit.replace({"nan": "", "None": ""})
 
     # Drugs must be constant within a block.
