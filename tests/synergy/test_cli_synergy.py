@@ -127,12 +127,15 @@ def _grid(**edit):
         (b"a\n", "error: bad.csv holds no rows"),
         (_grid(r2=("conc_r_unit", "ng/ml")), "error: unknown concentration unit 'ng/ml'"),
         (_grid(r6=("conc_r", -3)), "error: column 'conc_r' has negative concentrations"),
+        (_grid(r6=("conc_r", float("inf"))), "error: column 'conc_r' has infinite concentrations"),
+        (_grid().assign(response=float("nan")), "error: no row has a numeric response"),
+        (_grid().assign(response="50%"), "error: no row has a numeric response"),
         (
             _grid().query("conc_c == 0"),
             "error: no block could be analysed: block 1: only one drug (A)",
         ),
     ],
-    ids=["empty", "binary", "one-column", "unit", "negative", "one-drug"],
+    ids=["empty", "binary", "one-column", "unit", "negative", "inf-dose", "nan", "pct", "one-drug"],
 )
 def test_nasty_tables_are_one_error_line(run_cli, tmp_path, content, message):
     bad = tmp_path / "bad.csv"

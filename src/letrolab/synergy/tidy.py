@@ -243,6 +243,8 @@ def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, i
             )
         if (vals < 0).any():
             raise InputError(f"column {c!r} has negative concentrations")
+        if np.isinf(vals.to_numpy(dtype=float)).any():
+            raise InputError(f"column {c!r} has infinite concentrations; give finite doses")
         out[f"conc{i + 1}"] = vals.astype(float)
     for i, c in enumerate(unit_cols):
         out[f"unit{i + 1}"] = df[c].astype(str).str.strip() if c is not None else ""
@@ -261,6 +263,12 @@ def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, i
                 f"block {bid}: {nb} well(s) with missing or non-numeric response dropped"
             )
         out = out.loc[~bad].reset_index(drop=True)
+        if out.empty:
+            example = df[resp_col].iloc[0]
+            raise InputError(
+                f"no row has a numeric response (column {resp_col!r}, e.g. '{example}'); give "
+                "% inhibition or % viability as plain numbers, without a % sign"
+            )
 
     # Units: validate, convert to molar, pick each block's display unit (the first one seen).
     unit_cols_out = [f"unit{i + 1}" for i in range(k)]
