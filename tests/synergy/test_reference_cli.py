@@ -119,3 +119,16 @@ def test_three_drugs_skip_zip_when_other_models_are_asked(run_cli, tmp_path):
     assert any("ZIP is defined for two-drug" in w for w in b["reference_warnings"])
     code, _out, err = run_cli("synergy", src, "--model", "zip")
     assert code == 2 and "ZIP is defined here for two-drug" in err
+
+
+@pytest.mark.shared_data
+def test_dask_engine_gives_the_numpy_numbers(run_cli, example, tmp_path):
+    one = tmp_path / "two.csv"
+    pd.read_csv(example).query("PairIndex <= 2").to_csv(one, index=False)
+    code, out, err = run_cli("synergy", one, "--model", "bliss,zip", "--engine", "dask", "--json")
+    assert code == 0, err
+    _code2, out2, _ = run_cli("synergy", one, "--model", "bliss,zip", "--json")
+    a, b = json.loads(out)["blocks"], json.loads(out2)["blocks"]
+    assert len(a) == len(b) == 2
+    for x, y in zip(a, b, strict=True):
+        assert x["summary"] == pytest.approx(y["summary"], abs=1e-9)

@@ -97,10 +97,11 @@ def _run_reference_models(
     if data.n_drugs != 2 and "zip" in models and len(models) > 1:
         models = [m for m in models if m != "zip"]  # e.g. --model all on N-drug data
         skipped.append("ZIP is defined for two-drug blocks here; not scored for these N-drug data")
-    if engine == "dask":
+    if engine == "dask" or len(data.table) > 200_000:
+        # Partitions on dask, or a large table in whole-block chunks with a progress bar.
         from letrolab.synergy.screen import score_screen
 
-        run = score_screen(data, models=models, engine="dask", scheduler=scheduler, progress=False)
+        run = score_screen(data, models=models, engine=engine, scheduler=scheduler, progress=None)
         res = ReferenceResult(
             models=run.models,
             scores=run.scores if run.scores is not None else data.table.iloc[:0],

@@ -14,10 +14,19 @@ over the curves (no Python loop per curve):
 
 * the two asymptotes enter linearly, so for given ``(log EC50, h)`` they are solved in closed
   form (variable projection, Golub & Pereyra 1973 SIAM J Numer Anal 10:413);
-* starting values for ``(log EC50, h)`` come from a grid over the tested dose range;
-* a projected Levenberg–Marquardt iteration (Moré 1978) refines ``(log EC50, h)`` inside their
-  bounds, each curve with its own damping, accepting only steps that lower its residual sum of
-  squares. Curves that converged leave the active set.
+* starting values for ``(log EC50, h)`` are the best of a grid over the tested dose range
+  (and, with both asymptotes fixed, of the straight-line fit of
+  ``logit((E - E0)/(Emax - E0))`` on ``log x``);
+* a projected Levenberg–Marquardt iteration (Moré 1978, Lecture Notes in Mathematics
+  630:105) refines them inside their bounds, each curve with its own damping, accepting only
+  steps that lower its residual sum of squares; with both asymptotes free it iterates on
+  ``log h``. The Jacobian is analytic with both asymptotes fixed, else a forward difference of
+  the projected residual. Curves that converged leave the active set.
+
+Bounds: ``EC50`` within ``ec50_range`` (default 1000-fold) beyond the tested doses, ``|h|`` at
+most ``h_max`` (50), and ``h >= h_min`` (0.01) with free asymptotes. drc's ``LL.4`` is
+unbounded; inside these bounds the two agree wherever the least-squares optimum is interior.
+Log doses are centred per curve, so a change of unit changes nothing but ``EC50``.
 
 Either asymptote can be held fixed per curve (``e0=``, ``emax=``), as SynergyFinder's ZIP model
 does when it re-fits rows and columns of a combination matrix with the bottom fixed at the

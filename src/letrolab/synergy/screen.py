@@ -401,7 +401,7 @@ def _run(chunks, ms, engine, scheduler, n_workers, processes, connect_timeout):
                     n_workers=n_workers,
                     threads_per_worker=1,
                     processes=processes,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: never clash with a running cluster
                 )
             )
             client = stack.enter_context(Client(cluster))
