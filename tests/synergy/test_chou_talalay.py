@@ -349,3 +349,18 @@ def test_mixed_units_are_converted_to_each_blocks_own_unit():
     np.testing.assert_allclose(res["u"].ci, res["n"].ci, rtol=1e-9)
     assert "block n: mixed concentration units converted to nM" in res["n"].warnings
     assert "block u: mixed concentration units converted to uM" in res["u"].warnings
+
+
+def test_fractions_given_instead_of_percentages_are_warned_about():
+    singles = [(10.0, 1.0, [2.5, 5, 10, 20, 40]), (20.0, 2.0, [5, 10, 20, 40, 80])]
+    df = _two_drug(singles, [(2.0, 5.0, 0.5), (8.0, 10.0, 0.8)])
+    assert not any("at most 1 %" in w for w in chou_talalay(df)["1"].warnings)
+    df["response"] = df["response"] / 100.0
+    block = chou_talalay(df)["1"]
+    assert "block 1: every response is at most 1 %; if they are fractions" in block.warnings[0]
+
+
+def test_no_rows_at_all_is_a_clear_failure_message():
+    from letrolab.synergy.chou_talalay import ChouTalalayResult
+
+    assert "no usable rows" in ChouTalalayResult(blocks={}, drugs={}).failure_message()

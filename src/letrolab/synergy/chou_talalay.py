@@ -621,6 +621,8 @@ class ChouTalalayResult:
 
     def failure_message(self) -> str:
         """One line saying why no block could be analysed."""
+        if not self.blocks:
+            return "no block could be analysed: the table holds no usable rows"
         failed = self.failed
         if not failed:
             return ""
@@ -875,6 +877,7 @@ def chou_talalay(
     n_used = drug_used.sum(axis=1)
     any_combo = pts.combo.any(axis=1)
     n_extrap = (extrap & pts.valid).sum(axis=1)
+    max_fa = np.where(present, fa, -np.inf).max(axis=1)
     for b, bid in enumerate(bids):
         names = drugs_of[b]
         what = f"Chou-Talalay analysis of block {bid}"
@@ -913,6 +916,11 @@ def chou_talalay(
                 "dropped (no CI)"
             )
         valid = pts.valid[b]
+        if max_fa[b] <= 0.01:
+            warns.append(
+                f"block {bid}: every response is at most 1 %; if they are fractions (0-1) "
+                "rather than percentages, multiply them by 100"
+            )
         if not any_combo[b]:
             warns.append(f"block {bid}: no combination points (two or more drugs at dose > 0)")
         nex = int(n_extrap[b])
