@@ -165,6 +165,7 @@ class SingletGate:
     min_area: float = 0.0
 
     def summary(self) -> dict[str, Any]:
+        """JSON-able dict of the gate: method, channels, fitted line and limit."""
         return {
             "method": self.method,
             "area_channel": self.area_channel,
@@ -870,6 +871,7 @@ class CellCycleBatch:
         }
 
     def report(self) -> str:
+        """Text: each file's report, or its failure reason."""
         parts = [
             r.report() if r else f"{Path(f).name}: FAILED ({r.reason})"
             for f, r in zip(self.files, self.results, strict=True)

@@ -617,6 +617,7 @@ class ChouTalalayResult:
 
     @property
     def failed(self) -> dict[str, Failed]:
+        """The blocks that could not be analysed, each a :class:`Failed` saying why."""
         return {k: v for k, v in self.blocks.items() if not v}
 
     def failure_message(self) -> str:
