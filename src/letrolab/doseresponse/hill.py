@@ -292,12 +292,13 @@ def _project(s, y, w, fa, fb):
     return a, b, res
 
 
-def _sig(h, u, lx):
+def _sig(h, u, lx, zero_dose=True):
     """expit(h (log x - u)) with the zero-dose limit handled (log 0 = -inf)."""
     with np.errstate(invalid="ignore"):
         z = h[:, None] * (lx - u[:, None])
-    z = np.where(np.isnan(z), 0.0, z)  # h = 0 at zero dose: s = 1/2 like any dose
-    return expit(z)
+    if zero_dose:
+        z = np.where(np.isnan(z), 0.0, z)  # h = 0 at zero dose: s = 1/2 like any dose
+    return expit(z, out=z)
 
 
 def _rss(u, h, lx, y, w, fa, fb):
@@ -601,35 +602,55 @@ def _lm_run(
     max_iter,
     tol,
 ):
+    clx, cy, cw = lx[act], y[act], w[act]
+    zd = bool(np.isinf(clx).any())  # any zero doses (log 0) in this set
+    nzf = np.isfinite(clx).astype(float)  # 0 at zero dose
+    clxf = np.where(np.isfinite(clx), clx, 0.0)
+    # Per-curve scalars, compacted together as rows of one array.
     cu, ch = u[act], h[act]
-    clx, cy, cw, cfa, cfb = lx[act], y[act], w[act], fa[act], fb[act]
-    culo, cuhi, chlo, chhi = u_lo[act], u_hi[act], h_lo[act], h_hi[act]
-    cs = _sig(ch, cu, clx)
-    ca, cb, r0 = _project(cs, cy, cw, cfa, cfb)
+    cs = _sig(ch, cu, clx, zd)
+    ca, cb, r0 = _project(cs, cy, cw, fa[act], fb[act])
     cr = (r0 * r0).sum(1)
-    lam = np.full(act.size, 1e-3)
-    ref = cr.copy()  # RSS at the last stall check
     # An exact fit: RSS below 1e-20 of the total sum of squares (fitted values then within
     # ~1e-10 of the data's spread), or below 1e-24 in absolute terms.
     nw = np.maximum(cw.sum(1), 1.0)
     ybar = (cy * cw).sum(1) / nw
     sstol = np.maximum(1e-20 * (((cy - ybar[:, None]) ** 2) * cw).sum(1), 1e-24)
+    sc = np.stack(
+        [
+            cu,
+            ch,
+            cr,
+            ca,
+            cb,
+            np.full(act.size, 1e-3),
+            cr.copy(),
+            sstol,
+            fa[act],
+            fb[act],
+            u_lo[act],
+            u_hi[act],
+            h_lo[act],
+            h_hi[act],
+        ]
+    )
+    alive = np.ones(act.size, bool)
     eps = 1e-7
     for it in range(max_iter):
         if act.size == 0:
             break
+        cu, ch, cr, ca, cb, lam, ref, sstol, cfa, cfb, culo, cuhi, chlo, chhi = sc
         if analytic:
-            with np.errstate(invalid="ignore"):
-                z = np.where(np.isinf(clx), 0.0, clx - cu[:, None])
+            z = (clxf - cu[:, None]) * nzf
             ds = (cb - ca)[:, None] * cs * (1.0 - cs) * cw
             ju = -ch[:, None] * ds
             jh = z * ds
         else:
             du = eps * np.maximum(1.0, np.abs(cu))
             dh = np.full(ch.shape, eps) if logh else eps * np.maximum(1.0, np.abs(ch))
-            _, _, ru = _project(_sig(ch, cu + du, clx), cy, cw, cfa, cfb)
+            _, _, ru = _project(_sig(ch, cu + du, clx, zd), cy, cw, cfa, cfb)
             hp = ch * np.exp(dh) if logh else ch + dh
-            _, _, rh = _project(_sig(hp, cu, clx), cy, cw, cfa, cfb)
+            _, _, rh = _project(_sig(hp, cu, clx, zd), cy, cw, cfa, cfb)
             ju = (ru - r0) / du[:, None]
             jh = (rh - r0) / dh[:, None]
         a11 = (ju * ju).sum(1)
@@ -650,28 +671,28 @@ def _lm_run(
         sh = -(d11 * g2 - a12 * g1) / det
         nu = np.clip(cu + su, culo, cuhi)
         nh = np.clip(ch * np.exp(np.clip(sh, -20, 20)) if logh else ch + sh, chlo, chhi)
-        ns = _sig(nh, nu, clx)
+        ns = _sig(nh, nu, clx, zd)
         na, nb, nres = _project(ns, cy, cw, cfa, cfb)
         nr = (nres * nres).sum(1)
-        accept = np.isfinite(nr) & (nr <= cr)
+        accept = np.isfinite(nr) & (nr <= cr) & alive
         step = np.hypot(nu - cu, nh - ch)
         rel = np.where(accept, (cr - nr) / np.maximum(cr, 1e-300), np.inf)
         acc = accept[:, None]
-        cu = np.where(accept, nu, cu)
-        ch = np.where(accept, nh, ch)
-        ca = np.where(accept, na, ca)
-        cb = np.where(accept, nb, cb)
-        cr = np.where(accept, nr, cr)
-        cs = np.where(acc, ns, cs)
-        r0 = np.where(acc, nres, r0)
-        lam = np.where(accept, np.maximum(lam / 3.0, 1e-12), np.minimum(lam * 4.0, 1e12))
+        np.copyto(cu, nu, where=accept)
+        np.copyto(ch, nh, where=accept)
+        np.copyto(ca, na, where=accept)
+        np.copyto(cb, nb, where=accept)
+        np.copyto(cr, nr, where=accept)
+        np.copyto(cs, ns, where=acc)
+        np.copyto(r0, nres, where=acc)
+        lam[:] = np.where(accept, np.maximum(lam / 3.0, 1e-12), np.minimum(lam * 4.0, 1e12))
         # Stall: 25 iterations that lowered the RSS by less than 1e-7 relative in total (a
         # creep along a flat valley, e.g. a step-like curve whose slope grows without bound).
         check = (it + 1) % 25 == 0
         stall = check & ((ref - cr) <= 1e-7 * np.maximum(cr, 1e-300))
         if check:
-            ref = cr.copy()
-        done = (
+            ref[:] = cr
+        done = alive & (
             (accept & ((rel < tol) | (step < 1e-10 * (1.0 + np.abs(cu) + np.abs(ch)))))
             | (cr <= sstol)
             | (~accept & (lam >= 1e10))
@@ -682,11 +703,18 @@ def _lm_run(
             u[di], h[di], rss[di] = cu[done], ch[done], cr[done]
             a_out[di], b_out[di] = ca[done], cb[done]
             converged[di] = True
-            keep = ~done
-            act = act[keep]
-            cu, ch, cr, ca, cb, lam = cu[keep], ch[keep], cr[keep], ca[keep], cb[keep], lam[keep]
-            cs, r0, ref, sstol = cs[keep], r0[keep], ref[keep], sstol[keep]
-            clx, cy, cw, cfa, cfb = clx[keep], cy[keep], cw[keep], cfa[keep], cfb[keep]
-            culo, cuhi, chlo, chhi = culo[keep], cuhi[keep], chlo[keep], chhi[keep]
+            alive &= ~done
+            n_dead = alive.size - int(alive.sum())
+            # Compact when a tenth has finished (finished curves ride along until then).
+            if n_dead >= 0.1 * alive.size or alive.size < 4096:
+                keep = alive
+                act = act[keep]
+                sc = sc[:, keep]
+                cs, r0 = cs[keep], r0[keep]
+                clx, cy, cw, clxf, nzf = clx[keep], cy[keep], cw[keep], clxf[keep], nzf[keep]
+                alive = np.ones(act.size, bool)
     if act.size:
-        u[act], h[act], rss[act], a_out[act], b_out[act] = cu, ch, cr, ca, cb
+        live = act[alive]
+        cu, ch, cr, ca, cb = sc[:5]
+        u[live], h[live], rss[live] = cu[alive], ch[alive], cr[alive]
+        a_out[live], b_out[live] = ca[alive], cb[alive]
