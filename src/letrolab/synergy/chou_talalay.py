@@ -519,11 +519,17 @@ class BlockCI:
                     norm[d].append(doses[i, j] / sdx[i, j] if j >= 0 else 0.0)
         return pd.DataFrame({**rows, **{f"norm_{d}": v for d, v in norm.items()}})
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per combination point: doses, fa, CI, label, DRI, replicates."""
+    def to_frame(self, *, by_position: bool = False) -> pd.DataFrame:
+        """One row per combination point: doses, fa, CI, label, DRI, replicates.
+
+        Columns are ``conc_<drug>``/``dri_<drug>``, or with ``by_position=True`` ``drug1``,
+        ``conc1``, ... ``dri1``, ... (so blocks of different drugs stack into one table).
+        """
         cols: dict[str, Any] = {"block_id": self.block_id}
         for j, d in enumerate(self.drugs):
-            cols[f"conc_{d}"] = self.conc[:, j]
+            if by_position:
+                cols[f"drug{j + 1}"] = d
+            cols[f"conc{j + 1}" if by_position else f"conc_{d}"] = self.conc[:, j]
         cols["unit"] = self.unit
         cols["fa"] = self.fa
         cols["ci"] = self.ci
@@ -531,7 +537,7 @@ class BlockCI:
         cols["label"] = self.labels
         dri = self.dri
         for j, d in enumerate(self.drugs):
-            cols[f"dri_{d}"] = dri[:, j]
+            cols[f"dri{j + 1}" if by_position else f"dri_{d}"] = dri[:, j]
         cols["n"] = self.n
         cols["extrapolated"] = self.extrapolated
         return pd.DataFrame(cols, index=pd.RangeIndex(len(self.fa)))
@@ -653,26 +659,7 @@ class ChouTalalayResult:
 
     def to_frame(self) -> pd.DataFrame:
         """All combination points of all analysed blocks (drug columns by position)."""
-        frames = []
-        for res in self.blocks.values():
-            if not res:
-                continue
-            k = len(res.drugs)
-            df = pd.DataFrame({"block_id": res.block_id}, index=pd.RangeIndex(len(res.fa)))
-            dri = res.dri
-            for j in range(k):
-                df[f"drug{j + 1}"] = res.drugs[j]
-                df[f"conc{j + 1}"] = res.conc[:, j]
-            df["unit"] = res.unit
-            df["fa"] = res.fa
-            df["ci"] = res.ci
-            df["ci_nonexclusive"] = res.ci_nonexclusive
-            df["label"] = res.labels
-            for j in range(k):
-                df[f"dri{j + 1}"] = dri[:, j]
-            df["n"] = res.n
-            df["extrapolated"] = res.extrapolated
-            frames.append(df)
+        frames = [res.to_frame(by_position=True) for res in self.blocks.values() if res]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def report(self) -> str:
