@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from letrolab.errors import FitError
 
-__all__ = ["Failed"]
+__all__ = ["Failed", "jsonable"]
 
 
 class Failed:
@@ -72,3 +72,32 @@ class Failed:
     def report(self) -> str:
         """One line of text."""
         return f"{self.what}: FAILED ({self.reason})"
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types for ``json.dumps(..., allow_nan=False)``.
+
+    NumPy scalars and arrays become Python numbers and lists, dict keys strings, and
+    non-finite floats ``None`` (JSON has no NaN or infinity).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> jsonable({1: np.float64(2.5), "x": [np.nan, np.arange(2)]})
+    {'1': 2.5, 'x': [None, [0, 1]]}
+    """
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

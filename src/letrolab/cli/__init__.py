@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import pkgutil
 import sys
 from typing import Any
@@ -72,19 +71,9 @@ def _register_all() -> None:
 
 def _jsonable(obj: Any) -> Any:
     """Make NumPy scalars/arrays JSON-able; non-finite floats become null (JSON has no NaN)."""
-    import numpy as np
+    from letrolab._results import jsonable
 
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    return jsonable(obj)
 
 
 def print_json(doc: Any) -> None:

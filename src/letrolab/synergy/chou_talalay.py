@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from letrolab._results import Failed
+from letrolab._results import Failed, jsonable
 from letrolab.doseresponse.median_effect import (
     R_WARN,
     MedianEffectFit,
@@ -677,7 +677,7 @@ class ChouTalalayResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "chou_talalay.json").write_text(
-            json.dumps(_json_safe(self.summary()), indent=2, allow_nan=False) + "\n"
+            json.dumps(jsonable(self.summary()), indent=2, allow_nan=False) + "\n"
         )
         for res in self.blocks.values():
             if not res:
@@ -696,19 +696,6 @@ class ChouTalalayResult:
                 ).to_csv(d / "fa_ci_curve.csv", index=False)
             if res.warnings:
                 (d / "warnings.txt").write_text("\n".join(res.warnings) + "\n")
-
-
-def _json_safe(obj: Any) -> Any:
-    """Plain JSON types; non-finite floats become None (JSON has no NaN)."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 # ---------------------------------------------------------------------------------------------
