@@ -424,3 +424,10 @@ def test_zero_event_file_round_trips(tmp_path):
     path = write_fcs(tmp_path / "empty.fcs", np.zeros((0, 3)), channels=["A", "B", "C"])
     data = read_fcs(path)
     assert data.n_events == 0 and data.events.shape == (0, 3)
+
+
+def test_unreadable_log_amplification_is_read_as_linear_and_recorded():
+    kw = {**channel_keywords(["A", "B"], 16), "$TOT": "2", "$DATATYPE": "I", "$P2E": "x,y"}
+    data = read_fcs(build_fcs({**kw, "$BYTEORD": "1,2"}, struct.pack("<4H", 0, 512, 1, 1023)))
+    np.testing.assert_allclose(data.events[:, 1], [512, 1023])
+    assert any("$P2E 'x,y' is not two numbers" in q for q in data.quirks)

@@ -853,8 +853,9 @@ def _build(
         try:
             dec, l0 = (float(x) for x in pne.replace(" ", "").split(",")[:2])
         except ValueError:
-            dec, l0 = 0.0, 0.0
+            dec, l0 = float("nan"), 0.0
         if not (np.isfinite(dec) and np.isfinite(l0)):
+            quirks.append(f"$P{i}E {pne!r} is not two numbers f1,f2; channel {i} read as linear")
             dec, l0 = 0.0, 0.0
         if dec > 0 and l0 <= 0:
             l0 = 1.0  # FCS 3.1 3.3.25: f2 = 0 with f1 > 0 is read as 1
