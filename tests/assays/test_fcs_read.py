@@ -431,3 +431,10 @@ def test_unreadable_log_amplification_is_read_as_linear_and_recorded():
     data = read_fcs(build_fcs({**kw, "$BYTEORD": "1,2"}, struct.pack("<4H", 0, 512, 1, 1023)))
     np.testing.assert_allclose(data.events[:, 1], [512, 1023])
     assert any("$P2E 'x,y' is not two numbers" in q for q in data.quirks)
+
+
+@pytest.mark.parametrize("width", ["0", "-16"])
+def test_zero_or_negative_integer_width_is_a_format_error(width):
+    kw = {**channel_keywords(["A"], 16), "$TOT": "2", "$DATATYPE": "I", "$P1B": width}
+    with pytest.raises(FormatError, match=rf"\$P1B is {width}; binary data need a positive width"):
+        read_fcs(build_fcs({**kw, "$BYTEORD": "1,2"}, b"\x00" * 4))

@@ -829,6 +829,13 @@ def _build(
     if "$DATATYPE" not in kw:
         raise FormatError(f"{label}: $DATATYPE keyword is missing")
     bits = _bits(kw, n_par, label)
+    dtype_code = kw["$DATATYPE"].strip().upper()
+    bad = [j for j, b in enumerate(bits) if b < 0 or (b == 0 and dtype_code != "A")]
+    if bad:
+        i = bad[0] + 1
+        raise FormatError(
+            f"{label}: $P{i}B is {bits[i - 1]}; binary data need a positive width in bits"
+        )
     n_tot = _kw_int(kw, "$TOT")
     if n_tot is not None and n_tot < 0:
         raise FormatError(f"{label}: $TOT is negative ({n_tot})")
