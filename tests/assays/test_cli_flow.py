@@ -150,3 +150,11 @@ def test_fcs_truncated_data_is_one_line(run_cli, pi_files, tmp_path):
     code, out, err = run_cli("fcs", path, "--json")
     assert (code, out) == (2, "")
     assert "truncated" in err and err.count("\n") == 1
+
+
+def test_fcs_cut_inside_text_says_truncated(run_cli, pi_files, tmp_path):
+    path = tmp_path / "cut.fcs"
+    path.write_bytes(pi_files[0].read_bytes()[:400])  # TEXT starts at 256
+    code, out, err = run_cli("fcs", path)
+    assert (code, out) == (2, "")
+    assert "ends inside its TEXT segment (truncated?)" in err and err.count("\n") == 1

@@ -823,8 +823,10 @@ def _build(
         )
     n_par = _kw_int(kw, "$PAR")
     if n_par is None or n_par <= 0 or n_par > 10_000:
+        cut = any(q.startswith("TEXT end offset beyond the end") for q in quirks)
         raise FormatError(
             f"{label}: $PAR (number of channels) is missing or invalid: {kw.get('$PAR')!r}"
+            + ("; the file ends inside its TEXT segment (truncated?)" if cut else "")
         )
     if "$DATATYPE" not in kw:
         raise FormatError(f"{label}: $DATATYPE keyword is missing")
