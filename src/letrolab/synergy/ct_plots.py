@@ -4,8 +4,9 @@
   the fitted lines (slope m, x-intercept log10 Dm);
 * the Fa-CI plot (Chou–Talalay plot): CI against fa, the simulated curve of each mixture and
   the measured combination points, with the additive line CI = 1;
-* the normalised isobologram (two-drug blocks): ``d1/(Dx)1`` against ``d2/(Dx)2``, the
-  additive line from (1, 0) to (0, 1); points below it are synergistic.
+* the normalised isobologram: for two drugs ``d1/(Dx)1`` against ``d2/(Dx)2`` with the
+  additive line from (1, 0) to (0, 1), points below it synergistic; for three or more drugs,
+  per point a stacked bar of the ``d_j/(Dx)_j`` (its length is the CI, additive at 1).
 
 matplotlib runs with the Agg backend, imported only here.
 """
@@ -87,14 +88,43 @@ def fa_ci_plot(block: BlockCI, ax=None):
     return ax
 
 
+def _isobologram_bars(block: BlockCI, ax, iso):
+    """N-drug form of the normalised isobologram: per point, stacked ``d_j/(Dx)_j``.
+
+    The bar of a point has total length CI (Chou 2006, II.C.3); it ends left of the additive
+    line at 1 for synergy. Used where a two-axis isobologram cannot show every drug.
+    """
+    iso = iso.sort_values("ci", kind="stable").reset_index(drop=True)
+    y = np.arange(len(iso))
+    left = np.zeros(len(iso))
+    for j, d in enumerate(block.drugs):
+        width = iso[f"norm_{d}"].to_numpy(dtype=float)
+        ax.barh(y, width, left=left, height=0.8, color=f"C{j % 10}", label=d)
+        left = left + width
+    ax.axvline(1.0, color="0.4", lw=0.8, ls="--", label="additive (CI = 1)")
+    labels = [s if s != "point" else "" for s in iso["source"]]
+    ax.set_yticks(
+        y, [f"{lab} fa {f:.2f}".strip() for lab, f in zip(labels, iso["fa"], strict=True)]
+    )
+    ax.tick_params(axis="y", labelsize=5)
+    ax.set_xlabel("sum of d / Dx (= CI)")
+    ax.set_title(f"Normalised isobologram, block {block.block_id}")
+    ax.legend(fontsize=6)
+    return ax
+
+
 def isobologram_plot(block: BlockCI, ax=None):
-    """Normalised isobologram of a two-drug block (returns None for other blocks)."""
-    if len(block.drugs) != 2:
-        return None
+    """Normalised isobologram of a block (Chou 2006, II.C.6).
+
+    Two drugs: ``d1/(Dx)1`` against ``d2/(Dx)2`` with the additive line. More drugs: for each
+    point a stacked bar of the ``d_j/(Dx)_j``, whose length is the CI.
+    """
     plt = _plt()
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
     iso = block.isobologram()
+    if len(block.drugs) != 2:
+        return _isobologram_bars(block, ax, iso)
     a, b = (f"norm_{d}" for d in block.drugs)
     pts = iso[iso["source"] == "point"]
     ax.scatter(pts[a], pts[b], s=12, color="k", label="combination points")
