@@ -275,7 +275,9 @@ def _execute(payloads: list[dict], *, workers: int, backend: str) -> list[_vecto
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    # never more processes than chunks, nor than a few per CPU (--workers 1000 must not fork 1000)
+    n_proc = min(workers, len(payloads), 4 * (os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=n_proc, mp_context=ctx) as pool:
         return list(pool.map(_run_chunk, payloads))
 
 
@@ -482,7 +484,8 @@ def run_trial(
     menopause, population : str
         Cohort options (:func:`~letrolab.model.patient.cohort.sample_cohort`).
     workers : int
-        Worker processes (``backend="processes"``) or Dask workers (``backend="dask"``).
+        Worker processes (``backend="processes"``; at most one per chunk and four per CPU)
+        or Dask workers (``backend="dask"``).
     backend : {"processes", "dask", "serial"}
         How chunks of patients are run.
     engine : {"vector", "roadrunner"}
@@ -552,7 +555,8 @@ def run_trial(
         )
     n = cohort.n
     if chunk_size is None:
-        chunk_size = min(50_000, max(1, math.ceil(n / max(1, workers))))
+        parts = min(workers, 4 * (os.cpu_count() or 1)) if backend == "processes" else workers
+        chunk_size = min(50_000, max(1, math.ceil(n / max(1, parts))))
     bounds = [(i, min(n, i + chunk_size)) for i in range(0, n, chunk_size)]
     trace_every = max(1, round(trace_every_h / dt_h))
     columns: dict[str, dict[str, np.ndarray]] = {}
