@@ -2,13 +2,13 @@
 
 Whatever the bytes, :func:`read_fcs` either returns consistent events or raises
 :class:`FormatError` / :class:`InputError` with a one-line message; it never crashes with
-another exception and never hangs (each call is timed).
+another exception and never hangs (each call runs under a 20 s alarm).
 """
 
 from __future__ import annotations
 
 import re
-import time
+import signal
 
 import numpy as np
 import pytest
@@ -35,8 +35,19 @@ def _seeds(test_data, tmp_path_factory):
     yield
 
 
+class _Hang(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Hang("read_fcs did not return within 20 s: a hang")
+
+
 def _check(blob: bytes) -> None:
-    t0 = time.perf_counter()
+    # A hang guard, not a speed test: the limit is far above any real parse (milliseconds), so
+    # a loaded machine cannot trip it, while an endless loop on crafted offsets still fails.
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(20)
     try:
         data = read_fcs(blob)
     except (FormatError, InputError) as exc:
@@ -45,7 +56,9 @@ def _check(blob: bytes) -> None:
         assert data.events.shape == (data.n_events, len(data.channels))
         assert data.events.dtype in (np.float32, np.float64)
         assert not data.events.flags.writeable
-    assert time.perf_counter() - t0 < 2.0, "read_fcs took over 2 s"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 _KEYS = [
