@@ -250,3 +250,20 @@ def test_s_phase_polynomial_degree(written):
     assert chi2[2] <= chi2[0] * 1.1
     with pytest.raises(InputError, match="s_degree"):
         analyze_cell_cycle(written[0], s_degree=9)
+
+
+def test_reduced_chi_square_is_near_one_when_the_model_is_right(tmp_path):
+    """Data drawn from the DJF model itself (plus single-cut debris) must give RCS ~ 1.
+
+    With ~120 informative bins the RCS of a correct model has SD ~ sqrt(2/120) = 0.13; the
+    mean over six seeds must lie within 0.8-1.25 and every value within 0.6-1.6 (Neyman's
+    weights add a small upward bias at low counts). Empty tail bins counted as degrees of
+    freedom used to pull this to ~0.5.
+    """
+    values = []
+    for seed in range(6):
+        events = simulate_dna_content(20000, g1=0.55, s=0.28, g2m=0.17, debris=0.03, rng=seed)
+        path = write_fcs(tmp_path / f"s{seed}.fcs", events, channels=PI_CHANNELS)
+        values.append(analyze_cell_cycle(path).rcs)
+    assert 0.8 < np.mean(values) < 1.25, values
+    assert all(0.6 < v < 1.6 for v in values), values
