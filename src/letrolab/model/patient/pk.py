@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from letrolab.errors import FormatError, InputError
 
+# the drug and PK catalogues must normalise names alike, or a drug found in one is missed in
+# the other: one normaliser for both
+from letrolab.model.drugs import _key
+
 __all__ = ["DrugPK", "load_pk_catalogue"]
 
 DEFAULT_PK = Path(__file__).with_name("pk.csv")
 _REQUIRED = ("drug", "route", "ka_per_h", "cl_f_L_per_h", "v_f_L", "f", "mw", "source")
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
 @dataclass(frozen=True)
