@@ -45,3 +45,19 @@ def test_written_files_get_the_ordinary_mode(tmp_path):
         os.umask(mask)
     assert stat.S_IMODE(p.stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+
+
+def test_staged_dir_refuses_a_file_where_the_folder_should_be(tmp_path):
+    import pytest
+
+    from letrolab._io import staged_dir
+    from letrolab.errors import InputError
+
+    blocker = tmp_path / "out"
+    blocker.write_text("keep me")
+    with pytest.raises(InputError, match="is an existing file; give a folder path"):
+        staged_dir(blocker).__enter__()
+    with pytest.raises(InputError, match="a file stands in its path"):
+        staged_dir(blocker / "sub").__enter__()
+    assert blocker.read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left behind

@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from letrolab.errors import InputError
+
 __all__ = ["atomic_write_bytes", "atomic_write_text", "staged_dir"]
 
 
@@ -59,7 +61,14 @@ def staged_dir(target: str | os.PathLike) -> Iterator[Path]:
     removed and ``target`` is left as it was.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"output folder {str(target)!r} is an existing file; give a folder path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(
+            f"cannot create output folder {str(target)!r}: a file stands in its path"
+        ) from None
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
     stage.chmod(0o777 & ~_umask())  # mkdtemp creates 0700
     try:
