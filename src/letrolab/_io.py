@@ -17,7 +17,7 @@ from pathlib import Path
 
 from letrolab.errors import InputError
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "staged_dir"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_output_dir", "staged_dir"]
 
 
 def _umask() -> int:
@@ -51,14 +51,15 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     return atomic_write_bytes(path, text.encode(encoding))
 
 
-@contextlib.contextmanager
-def staged_dir(target: str | os.PathLike) -> Iterator[Path]:
-    """Stage an output folder and move its files into ``target`` only on success.
+def check_output_dir(target: str | os.PathLike) -> Path:
+    """Make sure ``target`` can become an output folder (creating its parent); return it.
 
-    Yields a temporary folder on the same file system as ``target``. When the ``with`` block
-    ends without an exception every file in it replaces its counterpart under ``target``
-    (other files already in ``target`` are kept). On an exception the staging folder is
-    removed and ``target`` is left as it was.
+    Commands call this before long work so that a bad ``--out`` fails at once.
+
+    Raises
+    ------
+    InputError
+        If ``target`` is an existing file, or a file stands in its path.
     """
     target = Path(target)
     if target.exists() and not target.is_dir():
@@ -69,6 +70,19 @@ def staged_dir(target: str | os.PathLike) -> Iterator[Path]:
         raise InputError(
             f"cannot create output folder {str(target)!r}: a file stands in its path"
         ) from None
+    return target
+
+
+@contextlib.contextmanager
+def staged_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """Stage an output folder and move its files into ``target`` only on success.
+
+    Yields a temporary folder on the same file system as ``target``. When the ``with`` block
+    ends without an exception every file in it replaces its counterpart under ``target``
+    (other files already in ``target`` are kept). On an exception the staging folder is
+    removed and ``target`` is left as it was.
+    """
+    target = check_output_dir(target)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
     stage.chmod(0o777 & ~_umask())  # mkdtemp creates 0700
     try:

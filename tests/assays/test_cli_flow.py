@@ -158,3 +158,11 @@ def test_fcs_cut_inside_text_says_truncated(run_cli, pi_files, tmp_path):
     code, out, err = run_cli("fcs", path)
     assert (code, out) == (2, "")
     assert "ends inside its TEXT segment (truncated?)" in err and err.count("\n") == 1
+
+
+def test_cellcycle_out_that_is_a_file_is_one_error_line(run_cli, pi_files, tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("")
+    code, out, err = run_cli("cellcycle", pi_files[0], "--json", "--out", blocker)
+    assert (code, out) == (2, "")
+    assert err == f"error: output folder '{blocker}' is an existing file; give a folder path\n"

@@ -169,3 +169,17 @@ def test_unreadable_pk_catalogue_is_one_error_line(run_cli, tmp_path, content, m
     assert code == 2 and out == ""
     assert err.startswith("error: pk.csv: ") and err.count("\n") == 1
     assert re.search(match, err)
+
+
+def test_out_that_is_a_file_fails_before_the_simulation(run_cli, tmp_path, monkeypatch):
+    import letrolab.model.patient as patient
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the trial ran although --out was unusable")
+
+    monkeypatch.setattr(patient, "run_trial", no_run)
+    blocker = tmp_path / "out"
+    blocker.write_text("")
+    code, out, err = run_cli("trial", "--arm", "a:letrozole:2.5mg/day", "--out", blocker)
+    assert (code, out) == (2, "")
+    assert err == f"error: output folder '{blocker}' is an existing file; give a folder path\n"

@@ -85,6 +85,10 @@ def cellcycle(
     model = model.strip().lower()
     if model not in ("djf", "watson"):
         raise InputError(f"--model must be djf or watson, not {model!r}")
+    if out is not None:
+        from letrolab._io import check_output_dir
+
+        check_output_dir(out)  # fail before the analysis, not after it
     batch = analyze_batch(files, control=control, channel=channel, model=model, cv=cv)
     good = [r for r in batch.results if r]
     if out is not None:

@@ -47,9 +47,12 @@ def trial(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Give arms of drugs to a virtual cohort; report E2, FSH, IGF-I, IGFBP-3 and glucose."""
+    from letrolab._io import check_output_dir
     from letrolab.cli import print_json
     from letrolab.model.patient import run_trial
 
+    if out is not None:
+        check_output_dir(out)  # fail before the simulation, not after it
     result = run_trial(
         arm,
         patients=patients,
