@@ -166,3 +166,9 @@ def test_cellcycle_out_that_is_a_file_is_one_error_line(run_cli, pi_files, tmp_p
     code, out, err = run_cli("cellcycle", pi_files[0], "--json", "--out", blocker)
     assert (code, out) == (2, "")
     assert err == f"error: output folder '{blocker}' is an existing file; give a folder path\n"
+
+
+def test_fcs_a_device_is_not_read(run_cli):
+    code, out, err = run_cli("fcs", "/dev/zero", "--json")  # endless: must not be read
+    assert (code, out) == (2, "")
+    assert err == "error: /dev/zero is not a regular file; give an FCS file\n"

@@ -151,7 +151,7 @@ def test_nasty_tables_are_one_error_line(run_cli, tmp_path, content, message):
 def test_a_folder_as_input_is_an_error(run_cli, tmp_path):
     code, out, err = run_cli("synergy", tmp_path, "--json")
     assert (code, out) == (2, "")
-    assert err.startswith("error: cannot read") and err.count("\n") == 1
+    assert err.startswith(f"error: input {str(tmp_path)!r} is a folder") and err.count("\n") == 1
 
 
 def test_nan_and_out_of_range_responses_are_dropped_with_warnings(run_cli, tmp_path):
@@ -279,3 +279,9 @@ def test_plate_reader_missing_is_a_clear_error(run_cli, monkeypatch):
     code, out, err = run_cli("synergy", "--plate", "r.txt", "--layout", "l.csv")
     assert code == 2 and out == ""
     assert err.startswith("error: --plate/--layout needs the plate reader")
+
+
+def test_a_device_is_not_read(run_cli):
+    code, out, err = run_cli("synergy", "/dev/zero", "--json")  # endless: must not be read
+    assert (code, out) == (2, "")
+    assert err == "error: input '/dev/zero' is not a regular file; give a table file\n"

@@ -717,6 +717,8 @@ def _open(source: str | os.PathLike | bytes) -> tuple[bytes, str]:
     path = Path(source)
     if path.is_dir():
         raise InputError(f"{path} is a folder; give an FCS file")
+    if path.exists() and not path.is_file():  # a device or pipe could be endless
+        raise InputError(f"{path} is not a regular file; give an FCS file")
     return path.read_bytes(), str(path)
 
 

@@ -140,6 +140,10 @@ def read_combination(
     path = Path(source)
     if not path.exists():
         raise InputError(f"input file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise InputError(f"input {str(path)!r} is a folder; give a table file (CSV, TSV, Parquet)")
+    if not path.is_file():  # a device or pipe could be endless
+        raise InputError(f"input {str(path)!r} is not a regular file; give a table file")
     suffix = path.suffix.lower()
     try:
         if suffix in {".parquet", ".pq"}:
