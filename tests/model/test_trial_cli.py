@@ -183,3 +183,10 @@ def test_out_that_is_a_file_fails_before_the_simulation(run_cli, tmp_path, monke
     code, out, err = run_cli("trial", "--arm", "a:letrozole:2.5mg/day", "--out", blocker)
     assert (code, out) == (2, "")
     assert err == f"error: output folder '{blocker}' is an existing file; give a folder path\n"
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/tmp"])
+def test_pk_catalogue_that_is_not_a_file(run_cli, path):
+    code, out, err = run_cli("trial", "--arm", "a:letrozole:2.5mg/day", "--pk", path)
+    assert (code, out) == (2, "")
+    assert err == f"error: {path}: not a regular file; give a CSV PK catalogue like pk.csv\n"

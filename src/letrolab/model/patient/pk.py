@@ -96,6 +96,8 @@ def load_pk_catalogue(path: str | Path | None = None) -> dict[str, DrugPK]:
     (94.2, 0.999)
     """
     path = Path(path) if path is not None else DEFAULT_PK
+    if path.exists() and not path.is_file():  # a folder, device or pipe
+        raise FormatError(f"{path}: not a regular file; give a CSV PK catalogue like pk.csv")
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
