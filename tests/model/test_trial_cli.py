@@ -190,3 +190,17 @@ def test_pk_catalogue_that_is_not_a_file(run_cli, path):
     code, out, err = run_cli("trial", "--arm", "a:letrozole:2.5mg/day", "--pk", path)
     assert (code, out) == (2, "")
     assert err == f"error: {path}: not a regular file; give a CSV PK catalogue like pk.csv\n"
+
+
+def test_running_out_of_memory_is_one_error_line(run_cli, monkeypatch):
+    import letrolab.model.patient as patient
+
+    def oom(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(patient, "run_trial", oom)
+    code, out, err = run_cli("trial", "--arm", "a:letrozole:2.5mg/day", "--patients", "1000000000")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: not enough memory for 1000000000 patients x 1 arm(s); give fewer --patients\n"
+    )

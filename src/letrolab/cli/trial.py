@@ -53,18 +53,25 @@ def trial(
 
     if out is not None:
         check_output_dir(out)  # fail before the simulation, not after it
-    result = run_trial(
-        arm,
-        patients=patients,
-        months=months,
-        seed=seed,
-        menopause=menopause,
-        population=population,
-        workers=workers,
-        backend=backend,
-        engine=engine,
-        pk_catalogue=pk,
-    )
+    try:
+        result = run_trial(
+            arm,
+            patients=patients,
+            months=months,
+            seed=seed,
+            menopause=menopause,
+            population=population,
+            workers=workers,
+            backend=backend,
+            engine=engine,
+            pk_catalogue=pk,
+        )
+    except MemoryError:
+        from letrolab.errors import InputError
+
+        raise InputError(
+            f"not enough memory for {patients} patients x {len(arm)} arm(s); give fewer --patients"
+        ) from None
     if out is not None:
         result.write(out)
     if as_json:
