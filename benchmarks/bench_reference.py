@@ -36,6 +36,7 @@ from _results import write_section
 SEED = 20261124
 N_LETROLAB = 5_000
 N_PEER = {"bliss": 300, "hsa": 300, "loewe": 60, "zip": 12}
+REPEAT = 3
 SCREEN_BLOCKS = int(os.environ.get("LETROLAB_BENCH_SCREEN_BLOCKS", "1000000"))
 
 
@@ -91,11 +92,16 @@ def part1() -> str:
     rows = []
     notes = []
     for m in ("bliss", "hsa", "loewe", "zip"):
-        t0 = time.perf_counter()
-        g = grid_scores(c1, c2, y, models=m)
-        ours = (time.perf_counter() - t0) / N_LETROLAB
-        n = N_PEER[m]
-        theirs, peer, failed = run_peer(m, c1, c2, y, n)
+        # Best of REPEAT runs for both tools (the machine is shared; the minimum is the least
+        # disturbed measurement), alternating the tools.
+        ours = peer = np.inf
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            g = grid_scores(c1, c2, y, models=m)
+            ours = min(ours, (time.perf_counter() - t0) / N_LETROLAB)
+            n = N_PEER[m]
+            theirs, t_peer, failed = run_peer(m, c1, c2, y, n)
+            peer = min(peer, t_peer)
         mine = g.scores[m][:n]
         fin = np.isfinite(mine) & np.isfinite(theirs)
         if m in ("bliss", "hsa"):
@@ -135,7 +141,7 @@ def part1() -> str:
         f"## Reference models: per-block throughput against synergy {md.version('synergy')}\n\n"
         f"Same seeded 6×6 blocks (seed {SEED}). letrolab scores {N_LETROLAB:,} blocks in one "
         "`grid_scores` call per model; synergy one block per call (fewer blocks for its slow "
-        "models).\n\n"
+        f"models). Best of {REPEAT} alternating runs of each tool (shared 2-core machine).\n\n"
         "| model | synergy per block | letrolab per block | ratio | agreement |\n"
         "|---|---|---|---|---|\n"
         + "\n".join(rows)
