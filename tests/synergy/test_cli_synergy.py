@@ -190,6 +190,8 @@ def test_a_failed_block_is_reported_and_the_others_go_on(run_cli, tmp_path):
     ok, failed = doc["blocks"]
     assert "error" not in ok and ok["points"]
     assert failed["error"].startswith("block solo: only one drug")
+    code, out, _ = run_cli("synergy", path)
+    assert "FAILED: block solo: only one drug (A)" in out and "block solo: FAILED" not in out
     assert set(failed) == {
         "block_id", "drugs", "single_agents", "mixtures", "points", "warnings", "error"
     }  # fmt: skip

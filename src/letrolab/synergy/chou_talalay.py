@@ -664,10 +664,10 @@ class ChouTalalayResult:
 
     def report(self) -> str:
         """Text report of every block."""
-        parts = []
-        for bid, res in self.blocks.items():
-            parts.append(res.report() if res else f"block {bid}: FAILED ({res.reason})")
-        return "\n\n".join(parts)
+        # a failure's reason already names its block
+        return "\n\n".join(
+            res.report() if res else f"FAILED: {res.reason}" for res in self.blocks.values()
+        )
 
     def write_tables(self, out_dir: Any) -> None:
         """Write ``chou_talalay.json`` and per-block CSV tables under ``out_dir``."""
