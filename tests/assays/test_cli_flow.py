@@ -172,3 +172,11 @@ def test_fcs_a_device_is_not_read(run_cli):
     code, out, err = run_cli("fcs", "/dev/zero", "--json")  # endless: must not be read
     assert (code, out) == (2, "")
     assert err == "error: /dev/zero is not a regular file; give an FCS file\n"
+
+
+def test_cellcycle_text_report_names_a_failed_file_once(run_cli, pi_files):
+    a, _, bad = pi_files
+    code, out, _ = run_cli("cellcycle", a, bad)
+    assert code == 2
+    (line,) = [x for x in out.splitlines() if "FAILED" in x]
+    assert line.startswith("FAILED: ") and line.count(str(bad)) == 1

@@ -878,7 +878,7 @@ class CellCycleBatch:
     def report(self) -> str:
         """Text: each file's report, or its failure reason."""
         parts = [
-            r.report() if r else f"{Path(f).name}: FAILED ({r.reason})"
+            r.report() if r else f"FAILED: {r.reason if f in r.reason else f'{f}: {r.reason}'}"
             for f, r in zip(self.files, self.results, strict=True)
         ]
         return "\n".join(parts)
