@@ -103,3 +103,35 @@ def test_trial_power_matches_the_noncentral_t(effect):
     exact = stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc)
     got = trial_power(population, np.random.default_rng(1), n=n, trials=20_000)
     assert got == pytest.approx(exact, abs=0.012)  # 20,000 trials: SE <= 0.0035
+
+
+# ---------------------------------------------------------------- founder population (S6)
+_BASE = {"r1_level": 1.0, "pi3k_basal": 0.02, "k_pi3k_inact": 5.0, "cd_er": 0.29, "cd_basal": 0.1}
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 300), sd=st.floats(0.0, 2.0))
+def test_founder_er_dependence_is_a_share_at_a_fixed_total(seed, n, sd):
+    from letrolab.experiments.resistance import founder_population
+
+    p = founder_population(_BASE, n, np.random.default_rng(seed), er_share_sd=sd)
+    assert len(p) == n
+    total = _BASE["cd_er"] + _BASE["cd_basal"]
+    np.testing.assert_allclose(p["cd_er"] + p["cd_basal"], total, rtol=1e-12)
+    assert ((p["cd_er"] > 0) & (p["cd_basal"] > 0)).all()
+    assert (p[["r1_level", "pi3k_basal", "k_pi3k_inact"]] > 0).all().all()
+
+
+def test_founder_population_centres_on_the_parental_clone():
+    from letrolab.experiments.resistance import SPREAD, founder_population
+
+    p = founder_population(_BASE, 200_000, np.random.default_rng(1))
+    # mean-preserving log-normal axes: mean within 1 % of the parental value; log-SD as stated
+    for k, s in SPREAD.items():
+        assert p[k].mean() == pytest.approx(_BASE[k], rel=0.01)
+        assert np.log(p[k]).std() == pytest.approx(s, rel=0.01)
+    # logit-normal ER share: median at the parental share
+    share = p["cd_er"] / (p["cd_er"] + p["cd_basal"])
+    assert share.median() == pytest.approx(0.29 / 0.39, abs=0.005)
+    with_sd0 = founder_population(_BASE, 5, np.random.default_rng(1), er_share_sd=0.0)
+    np.testing.assert_allclose(with_sd0["cd_er"], 0.29, rtol=1e-12)

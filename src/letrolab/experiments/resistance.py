@@ -7,9 +7,20 @@ their proliferation and raises cell death.
 
 Virtual version:
 
-1. **A heterogeneous population.** ``N`` clones of MCF-7/Aro differ log-normally in IGF-1R
-   expression (``r1_level``, 30 % CV), receptor-independent PI3K activity (``pi3k_basal``,
-   50 %) and ER dependence of cyclin D1 (``cd_er``, 30 %) — the three axes the seed names.
+1. **A heterogeneous population** (:func:`founder_population`). ``N`` clones of MCF-7/Aro
+   differ log-normally in IGF-1R expression (``r1_level``, 30 % CV) and in PI3K pathway
+   activity — receptor-independent PI3K input (``pi3k_basal``, 50 %, PIK3CA-like gain) and
+   PIP3 turnover (``k_pi3k_inact``, 30 %, PTEN-like: it scales the output of receptor-driven and
+   basal PI3K alike) — and in their ER dependence: the ER-driven share of
+   cyclin D1 transcription (``cd_er / (cd_er + cd_basal)``, logit-normal, SD 0.5) at an
+   unchanged total in estrogen-stimulated cells — the three axes the seed names. Dependence is
+   a share, as for IGF-1R and IRS-1 in the network (``r1_er``, ``irs_er``): a clone that relies
+   more on ER has correspondingly less ER-independent drive, so it grows alike with estrogen
+   and differs only when ER activity falls. (Varying ``cd_er`` alone would make "more ER
+   dependent" simply "more cyclin D1 in every condition", a growth advantage even under
+   letrozole, and would select the opposite of the ER-marginal LR clones Cavazzoni et al.
+   describe.) Sub-lines of MCF-7 differ genetically and transcriptionally, with divergent drug
+   responses (Ben-David et al. 2018, Nature 560:325); the sizes of the spreads are assumptions.
 2. **Selection.** Monthly passages (28 days) in androstenedione 10 nM + letrozole 1 µM: each
    clone's fold growth over the passage comes from the model, and the clone frequencies are
    re-weighted by it (growth-weighted selection, the replicator dynamics of a clonal
@@ -47,7 +58,7 @@ import pandas as pd
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 from letrolab.experiments._instruments import DNA_CHANNELS, dna_content_events
 
-__all__ = ["EXPERIMENT", "select_and_adapt"]
+__all__ = ["EXPERIMENT", "founder_population", "select_and_adapt"]
 
 LETROZOLE_M = 1e-6
 EVEROLIMUS_M = 10e-9
@@ -56,7 +67,11 @@ MONTHS = 6
 N_CLONES = {False: 400, True: 100}  # clones per flask
 N_PICK = 3
 ALPHA = 0.10
-SPREAD = {"r1_level": 0.3, "pi3k_basal": 0.5, "cd_er": 0.3}
+#: Log-normal SD of the clone-to-clone variation of IGF-1R level, receptor-independent PI3K input
+#: and PIP3 turnover (PTEN-like) (assumptions, order of magnitude of clonal expression variability).
+SPREAD = {"r1_level": 0.3, "pi3k_basal": 0.5, "k_pi3k_inact": 0.3}
+#: SD of the ER-driven share of cyclin D1 transcription on the logit scale (assumption).
+ER_SHARE_SD = 0.5
 ADAPTIVE = ("r1_level", "pi3k_basal")
 BLOT_REPLICATES = 3
 #: Band-to-band technical variation of a Western blot (transfer, antibody, exposure): CVs of
@@ -66,6 +81,26 @@ BLOT_CV = 0.15
 #: about 10,000 above a background of 2,500, inside the linear range of a 65,535 full scale.
 BAND_VOLUME = 1.5e6
 BLOT_TARGETS = (("p-AKT", "p_akt", "AKT"), ("p-S6", "p_s6", "S6"))
+
+
+def founder_population(
+    base: dict[str, float], n: int, rng: np.random.Generator, *, er_share_sd: float = ER_SHARE_SD
+) -> pd.DataFrame:
+    """The clones of one flask before letrozole: one row per clone.
+
+    ``r1_level``, ``pi3k_basal`` and ``k_pi3k_inact`` are log-normal around the parental value
+    with mean-preserving SDs :data:`SPREAD`; the ER share of cyclin D1 transcription, ``cd_er / (cd_er + cd_basal)``,
+    is logit-normal around the parental share with SD ``er_share_sd``, keeping
+    ``cd_er + cd_basal`` (cyclin D1 drive at full ER activity) fixed.
+    """
+    cols = {k: base[k] * np.exp(rng.normal(-0.5 * s * s, s, size=n)) for k, s in SPREAD.items()}
+    total = base["cd_er"] + base["cd_basal"]
+    share0 = base["cd_er"] / total
+    z = np.log(share0 / (1.0 - share0)) + rng.normal(0.0, er_share_sd, size=n)
+    share = 1.0 / (1.0 + np.exp(-z))
+    cols["cd_er"] = share * total
+    cols["cd_basal"] = (1.0 - share) * total
+    return pd.DataFrame(cols)
 
 
 def select_and_adapt(
@@ -332,7 +367,8 @@ def _figure(hist, quant, ev, examples) -> Figure:
         (
             ("mean_r1_level", "IGF-1R level"),
             ("mean_pi3k_basal", "PI3K basal"),
-            ("mean_cd_er", "ER → cyclin D1"),
+            ("mean_k_pi3k_inact", "PIP3 turnover (PTEN-like)"),
+            ("mean_cd_er", "ER share of cyclin D1 drive"),
         )
     ):
         for flask, h in hist.groupby("flask"):
@@ -418,9 +454,7 @@ def run(ctx: Context) -> Output:
     clone_rows, hists = [], []
     growth = _growth_fn(ctx, PASSAGE_DAYS)
     for flask in range(1, N_PICK + 1):
-        params = pd.DataFrame(
-            {k: base[k] * np.exp(rng.normal(-0.5 * s * s, s, size=n)) for k, s in SPREAD.items()}
-        )
+        params = founder_population(base, n, rng)
         ctx.progress(
             0.02 + 0.5 * (flask - 1) / N_PICK,
             f"flask {flask}: {n} clones, {MONTHS} months in letrozole",
@@ -480,8 +514,9 @@ EXPERIMENT = Experiment(
     run=run,
     methods=(
         "In each of three flasks, a population of MCF-7/Aro clones (400; 100 in a quick run) varying log-normally in "
-        "IGF-1R level (30 % CV), receptor-independent PI3K activity (50 %) and ER dependence of "
-        "cyclin D1 (30 %) is passaged monthly for six months in androstenedione 10 nM + "
+        "IGF-1R level (30 % CV), PI3K pathway activity (receptor-independent PI3K input 50 %, "
+        "PTEN-like PIP3 turnover 30 %) and ER dependence (the "
+        "ER-driven share of cyclin D1 transcription, logit-normal SD 0.5, at a fixed total) is passaged monthly for six months in androstenedione 10 nM + "
         "letrozole 1 µM. Each passage re-weights the clones by their simulated 28-day growth "
         "(selection) and raises IGF-1R and PI3K activity by up to 10 % per month in arrested "
         "clones (adaptation, an assumption in the spirit of long-term estrogen-deprivation "
