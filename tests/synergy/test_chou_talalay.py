@@ -364,3 +364,20 @@ def test_no_rows_at_all_is_a_clear_failure_message():
     from letrolab.synergy.chou_talalay import ChouTalalayResult
 
     assert "no usable rows" in ChouTalalayResult(blocks={}, drugs={}).failure_message()
+
+
+def test_a_nearly_flat_curve_gives_no_infinite_ci():
+    """Drug B with m = 5e-4: at fa = 0.4, (Dx)_B underflows to 0 and d/(Dx) would be inf.
+
+    Such points get no CI and a warning; the block still renders (labels, JSON, report).
+    """
+    rows = [("A", "B", d, 0, 100 / (1 + 5 / d)) for d in (1, 2, 4, 8, 16)]
+    rows += [("A", "B", 0, d, 100 / (1 + (50 / d) ** 5e-4)) for d in (1, 10, 100, 1000)]
+    rows += [("A", "B", 2, 10, 95.0), ("A", "B", 2, 10.5, 40.0), ("A", "B", 3, 10, 50.0)]
+    df = pd.DataFrame(rows, columns=["drug_row", "drug_col", "conc_r", "conc_c", "response"])
+    res = chou_talalay(df)
+    block = res["1"]
+    assert np.all(np.isfinite(block.ci))
+    assert "2 combination point(s) without a CI" in " ".join(block.warnings)
+    assert res.summary()["blocks"][0]["points"][0]["fa"] == pytest.approx(0.5)
+    assert "block 1" in res.report()

@@ -285,7 +285,9 @@ def combination_index_points(
     with np.errstate(over="ignore", invalid="ignore"):
         dx = np.exp(np.log(fits.dm).reshape(b, 1, k) + logit[:, :, None] / fits.m.reshape(b, 1, k))
     dx = np.where(pos & inside[:, :, None], dx, np.nan)  # only drugs in the combination
-    ok_drugs = _sum_last(np.isfinite(dx) | ~pos) == k
+    # (Dx)_j must be a finite positive dose: a nearly flat curve can over- or underflow
+    with np.errstate(invalid="ignore"):
+        ok_drugs = _sum_last((np.isfinite(dx) & (dx > 0)) | ~pos) == k
     valid = combo & inside & ok_drugs
     with np.errstate(divide="ignore", invalid="ignore"):
         u = np.where(pos, c / dx, 0.0)
@@ -424,9 +426,9 @@ class MixtureCI:
             )
             dri = ", ".join(f"{d} {self.dri[i, j]:.3g}" for j, d in enumerate(self.drugs))
             flag = " (extrapolated)" if self.extrapolated[i] else ""
-            lines.append(
-                f"  fa {f:<4g}  CI {self.ci[i]:.3g} {ci_label(self.ci[i])}{ne}; DRI {dri}{flag}"
-            )
+            ok = np.isfinite(self.ci[i]) and self.ci[i] >= 0
+            label = ci_label(self.ci[i]) if ok else "(undefined: a dose over- or underflows)"
+            lines.append(f"  fa {f:<4g}  CI {self.ci[i]:.3g} {label}{ne}; DRI {dri}{flag}")
         return "\n".join(lines)
 
 
@@ -847,6 +849,9 @@ def chou_talalay(
             input_warn[m.group(1)].append(w)
     blocks: dict[str, BlockCI | Failed] = {}
     n_fa_out_combo = (fa_out & pts.combo).sum(axis=1)
+    # combination points inside (0, 1) that still get no CI: some (Dx)_j is not a finite
+    # positive number (a single-agent curve so flat that its dose overflows at that fa)
+    n_no_dx = (pts.combo & (fa > 0) & (fa < 1) & ~pts.valid).sum(axis=1)
     drug_used = pos.any(axis=1)  # (B, K)
     single = pos & (pos.sum(axis=2) == 1)[:, :, None]  # (B, P, K)
     n_used = drug_used.sum(axis=1)
@@ -891,6 +896,12 @@ def chou_talalay(
                 "dropped (no CI)"
             )
         valid = pts.valid[b]
+        if n_no_dx[b]:
+            warns.append(
+                f"block {bid}: {n_no_dx[b]} combination point(s) without a CI: the dose of a "
+                "single drug for their fa over- or underflows floating point (a nearly flat "
+                "median-effect curve)"
+            )
         if max_fa[b] <= 0.01:
             warns.append(
                 f"block {bid}: every response is at most 1 %; if they are fractions (0-1) "
