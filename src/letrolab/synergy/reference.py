@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from letrolab.doseresponse.hill import fit_hill, hill_effect
+from letrolab.doseresponse.hill import HillFits, fit_hill, hill_effect
 from letrolab.errors import InputError
 from letrolab.synergy.tidy import CombinationData, read_combination
 from letrolab.units import molar_factor
@@ -880,6 +880,41 @@ def grid_scores(
     )
 
 
+def _fit_joint(parts, emax=None):
+    """Fit several sets of curves ``(x, y, e0)`` in one batched call (rows padded with NaN)."""
+    width = max(x.shape[1] for x, _, _ in parts)
+    xs, ys, e0s = [], [], []
+    for x, yv, e0 in parts:
+        pad = width - x.shape[1]
+        xs.append(np.pad(x, ((0, 0), (0, pad)), constant_values=np.nan))
+        ys.append(np.pad(yv, ((0, 0), (0, pad)), constant_values=np.nan))
+        e0s.append(np.full(x.shape[0], np.nan) if e0 is None else e0)
+    f = fit_hill(
+        np.concatenate(xs),
+        np.concatenate(ys),
+        e0=np.concatenate(e0s),
+        emax=emax,
+    )
+    out, start = [], 0
+    for x, _, _ in parts:
+        sl = slice(start, start + x.shape[0])
+        start += x.shape[0]
+        out.append(
+            HillFits(
+                e0=f.e0[sl],
+                emax=f.emax[sl],
+                ec50=f.ec50[sl],
+                h=f.h[sl],
+                rss=f.rss[sl],
+                n=f.n[sl],
+                ok=f.ok[sl],
+                reason=f.reason[sl],
+                labels=f.labels[sl],
+            )
+        )
+    return out
+
+
 def _grid_core(c1, c2, y, ms):
     """Scores of regular grids; also returns the single-agent fits and ZIP raw-value counts."""
     nb, r, c = y.shape
@@ -896,8 +931,7 @@ def _grid_core(c1, c2, y, ms):
     fallback = np.zeros(nb, dtype=np.int64)
     fit_ok = np.ones(nb, bool)
     if "loewe" in ms or "zip" in ms:
-        f1 = fit_hill(c1, y[:, :, 0])
-        f2 = fit_hill(c2, y[:, 0, :])
+        f1, f2 = _fit_joint([(c1, y[:, :, 0], None), (c2, y[:, 0, :], None)])
         fit_ok = f1.ok & f2.ok
         p1 = np.stack([f1.e0, f1.emax, f1.ec50, f1.h], -1)  # (nb, 4)
         p2 = np.stack([f2.e0, f2.emax, f2.ec50, f2.h], -1)
@@ -914,29 +948,33 @@ def _grid_core(c1, c2, y, ms):
         if "zip" in ms:
             g1 = f1.predict(c1[:, 1:])  # (nb, R-1) fitted drug-1 effects
             g2 = f2.predict(c2[:, 1:])  # (nb, C-1)
-            # Column j: vary drug 1 over the rows, bottom = drug 2's fitted effect at its dose.
+            # Column j: vary drug 1 over the rows, bottom = drug 2's fitted effect at its dose;
+            # row i likewise. Both sets of re-fits go in one batched fit.
+            xa = np.repeat(c1[:, 1:], c - 1, 0)  # (nb*(C-1), R-1)
+            ya = comb.transpose(0, 2, 1).reshape(-1, r - 1)
+            xb = np.repeat(c2[:, 1:], r - 1, 0)  # (nb*(R-1), C-1)
+            yb = comb.reshape(-1, c - 1)
+            parts = []
             if r - 1 >= 2:
-                xa = np.repeat(c1[:, 1:], c - 1, 0)  # (nb*(C-1), R-1)
-                ya = comb.transpose(0, 2, 1).reshape(-1, r - 1)
-                fa = fit_hill(xa, ya, e0=g2.ravel(), emax=100.0)
+                parts.append((xa, ya, g2.ravel()))
+            if c - 1 >= 2:
+                parts.append((xb, yb, g1.ravel()))
+            fits = iter(_fit_joint(parts, emax=100.0)) if parts else iter(())
+            col_fit, row_fit = comb, comb
+            if r - 1 >= 2:
+                fa = next(fits)
                 pa = fa.predict(xa)
                 use_a = fa.ok[:, None] & np.isfinite(pa)
                 n_raw += (~use_a).reshape(nb, -1).sum(1)
                 pa = np.where(use_a, pa, ya)
                 col_fit = pa.reshape(nb, c - 1, r - 1).transpose(0, 2, 1)
-            else:
-                col_fit = comb
             if c - 1 >= 2:
-                xb = np.repeat(c2[:, 1:], r - 1, 0)  # (nb*(R-1), C-1)
-                yb = comb.reshape(-1, c - 1)
-                fb2 = fit_hill(xb, yb, e0=g1.ravel(), emax=100.0)
+                fb2 = next(fits)
                 pb = fb2.predict(xb)
                 use_b = fb2.ok[:, None] & np.isfinite(pb)
                 n_raw += (~use_b).reshape(nb, -1).sum(1)
                 pb = np.where(use_b, pb, yb)
                 row_fit = pb.reshape(nb, r - 1, c - 1)
-            else:
-                row_fit = comb
             a = g1[:, :, None]
             b = g2[:, None, :]
             delta = 0.5 * (col_fit + row_fit) - (a + b - a * b / 100.0)
