@@ -686,9 +686,9 @@ def _lm_run(
         np.copyto(cs, ns, where=acc)
         np.copyto(r0, nres, where=acc)
         lam[:] = np.where(accept, np.maximum(lam / 3.0, 1e-12), np.minimum(lam * 4.0, 1e12))
-        # Stall: 25 iterations that lowered the RSS by less than 1e-7 relative in total (a
+        # Stall: 10 iterations that lowered the RSS by less than 1e-7 relative in total (a
         # creep along a flat valley, e.g. a step-like curve whose slope grows without bound).
-        check = (it + 1) % 25 == 0
+        check = (it + 1) % 10 == 0
         stall = check & ((ref - cr) <= 1e-7 * np.maximum(cr, 1e-300))
         if check:
             ref[:] = cr
