@@ -381,3 +381,11 @@ def test_a_nearly_flat_curve_gives_no_infinite_ci():
     assert "2 combination point(s) without a CI" in " ".join(block.warnings)
     assert res.summary()["blocks"][0]["points"][0]["fa"] == pytest.approx(0.5)
     assert "block 1" in res.report()
+
+
+def test_combination_index_is_nan_where_a_dose_overflowed():
+    ci = combination_index(
+        [[1.0, 2.0], [1.0, 2.0], [1.0, 0.0]], [[2.0, np.inf], [2.0, 0.0], [2.0, 0.0]]
+    )
+    assert np.isnan(ci[0]) and np.isnan(ci[1])
+    assert ci[2] == 0.5  # drug 2 absent: its (Dx) does not matter

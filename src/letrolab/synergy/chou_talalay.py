@@ -143,6 +143,12 @@ def combination_index(dose: Any, dx: Any, *, exclusive: bool = True) -> np.ndarr
         II.C.3). False: adds ``d1 d2/((Dx)1 (Dx)2)`` (mutually non-exclusive; k = 2 only;
         Chou & Talalay 1984).
 
+    Returns
+    -------
+    ndarray, shape (...)
+        The CI; NaN where a drug with ``d_j > 0`` has no finite positive ``(Dx)_j`` (a dose
+        that over- or underflowed), never inf.
+
     Examples
     --------
     Chou 2006's textbook case: half the equi-effective dose of each drug is additive.
@@ -157,7 +163,9 @@ def combination_index(dose: Any, dx: Any, *, exclusive: bool = True) -> np.ndarr
     if d.shape[-1:] != x.shape[-1:]:
         raise InputError(f"dose and dx disagree in the number of drugs: {d.shape} vs {x.shape}")
     with np.errstate(divide="ignore", invalid="ignore"):
-        u = np.where(d == 0, 0.0, d / x)
+        # a drug in the combination whose (Dx)_j is not a finite positive dose (it over- or
+        # underflowed) leaves the CI undefined: NaN, never inf or a silent 0 term
+        u = np.where(d == 0, 0.0, np.where(np.isfinite(x) & (x > 0), d / x, np.nan))
     ci = u.sum(axis=-1)
     if not exclusive:
         if d.shape[-1] != 2:
@@ -999,6 +1007,10 @@ def _fit_mixtures(
         u = np.where(present[:, None, :], dcomp / sdx, 1.0)
     ci_ne = np.where((npres == 2)[:, None], ci + u.prod(axis=2), np.nan)
     dri = dose_reduction_index(dcomp, sdx)
+    # where a drug's (Dx)_j over- or underflows the CI is undefined (NaN, as for points)
+    undefined = ~np.isfinite(ci)
+    ci_ne = np.where(undefined, np.nan, ci_ne)
+    dri = np.where(undefined[:, :, None], np.nan, dri)
     smin = fits.fa_min.reshape(nb, k)[block_of][:, None, :]
     smax = fits.fa_max.reshape(nb, k)[block_of][:, None, :]
     ext = (
@@ -1034,6 +1046,12 @@ def _fit_mixtures(
         singles = tuple(fits.get(b * k + j, label=drugs_of[b][j], unit=unit) for j in js)
         if mf.r < R_WARN or mf.n_dropped:
             entry["warnings"].extend(f"block {bids[b]}: {w}" for w in mf.warnings)
+        if undefined[g].any():
+            lv = ", ".join(f"{x:g}" for x in lev[undefined[g]])
+            entry["warnings"].append(
+                f"block {bids[b]}: mixture {mname}: CI at fa {lv} is undefined (a dose over- or "
+                "underflows floating point; a nearly flat median-effect curve); reported as null"
+            )
         if ext[g].any():
             lv = ", ".join(f"{x:g}" for x in lev[ext[g]])
             entry["warnings"].append(
