@@ -204,3 +204,15 @@ def test_running_out_of_memory_is_one_error_line(run_cli, monkeypatch):
     assert err == (
         "error: not enough memory for 1000000000 patients x 1 arm(s); give fewer --patients\n"
     )
+
+
+@pytest.mark.parametrize("modifier", ["start=100d", "miss=1-40"])
+def test_an_arm_whose_doses_all_fall_outside_the_trial_is_an_error(run_cli, modifier):
+    code, out, err = run_cli(
+        "trial", "--arm", f"a:letrozole:2.5mg/day,{modifier}", "--patients", "5", "--months", "1"
+    )
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: arm 'a': no dose of letrozole falls within the 30.42-day trial; check start=, "
+        "miss= and --months\n"
+    )

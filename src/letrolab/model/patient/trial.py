@@ -95,6 +95,11 @@ def arm_drugs(
             continue
         pk = lookup(pk_catalogue, d.drug)
         times = d.dose_times_h(t_end_h)
+        if times.size == 0:  # e.g. start=1000d in a 3-month trial, or every dose missed
+            raise InputError(
+                f"arm {arm.name!r}: no dose of {d.drug} falls within the "
+                f"{t_end_h / 24:.4g}-day trial; check start=, miss= and --months"
+            )
         taken = None
         if d.schedule.adherence < 1:
             rng = np.random.default_rng([int(seed), arm_index, j])
