@@ -136,7 +136,22 @@ def _write_outputs(batch, out: Path) -> None:
             save_cell_cycle_figure(r, stage / f"{name}.png")
 
 
+_CELLCYCLE_HELP = (
+    "DNA-content analysis: singlets, sub-G1 and G1/S/G2-M fractions of FCS files."
+    "\n\n"
+    '--json prints {"files": [...]}, one entry per analysed file with exactly the keys file, '
+    "events, singlets, sub_g1_pct (of singlets), g1_pct, s_pct, g2m_pct (of the modelled "
+    "cycling events), g1_mean, g2_mean, g2_g1_ratio, g1_cv, rcs and model. A file that "
+    "cannot be read or fitted gets no entry: its reason goes to stderr as one 'error: FILE: "
+    "...' line (in a batch, a last line counts the failures), the other files are still "
+    "analysed, and the exit status is 2."
+    "\n\n"
+    "--out DIR gets cellcycle.json (full results, and an 'errors' list), cellcycle.csv and "
+    "one histogram figure per file."
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``letrolab fcs`` and ``letrolab cellcycle`` to the command."""
     app.command("fcs")(fcs)
-    app.command("cellcycle")(cellcycle)
+    app.command("cellcycle", help=_CELLCYCLE_HELP)(cellcycle)
