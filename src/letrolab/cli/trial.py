@@ -82,6 +82,22 @@ def trial(
             typer.echo(f"wrote {out}")
 
 
+_HELP = (
+    "Give arms of drugs to a virtual cohort; report E2, FSH, IGF-I, IGFBP-3 and glucose."
+    "\n\n"
+    '--json prints {"arms": [...]}: per arm name, n, hyperglycemia_pct (% of patients with '
+    "fasting glucose > 7 mmol/L) and the statistics letrozole_css_nM, "
+    "aromatase_inhibition_pct, e2_change_pct, fsh_change_pct, igf1_change_pct, "
+    "igfbp3_change_pct and fasting_glucose_mM, each {median, p5, p95}. Extensions: the same "
+    "statistics for lh_change_pct, gh_change_pct, insulin_change_pct, igf1r_inhibition_pct "
+    "and ir_inhibition_pct (and ovarian_igf1_change_pct with --menopause pre), and spec, the "
+    "arm as given."
+    "\n\n"
+    "--out DIR gets patients.parquet (one row per patient), arms.csv, summary.json and the "
+    "figures profiles.png (concentration-time), igf1.png and glucose.png, all at once."
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``letrolab trial`` to the command."""
-    app.command("trial")(trial)
+    app.command("trial", help=_HELP)(trial)
