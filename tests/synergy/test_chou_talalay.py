@@ -361,7 +361,7 @@ def test_fractions_given_instead_of_percentages_are_warned_about():
 
 
 def test_no_rows_at_all_is_a_clear_failure_message():
-    from letrolab.synergy.chou_talalay import ChouTalalayResult
+    from letrolab.synergy.ct import ChouTalalayResult
 
     assert "no usable rows" in ChouTalalayResult(blocks={}, drugs={}).failure_message()
 

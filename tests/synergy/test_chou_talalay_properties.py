@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from letrolab.synergy import chou_talalay
-from letrolab.synergy.chou_talalay import FA_LEVELS
+from letrolab.synergy.ct import FA_LEVELS
 
 
 def _fa(dm, m, d):

@@ -212,7 +212,7 @@ def synergy(
     reference = [m for m in models if m in REFERENCE_MODELS]
     with staged_dir(out) if out is not None else contextlib.nullcontext() as stage:
         if "chou-talalay" in models:
-            from letrolab.synergy.chou_talalay import chou_talalay
+            from letrolab.synergy.ct import chou_talalay
 
             ct = chou_talalay(data)
             for entry in ct.summary()["blocks"]:

@@ -8,7 +8,7 @@
   :func:`bootstrap_summaries` — replicate-aware intervals and p-values of block summaries.
 """
 
-from letrolab.synergy.chou_talalay import (
+from letrolab.synergy.ct import (
     BlockCI,
     ChouTalalayResult,
     MixtureCI,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from letrolab.synergy.chou_talalay import FA_CURVE, BlockCI
+from letrolab.synergy.ct import FA_CURVE, BlockCI
 
 __all__ = ["fa_ci_plot", "isobologram_plot", "median_effect_plot", "plot_block"]
 
