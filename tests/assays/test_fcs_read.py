@@ -438,3 +438,11 @@ def test_zero_or_negative_integer_width_is_a_format_error(width):
     kw = {**channel_keywords(["A"], 16), "$TOT": "2", "$DATATYPE": "I", "$P1B": width}
     with pytest.raises(FormatError, match=rf"\$P1B is {width}; binary data need a positive width"):
         read_fcs(build_fcs({**kw, "$BYTEORD": "1,2"}, b"\x00" * 4))
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "inf"])
+def test_a_non_numeric_range_becomes_zero_and_is_recorded(value):
+    kw = {**channel_keywords(["A"], 16), "$TOT": "2", "$DATATYPE": "I", "$P1R": value}
+    data = read_fcs(build_fcs({**kw, "$BYTEORD": "1,2"}, b"\x00" * 4))
+    assert data.summary()["channels"][0]["range"] == 0.0
+    assert any(q.startswith(f"$P1R '{value}' is not a range") for q in data.quirks)

@@ -870,12 +870,19 @@ def _build(
             dec, l0 = 0.0, 0.0
         if dec > 0 and l0 <= 0:
             l0 = 1.0  # FCS 3.1 3.3.25: f2 = 0 with f1 > 0 is read as 1
+        rng = _kw_float(kw, f"$P{i}R", float("nan"))
+        if not (rng >= 0):  # missing, unreadable, non-finite or negative
+            if kw.get(f"$P{i}R", "").strip():
+                quirks.append(
+                    f"$P{i}R {kw[f'$P{i}R']!r} is not a range; channel {i} range set to 0"
+                )
+            rng = 0.0
         channels.append(
             Channel(
                 index=i - 1,
                 name=name,
                 label=kw.get(f"$P{i}S", "").strip(),
-                range=_kw_float(kw, f"$P{i}R", 0.0),
+                range=rng,
                 bits=declared[i - 1],
                 decades=dec,
                 log_zero=l0,
