@@ -278,3 +278,18 @@ def test_s9_biomarker_must_be_for_a_pathway_inhibitor():
     s9 = evaluate_claims(t)[8]
     assert s9.evaluated and not s9.holds
     assert "no tumour feature" in s9.model
+
+
+def test_s3_solver_roundoff_is_not_a_rise():
+    """With the kinase -> ER rates at 0, p-ER S167 is 0 without IGF-1 and ~1e-25 (integrator
+    round-off, far below the engine's absolute tolerance 1e-11) with it: no rise, S3 fails."""
+    t = passing_tables()
+    t = _set(t, "s3_crosstalk", "p_er_s167", lambda d: (d.crosstalk == "intact") & ~d.igf1, 0.0)
+    t = _set(t, "s3_crosstalk", "p_er_s167", lambda d: (d.crosstalk == "intact") & d.igf1, 1e-25)
+    res = {r.id: r for r in evaluate_claims(t)}
+    assert res["S3"].values["rise"]["p_er_s167"] == 0.0
+    assert not res["S3"].holds
+    # a real rise from zero is still infinite
+    t = _set(t, "s3_crosstalk", "p_er_s167", lambda d: (d.crosstalk == "intact") & d.igf1, 1e-3)
+    res = {r.id: r for r in evaluate_claims(t)}
+    assert res["S3"].values["rise"]["p_er_s167"] == np.inf

@@ -168,6 +168,9 @@ def _eval_s2(t: Mapping[str, pd.DataFrame]):
 # --------------------------------------------------------------------------------------------
 S3_MIN_RISE = 0.10  # IGF-1 must raise p-AKT, p-ERK, p-ER S167/S118 and growth by > 10 %
 S3_MIN_SHARE = 0.5  # and removing the crosstalk must take away >= half of the growth
+#: Readouts at or below the integrator's absolute tolerance (engine ``atol`` 1e-11) are numerical
+#: zeros: a rate set to 0 leaves ~1e-25 of solver round-off, which must not read as a rise.
+S3_NUMERICAL_ZERO = 1e-11
 
 
 def _eval_s3(t: Mapping[str, pd.DataFrame]):
@@ -176,7 +179,9 @@ def _eval_s3(t: Mapping[str, pd.DataFrame]):
     def rise(col: str) -> float:
         lo = float(df.loc[("intact", False), col])
         hi = float(df.loc[("intact", True), col])
-        return hi / lo - 1.0 if lo > 0 else (np.inf if hi > 0 else 0.0)
+        if lo <= S3_NUMERICAL_ZERO:
+            return np.inf if hi > S3_NUMERICAL_ZERO else 0.0
+        return hi / lo - 1.0
 
     rises = {c: rise(c) for c in ("p_akt", "p_erk", "p_er_s167", "p_er_s118", "growth_fold")}
     g_int = float(df.loc[("intact", True), "growth_fold"])
