@@ -293,3 +293,15 @@ def test_s3_solver_roundoff_is_not_a_rise():
     t = _set(t, "s3_crosstalk", "p_er_s167", lambda d: (d.crosstalk == "intact") & d.igf1, 1e-3)
     res = {r.id: r for r in evaluate_claims(t)}
     assert res["S3"].values["rise"]["p_er_s167"] == np.inf
+
+
+def test_s6_reports_the_simulated_ratios_without_judging_them():
+    t = passing_tables()
+    s6 = t["s6_blot_quant"].copy()
+    s6["model_ratio"] = [1.0, 1.0, 1.1, 1.05, 1.1, 1.05]  # truth barely above parental
+    t["s6_blot_quant"] = s6
+    res = {r.id: r for r in evaluate_claims(t)}
+    # the verdict is the measured densitometry's (all > 1.2x here), the truth is only reported
+    assert res["S6"].holds
+    assert "(simulated: LR1 p-AKT 1.10×, p-S6 1.05×; LR2" in res["S6"].model
+    assert res["S6"].values["model_ratio"][0]["p-S6"] == pytest.approx(1.05)

@@ -303,7 +303,21 @@ def _eval_s6(t: Mapping[str, pd.DataFrame]):
         for clone in pivot.index
     ]
     model = "phospho/total by densitometry, relative to parental — " + "; ".join(parts)
-    return model, ok, {"relative": pivot.reset_index().to_dict("records")}
+    values = {"relative": pivot.reset_index().to_dict("records")}
+    if "model_ratio" in lr.columns:
+        # the simulated phospho ratios behind the blots, reported (not judged) so that a reader
+        # can tell a small effect from an unlucky measurement
+        truth = lr.pivot_table(index="clone", columns="target", values="model_ratio")
+        model += (
+            " (simulated: "
+            + "; ".join(
+                f"{clone} " + ", ".join(f"{c} {truth.loc[clone, c]:.2f}×" for c in truth.columns)
+                for clone in truth.index
+            )
+            + ")"
+        )
+        values["model_ratio"] = truth.reset_index().to_dict("records")
+    return model, ok, values
 
 
 S7_MIN_GROWTH_DROP = 0.2  # letrozole + everolimus lowers 6-day growth by > 20 % vs letrozole
