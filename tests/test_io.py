@@ -61,3 +61,34 @@ def test_staged_dir_refuses_a_file_where_the_folder_should_be(tmp_path):
         staged_dir(blocker / "sub").__enter__()
     assert blocker.read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left behind
+
+
+def test_save_figure_writes_png_and_svg_atomically(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from letrolab._io import save_figure
+
+    for name, magic in [("f.png", b"\x89PNG"), ("f.svg", b"<?xml")]:
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        p = save_figure(fig, tmp_path / name)
+        assert p.read_bytes().startswith(magic)
+        assert not plt.fignum_exists(fig.number)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["f.png", "f.svg"]
+
+
+def test_save_figure_leaves_nothing_when_drawing_fails(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from letrolab._io import save_figure
+
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="not supported"):
+        save_figure(fig, tmp_path / "f.nosuchformat")
+    assert list(tmp_path.iterdir()) == []

@@ -73,6 +73,29 @@ def check_output_dir(target: str | os.PathLike) -> Path:
     return target
 
 
+def save_figure(
+    fig, path: str | os.PathLike, *, dpi: int = 110, close: bool = True, **kwargs
+) -> Path:
+    """Render a matplotlib figure to ``path`` atomically (format from the suffix, PNG default).
+
+    The figure is rendered into memory first, so a failure while drawing leaves no file behind;
+    ``kwargs`` go to :meth:`matplotlib.figure.Figure.savefig`. The figure is closed unless
+    ``close=False``.
+    """
+    import io
+
+    path = Path(path)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi, **kwargs)
+    finally:
+        if close:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
 @contextlib.contextmanager
 def staged_dir(target: str | os.PathLike) -> Iterator[Path]:
     """Stage an output folder and move its files into ``target`` only on success.

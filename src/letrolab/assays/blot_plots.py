@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from letrolab._io import save_figure
+
 __all__ = ["plot_blot"]
 
 
@@ -73,17 +75,5 @@ def plot_blot(
     ax1.legend(fontsize=7, ncol=2)
     if path is None:
         return fig
-    import os
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
+    save_figure(fig, path, dpi=120)
     return None

@@ -6,12 +6,11 @@ matplotlib is imported here, lazily, with the non-interactive Agg backend; nothi
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any
 
-from letrolab._io import atomic_write_bytes
+from letrolab._io import save_figure
 
 __all__ = ["plot_cell_cycle", "save_cell_cycle_figure"]
 
@@ -69,12 +68,10 @@ def save_cell_cycle_figure(result: Any, path: str | os.PathLike, *, dpi: int = 1
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
     fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
     try:
         plot_cell_cycle(result, ax=ax)
-        buf = io.BytesIO()
-        fig.savefig(buf, format=(path.suffix.lstrip(".") or "png"), dpi=dpi)
-    finally:
+    except BaseException:
         plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+        raise
+    return save_figure(fig, path, dpi=dpi)

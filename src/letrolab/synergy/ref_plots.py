@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from letrolab._io import atomic_write_bytes
+from letrolab._io import save_figure
 from letrolab.doseresponse.hill import hill_effect
 from letrolab.errors import InputError
 
@@ -34,14 +34,7 @@ def _plt():
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    import io
-
-    path = Path(path)
-    buf = io.BytesIO()
-    fmt = path.suffix.lstrip(".") or "png"
-    fig.savefig(buf, format=fmt, dpi=120, bbox_inches="tight")
-    _plt().close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return save_figure(fig, path, dpi=120, bbox_inches="tight")
 
 
 def plot_dose_response(

@@ -5,12 +5,11 @@ matplotlib is imported here only (Agg backend), never at ``import letrolab``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from letrolab._io import save_figure
 from letrolab._results import Failed
 from letrolab.assays.plates._wells import row_letters
 
@@ -70,14 +69,5 @@ def plot_plates(analysis, *, path: str | Path | None = None):
         ax.set_title(f"{plate}: Z' = {z}{warn}  (B blank, V vehicle, x unusable)", fontsize=9)
     if path is None:
         return fig
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
+    save_figure(fig, path, dpi=110)
     return None
