@@ -5,8 +5,49 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from letrolab.experiments.claims import CLAIMS, evaluate_claims
+
+
+def s6_bands(
+    fold: dict[str, tuple[float, float]],
+    *,
+    spread: tuple[float, float, float] = (0.95, 1.0, 1.05),
+    truth: dict[str, tuple[float, float]] | None = None,
+) -> pd.DataFrame:
+    """``s6_blot_bands`` as the resistance experiment writes it: one row per lane, readout and
+    replicate blot, ``relative`` = phospho/total over the parental lane of the same blot.
+
+    ``fold[clone] = (p-AKT, p-S6)`` is each clone's fold change; replicate ``r`` of a clone is
+    ``fold * spread[r]`` (geometric mean ``fold`` for the default spread's product ≈ 1).
+    """
+    truth = truth or fold
+    rows = []
+    for k, target in enumerate(("p-AKT", "p-S6")):
+        for rep, f in enumerate(spread, start=1):
+            rows.append(
+                {
+                    "clone": "parental",
+                    "target": target,
+                    "replicate": rep,
+                    "relative": 1.0,
+                    "model_fraction": 0.2,
+                }
+            )
+            for clone, v in fold.items():
+                rows.append(
+                    {
+                        "clone": clone,
+                        "target": target,
+                        "replicate": rep,
+                        "relative": v[k] * f,
+                        "model_fraction": 0.2 * truth[clone][k],
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 def passing_tables() -> dict[str, pd.DataFrame]:
@@ -54,13 +95,7 @@ def passing_tables() -> dict[str, pd.DataFrame]:
                 for r in range(3)
             ]
     s5 = pd.DataFrame(rows)
-    s6 = pd.DataFrame(
-        {
-            "clone": ["parental", "parental", "LR1", "LR1", "LR2", "LR2"],
-            "target": ["p-AKT", "p-S6"] * 3,
-            "relative_to_parental": [1.0, 1.0, 2.1, 1.8, 1.6, 1.5],
-        }
-    )
+    s6 = s6_bands({"LR1": (2.1, 1.8), "LR2": (1.6, 1.5)})
     s7 = pd.DataFrame(
         {
             "clone": ["LR1", "LR1", "LR2", "LR2"],
@@ -101,7 +136,7 @@ def passing_tables() -> dict[str, pd.DataFrame]:
         "s3_crosstalk": s3,
         "s4_ci_at_fa": s4,
         "s5_subg1": s5,
-        "s6_blot_quant": s6,
+        "s6_blot_bands": s6,
         "s7_everolimus": s7,
         "s8_metabolic": s8,
         "s9_ranking": s9r,
@@ -190,10 +225,10 @@ def _set(t, name, col, where, value):
             "S6",
             lambda t: _set(
                 t,
-                "s6_blot_quant",
-                "relative_to_parental",
+                "s6_blot_bands",
+                "relative",
                 lambda d: (d.clone == "LR2") & (d.target == "p-S6"),
-                1.1,
+                0.9,
             ),
         ),
         (
@@ -254,7 +289,10 @@ def test_model_text_carries_the_computed_numbers():
     res = {r.id: r for r in evaluate_claims(passing_tables())}
     assert "CI50 0.40" in res["S4"].model and "CI75 0.35" in res["S4"].model
     assert "+23.0 %" in res["S1"].model
-    assert res["S6"].values["relative"][0]["p-AKT"] == pytest.approx(2.1)
+    assert res["S6"].values["readouts"]["p-AKT"]["fold_change"]["LR1"] == pytest.approx(
+        2.1, rel=2e-3
+    )
+    assert "LR1 2.10×, LR2 1.60×" in res["S6"].model
 
 
 def test_claims_json_entry_shape():
@@ -295,13 +333,149 @@ def test_s3_solver_roundoff_is_not_a_rise():
     assert res["S3"].values["rise"]["p_er_s167"] == np.inf
 
 
-def test_s6_reports_the_simulated_ratios_without_judging_them():
+# ------------------------------------------------------------------------------------ S6 rule
+def _s6(bands: pd.DataFrame):
     t = passing_tables()
-    s6 = t["s6_blot_quant"].copy()
-    s6["model_ratio"] = [1.0, 1.0, 1.1, 1.05, 1.1, 1.05]  # truth barely above parental
-    t["s6_blot_quant"] = s6
-    res = {r.id: r for r in evaluate_claims(t)}
-    # the verdict is the measured densitometry's (all > 1.2x here), the truth is only reported
-    assert res["S6"].holds
-    assert "(simulated: LR1 p-AKT 1.10×, p-S6 1.05×; LR2" in res["S6"].model
-    assert res["S6"].values["model_ratio"][0]["p-S6"] == pytest.approx(1.05)
+    t["s6_blot_bands"] = bands
+    return {r.id: r for r in evaluate_claims(t)}["S6"]
+
+
+def test_s6_reports_the_simulated_ratios_without_judging_them():
+    res = _s6(
+        s6_bands(
+            {"LR1": (2.1, 1.8), "LR2": (1.6, 1.5)}, truth={"LR1": (1.1, 1.05), "LR2": (1.1, 1.05)}
+        )
+    )
+    # the verdict is the measured densitometry's, the truth is only reported
+    assert res.holds
+    assert "(simulated: p-AKT LR1 1.10×, LR2 1.10×; p-S6 LR1 1.05×, LR2 1.05×)" in res.model
+    assert res.values["readouts"]["p-S6"]["model_ratio"]["LR1"] == pytest.approx(1.05)
+
+
+def test_s6_clear_increase_holds_and_reports_fold_changes_and_p_values():
+    res = _s6(s6_bands({"LR1": (1.5, 1.3), "LR2": (1.6, 1.4), "LR3": (1.4, 1.25)}))
+    assert res.holds, res.model
+    ro = res.values["readouts"]
+    assert ro["p-S6"]["dof"] == 6.0  # (4 lanes - 1) x (3 blots - 1)
+    assert ro["p-AKT"]["p_one_sided"] < 0.05 and ro["p-S6"]["p_one_sided"] < 0.05
+    assert "p-S6: LR1 1.30×, LR2 1.40×, LR3 1.25×" in res.model
+    assert "one-sided p=" in res.model and "blocked t-test" in res.rule
+
+
+def test_s6_no_increase_fails():
+    res = _s6(s6_bands({"LR1": (1.0, 1.0), "LR2": (1.02, 0.98), "LR3": (0.99, 1.01)}))
+    assert res.evaluated and not res.holds
+    assert res.values["readouts"]["p-AKT"]["p_one_sided"] > 0.05
+
+
+def test_s6_one_clone_in_the_opposite_direction_fails_although_the_pool_is_significant():
+    res = _s6(s6_bands({"LR1": (1.8, 1.8), "LR2": (1.9, 1.9), "LR3": (1.5, 0.9)}))
+    ro = res.values["readouts"]["p-S6"]
+    assert ro["p_one_sided"] < 0.05  # (a) holds for the pool ...
+    assert ro["fold_change"]["LR3"] < 1  # ... but (b) does not
+    assert not res.holds
+
+
+def test_s6_a_noisy_increase_is_not_significant():
+    """Fold changes near 1.2x in every clone, but a blot-to-blot scatter of ~2-fold: the
+    direction is consistent, the increase is not shown (p > 0.05), S6 fails."""
+    bands = s6_bands({"LR1": (1.0, 1.0), "LR2": (1.0, 1.0)})
+    reps = {"LR1": [0.6, 1.3, 2.2], "LR2": [2.2, 0.7, 1.2]}
+    for (clone, rep), idx in bands.groupby(["clone", "replicate"]).groups.items():
+        if clone != "parental":
+            bands.loc[idx, "relative"] = reps[clone][rep - 1]
+    res = _s6(bands)
+    ro = res.values["readouts"]["p-AKT"]
+    assert all(f > 1 for f in ro["fold_change"].values())
+    assert ro["p_one_sided"] > 0.05
+    assert not res.holds
+
+
+def test_s6_unbalanced_or_nonpositive_bands_are_not_evaluated():
+    bands = s6_bands({"LR1": (1.5, 1.5)})
+    res = _s6(bands[~((bands.clone == "LR1") & (bands.replicate == 3))])
+    assert not res.evaluated and not res.holds
+    assert "≥ 2 replicate blots with a positive ratio" in res.model
+    bands.loc[0, "relative"] = 0.0
+    assert not _s6(bands).evaluated
+
+
+def test_blocked_contrast_two_lanes_is_the_paired_t_test():
+    from scipy import stats
+
+    from letrolab.experiments.claims import _blocked_contrast_greater
+
+    par, lr = np.array([0.1, -0.2, 0.05, 0.3]), np.array([0.5, 0.1, 0.2, 0.9])
+    est, t, dof, p = _blocked_contrast_greater(np.vstack([par, lr]))
+    ref = stats.ttest_rel(lr, par, alternative="greater")
+    assert est == pytest.approx(np.mean(lr - par), rel=1e-12)
+    assert t == pytest.approx(ref.statistic, rel=1e-12)
+    assert p == pytest.approx(ref.pvalue, rel=1e-12)
+    assert dof == 3
+
+
+def test_blocked_contrast_matches_least_squares_two_way_anova():
+    """Reference: ordinary least squares with lane and blot dummies, contrast t from
+    (X'X)^-1 (the textbook linear-model computation, independent of the closed form)."""
+    from scipy import stats
+
+    from letrolab.experiments.claims import _blocked_contrast_greater
+
+    rng = np.random.default_rng(3)
+    n_lanes, n_blots = 4, 3
+    lane_effect = np.array([[0.0], [0.3], [0.2], [0.4]])
+    blot_effect = np.array([0.5, -1.0, 2.0])
+    y = rng.normal(0.0, 0.2, (n_lanes, n_blots)) + lane_effect + blot_effect
+    lane = np.repeat(np.arange(n_lanes), n_blots)
+    blot = np.tile(np.arange(n_blots), n_lanes)
+    x = np.column_stack(
+        [np.ones(lane.size)]
+        + [(lane == i).astype(float) for i in range(1, n_lanes)]
+        + [(blot == j).astype(float) for j in range(1, n_blots)]
+    )
+    beta, *_ = np.linalg.lstsq(x, y.ravel(), rcond=None)
+    dof = lane.size - x.shape[1]
+    s2 = np.sum((y.ravel() - x @ beta) ** 2) / dof
+    c = np.zeros(x.shape[1])
+    c[1:n_lanes] = 1.0 / (n_lanes - 1)  # mean(LR) - parental in the treatment coding
+    t_ref = (c @ beta) / np.sqrt(s2 * c @ np.linalg.inv(x.T @ x) @ c)
+    est, t, d, p = _blocked_contrast_greater(y)
+    assert est == pytest.approx(c @ beta, rel=1e-10)
+    assert t == pytest.approx(t_ref, rel=1e-10)
+    assert d == dof
+    assert p == pytest.approx(stats.t.sf(t_ref, dof), rel=1e-10)
+
+
+def test_blocked_contrast_is_calibrated_under_the_null():
+    """No difference between lanes: the one-sided test rejects at rate alpha (Monte Carlo,
+    4000 designs of 4 lanes x 3 blots with blot effects; 4 binomial SDs)."""
+    from letrolab.experiments.claims import _blocked_contrast_greater
+
+    rng = np.random.default_rng(11)
+    ps = np.array(
+        [
+            _blocked_contrast_greater(rng.normal(0, 0.2, (4, 3)) + rng.normal(0, 1, 3))[3]
+            for _ in range(4000)
+        ]
+    )
+    rate = float(np.mean(ps < 0.05))
+    assert abs(rate - 0.05) < 4 * np.sqrt(0.05 * 0.95 / 4000)
+
+
+@given(
+    y=hnp.arrays(np.float64, (4, 3), elements=st.floats(-3, 3)),
+    shift=hnp.arrays(np.float64, 3, elements=st.floats(-5, 5)),
+)
+@settings(max_examples=60, deadline=None)
+def test_blocked_contrast_ignores_what_a_blot_shares(y, shift):
+    """Adding a constant to every lane of a blot (exposure, the parental lane it is
+    normalised to) changes neither the contrast nor its p-value."""
+    from letrolab.experiments.claims import _blocked_contrast_greater
+
+    resid = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
+    assume(np.sqrt(np.mean(resid**2)) > 1e-3)  # away from the round-off of an exact fit
+    a = _blocked_contrast_greater(y)
+    b = _blocked_contrast_greater(y + shift)
+    assert b[0] == pytest.approx(a[0], abs=1e-9)
+    assert b[1] == pytest.approx(a[1], rel=1e-6, abs=1e-9)
+    assert b[3] == pytest.approx(a[3], abs=1e-9)

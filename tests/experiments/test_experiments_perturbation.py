@@ -58,3 +58,20 @@ def test_synergy_weakens_without_the_crosstalk(runs):
             ci_b[(line, 0.5)],
             ci_c[(line, 0.5)],
         )
+
+
+def test_s6_fails_when_the_resistant_clones_are_parental_cells(monkeypatch, tmp_path):
+    """S6 can fail: a founder population without IGF-1R, PI3K or ER-dependence variability and
+    without adaptive upregulation gives "LR" clones with the parental parameters; their blots
+    (same noise, same replicates, same analysis) must not show higher p-AKT and p-S6."""
+    from letrolab.experiments import resistance
+
+    monkeypatch.setattr(resistance, "SPREAD", dict.fromkeys(resistance.SPREAD, 0.0))
+    monkeypatch.setattr(resistance, "ER_SHARE_SD", 0.0)
+    monkeypatch.setattr(resistance, "ALPHA", 0.0)
+    res = run_experiments([get_experiment("resistance")], outdir=tmp_path, quick=True)
+    assert [r.status for r in res.runs] == ["ok"], [r.reason for r in res.runs]
+    s6 = {c.id: c for c in res.claims}["S6"]
+    assert s6.evaluated and not s6.holds, s6.model
+    for readout in s6.values["readouts"].values():
+        assert all(r == pytest.approx(1.0, abs=1e-6) for r in readout["model_ratio"].values())

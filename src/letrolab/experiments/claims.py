@@ -287,36 +287,121 @@ def _eval_s5(t: Mapping[str, pd.DataFrame]):
 # --------------------------------------------------------------------------------------------
 # S6 / S7: resistance
 # --------------------------------------------------------------------------------------------
-S6_MIN_RATIO = 1.2  # "higher": at least 20 % above parental, beyond densitometry noise
+S6_ALPHA = 0.05  # one-sided significance level of the LR-vs-parental contrast
+S6_TARGETS = ("p-AKT", "p-S6")
+
+
+def _blocked_contrast_greater(y: np.ndarray) -> tuple[float, float, float, float]:
+    """One-sided test that the mean of lanes 1.. exceeds lane 0 in a blocked design.
+
+    ``y`` is ``(lanes, blots)``: the log phospho/total ratio of each lane on each replicate
+    blot, lane 0 the control (parental). The model is the randomised complete block design —
+    a two-way ANOVA without interaction, lanes fixed, blots as blocks (Montgomery 2017,
+    *Design and Analysis of Experiments*, 9th ed., ch. 4): ``y[l, r] = mu[l] + b[r] + e[l, r]``
+    with ``e`` independent and homoscedastic. The blot term absorbs what a blot shares (its
+    exposure, the antibody lot, the control lane it is normalised to), so the contrast
+    ``mean(mu[1:]) - mu[0]`` is tested against the lane-by-blot residual with
+    ``(L - 1)(R - 1)`` degrees of freedom. For two lanes this is the paired t-test.
+
+    Returns
+    -------
+    estimate, t, dof, p : float
+        The contrast (log scale), its t statistic, degrees of freedom and one-sided p-value.
+        A residual of exactly zero gives ``p = 0`` for a positive contrast and 1 otherwise.
+    """
+    from scipy import stats
+
+    n_lanes, n_blots = y.shape
+    w = np.full(n_lanes, 1.0 / (n_lanes - 1))
+    w[0] = -1.0
+    est = float(w @ y.mean(axis=1))
+    resid = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
+    dof = float((n_lanes - 1) * (n_blots - 1))
+    s2 = float(np.sum(resid**2)) / dof
+    se = np.sqrt(s2 * float(w @ w) / n_blots)
+    if se <= 1e-12 * max(1.0, abs(est)):
+        return est, np.inf if est > 0 else -np.inf, dof, 0.0 if est > 0 else 1.0
+    t = est / se
+    return est, float(t), dof, float(stats.t.sf(t, dof))
 
 
 def _eval_s6(t: Mapping[str, pd.DataFrame]):
-    df = t["s6_blot_quant"]
-    lr = df[df["clone"] != "parental"]
-    pivot = lr.pivot_table(index="clone", columns="target", values="relative_to_parental")
-    need = ["p-AKT", "p-S6"]
-    ok = not pivot.empty and all(c in pivot.columns for c in need)
-    if ok:
-        ok = bool((pivot[need].to_numpy(float) > S6_MIN_RATIO).all())
-    parts = [
-        f"{clone}: " + ", ".join(f"{c} {pivot.loc[clone, c]:.2f}×" for c in pivot.columns)
-        for clone in pivot.index
-    ]
-    model = "phospho/total by densitometry, relative to parental — " + "; ".join(parts)
-    values = {"relative": pivot.reset_index().to_dict("records")}
-    if "model_ratio" in lr.columns:
-        # the simulated phospho ratios behind the blots, reported (not judged) so that a reader
-        # can tell a small effect from an unlucky measurement
-        truth = lr.pivot_table(index="clone", columns="target", values="model_ratio")
+    """S6: LR clones have higher p-AKT/AKT and p-S6/S6 than parental cells on the blots.
+
+    "Higher than parental" is judged the way a lab judges replicate Western blots: by a
+    pre-specified test on the densitometry, not by a magnitude threshold. Fold changes of
+    blots are reported from n ≥ 3 independent blots with a t-test on the normalised ratios
+    (Taylor et al. 2013, Mol Biotechnol 55:217; Pillai-Kastoori et al. 2020, Anal Biochem
+    593:113608), on the log scale because band ratios are multiplicative and log-normal
+    (Degasperi et al. 2014, PLoS ONE 9:e87293). For each readout (phospho/total, loading-
+    normalised, relative to the parental lane of the same blot, from ``s6_blot_bands``):
+
+    (a) the LR clones' mean log fold change over parental is > 0 by a one-sided test at
+        :data:`S6_ALPHA` — the blocked (blot as block) contrast of
+        :func:`_blocked_contrast_greater`, pooling the clones. The clones' log ratios on one
+        blot share that blot's parental lane, so they are not independent replicates; the
+        block design accounts for it (a Welch test of LR vs parental is degenerate here: the
+        parental lane is 1 on every blot by construction);
+    (b) every clone's fold change (geometric mean over blots) is > 1: the direction is the
+        same in every clone.
+
+    S6 holds when both readouts satisfy (a) and (b). The simulated (noise-free) ratios are
+    reported alongside, never judged.
+    """
+    df = t["s6_blot_bands"]
+    clones = list(dict.fromkeys(df["clone"]))
+    if len(clones) < 2 or clones[0] != "parental":
+        raise _Missing("s6_blot_bands: needs the parental lane first and ≥ 1 LR clone")
+    ok, parts, values = True, [], {"alpha": S6_ALPHA, "readouts": {}}
+    for target in S6_TARGETS:
+        sub = df[df["target"] == target]
+        if sub.empty:
+            raise _Missing(f"s6_blot_bands has no {target} bands")
+        rel = sub.pivot_table(index="clone", columns="replicate", values="relative")
+        rel = rel.reindex(clones)
+        y = rel.to_numpy(float)
+        if y.shape[1] < 2 or not np.all(np.isfinite(y)) or np.any(y <= 0):
+            raise _Missing(
+                f"{target}: needs ≥ 2 replicate blots with a positive ratio in every lane"
+            )
+        logy = np.log(y)
+        est, tstat, dof, p = _blocked_contrast_greater(logy)
+        fc = np.exp(logy[1:].mean(axis=1) - logy[0].mean())
+        ok = ok and p < S6_ALPHA and bool(np.all(fc > 1.0))
+        parts.append(
+            f"{target}: "
+            + ", ".join(f"{c} {f:.2f}×" for c, f in zip(clones[1:], fc, strict=True))
+            + f" (LR vs parental {np.exp(est):.2f}×, t={tstat:.2f}, df={dof:g}, "
+            f"one-sided p={p:.2g})"
+        )
+        entry = {
+            "fold_change": dict(zip(clones[1:], map(float, fc), strict=True)),
+            "pooled_fold_change": float(np.exp(est)),
+            "t": tstat,
+            "dof": dof,
+            "p_one_sided": p,
+            "n_blots": int(y.shape[1]),
+        }
+        if "model_fraction" in sub.columns:
+            truth = sub.groupby("clone")["model_fraction"].first().reindex(clones)
+            ratio = truth.to_numpy(float)[1:] / float(truth.iloc[0])
+            entry["model_ratio"] = dict(zip(clones[1:], map(float, ratio), strict=True))
+        values["readouts"][target] = entry
+    model = (
+        f"phospho/total by densitometry over {values['readouts'][S6_TARGETS[0]]['n_blots']} "
+        "replicate blots, fold change vs parental (geometric mean) — " + "; ".join(parts)
+    )
+    truth = {k: v["model_ratio"] for k, v in values["readouts"].items() if "model_ratio" in v}
+    if truth:
+        # the simulated ratios behind the blots, reported (not judged) so that a reader can
+        # tell a small effect from an unlucky measurement
         model += (
             " (simulated: "
             + "; ".join(
-                f"{clone} " + ", ".join(f"{c} {truth.loc[clone, c]:.2f}×" for c in truth.columns)
-                for clone in truth.index
+                f"{k} " + ", ".join(f"{c} {r:.2f}×" for c, r in v.items()) for k, v in truth.items()
             )
             + ")"
         )
-        values["model_ratio"] = truth.reset_index().to_dict("records")
     return model, ok, values
 
 
@@ -483,9 +568,10 @@ CLAIMS: dict[str, Claim] = {
             "Letrozole-resistant clones from long-term letrozole culture show hyperactivated "
             "AKT/mTOR (higher p-AKT and p-mTOR targets than parental cells)",
             "higher p-AKT and p-S6 than parental by Western blot (Cavazzoni 2012)",
-            f"p-AKT/AKT and p-S6/S6 by densitometry > {S6_MIN_RATIO:g}× parental in every "
-            "resistant clone",
-            ("s6_blot_quant",),
+            "for p-AKT/AKT and for p-S6/S6 by densitometry of the replicate blots: the LR "
+            "clones' log fold change over parental > 0 by a one-sided blocked t-test (blot as "
+            f"block, clones pooled) at p < {S6_ALPHA:g}, and every clone's fold change > 1",
+            ("s6_blot_bands",),
             _eval_s6,
         ),
         Claim(

@@ -454,12 +454,14 @@ def run(ctx: Context) -> Output:
     clone_rows, hists = [], []
     growth = _growth_fn(ctx, PASSAGE_DAYS)
     for flask in range(1, N_PICK + 1):
-        params = founder_population(base, n, rng)
+        params = founder_population(base, n, rng, er_share_sd=ER_SHARE_SD)
         ctx.progress(
             0.02 + 0.5 * (flask - 1) / N_PICK,
             f"flask {flask}: {n} clones, {MONTHS} months in letrozole",
         )
-        adapted, freq, hist = select_and_adapt(params, growth, g_ref=g_ref, months=MONTHS)
+        adapted, freq, hist = select_and_adapt(
+            params, growth, g_ref=g_ref, months=MONTHS, alpha=ALPHA
+        )
         hist.insert(0, "flask", flask)
         hists.append(hist)
         i = int(np.argmax(freq))
