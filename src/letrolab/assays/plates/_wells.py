@@ -90,6 +90,18 @@ _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _WELL = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,2})\s*$")
 
 
+def is_column_header(r: list[str]) -> bool:
+    """True for a matrix's column-number row: an empty first cell, then 1, 2, 3, ..."""
+    cells = [c for c in r[1:] if c != ""]
+    return (
+        len(r) > 2
+        and r[0] == ""
+        and len(cells) >= 2
+        and all(c.isdigit() for c in cells)
+        and [int(c) for c in cells] == list(range(1, len(cells) + 1))
+    )
+
+
 def row_letters(n: int) -> list[str]:
     """Row names of a plate with ``n`` rows: A..Z, then AA, AB, ... (1536-well plates)."""
     out = []

@@ -24,6 +24,7 @@ import pandas as pd
 from letrolab.assays.plates._wells import (
     finish,
     geometry_for,
+    is_column_header,
     row_letters,
     wavelength_of,
     wells_frame,
@@ -35,17 +36,6 @@ __all__ = ["read_envision", "read_kaleido"]
 
 def _csv_rows(text: str) -> list[list[str]]:
     return [[c.strip() for c in r] for r in csv.reader(text.split("\n"))]
-
-
-def _is_header(r: list[str]) -> bool:
-    cells = [c for c in r[1:] if c != ""]
-    return (
-        len(r) > 2
-        and r[0] == ""
-        and len(cells) >= 2
-        and all(c.isdigit() for c in cells)
-        and [int(c) for c in cells] == list(range(1, len(cells) + 1))
-    )
 
 
 def _letter_index(s: str) -> int:
@@ -123,7 +113,7 @@ def read_envision(text: str, *, source: str = "EnVision CSV") -> pd.DataFrame:
             label = re.sub(r"^(Results for|Calculated results:)\s*", "", head).strip()
             i += 1
             continue
-        if plate is not None and r and _is_header(r):
+        if plate is not None and r and is_column_header(r):
             block, nc, i = _lettered_matrix(rows, i, source, plate)
             frames.append(_frame(block, nc, dims, plate, label, wavelength_of(label), source))
             n_blocks += 1
@@ -194,7 +184,7 @@ def read_kaleido(text: str, *, source: str = "Kaleido CSV") -> pd.DataFrame:
             m2 = re.search(r"(\d+)", rep)
             if m2 and int(m2.group(1)) > 1:
                 plate = f"{plate} repeat {m2.group(1)}"
-        elif label is not None and r and _is_header(r):
+        elif label is not None and r and is_column_header(r):
             block, nc, i = _lettered_matrix(rows, i, source, plate)
             frames.append(
                 _frame(

@@ -38,6 +38,7 @@ from letrolab._io import atomic_write_text
 from letrolab.assays.plates._wells import (
     finish,
     geometry_for,
+    is_column_header,
     matrix_cells,
     parse_well,
     row_letters,
@@ -58,17 +59,6 @@ def _rows(text: str) -> list[list[str]]:
             delim = d
             break
     return [[c.strip() for c in r] for r in csv.reader(lines, delimiter=delim)]
-
-
-def _is_header(r: list[str]) -> bool:
-    cells = [c for c in r[1:] if c != ""]
-    return (
-        len(r) > 2
-        and r[0] == ""
-        and len(cells) >= 2
-        and all(c.isdigit() for c in cells)
-        and [int(c) for c in cells] == list(range(1, len(cells) + 1))
-    )
 
 
 def read_matrix_csv(text: str, *, source: str = "matrix CSV") -> pd.DataFrame:
@@ -96,7 +86,7 @@ def read_matrix_csv(text: str, *, source: str = "matrix CSV") -> pd.DataFrame:
                     raise FormatError(f"{source}: wavelength {r[1]!r} is not a number") from None
             i += 1
             continue
-        if r and _is_header(r):
+        if r and is_column_header(r):
             ncols = len([c for c in r[1:] if c != ""])
             block = []
             letters = []
