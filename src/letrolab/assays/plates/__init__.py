@@ -129,9 +129,10 @@ def detect_format(path: str | Path) -> str:
     low = [c.strip().lower() for c in first.replace(";", ",").replace("\t", ",").split(",")]
     if "well" in low and "value" in low:
         return "tidy"
-    from letrolab.assays.plates.generic import _is_header, _rows
+    from letrolab.assays.plates._wells import is_column_header
+    from letrolab.assays.plates.generic import _rows
 
-    if any(_is_header(r) for r in _rows(head)):
+    if any(is_column_header(r) for r in _rows(head)):
         return "matrix"
     raise FormatError(
         f"{path.name}: not a plate-reader export letrolab knows (first line {first[:60]!r}); "

@@ -14,8 +14,8 @@ import re
 
 import pandas as pd
 
-from letrolab.assays.plates._wells import finish, wavelength_of
-from letrolab.assays.plates.envision import _frame, _is_header, _lettered_matrix
+from letrolab.assays.plates._wells import finish, is_column_header, wavelength_of
+from letrolab.assays.plates.envision import _frame, _lettered_matrix
 from letrolab.errors import FormatError
 
 __all__ = ["read_mars"]
@@ -36,7 +36,7 @@ def read_mars(text: str, *, source: str = "MARS CSV") -> pd.DataFrame:
     while i < len(rows):
         r = rows[i]
         cells = [c for c in r if c]
-        if r and _is_header(r):
+        if r and is_column_header(r):
             if title is None:
                 raise FormatError(
                     f"{source}: a data matrix without a title such as 'Raw Data (450)'"
