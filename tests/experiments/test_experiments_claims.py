@@ -479,3 +479,10 @@ def test_blocked_contrast_ignores_what_a_blot_shares(y, shift):
     assert b[0] == pytest.approx(a[0], abs=1e-9)
     assert b[1] == pytest.approx(a[1], rel=1e-6, abs=1e-9)
     assert b[3] == pytest.approx(a[3], abs=1e-9)
+
+
+def test_s6_model_text_states_the_rule_and_why_it_failed():
+    res = _s6(s6_bands({"LR1": (1.8, 1.8), "LR2": (1.9, 1.9), "LR3": (1.5, 0.9)}))
+    assert res.model.endswith("every clone > 1×: not met (p-S6 not > 1× in every clone)")
+    ok = _s6(s6_bands({"LR1": (1.8, 1.8), "LR2": (1.9, 1.9)}))
+    assert ok.model.endswith("every clone > 1×: met")

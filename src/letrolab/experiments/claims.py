@@ -352,7 +352,7 @@ def _eval_s6(t: Mapping[str, pd.DataFrame]):
     clones = list(dict.fromkeys(df["clone"]))
     if len(clones) < 2 or clones[0] != "parental":
         raise _Missing("s6_blot_bands: needs the parental lane first and ≥ 1 LR clone")
-    ok, parts, values = True, [], {"alpha": S6_ALPHA, "readouts": {}}
+    ok, parts, failed, values = True, [], [], {"alpha": S6_ALPHA, "readouts": {}}
     for target in S6_TARGETS:
         sub = df[df["target"] == target]
         if sub.empty:
@@ -367,7 +367,12 @@ def _eval_s6(t: Mapping[str, pd.DataFrame]):
         logy = np.log(y)
         est, tstat, dof, p = _blocked_contrast_greater(logy)
         fc = np.exp(logy[1:].mean(axis=1) - logy[0].mean())
-        ok = ok and p < S6_ALPHA and bool(np.all(fc > 1.0))
+        sig, same = p < S6_ALPHA, bool(np.all(fc > 1.0))
+        ok = ok and sig and same
+        if not sig:
+            failed.append(f"{target} p ≥ {S6_ALPHA:g}")
+        if not same:
+            failed.append(f"{target} not > 1× in every clone")
         parts.append(
             f"{target}: "
             + ", ".join(f"{c} {f:.2f}×" for c, f in zip(clones[1:], fc, strict=True))
@@ -402,6 +407,11 @@ def _eval_s6(t: Mapping[str, pd.DataFrame]):
             )
             + ")"
         )
+    model += (
+        f"; rule — for p-AKT and p-S6 a one-sided blocked t-test (blot as block, clones pooled) "
+        f"p < {S6_ALPHA:g} and every clone > 1×: "
+        + ("met" if ok else "not met (" + "; ".join(failed) + ")")
+    )
     return model, ok, values
 
 

@@ -39,7 +39,9 @@ Virtual version:
    as 16-bit film-like images with background gradient and noise
    (:func:`letrolab.assays.blot.render_blot`), and quantified by the densitometry code
    (:func:`~letrolab.assays.blot.analyse_blot`, phospho / total, relative to parental), in
-   three replicate blots.
+   three replicate blots. Whether the LR clones are higher is decided by a pre-specified
+   one-sided test on the replicate log ratios (blot as block; see S6 in
+   :mod:`letrolab.experiments.claims`), not by a magnitude threshold.
 6. **S7 — everolimus.** LR clones and parental cells, 6 days in letrozole ± everolimus 10 nM:
    growth from the model's viable cells, cell death as sub-G1 from virtual PI FCS files
    analysed by the DNA-content code.
@@ -251,16 +253,21 @@ def _blots(ctx, lines, rng, raw):
                     }
                 )
     raw_df = pd.DataFrame(rows)
+    # fold change = geometric mean over the blots (ratios are log-normal), as S6 judges it
     quant = (
-        raw_df.groupby(["clone", "target"], sort=False)
+        raw_df.assign(log_relative=np.log(raw_df["relative"]))
+        .groupby(["clone", "target"], sort=False)
         .agg(
             relative_to_parental=("relative", "mean"),
             sd=("relative", "std"),
+            log_fold_change=("log_relative", "mean"),
+            log_sd=("log_relative", "std"),
             n=("relative", "size"),
             model_fraction=("model_fraction", "first"),
         )
         .reset_index()
     )
+    quant.insert(2, "fold_change", np.exp(quant.pop("log_fold_change")))
     par = {t: truth[names[0]][o] for t, o, _ in BLOT_TARGETS}
     quant["model_ratio"] = [
         truth[c][dict((t, o) for t, o, _ in BLOT_TARGETS)[t]] / par[t]
@@ -401,17 +408,18 @@ def _figure(hist, quant, ev, examples) -> Figure:
     width = 0.38
     for j, t in enumerate(("p-AKT", "p-S6")):
         q = quant[quant["target"] == t].set_index("clone").reindex(clones)
+        fc, gsd = q["fold_change"].to_numpy(float), np.exp(q["log_sd"].to_numpy(float))
         ax.bar(
             np.arange(len(clones)) + (j - 0.5) * width,
-            q["relative_to_parental"],
+            fc,
             width,
-            yerr=q["sd"],
+            yerr=np.nan_to_num(np.vstack([fc - fc / gsd, fc * gsd - fc])),
             label=t,
             capsize=2,
         )
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_xticks(range(len(clones)), clones, rotation=20)
-    ax.set_ylabel("phospho / total (× parental)")
+    ax.set_ylabel("phospho / total (× parental, geometric mean ×/÷ SD)")
     ax.set_title("S6: densitometry")
     ax.legend(fontsize=7)
     ax = fig.add_subplot(gs[1, 3])
@@ -526,7 +534,9 @@ EXPERIMENT = Experiment(
         "Parental and LR cells (48 h letrozole) are blotted for p-AKT S473, AKT, p-S6 and S6 "
         "in three replicate blots (15 % band-to-band technical CV), written as 16-bit PNG images and quantified by letrolab's "
         "densitometry (rolling-ball background, lane profiles, peak areas; phospho / total, "
-        "relative to parental). For S7 each line is grown 6 days in letrozole with or without "
+        "relative to parental); higher p-AKT and p-S6 in the LR clones is tested on the log "
+        "ratios of the replicate blots with a one-sided randomised-block t-test (blot as block, "
+        "clones pooled, p < 0.05) together with the same direction in every clone. For S7 each line is grown 6 days in letrozole with or without "
         "everolimus 10 nM: growth is the viable-cell fold change, death the sub-G1 fraction "
         "from virtual PI FCS files."
     ),
