@@ -329,11 +329,14 @@ def _eval_s6(t: Mapping[str, pd.DataFrame]):
     """S6: LR clones have higher p-AKT/AKT and p-S6/S6 than parental cells on the blots.
 
     "Higher than parental" is judged the way a lab judges replicate Western blots: by a
-    pre-specified test on the densitometry, not by a magnitude threshold. Fold changes of
-    blots are reported from n ≥ 3 independent blots with a t-test on the normalised ratios
-    (Taylor et al. 2013, Mol Biotechnol 55:217; Pillai-Kastoori et al. 2020, Anal Biochem
-    593:113608), on the log scale because band ratios are multiplicative and log-normal
-    (Degasperi et al. 2014, PLoS ONE 9:e87293). For each readout (phospho/total, loading-
+    pre-specified test on the densitometry, not by a magnitude threshold. Quantitative
+    Western blots are replicated (n ≥ 3) and their normalised fold changes tested for
+    significance (Taylor et al. 2013, Mol Biotechnol 55:217; Pillai-Kastoori et al. 2020,
+    Anal Biochem 593:113608), commonly by a t-test; here on the log scale, because band
+    ratios are multiplicative and their errors log-normal-like (Degasperi et al. 2014,
+    PLoS ONE 9:e87293). A per-clone threshold on a 3-blot mean (the former rule, > 1.2×)
+    has no stated error rate: with ~30 % CV per normalised ratio (~17 % for a 3-blot mean)
+    it passes a true 1.2–1.3× effect in a clone about half the time, by chance alone. For each readout (phospho/total, loading-
     normalised, relative to the parental lane of the same blot, from ``s6_blot_bands``):
 
     (a) the LR clones' mean log fold change over parental is > 0 by a one-sided test at

@@ -47,7 +47,8 @@ Virtual version:
    analysed by the DNA-content code.
 
 Tables: ``s6_selection`` (per passage), ``s6_clones`` (the LR clones' parameters),
-``s6_blot_quant`` (relative phospho levels), ``s7_everolimus``.
+``s6_blot_bands`` (per lane, readout and replicate blot: the densitometry S6 is judged on),
+``s6_blot_quant`` (per clone: mean and geometric-mean fold change), ``s7_everolimus``.
 """
 
 from __future__ import annotations
