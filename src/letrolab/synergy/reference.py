@@ -26,6 +26,15 @@ A score is *observed minus expected*: positive is synergy, negative antagonism.
   (its observed value is used), and a re-fit that does not converge uses the observed values,
   as in SynergyFinder; such re-fits are counted in the block's warnings.
 
+Two single-agent conventions (``convention=``). ``"free"`` (the default, as in SynergyFinder 3)
+fits all four parameters. ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 % inhibition,
+as SynergyFinder 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)`` did, and caps the Loewe
+expectation at 100 as its ``CalculateLoewe`` did. Under it, letrolab reproduces the published
+per-cell Loewe scores of SynergyFinder 2's example table: median difference 0.012, and within
+0.031 points wherever drc's fit reaches the least-squares optimum. ZIP is not reproduced per
+cell (median difference 1.8 points). Its row and column re-fits are often poorly determined, so
+the fitted values depend on where drc's optimiser stops. See tests/synergy/test_reference_sf2.py.
+
 Per block the summaries are the mean over the combination cells and the *most synergistic
 area*: the largest mean over a 3 x 3 window of adjacent doses of the combination matrix (two
 drugs; Ianevski 2017, 2020). Bliss, HSA and Loewe are defined for N drugs; ZIP here for two.
@@ -46,9 +55,31 @@ from letrolab.errors import InputError
 from letrolab.synergy.tidy import CombinationData, read_combination
 from letrolab.units import molar_factor
 
-__all__ = ["MODELS", "GridScores", "ReferenceResult", "grid_scores", "reference_scores"]
+__all__ = [
+    "CONVENTIONS",
+    "MODELS",
+    "GridScores",
+    "ReferenceResult",
+    "grid_scores",
+    "reference_scores",
+]
 
 MODELS = ("bliss", "hsa", "loewe", "zip")
+
+#: Single-agent fitting conventions. ``"free"``: all four log-logistic parameters fitted
+#: (SynergyFinder 3's ``Emin = NA, Emax = NA``). ``"synergyfinder2"``: bottom fixed at 0 and top
+#: at 100 % inhibition (SynergyFinder 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)``),
+#: and the Loewe expectation capped at 100 as in its ``CalculateLoewe``.
+CONVENTIONS = ("free", "synergyfinder2")
+
+
+def _check_convention(convention: str) -> tuple[float, float, bool]:
+    """(fixed e0, fixed emax, cap Loewe at 100) of a convention; NaN = free."""
+    if convention == "free":
+        return np.nan, np.nan, False
+    if convention == "synergyfinder2":
+        return 0.0, 100.0, True
+    raise InputError(f"unknown convention {convention!r}; use one of {', '.join(CONVENTIONS)}")
 
 
 def _check_models(models: str | Iterable[str]) -> tuple[str, ...]:
@@ -220,13 +251,19 @@ def _window_max(grid: np.ndarray, size: int = 3) -> np.ndarray:
 
 
 def _score_table(
-    table: pd.DataFrame, n_drugs: int, models: Sequence[str], *, allow_grid: bool = True
+    table: pd.DataFrame,
+    n_drugs: int,
+    models: Sequence[str],
+    *,
+    allow_grid: bool = True,
+    convention: str = "free",
 ):
     """Score a normalised combination table (see tidy.CombinationData.table), all blocks at once.
 
     Returns (scores DataFrame, summary DataFrame, single-agent DataFrame, {block: [warnings]}).
     """
     k = n_drugs
+    sa_e0, sa_emax, cap = _check_convention(convention)
     if "zip" in models and k != 2:
         raise InputError(
             f"ZIP is defined here for two-drug blocks, the input has {k} drugs; "
@@ -247,7 +284,7 @@ def _score_table(
     if k == 2 and allow_grid:
         grid = _as_grid(bcode, nb, conc, y)
         if grid is not None:
-            return _score_grid_table(table, grid, bcode, block_ids, first_idx, models)
+            return _score_grid_table(table, grid, bcode, block_ids, first_idx, models, convention)
     drugs_of_block = table[dcols].iloc[first_idx].to_numpy(dtype=object)
     units = (
         table["unit"].iloc[first_idx].to_numpy(dtype=object)
@@ -278,7 +315,7 @@ def _score_table(
         rr = np.concatenate(rows)
         dd = np.concatenate(drug)
         xs, ys, _ = _pad(bcode[rr] * k + dd, n_curves, conc[rr, dd], y[rr])
-        fits = fit_hill(xs, ys)
+        fits = fit_hill(xs, ys, e0=sa_e0, emax=sa_emax)
         e0, emax, ec50, hh = fits.e0, fits.emax, fits.ec50, fits.h
         fit_ok, fit_reason, fit_n, fit_rss = fits.ok, fits.reason, fits.n, fits.rss
         bad = ~fit_ok.reshape(nb, k)
@@ -332,6 +369,8 @@ def _score_table(
     if "loewe" in models:
         p = par[bc]  # (n_c, k, 4)
         exp_l, fb = _loewe_expected(xc, p[..., 0], p[..., 1], p[..., 2], p[..., 3])
+        if cap:
+            exp_l = np.minimum(exp_l, 100.0)
         exp_l = np.where(blk_fit_ok[bc], exp_l, np.nan)
         fb &= blk_fit_ok[bc]
         out["loewe"] = y[ci] - exp_l
@@ -465,12 +504,12 @@ def _as_grid(bcode, nb, conc, y):
     return c1, c2, yy.reshape(nb, r, c), key
 
 
-def _score_grid_table(table, grid, bcode, block_ids, first_idx, models):
+def _score_grid_table(table, grid, bcode, block_ids, first_idx, models, convention="free"):
     """The table outputs of :func:`_score_table` computed on regular grids."""
     c1, c2, y, key = grid
     nb, r, c = y.shape
     ms = tuple(models)
-    out, mean, msa, fallback, _ok, f1, f2, n_raw = _grid_core(c1, c2, y, ms)
+    out, mean, msa, fallback, _ok, f1, f2, n_raw = _grid_core(c1, c2, y, ms, convention)
     dcols = ["drug1", "drug2"]
     drugs_of_block = table[dcols].iloc[first_idx].to_numpy(dtype=object)
     units = (
@@ -741,6 +780,7 @@ def reference_scores(
     *,
     models: str | Iterable[str] = MODELS,
     response: str = "inhibition",
+    convention: str = "free",
 ) -> ReferenceResult:
     """Score combination blocks with the Bliss, HSA, Loewe and ZIP reference models.
 
@@ -756,6 +796,11 @@ def reference_scores(
         Any of ``"bliss", "hsa", "loewe", "zip"``, or ``"all"``.
     response : {"inhibition", "viability"}
         Used when ``data`` is read here.
+    convention : {"free", "synergyfinder2"}
+        How single agents are fitted (see :data:`CONVENTIONS`): ``"free"`` (default) fits all
+        four parameters; ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 and caps
+        the Loewe expectation at 100, reproducing SynergyFinder 2's published per-cell Loewe
+        scores (median difference 0.01 points on its example table).
 
     Returns
     -------
@@ -773,7 +818,8 @@ def reference_scores(
     ms = _check_models(models)
     if not isinstance(data, CombinationData):
         data = read_combination(data, response=response)
-    sc, summ, sa, warns = _score_table(data.table, data.n_drugs, ms)
+    _check_convention(convention)
+    sc, summ, sa, warns = _score_table(data.table, data.n_drugs, ms, convention=convention)
     return ReferenceResult(models=ms, scores=sc, blocks=summ, single_agents=sa, warnings=warns)
 
 
@@ -835,6 +881,7 @@ def grid_scores(
     response: Any,
     *,
     models: str | Iterable[str] = MODELS,
+    convention: str = "free",
 ) -> GridScores:
     """Score many two-drug blocks given as dose grids (the fast path for regular screens).
 
@@ -849,6 +896,8 @@ def grid_scores(
     response : array_like, shape (n_blocks, R, C)
         % inhibition; ``response[:, 0, 0]`` is the untreated control.
     models : str or iterable of str
+    convention : {"free", "synergyfinder2"}
+        Single-agent fitting convention, as in :func:`reference_scores`.
 
     Returns
     -------
@@ -862,6 +911,7 @@ def grid_scores(
     16.0
     """
     ms = _check_models(models)
+    _check_convention(convention)
     c1 = np.asarray(conc1, dtype=float)
     c2 = np.asarray(conc2, dtype=float)
     y = np.asarray(response, dtype=float)
@@ -874,7 +924,7 @@ def grid_scores(
         raise InputError("the first dose of each grid axis must be 0 (the single-agent row/column)")
     if (np.diff(c1, axis=1) <= 0).any() or (np.diff(c2, axis=1) <= 0).any():
         raise InputError("grid doses must be strictly ascending along each axis")
-    out, mean, msa, fallback, fit_ok, _f1, _f2, _nraw = _grid_core(c1, c2, y, ms)
+    out, mean, msa, fallback, fit_ok, _f1, _f2, _nraw = _grid_core(c1, c2, y, ms, convention)
     return GridScores(
         models=ms, scores=out, mean=mean, msa=msa, loewe_fallback=fallback, fit_ok=fit_ok
     )
@@ -915,8 +965,9 @@ def _fit_joint(parts, emax=None):
     return out
 
 
-def _grid_core(c1, c2, y, ms):
+def _grid_core(c1, c2, y, ms, convention="free"):
     """Scores of regular grids; also returns the single-agent fits and ZIP raw-value counts."""
+    sa_e0, sa_emax, cap = _check_convention(convention)
     nb, r, c = y.shape
     comb = y[:, 1:, 1:]
     out: dict[str, np.ndarray] = {}
@@ -931,7 +982,11 @@ def _grid_core(c1, c2, y, ms):
     fallback = np.zeros(nb, dtype=np.int64)
     fit_ok = np.ones(nb, bool)
     if "loewe" in ms or "zip" in ms:
-        f1, f2 = _fit_joint([(c1, y[:, :, 0], None), (c2, y[:, 0, :], None)])
+        e0s = None if np.isnan(sa_e0) else np.full(nb, sa_e0)
+        f1, f2 = _fit_joint(
+            [(c1, y[:, :, 0], e0s), (c2, y[:, 0, :], e0s)],
+            emax=None if np.isnan(sa_emax) else sa_emax,
+        )
         fit_ok = f1.ok & f2.ok
         p1 = np.stack([f1.e0, f1.emax, f1.ec50, f1.h], -1)  # (nb, 4)
         p2 = np.stack([f2.e0, f2.emax, f2.ec50, f2.h], -1)
@@ -942,6 +997,8 @@ def _grid_core(c1, c2, y, ms):
             ncell = (r - 1) * (c - 1)
             pp = np.stack([np.repeat(p1, ncell, 0), np.repeat(p2, ncell, 0)], 1)  # (n, 2, 4)
             exp_l, fb = _loewe_expected(x, pp[..., 0], pp[..., 1], pp[..., 2], pp[..., 3])
+            if cap:
+                exp_l = np.minimum(exp_l, 100.0)
             okc = np.repeat(fit_ok, ncell)
             out["loewe"] = comb - np.where(okc, exp_l, np.nan).reshape(comb.shape)
             fallback = (fb & okc).reshape(nb, -1).sum(1)

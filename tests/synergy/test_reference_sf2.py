@@ -1,0 +1,158 @@
+"""SynergyFinder 2 convention of the reference models: per-cell agreement with its published scores.
+
+Reference: ``synergyfinder2_reference_scores_exampleTable.csv`` (shared data), taken from
+shuyuzheng/synergyfinder ``Difference_to_synergyfinder2/`` (commit 2a9c615, 2021-01-07; columns
+``ZIP_LL4`` and ``Loewe_LL4``: SynergyFinder 2 scores with log-logistic single-agent fits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from letrolab.errors import InputError
+from letrolab.synergy.reference import (
+    CONVENTIONS,
+    _score_table,
+    grid_scores,
+    reference_scores,
+)
+from letrolab.synergy.tidy import read_combination
+
+REF = "synergyfinder2_reference_scores_exampleTable.csv"
+
+
+def _load(shared_data):
+    ref = pd.read_csv(shared_data / "synergy" / REF)
+    df = ref.rename(columns={"Relative_inhibition": "response"})[
+        ["PairIndex", "Drug1", "Drug2", "Conc1", "Conc2", "response"]
+    ]
+    comb = ref[(ref.Conc1 > 0) & (ref.Conc2 > 0)].rename(
+        columns={"PairIndex": "block_id", "Conc1": "conc1", "Conc2": "conc2"}
+    )
+    comb = comb.assign(block_id=comb.block_id.astype(str))
+    return df, comb
+
+
+@pytest.mark.shared_data
+def test_loewe_matches_synergyfinder2_per_cell(shared_data):
+    """Per-cell Loewe_LL4 under ``convention="synergyfinder2"``.
+
+    SynergyFinder 2 fitted each single agent by drc's LL.4 with the bottom fixed at 0 and the
+    top at 100 (``CalculateSynergy(Emin = 0, Emax = 100)``), solved Loewe from the two fitted
+    curves (nleqslv) with the max-of-curves fallback, and capped the expectation at 100.
+
+    Tolerances and why. Blocks 1, 2 and 4: every cell within 0.05 points (measured max 0.031).
+    There drc's optimum and our Levenberg-Marquardt optimum are the same least-squares fit, and
+    what is left is the two optimisers' stopping rules (drc's BFGS reltol 1e-7, nleqslv's
+    xtol 1e-8). Blocks 3, 5 and 6: drc stopped away from the least-squares optimum, so the
+    fitted curves differ. Example: block 5, AZD1775. The curve implied by SynergyFinder's
+    scores (EC50 about 878, h about 0.769) has RSS 220.73 on the 8 wells, and our fit (EC50
+    883.8, h 0.780) has 220.25. In block 3 the NVP-LGK974 EC50 lies 15 times beyond the top dose,
+    where the RSS surface is flat. So over all 294 cells we require a median within 0.02, a 90th
+    percentile within 1.0 and a maximum within 5 points (measured 0.012, 0.57 and 4.77), with
+    every block mean within 0.6 (measured 0.59) and per-cell Pearson r above 0.99 (0.998).
+    """
+    df, comb = _load(shared_data)
+    r = reference_scores(df, models="loewe", convention="synergyfinder2")
+    got = r.scores.merge(comb, on=["block_id", "conc1", "conc2"])
+    assert len(got) == len(comb) == 294
+    d = (got["loewe"] - got["Loewe_LL4"]).abs()
+    exact = got["block_id"].isin(["1", "2", "4"])
+    assert d[exact].max() < 0.05
+    assert d.median() < 0.02
+    assert d.quantile(0.9) < 1.0
+    assert d.max() < 5.0
+    means = got.groupby("block_id")[["loewe", "Loewe_LL4"]].mean()
+    assert (means["loewe"] - means["Loewe_LL4"]).abs().max() < 0.6
+    assert np.corrcoef(got["loewe"], got["Loewe_LL4"])[0, 1] > 0.99
+    # The single agents are the fixed-asymptote fits the convention names.
+    assert (r.single_agents["e0"] == 0.0).all() and (r.single_agents["emax"] == 100.0).all()
+
+
+@pytest.mark.shared_data
+def test_zip_under_synergyfinder2_convention_is_closer_but_not_per_cell(shared_data):
+    """ZIP_LL4 per cell. This is weaker than Loewe: SynergyFinder's ZIP is not reproduced per cell.
+
+    The row and column re-fits (bottom fixed at the partner's fitted effect, top at 100) are
+    poorly determined. Many rows lie below their fixed bottom, and then the fit has no interior
+    optimum. Where drc's BFGS stops on those flat surfaces decides the fitted values, so cells
+    differ by up to about 10 points. The block corner in block 2 also shows that SynergyFinder's
+    ZIP expectation there used single-agent fits other than the fixed 0-100 ones of its Loewe
+    (its fitted surface would otherwise exceed 100). Measured under this convention: median
+    |diff| 1.81, 90th percentile 5.4, max 9.5, r = 0.85, block means within 0.86. (The default
+    ``"free"`` convention gives 2.60, 5.7, 11.2, r = 0.82, block means within 1.2.) We require
+    median < 2.0, r > 0.84 and block means within 1.0.
+    """
+    df, comb = _load(shared_data)
+    r = reference_scores(df, models="zip", convention="synergyfinder2")
+    got = r.scores.merge(comb, on=["block_id", "conc1", "conc2"])
+    d = (got["zip"] - got["ZIP_LL4"]).abs()
+    assert d.median() < 2.0
+    assert np.corrcoef(got["zip"], got["ZIP_LL4"])[0, 1] > 0.84
+    means = got.groupby("block_id")[["zip", "ZIP_LL4"]].mean()
+    assert (means["zip"] - means["ZIP_LL4"]).abs().max() < 1.0
+
+
+@pytest.mark.shared_data
+def test_convention_is_the_same_on_grid_and_table_paths(shared_data):
+    df, _ = _load(shared_data)
+    data = read_combination(df, response="inhibition")
+    sc, *_ = _score_table(
+        data.table, 2, ["zip", "loewe"], allow_grid=False, convention="synergyfinder2"
+    )
+    r = reference_scores(data, models=["zip", "loewe"], convention="synergyfinder2")
+    m = sc.merge(r.scores, on=["block_id", "conc1", "conc2"])
+    assert len(m) == 294
+    np.testing.assert_allclose(m["zip_x"], m["zip_y"], atol=1e-9)
+    np.testing.assert_allclose(m["loewe_x"], m["loewe_y"], atol=1e-9)
+
+
+def test_unknown_convention_is_named():
+    df = pd.DataFrame(
+        {
+            "block_id": 1,
+            "drug_row": "A",
+            "drug_col": "B",
+            "conc_r": [0, 1, 0, 1],
+            "conc_c": [0, 0, 1, 1],
+            "response": [0.0, 20.0, 30.0, 60.0],
+        }
+    )
+    with pytest.raises(InputError, match="unknown convention 'sf9'"):
+        reference_scores(df, models="bliss", convention="sf9")
+    c = np.array([[0.0, 1.0]])
+    with pytest.raises(InputError, match="unknown convention"):
+        grid_scores(c, c, np.zeros((1, 2, 2)), convention="synergyfinder3")
+    assert CONVENTIONS == ("free", "synergyfinder2")
+
+
+DOSES = np.array([0.0, 1.0, 3.0, 10.0, 30.0, 100.0])
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    e1=st.floats(2.0, 50.0),
+    h1=st.floats(0.5, 2.5),
+    boost=st.floats(0.0, 40.0),
+)
+def test_synergyfinder2_loewe_is_capped_and_zero_on_a_sham_combination(e1, h1, boost):
+    """Expectation capped at 100: Loewe score >= response - 100. A drug combined with itself
+    (both axes the same 0-100 curve, response = curve at the summed dose) scores 0, to the
+    precision of the single-agent fits of exact data (about 1e-4 near saturation)."""
+    x1, x2 = np.meshgrid(DOSES, DOSES, indexing="ij")
+
+    def curve(x):
+        return np.where(x > 0, 100.0 / (1.0 + (e1 / np.where(x > 0, x, 1.0)) ** h1), 0.0)
+
+    y = curve(x1 + x2)
+    g = grid_scores(DOSES[None], DOSES[None], y[None], models="loewe", convention="synergyfinder2")
+    np.testing.assert_allclose(g.scores["loewe"], 0.0, atol=1e-3)
+    y2 = np.minimum(curve(x1) + boost * (x1 > 0) * (x2 > 0), 100.0)
+    g2 = grid_scores(
+        DOSES[None], DOSES[None], y2[None], models="loewe", convention="synergyfinder2"
+    )
+    assert (g2.scores["loewe"] >= y2[None, 1:, 1:] - 100.0 - 1e-9).all()
