@@ -104,11 +104,13 @@ def test_blot_images_are_16_bit_and_their_ratio_tracks_the_model(quick_run):
     from letrolab.assays.blot import read_blot_image
 
     imgs = sorted((quick_run / "raw" / "resistance").glob("blot_*.png"))
-    assert len(imgs) == 12  # p-AKT, AKT, p-S6, S6 x 3 replicate blots
+    from letrolab.experiments.resistance import BLOT_REPLICATES
+
+    assert len(imgs) == 4 * BLOT_REPLICATES  # p-AKT, AKT, p-S6, S6 on every replicate blot
     assert read_blot_image(imgs[0]).dtype == np.uint16
     q = read_table(quick_run / "results.duckdb", "s6_blot_quant")
     lr = q[q["clone"] != "parental"]
-    # densitometry of noisy blots (15 % band CV, 3 blots) stays near the model's own ratio
+    # densitometry of noisy blots (15 % band CV, replicate blots) stays near the model's own ratio
     assert np.all(np.abs(np.log(lr["relative_to_parental"] / lr["model_ratio"])) < 0.35)
 
 

@@ -39,7 +39,9 @@ Virtual version:
    as 16-bit film-like images with background gradient and noise
    (:func:`letrolab.assays.blot.render_blot`), and quantified by the densitometry code
    (:func:`~letrolab.assays.blot.analyse_blot`, phospho / total, relative to parental), in
-   three replicate blots. Whether the LR clones are higher is decided by a pre-specified
+   replicate blots, as many as a power analysis made before the run asks for (90 % power to
+   detect a 1.2× change at the stated blot noise; :func:`blot_replicates_for_power`). Whether
+   the LR clones are higher is decided by a pre-specified
    one-sided test on the replicate log ratios (blot as block; see S6 in
    :mod:`letrolab.experiments.claims`), not by a magnitude threshold.
 6. **S7 — everolimus.** LR clones and parental cells, 6 days in letrozole ± everolimus 10 nM:
@@ -76,10 +78,59 @@ SPREAD = {"r1_level": 0.3, "pi3k_basal": 0.5, "k_pi3k_inact": 0.3}
 #: SD of the ER-driven share of cyclin D1 transcription on the logit scale (assumption).
 ER_SHARE_SD = 0.5
 ADAPTIVE = ("r1_level", "pi3k_basal")
-BLOT_REPLICATES = 3
 #: Band-to-band technical variation of a Western blot (transfer, antibody, exposure): CVs of
 #: 10–25 % are usual (Taylor & Posch 2014, Biomed Res Int 2014:361590); 15 % assumed.
 BLOT_CV = 0.15
+#: Smallest fold change of p-AKT or p-S6 (LR over parental) the blot experiment must detect.
+MIN_FOLD = 1.2
+
+
+def blot_replicates_for_power(
+    *,
+    min_fold: float = MIN_FOLD,
+    cv: float = BLOT_CV,
+    n_lr: int = N_PICK,
+    alpha: float = 0.05,
+    power: float = 0.90,
+    n_max: int = 50,
+) -> int:
+    """Number of replicate blots needed to detect ``min_fold`` with the given power.
+
+    The experiment is sized before it is run, from the design and the noise model alone, as a
+    lab sizes a confirmatory experiment (Cohen 1988, *Statistical Power Analysis for the
+    Behavioral Sciences*, ch. 2): never from the observed effect. Each lane's
+    phospho/total ratio carries two independent log-normal band errors of SD ``cv``, so its log
+    has residual SD ``σ = √2·cv``. The S6 rule tests the contrast "mean of the ``n_lr`` LR lanes
+    minus the parental lane" in a randomised-block design with the blot as block (Montgomery,
+    *Design and Analysis of Experiments*, ch. 4): with ``n`` blots its standard error is
+    ``σ·√((1/n_lr + 1)/n)`` on ``n_lr·(n − 1)`` degrees of freedom, and the power of the
+    one-sided t-test at level ``alpha`` against a true ``ln(min_fold)`` is the non-central t
+    tail ``P(T'(df, δ/SE) > t_{1−α, df})``. The smallest ``n`` (at least 3) reaching ``power`` is
+    returned.
+
+    Examples
+    --------
+    With 15 % band CV and three clones, a 1.2× increase needs 16 blots for 90 % power; three
+    blots give about 30 %:
+
+    >>> blot_replicates_for_power()
+    16
+    """
+    from scipy import stats
+
+    sigma = np.sqrt(2.0) * cv
+    delta = np.log(min_fold)
+    for n in range(3, n_max + 1):
+        df = n_lr * (n - 1)
+        se = sigma * np.sqrt((1.0 / n_lr + 1.0) / n)
+        achieved = stats.nct.sf(stats.t.ppf(1.0 - alpha, df), df, delta / se)
+        if achieved >= power:
+            return n
+    raise ValueError(f"{power:.0%} power for a {min_fold}x change needs more than {n_max} blots")
+
+
+#: Replicate blots, sized a priori by :func:`blot_replicates_for_power`.
+BLOT_REPLICATES = blot_replicates_for_power()
 #: Integrated volume of the strongest band of a blot (16-bit image units): a peak pixel of
 #: about 10,000 above a background of 2,500, inside the linear range of a 65,535 full scale.
 BAND_VOLUME = 1.5e6
@@ -533,7 +584,8 @@ EXPERIMENT = Experiment(
         "clones (adaptation, an assumption in the spirit of long-term estrogen-deprivation "
         "studies). The dominant clone of each flask becomes a derived cell line (LR1–LR3).\n\n"
         "Parental and LR cells (48 h letrozole) are blotted for p-AKT S473, AKT, p-S6 and S6 "
-        "in three replicate blots (15 % band-to-band technical CV), written as 16-bit PNG images and quantified by letrolab's "
+        f"in {BLOT_REPLICATES} replicate blots (15 % band-to-band technical CV; the number sized "
+        "before the run for 90 % power to detect a 1.2× change at that noise), written as 16-bit PNG images and quantified by letrolab's "
         "densitometry (rolling-ball background, lane profiles, peak areas; phospho / total, "
         "relative to parental); higher p-AKT and p-S6 in the LR clones is tested on the log "
         "ratios of the replicate blots with a one-sided randomised-block t-test (blot as block, "
