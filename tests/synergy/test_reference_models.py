@@ -84,17 +84,13 @@ def test_unknown_model_is_named():
 
 @pytest.mark.shared_data
 def test_zip_and_loewe_agree_with_synergyfinder2(shared_data):
-    """SynergyFinder 2's published per-cell ZIP_LL4 and Loewe_LL4 scores on its 6-pair example.
+    """Default ("free") convention against SynergyFinder 2's ZIP_LL4 and Loewe_LL4 scores.
 
-    Tolerance and why: our definitions follow SynergyFinder's R code (single agents by LL.4 with
-    the control well, ZIP row/column re-fits with bottom fixed at the partner's fitted effect and
-    top at 100, Loewe solved from the two fitted curves with the max-of-curves fallback), but the
-    file was made by the SynergyFinder 2 web service (2021), whose exact fitting conventions
-    (drc's optimiser, starting values and unbounded parameters, any baseline correction) are not
-    public; the LL.4 fits of 8-point curves are poorly determined and different local optima move
-    the fitted curves. So we do not reach per-cell equality. We require what is robust to those
-    choices: block means within 1.5 (ZIP) and 2.5 (Loewe) percentage points, per-cell Pearson
-    r > 0.8 for both, and median per-cell difference < 3.5 points. Measured: ZIP block-mean
+    The default fits all four single-agent parameters (SynergyFinder 3). SynergyFinder 2 fixed
+    them at 0 and 100, which ``convention="synergyfinder2"`` reproduces per cell for Loewe
+    (tests/synergy/test_reference_sf2.py). Under the default we require block means within
+    1.5 (ZIP) and 2.5 (Loewe) percentage points, per-cell Pearson r > 0.8 for both, and median
+    per-cell difference < 3.5 points. Measured: ZIP block-mean
     differences <= 1.2, Loewe <= 2.2, r = 0.82 and 0.83, median |diff| 2.6 and 2.7.
     """
     ref = pd.read_csv(shared_data / "synergy" / "synergyfinder2_reference_scores_exampleTable.csv")
