@@ -80,9 +80,15 @@ def test_zip_under_synergyfinder2_convention_is_closer_but_not_per_cell(shared_d
     The row and column re-fits (bottom fixed at the partner's fitted effect, top at 100) are
     poorly determined. Many rows lie below their fixed bottom, and then the fit has no interior
     optimum. Where drc's BFGS stops on those flat surfaces decides the fitted values, so cells
-    differ by up to about 10 points. The block corner in block 2 also shows that SynergyFinder's
-    ZIP expectation there used single-agent fits other than the fixed 0-100 ones of its Loewe
-    (its fitted surface would otherwise exceed 100). Measured under this convention: median
+    differ by up to about 10 points. SynergyFinder's ZIP also did not use the 0-100 single
+    agents of its Loewe. At the block 2 corner (100, 10000) its score is 14.10. A fitted value
+    capped at 100 minus the expectation from single agents fitted with only the bottom fixed
+    at 0 gives 14.14. The 0-100 fits give at most 7.0 there. We tried 0, 0-100 and free
+    single agents; re-fit tops fixed or free; bottoms fixed, free or at the observed value;
+    with and without the zero-dose point, baseline correction and the cap at 100. With our
+    least-squares optima none brought the median below 1.5.
+
+    Measured under this convention: median
     |diff| 1.81, 90th percentile 5.4, max 9.5, r = 0.85, block means within 0.86. (The default
     ``"free"`` convention gives 2.60, 5.7, 11.2, r = 0.82, block means within 1.2.) We require
     median < 2.0, r > 0.84 and block means within 1.0.
