@@ -162,3 +162,30 @@ def test_synergyfinder2_loewe_is_capped_and_zero_on_a_sham_combination(e1, h1, b
         DOSES[None], DOSES[None], y2[None], models="loewe", convention="synergyfinder2"
     )
     assert (g2.scores["loewe"] >= y2[None, 1:, 1:] - 100.0 - 1e-9).all()
+
+
+def test_cli_convention_option_reaches_the_scores(shared_data, run_cli):
+    """`--convention synergyfinder2` gives the published Loewe_LL4 per cell (blocks 1, 2, 4)."""
+    import json
+
+    import pandas as pd
+
+    path = shared_data / "synergy" / "synergyfinder2_reference_scores_exampleTable.csv"
+    ref = pd.read_csv(path)
+    sub = ref[ref["PairIndex"] == 1]
+    code, out, err = run_cli(
+        "synergy", path, "--model", "loewe", "--convention", "synergyfinder2", "--json"
+    )
+    assert code == 0, err
+    (block,) = [b for b in json.loads(out)["blocks"] if b["block_id"] == "1"]
+    d1, d2 = sub["Drug1"].iloc[0], sub["Drug2"].iloc[0]
+    got = {(s["conc"][d1], s["conc"][d2]): s["loewe"] for s in block["scores"]}
+    combo = sub[(sub["Conc1"] > 0) & (sub["Conc2"] > 0)]
+    diffs = [
+        abs(got[(c1, c2)] - v)
+        for c1, c2, v in combo[["Conc1", "Conc2", "Loewe_LL4"]].itertuples(index=False)
+    ]
+    assert max(diffs) < 0.05
+    code, _, err = run_cli("synergy", path, "--model", "loewe", "--convention", "cubist")
+    assert code == 2
+    assert err.startswith("error: --convention must be one of free, synergyfinder2")

@@ -84,6 +84,7 @@ def _run_reference_models(
     scheduler: str,
     out_dir: Path | None,
     json_wanted: bool,
+    convention: str = "free",
 ) -> dict[str, dict]:
     """Score ``data`` (a CombinationData) with the reference models named in ``models``.
 
@@ -101,7 +102,14 @@ def _run_reference_models(
         # Partitions on dask, or a large table in whole-block chunks with a progress bar.
         from letrolab.synergy.screen import score_screen
 
-        run = score_screen(data, models=models, engine=engine, scheduler=scheduler, progress=None)
+        run = score_screen(
+            data,
+            models=models,
+            engine=engine,
+            scheduler=scheduler,
+            progress=None,
+            convention=convention,
+        )
         res = ReferenceResult(
             models=run.models,
             scores=run.scores if run.scores is not None else data.table.iloc[:0],
@@ -110,7 +118,7 @@ def _run_reference_models(
             warnings=run.warnings,
         )
     else:
-        res = reference_scores(data, models=models)
+        res = reference_scores(data, models=models, convention=convention)
     if out_dir is not None:
         res.write(out_dir, table=data.table)
     if not json_wanted:
@@ -175,6 +183,15 @@ def synergy(
             help="With --engine dask: 'local' for a LocalCluster, or a scheduler ADDRESS.",
         ),
     ] = "local",
+    convention: Annotated[
+        str,
+        typer.Option(
+            "--convention",
+            help="Single-agent fits of the reference models: 'free' (all four log-logistic "
+            "parameters, as SynergyFinder 3) or 'synergyfinder2' (bottom 0 and top 100 fixed, "
+            "Loewe capped at 100, as SynergyFinder 2).",
+        ),
+    ] = "free",
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write CSV tables and figures per block into this folder."),
@@ -205,6 +222,12 @@ def synergy(
         raise InputError(f"--response must be 'inhibition' or 'viability', not {response!r}")
     if engine not in ("numpy", "dask"):
         raise InputError(f"--engine must be 'numpy' or 'dask', not {engine!r}")
+    from letrolab.synergy.reference import CONVENTIONS
+
+    if convention not in CONVENTIONS:
+        raise InputError(
+            f"--convention must be one of {', '.join(CONVENTIONS)}, not {convention!r}"
+        )
     data = _read_input(input_path, plate, layout, response)
 
     blocks: dict[str, dict[str, Any]] = {}
@@ -227,6 +250,7 @@ def synergy(
                 scheduler=scheduler,
                 out_dir=stage,
                 json_wanted=json_out,
+                convention=convention,
             )
             for bid, extra in ref.items():
                 blocks.setdefault(bid, {"block_id": bid}).update(extra)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from letrolab.errors import FormatError, InputError
-from letrolab.synergy.reference import MODELS, _check_models, _score_table
+from letrolab.synergy.reference import MODELS, _check_convention, _check_models, _score_table
 from letrolab.synergy.tidy import CombinationData, _columns, normalise_combination
 
 __all__ = ["ScreenResult", "score_screen"]
@@ -199,8 +199,10 @@ def _split(data: CombinationData, chunk_rows: int):
             yield table.iloc[order[a:b]].reset_index(drop=True), data.n_drugs, data.warnings
 
 
-def _score_chunk(table: pd.DataFrame, n_drugs: int, models: tuple[str, ...]):
-    sc, summ, _sa, warns = _score_table(table, n_drugs, models)
+def _score_chunk(
+    table: pd.DataFrame, n_drugs: int, models: tuple[str, ...], convention: str = "free"
+):
+    sc, summ, _sa, warns = _score_table(table, n_drugs, models, convention=convention)
     return sc, summ, warns
 
 
@@ -286,6 +288,7 @@ def score_screen(
     processes: bool = True,
     connect_timeout: float = 10.0,
     progress: bool | None = None,
+    convention: str = "free",
 ) -> ScreenResult:
     """Score every block of a screen with the reference models, chunk by chunk.
 
@@ -313,12 +316,15 @@ def score_screen(
         Seconds to wait for a remote scheduler.
     progress : bool, optional
         Show a progress bar on stderr (default: when stderr is a terminal).
+    convention : {"free", "synergyfinder2"}
+        Single-agent fitting convention, as in :func:`~letrolab.synergy.reference_scores`.
 
     Returns
     -------
     ScreenResult
     """
     ms = _check_models(models)
+    _check_convention(convention)
     if engine not in ("numpy", "dask"):
         raise InputError(f"engine must be 'numpy' or 'dask', not {engine!r}")
     if chunk_rows < 1:
@@ -341,7 +347,7 @@ def score_screen(
     bar = _Progress(progress, total)
     try:
         for sc, summ, warns, rows in _run(
-            chunks, ms, engine, scheduler, n_workers, processes, connect_timeout
+            chunks, ms, convention, engine, scheduler, n_workers, processes, connect_timeout
         ):
             sink_s.write(sc)
             if blocks_out:
@@ -383,11 +389,11 @@ def _row_count(source: Any) -> int | None:
     return None
 
 
-def _run(chunks, ms, engine, scheduler, n_workers, processes, connect_timeout):
+def _run(chunks, ms, convention, engine, scheduler, n_workers, processes, connect_timeout):
     """Yield (scores, summary, warnings, input rows) per chunk, in input order."""
     if engine == "numpy":
         for table, k, _w in chunks:
-            sc, summ, warns = _score_chunk(table, k, ms)
+            sc, summ, warns = _score_chunk(table, k, ms, convention)
             yield sc, summ, warns, int(table["n"].sum()) if "n" in table else len(table)
         return
     try:
@@ -418,7 +424,9 @@ def _run(chunks, ms, engine, scheduler, n_workers, processes, connect_timeout):
         for table, k, _w in chunks:
             rows = int(table["n"].sum()) if "n" in table else len(table)
             data = client.scatter(table)  # ship the chunk once, not inside the task graph
-            in_flight.append((client.submit(_score_chunk, data, k, ms, pure=False), rows))
+            in_flight.append(
+                (client.submit(_score_chunk, data, k, ms, convention, pure=False), rows)
+            )
             while len(in_flight) >= limit:
                 fut, r = in_flight.pop(0)
                 yield (*fut.result(), r)
