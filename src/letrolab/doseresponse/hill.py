@@ -255,22 +255,52 @@ def _as_fixed(value: Any, n: int, name: str) -> np.ndarray:
     return arr
 
 
+def _psum(v):
+    """Sums over the points (axis 0) of a points x curves array, per curve.
+
+    The additions follow NumPy's pairwise summation along a contiguous row (plain for fewer
+    than 8 terms, 8 interleaved partial sums up to 128, halving above), so the result is
+    bit-for-bit that of summing the curves x points layout along its rows.
+    """
+    n = v.shape[0]
+    if n < 8:
+        return v.sum(0)
+    if n <= 128:
+        m = n - n % 8
+        r = v[:8].copy()
+        for i in range(8, m, 8):
+            r += v[i : i + 8]
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(m, n):
+            res += v[i]
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _psum(v[:n2]) + _psum(v[n2:])
+
+
 def _project(s, y, w, fa, fb):
     """Closed-form asymptotes ``(a, b)`` minimising sum w (y - a (1 - s) - b s)^2.
 
-    ``fa``/``fb`` hold fixed values (NaN = free). Returns a, b and the weighted residuals.
+    Arrays are laid out points x curves (so that the per-curve sums over a few points are
+    vector additions over contiguous rows). ``fa``/``fb`` hold fixed values (NaN = free);
+    with both fixed, ``w=None`` means all weights are one. Returns a, b and the weighted
+    residuals.
     """
     free_a = np.isnan(fa)
     free_b = np.isnan(fb)
     if not (free_a.any() or free_b.any()):
-        res = (fa[:, None] + (fb - fa)[:, None] * s - y) * w
+        res = fa + (fb - fa) * s
+        res -= y
+        if w is not None:
+            res *= w
         return fa, fb, res
     t = 1.0 - s
-    stt = (w * t * t).sum(-1)
-    sts = (w * t * s).sum(-1)
-    sss = (w * s * s).sum(-1)
-    sty = (w * t * y).sum(-1)
-    ssy = (w * s * y).sum(-1)
+    stt = _psum(w * t * t)
+    sts = _psum(w * t * s)
+    sss = _psum(w * s * s)
+    sty = _psum(w * t * y)
+    ssy = _psum(w * s * y)
     # Row for a: either the normal equation or a = fa; likewise for b.
     m11 = np.where(free_a, stt, 1.0)
     m12 = np.where(free_a, sts, 0.0)
@@ -289,31 +319,31 @@ def _project(s, y, w, fa, fb):
     det = m11 * m22 - m12 * m21
     a = (r1 * m22 - m12 * r2) / det
     b = (m11 * r2 - m21 * r1) / det
-    res = (a[:, None] * t + b[:, None] * s - y) * w
+    res = (a * t + b * s - y) * w
     return a, b, res
 
 
 def _deproject(v, s, w):
-    """(I - P) v for the weighted projection P onto span{1 - s, s} (rows are curves)."""
+    """(I - P) v for the weighted projection P onto span{1 - s, s} (points x curves)."""
     t = 1.0 - s
-    stt = (w * t * t).sum(-1)
-    sts = (w * t * s).sum(-1)
-    sss = (w * s * s).sum(-1)
-    tv = (w * t * v).sum(-1)
-    sv = (w * s * v).sum(-1)
+    stt = _psum(w * t * t)
+    sts = _psum(w * t * s)
+    sss = _psum(w * s * s)
+    tv = _psum(w * t * v)
+    sv = _psum(w * s * v)
     ridge = 1e-12 * (stt + sss) + 1e-300
     m11 = stt + ridge
     m22 = sss + ridge
     det = m11 * m22 - sts * sts
     al = (tv * m22 - sts * sv) / det
     be = (m11 * sv - sts * tv) / det
-    return (v - al[:, None] * t - be[:, None] * s) * w
+    return (v - al * t - be * s) * w
 
 
 def _sig(h, u, lx, zero_dose=True):
-    """expit(h (log x - u)) with the zero-dose limit handled (log 0 = -inf)."""
+    """expit(h (log x - u)) with the zero-dose limit handled (log 0 = -inf); points x curves."""
     with np.errstate(invalid="ignore"):
-        z = h[:, None] * (lx - u[:, None])
+        z = h * (lx - u)
     if zero_dose:
         z = np.where(np.isnan(z), 0.0, z)  # h = 0 at zero dose: s = 1/2 like any dose
     return expit(z, out=z)
@@ -321,12 +351,12 @@ def _sig(h, u, lx, zero_dose=True):
 
 def _rss(u, h, lx, y, w, fa, fb):
     a, b, res = _project(_sig(h, u, lx), y, w, fa, fb)
-    return (res * res).sum(-1), a, b
+    return _psum(res * res), a, b
 
 
 def _starts(lx, y, w, fa, fb, lo, hi, free):
-    """Starting (log EC50, h) per curve: the lowest-RSS candidate."""
-    n = lx.shape[0]
+    """Starting (log EC50, h) per curve: the lowest-RSS candidate (arrays points x curves)."""
+    n = lx.shape[1]
     best = np.full(n, np.inf)
     bu = np.zeros(n)
     bh = np.zeros(n)
@@ -355,14 +385,14 @@ def _starts(lx, y, w, fa, fb, lo, hi, free):
             for g in (1.0, -1.0):
                 consider(ug, np.full(n, g), fixed)
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = (y - fa[:, None]) / (fb - fa)[:, None]
+            p = (y - fa) / (fb - fa)
             ok = (w > 0) & (p > 0.01) & (p < 0.99) & np.isfinite(lx)
             z = np.log(np.where(ok, p, 0.5) / (1 - np.where(ok, p, 0.5)))
-            k = ok.sum(1)
-            mx = np.where(ok, lx, 0.0).sum(1) / k
-            mz = np.where(ok, z, 0.0).sum(1) / k
-            sxx = np.where(ok, (lx - mx[:, None]) ** 2, 0.0).sum(1)
-            sxz = np.where(ok, (lx - mx[:, None]) * (z - mz[:, None]), 0.0).sum(1)
+            k = ok.sum(0)  # a count: exact in any order
+            mx = _psum(np.where(ok, lx, 0.0)) / k
+            mz = _psum(np.where(ok, z, 0.0)) / k
+            sxx = _psum(np.where(ok, (lx - mx) ** 2, 0.0))
+            sxz = _psum(np.where(ok, (lx - mx) * (z - mz), 0.0))
             hl = sxz / sxx
             ul = mx - mz / hl
         good = fixed & (k >= 2) & np.isfinite(hl) & np.isfinite(ul) & (hl != 0)
@@ -505,7 +535,14 @@ def fit_hill(
         # slopes; with both asymptotes fixed, a coarser grid plus the straight-line fit of
         # logit((y - E0)/(Emax - E0)) on log dose (the median-effect linearisation).
         bu, bh = _starts(
-            lx[idx], y0[idx], w[idx], fa[idx], fb[idx], lmin[idx], lmax[idx], both_free[idx]
+            np.ascontiguousarray(lx[idx].T),
+            np.ascontiguousarray(y0[idx].T),
+            np.ascontiguousarray(w[idx].T),
+            fa[idx],
+            fb[idx],
+            lmin[idx],
+            lmax[idx],
+            both_free[idx],
         )
         u[idx], h[idx] = bu, bh
         _lm(
@@ -620,20 +657,27 @@ def _lm_run(
     max_iter,
     tol,
 ):
-    clx, cy, cw = lx[act], y[act], w[act]
+    # Points along axis 0 and curves along axis 1 (contiguous): the per-curve sums over a few
+    # points are then a handful of vector additions instead of many short row reductions.
+    clx = np.ascontiguousarray(lx[act].T)
+    cy = np.ascontiguousarray(y[act].T)
+    cw = np.ascontiguousarray(w[act].T)
     zd = bool(np.isinf(clx).any())  # any zero doses (log 0) in this set
     nzf = np.isfinite(clx).astype(float)  # 0 at zero dose
-    clxf = np.where(np.isfinite(clx), clx, 0.0)
+    clxf = np.where(np.isfinite(clx), clx, 0.0) if zd else clx
+    # Without zero doses or padding, the masks are all ones: skip multiplying by them (exact).
+    full = bool(cw.all())
+    pw = None if (full and analytic) else cw  # weights for the fixed-asymptote projection
     # Per-curve scalars, compacted together as rows of one array.
     cu, ch = u[act], h[act]
     cs = _sig(ch, cu, clx, zd)
-    ca, cb, r0 = _project(cs, cy, cw, fa[act], fb[act])
-    cr = (r0 * r0).sum(1)
+    ca, cb, r0 = _project(cs, cy, pw, fa[act], fb[act])
+    cr = _psum(r0 * r0)
     # An exact fit: RSS below 1e-20 of the total sum of squares (fitted values then within
     # ~1e-10 of the data's spread), or below 1e-24 in absolute terms.
-    nw = np.maximum(cw.sum(1), 1.0)
-    ybar = (cy * cw).sum(1) / nw
-    sstol = np.maximum(1e-20 * (((cy - ybar[:, None]) ** 2) * cw).sum(1), 1e-24)
+    nw = np.maximum(_psum(cw), 1.0)
+    ybar = _psum(cy * cw) / nw
+    sstol = np.maximum(1e-20 * _psum(((cy - ybar) ** 2) * cw), 1e-24)
     sc = np.stack(
         [
             cu,
@@ -659,31 +703,36 @@ def _lm_run(
             break
         cu, ch, cr, ca, cb, lam, ref, sstol, cfa, cfb, culo, cuhi, chlo, chhi = sc
         if analytic:
-            z = (clxf - cu[:, None]) * nzf
-            ds = (cb - ca)[:, None] * cs * (1.0 - cs) * cw
-            ju = -ch[:, None] * ds
+            z = clxf - cu
+            if zd:
+                z *= nzf
+            ds = (cb - ca) * cs
+            ds *= 1.0 - cs
+            if not full:
+                ds *= cw
+            ju = -ch * ds
             jh = z * ds
         elif logh:
             # Both asymptotes free: Kaufman's (1975 BIT 15:49) approximation of the Jacobian
             # of the variable-projection residual, J_k = (I - P) dA/dtheta_k c, per unit of
             # log EC50 and of log h.
-            z = (clxf - cu[:, None]) * nzf
-            ds = (cb - ca)[:, None] * cs * (1.0 - cs) * cw
-            ju = _deproject(-ch[:, None] * ds, cs, cw)
-            jh = _deproject(ch[:, None] * z * ds, cs, cw)
+            z = (clxf - cu) * nzf
+            ds = (cb - ca) * cs * (1.0 - cs) * cw
+            ju = _deproject(-ch * ds, cs, cw)
+            jh = _deproject(ch * z * ds, cs, cw)
         else:
             du = eps * np.maximum(1.0, np.abs(cu))
             dh = np.full(ch.shape, eps) if logh else eps * np.maximum(1.0, np.abs(ch))
             _, _, ru = _project(_sig(ch, cu + du, clx, zd), cy, cw, cfa, cfb)
             hp = ch * np.exp(dh) if logh else ch + dh
             _, _, rh = _project(_sig(hp, cu, clx, zd), cy, cw, cfa, cfb)
-            ju = (ru - r0) / du[:, None]
-            jh = (rh - r0) / dh[:, None]
-        a11 = (ju * ju).sum(1)
-        a12 = (ju * jh).sum(1)
-        a22 = (jh * jh).sum(1)
-        g1 = (ju * r0).sum(1)
-        g2 = (jh * r0).sum(1)
+            ju = (ru - r0) / du
+            jh = (rh - r0) / dh
+        a11 = _psum(ju * ju)
+        a12 = _psum(ju * jh)
+        a22 = _psum(jh * jh)
+        g1 = _psum(ju * r0)
+        g2 = _psum(jh * r0)
         # Active set: a parameter on a bound whose descent direction points outward stays put.
         fix_u = ((cu >= cuhi) & (g1 < 0)) | ((cu <= culo) & (g1 > 0))
         fix_h = ((ch >= chhi) & (g2 < 0)) | ((ch <= chlo) & (g2 > 0))
@@ -698,19 +747,18 @@ def _lm_run(
         nu = np.clip(cu + su, culo, cuhi)
         nh = np.clip(ch * np.exp(np.clip(sh, -20, 20)) if logh else ch + sh, chlo, chhi)
         ns = _sig(nh, nu, clx, zd)
-        na, nb, nres = _project(ns, cy, cw, cfa, cfb)
-        nr = (nres * nres).sum(1)
+        na, nb, nres = _project(ns, cy, pw, cfa, cfb)
+        nr = _psum(nres * nres)
         accept = np.isfinite(nr) & (nr <= cr) & alive
         step = np.hypot(nu - cu, nh - ch)
         rel = np.where(accept, (cr - nr) / np.maximum(cr, 1e-300), np.inf)
-        acc = accept[:, None]
         np.copyto(cu, nu, where=accept)
         np.copyto(ch, nh, where=accept)
         np.copyto(ca, na, where=accept)
         np.copyto(cb, nb, where=accept)
         np.copyto(cr, nr, where=accept)
-        np.copyto(cs, ns, where=acc)
-        np.copyto(r0, nres, where=acc)
+        np.copyto(cs, ns, where=accept)
+        np.copyto(r0, nres, where=accept)
         lam[:] = np.where(accept, np.maximum(lam / 3.0, 1e-12), np.minimum(lam * 4.0, 1e12))
         # Stall: 10 iterations that lowered the RSS by less than 1e-7 relative in total (a
         # creep along a flat valley, e.g. a step-like curve whose slope grows without bound).
@@ -736,8 +784,13 @@ def _lm_run(
                 keep = alive
                 act = act[keep]
                 sc = sc[:, keep]
-                cs, r0 = cs[keep], r0[keep]
-                clx, cy, cw, clxf, nzf = clx[keep], cy[keep], cw[keep], clxf[keep], nzf[keep]
+                cs, r0 = cs[:, keep], r0[:, keep]
+                clx, cy, cw = clx[:, keep], cy[:, keep], cw[:, keep]
+                pw = None if pw is None else cw
+                if zd:
+                    clxf, nzf = clxf[:, keep], nzf[:, keep]
+                else:
+                    clxf = clx
                 alive = np.ones(act.size, bool)
     if act.size:
         live = act[alive]
