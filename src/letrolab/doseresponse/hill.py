@@ -781,14 +781,15 @@ def _lm_run(
             n_dead = alive.size - int(alive.sum())
             # Compact when a tenth has finished (finished curves ride along until then).
             if n_dead >= 0.1 * alive.size or alive.size < 4096:
-                keep = alive
+                # Taking columns by index is several times faster than by a boolean mask.
+                keep = np.flatnonzero(alive)
                 act = act[keep]
-                sc = sc[:, keep]
-                cs, r0 = cs[:, keep], r0[:, keep]
-                clx, cy, cw = clx[:, keep], cy[:, keep], cw[:, keep]
+                sc, cs, r0, clx, cy, cw = (
+                    np.take(v, keep, axis=1) for v in (sc, cs, r0, clx, cy, cw)
+                )
                 pw = None if pw is None else cw
                 if zd:
-                    clxf, nzf = clxf[:, keep], nzf[:, keep]
+                    clxf, nzf = np.take(clxf, keep, axis=1), np.take(nzf, keep, axis=1)
                 else:
                     clxf = clx
                 alive = np.ones(act.size, bool)
