@@ -17,7 +17,13 @@ from pathlib import Path
 
 from letrolab.errors import InputError
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "check_output_dir", "staged_dir"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_output_dir",
+    "save_figure",
+    "staged_dir",
+]
 
 
 def _umask() -> int:

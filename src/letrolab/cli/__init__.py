@@ -23,9 +23,10 @@ try:  # typer >= 0.22 vendors click; its usage errors derive from TyperException
 except ImportError:  # pragma: no cover - older typer on top of click
     from click import ClickException as _UsageError
 
+from letrolab._results import jsonable as _jsonable  # re-exported for the sub-commands
 from letrolab.errors import LetrolabError
 
-__all__ = ["app", "fail", "main", "print_json"]
+__all__ = ["app", "main", "print_json"]
 
 app = typer.Typer(
     name="letrolab",
@@ -69,22 +70,10 @@ def _register_all() -> None:
             register(app)
 
 
-def _jsonable(obj: Any) -> Any:
-    """Make NumPy scalars/arrays JSON-able; non-finite floats become null (JSON has no NaN)."""
-    from letrolab._results import jsonable
-
-    return jsonable(obj)
-
-
 def print_json(doc: Any) -> None:
     """Print ``doc`` as one JSON document on stdout."""
     sys.stdout.write(json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n")
     sys.stdout.flush()
-
-
-def fail(message: str) -> None:
-    """Raise the one-line command-line error for ``message`` (exit status 2)."""
-    raise LetrolabError(message)
 
 
 def main(argv: list[str] | None = None) -> int:
