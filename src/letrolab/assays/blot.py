@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from letrolab._io import atomic_write_bytes
 from letrolab.errors import FormatError, InputError
 
 __all__ = [
@@ -87,26 +88,13 @@ class SyntheticBlot:
 
 
 def _save_image(path: str | Path, image: np.ndarray) -> Path:
-    import tempfile
-
-    from skimage import io as skio
+    import imageio.v3 as iio  # scikit-image's own image I/O layer
 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in {".png", ".tif", ".tiff"}:
         raise InputError(f"blot images are written as .png or .tif, not {suffix!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    import os
-
-    os.close(fd)
-    try:
-        skio.imsave(tmp, image, check_contrast=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, iio.imwrite("<bytes>", image, extension=suffix))
 
 
 def render_blot(
