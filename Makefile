@@ -13,10 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
 	touch $(STAMP)
 
-
 demo: $(STAMP)
 	$(BIN)/letrolab reproduce --out $(OUT)
-	@echo "report: $(OUT)/report.html (claims: $(OUT)/claims.json, all tables: $(OUT)/results.duckdb)"
+	@echo "open $(OUT)/report.html in a browser; claims: $(OUT)/claims.json, tables: $(OUT)/results.duckdb"
 
 test: $(STAMP)
 	sh tests/report/ensure_chromium.sh
