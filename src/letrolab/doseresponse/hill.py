@@ -39,7 +39,7 @@ result reports ``E0``/``Emax`` as the zero- and infinite-dose effects.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -545,26 +545,8 @@ def fit_hill(
             both_free[idx],
         )
         u[idx], h[idx] = bu, bh
-        _lm(
-            idx,
-            u,
-            h,
-            rss,
-            a_out,
-            b_out,
-            converged,
-            lx,
-            y0,
-            w,
-            fa,
-            fb,
-            u_lo,
-            u_hi,
-            h_lo,
-            h_hi,
-            max_iter,
-            tol,
-        )
+        prob = _LMProblem(lx, y0, w, fa, fb, u_lo, u_hi, h_lo, h_hi, max_iter, tol)
+        _lm(idx, prob, _LMOut(u, h, rss, a_out, b_out, converged))
 
     nc = okc & ~converged
     reason[nc] = f"no convergence in {max_iter} Levenberg-Marquardt iterations"
@@ -593,14 +575,40 @@ def fit_hill(
     )
 
 
-def _lm(
-    idx, u, h, rss, a_out, b_out, converged, lx, y, w, fa, fb, u_lo, u_hi, h_lo, h_hi, max_iter, tol
-):
+class _LMProblem(NamedTuple):
+    """Per-curve data and settings of one fit (read only; rows are curves)."""
+
+    lx: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    fa: np.ndarray
+    fb: np.ndarray
+    u_lo: np.ndarray
+    u_hi: np.ndarray
+    h_lo: np.ndarray
+    h_hi: np.ndarray
+    max_iter: int
+    tol: float
+
+
+class _LMOut(NamedTuple):
+    """Per-curve arrays filled in place: u and h hold the starts on entry."""
+
+    u: np.ndarray
+    h: np.ndarray
+    rss: np.ndarray
+    a_out: np.ndarray
+    b_out: np.ndarray
+    converged: np.ndarray
+
+
+def _lm(idx, prob, out):
     """Projected Levenberg–Marquardt on (u = log EC50, h); asymptotes by projection.
 
     Curves with both asymptotes fixed get the analytic Jacobian; the others a forward-difference
     Jacobian of the variable-projection residual (Golub & Pereyra 1973).
     """
+    fa, fb = prob.fa, prob.fb
     fixed = ~np.isnan(fa[idx]) & ~np.isnan(fb[idx])
     free = np.isnan(fa[idx]) & np.isnan(fb[idx])
     # Both asymptotes free (h > 0): iterate on log h, which straightens the curved valley of
@@ -611,52 +619,12 @@ def _lm(
         (idx[~fixed & ~free], False, False),
     ):
         if sub.size:
-            _lm_run(
-                logh,
-                sub,
-                analytic,
-                u,
-                h,
-                rss,
-                a_out,
-                b_out,
-                converged,
-                lx,
-                y,
-                w,
-                fa,
-                fb,
-                u_lo,
-                u_hi,
-                h_lo,
-                h_hi,
-                max_iter,
-                tol,
-            )
+            _lm_run(logh, sub, analytic, prob, out)
 
 
-def _lm_run(
-    logh,
-    act,
-    analytic,
-    u,
-    h,
-    rss,
-    a_out,
-    b_out,
-    converged,
-    lx,
-    y,
-    w,
-    fa,
-    fb,
-    u_lo,
-    u_hi,
-    h_lo,
-    h_hi,
-    max_iter,
-    tol,
-):
+def _lm_run(logh, act, analytic, prob, out):
+    lx, y, w, fa, fb, u_lo, u_hi, h_lo, h_hi, max_iter, tol = prob
+    u, h, rss, a_out, b_out, converged = out
     # Points along axis 0 and curves along axis 1 (contiguous): the per-curve sums over a few
     # points are then a handful of vector additions instead of many short row reductions.
     clx = np.ascontiguousarray(lx[act].T)
