@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from letrolab._io import atomic_write_text, staged_dir
+from letrolab._results import jsonable
 from letrolab.errors import InputError, LetrolabError
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 from letrolab.experiments.claims import ClaimResult, evaluate_claims
@@ -91,7 +92,7 @@ class RunResult:
                 | {
                     "evaluated": c.evaluated,
                     "rule": c.rule,
-                    "values": json.dumps(_jsonable(c.values), sort_keys=True),
+                    "values": json.dumps(jsonable(c.values), sort_keys=True),
                 }
                 for c in self.claims
             ]
@@ -141,12 +142,6 @@ class RunResult:
         ]
         lines += [c.report() for c in self.claims]
         return "\n".join(lines)
-
-
-def _jsonable(obj: Any) -> Any:
-    from letrolab.cli import _jsonable as cli_jsonable
-
-    return cli_jsonable(obj)
 
 
 def _versions() -> dict[str, str]:
@@ -419,7 +414,7 @@ def reproduce(
         claims_doc = [c.summary() for c in result.claims]
         atomic_write_text(
             stage / "claims.json",
-            json.dumps(_jsonable(claims_doc), indent=2, allow_nan=False) + "\n",
+            json.dumps(jsonable(claims_doc), indent=2, allow_nan=False) + "\n",
         )
         atomic_write_text(stage / "report.html", render_report(result))
     return result

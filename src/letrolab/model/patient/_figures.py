@@ -14,6 +14,7 @@ def write_figures(result, out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from letrolab._io import save_figure
     from letrolab.model.patient.trial import HYPERGLYCEMIA_MM
 
     paths = []
@@ -38,9 +39,7 @@ def write_figures(result, out: Path) -> list[Path]:
     n_shown = max((tr["E2"].shape[0] for tr in result.traces.values() if "E2" in tr), default=0)
     fig.suptitle(f"first {n_shown} patients per arm (thin) and their median (thick)")
     fig.tight_layout()
-    paths.append(out / "profiles.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, out / "profiles.png", dpi=110))
 
     for fname, col, label, line in (
         ("igf1.png", "igf1_change_pct", "serum IGF-I change from baseline (%)", 24.0),
@@ -55,7 +54,5 @@ def write_figures(result, out: Path) -> list[Path]:
         ax.set_ylabel("density")
         ax.legend(fontsize=7)
         fig.tight_layout()
-        paths.append(out / fname)
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(save_figure(fig, out / fname, dpi=110))
     return paths
