@@ -61,6 +61,12 @@ def test_simulate_mass_units_and_out_dir(run_cli, tmp_path):
     assert (out_dir / "trajectories.csv").read_text().startswith("time_h,viable_cells")
 
 
+def test_simulate_out_file_is_the_json_document(run_cli, tmp_path):
+    code, out, err = run_cli("simulate", "--days", "1", "--json", "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "r" / "simulation.json").read_text()) == json.loads(out)
+
+
 @pytest.mark.parametrize(
     ("args", "match"),
     [

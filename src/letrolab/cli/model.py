@@ -102,6 +102,7 @@ def register(app: typer.Typer) -> None:
         import json
 
         from letrolab._io import staged_dir
+        from letrolab._results import jsonable
         from letrolab.cli import print_json
         from letrolab.model import simulate
 
@@ -117,7 +118,9 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             with staged_dir(out) as stage:
                 res.to_frame().to_csv(stage / "trajectories.csv", index=False)
-                (stage / "simulation.json").write_text(json.dumps(doc, indent=1))
+                (stage / "simulation.json").write_text(
+                    json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n"
+                )
         if json_:
             print_json(doc)
         else:
