@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from letrolab._results import jsonable
 from letrolab.doseresponse.hill import HillFits, fit_hill, hill_effect
 from letrolab.errors import InputError
 from letrolab.synergy.tidy import CombinationData, read_combination
@@ -734,7 +735,7 @@ class ReferenceResult:
             "models": list(self.models),
             "blocks": [
                 {
-                    **{k: _jsonable(v) for k, v in row.items()},
+                    **jsonable(row),
                     "warnings": list(self.warnings.get(str(row["block_id"]), [])),
                 }
                 for row in self.blocks.to_dict(orient="records")
@@ -758,16 +759,6 @@ class ReferenceResult:
         if len(self.blocks) > max_blocks:
             lines.append(f"... {len(self.blocks) - max_blocks} more blocks")
         return "\n".join(lines)
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return _num(v)
-    return str(v)
 
 
 def _num(v: Any) -> float | None:
