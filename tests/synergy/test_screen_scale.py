@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,6 +68,10 @@ def test_chunked_file_screen_equals_one_pass(tmp_path, screen_df, one_pass, suff
     summ = pd.read_csv(blocks)
     np.testing.assert_allclose(summ["zip_mean"], one_pass.blocks["zip_mean"], atol=1e-9)
     assert not list(tmp_path.glob(".*.part"))
+    # Same mode as a plain open() (mkstemp's 0600 would hide the table from the group).
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
     assert "60 blocks" in r.report()
     assert r.summary()["n_blocks"] == 60
 
@@ -90,5 +96,6 @@ def test_bad_options_are_named(screen_df, tmp_path):
         score_screen(screen_df, engine="spark")
     with pytest.raises(InputError, match=r"use a \.csv"):
         score_screen(screen_df, scores_out=tmp_path / "x.xlsx")
+    assert not list(tmp_path.iterdir())  # a refused name leaves no staged .part file
     with pytest.raises(InputError, match="does not exist"):
         score_screen(tmp_path / "missing.csv")

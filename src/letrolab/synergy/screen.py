@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from letrolab._io import _umask
 from letrolab.errors import FormatError, InputError
 from letrolab.synergy.reference import MODELS, _check_convention, _check_models, _score_table
 from letrolab.synergy.tidy import CombinationData, _columns, normalise_combination
@@ -220,13 +221,16 @@ class _Sink:
         self.fh: Any = None
         if target is not None:
             target = Path(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-            os.close(fd)
-            self.tmp = Path(tmp)
+            # Check the name before staging, so a refused name leaves no stray .part file.
             self.parquet = target.suffix.lower() in {".parquet", ".pq"}
             if not self.parquet and target.suffix.lower() not in {".csv", ".tsv"}:
                 raise InputError(f"output {target.name}: use a .csv, .tsv or .parquet name")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+            # mkstemp creates 0600; give the file the mode an ordinary open() would (as _io does).
+            os.fchmod(fd, 0o666 & ~_umask())
+            os.close(fd)
+            self.tmp = Path(tmp)
 
     def write(self, df: pd.DataFrame) -> None:
         if self.target is None:
