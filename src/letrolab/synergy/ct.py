@@ -62,7 +62,7 @@ from letrolab.doseresponse.median_effect import (
     fit_median_effect,
 )
 from letrolab.errors import InputError
-from letrolab.synergy.tidy import CombinationData, read_combination
+from letrolab.synergy.tidy import CombinationData, _unit_factors, read_combination
 
 __all__ = [
     "CI_SCALE",
@@ -719,13 +719,7 @@ def _padded(table: pd.DataFrame, k: int) -> dict[str, Any]:
     npts = int(pidx.max()) + 1 if len(pidx) else 0
     conc_m = table[[f"conc{j + 1}" for j in range(k)]].to_numpy(dtype=float)
     units = table["unit"].astype(str).to_numpy()
-    factor_of = {u: (1.0 if u in ("", "nan", "None") else None) for u in pd.unique(units)}
-    from letrolab.units import molar_factor
-
-    for u in factor_of:
-        if factor_of[u] is None:
-            factor_of[u] = molar_factor(u)
-    factor = np.array([factor_of[u] for u in units])
+    factor = _unit_factors(units)
     conc = np.full((nb, npts, k), np.nan)
     conc[codes, pidx] = conc_m / factor[:, None]
     fa = np.full((nb, npts), np.nan)

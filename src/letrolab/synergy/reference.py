@@ -53,8 +53,7 @@ import pandas as pd
 from letrolab._results import jsonable
 from letrolab.doseresponse.hill import HillFits, fit_hill, hill_effect
 from letrolab.errors import InputError
-from letrolab.synergy.tidy import CombinationData, read_combination
-from letrolab.units import molar_factor
+from letrolab.synergy.tidy import CombinationData, _unit_factors, read_combination
 
 __all__ = [
     "CONVENTIONS",
@@ -590,12 +589,6 @@ def _score_grid_table(table, grid, bcode, block_ids, first_idx, models, conventi
         )
     warn_by_id = {str(block_ids[b]): w for b, w in warns.items()}
     return sc, summ, sa, warn_by_id
-
-
-def _unit_factors(units: np.ndarray) -> np.ndarray:
-    uniq, inv = np.unique(units.astype(str), return_inverse=True)
-    f = np.array([molar_factor(u) if u not in ("", "nan", "None") else 1.0 for u in uniq])
-    return f[inv]
 
 
 # ----------------------------------------------------------------------------- result

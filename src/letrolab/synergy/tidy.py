@@ -208,6 +208,13 @@ def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], 
     return drugs, concs, units, resp, replicate  # type: ignore[return-value]
 
 
+def _unit_factors(units: np.ndarray) -> np.ndarray:
+    """Molar per display unit for each entry of ``units`` (1 where the input had no unit)."""
+    uniq, inv = np.unique(units.astype(str), return_inverse=True)
+    f = np.array([molar_factor(u) if u not in ("", "nan", "None") else 1.0 for u in uniq])
+    return f[inv]
+
+
 def normalise_combination(df: pd.DataFrame, *, response: str = "inhibition") -> CombinationData:
     """Normalise a combination DataFrame; see :func:`read_combination`."""
     out, k, warnings = _normalise_rows(df, response=response)
