@@ -23,6 +23,11 @@ def test_claims_json_has_exactly_the_contract_shape(quick_claims):
         assert all(isinstance(c[k], str) and c[k] for k in ("claim", "seed", "model"))
 
 
+def test_every_claim_holds_on_the_default_quick_run(quick_claims):
+    """The seed's nine claims all hold on the model with the default seed (the demo's promise)."""
+    assert [(c["id"], c["model"]) for c in quick_claims if not c["holds"]] == []
+
+
 def test_every_experiment_ran(quick_run):
     exps = read_table(quick_run / "results.duckdb", "experiments")
     assert set(exps["status"]) == {"ok"}, exps[["id", "status", "reason"]].to_dict("records")
