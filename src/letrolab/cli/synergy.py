@@ -74,7 +74,7 @@ def _read_input(input_path: Path | None, plate: Path | None, layout: Path | None
 
 
 # --------------------------------------------------------------------------------------------
-# Reference models (Bliss, HSA, Loewe, ZIP) — owned by the issue-3 engineer.
+# Reference models (Bliss, HSA, Loewe, ZIP)
 # --------------------------------------------------------------------------------------------
 def _run_reference_models(
     data: Any,
