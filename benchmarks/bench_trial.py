@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import write_section
 
 from letrolab.model.patient import run_trial, sample_cohort, simulate_reference
+from letrolab.model.patient.trial import HOURS_PER_MONTH
 
 N = 100_000
 MONTHS = 12
@@ -71,11 +72,12 @@ def main() -> None:
         simulate_reference(params, doses=doses, t_end_h=t_end, dt_h=24.0)
     rr_per_patient = (time.perf_counter() - t1) / cohort.n
 
-    body = f"""## trial — 100,000 virtual patients, one year (issue 5)
+    steps = max(1, round(MONTHS * HOURS_PER_MONTH))  # run_trial's default dt_h = 1 h
+    body = f"""## trial — {N:,} virtual patients, {MONTHS} months (issue 5)
 
 | what | value |
 |---|---|
-| patients x months | {N:,} x {MONTHS} (hourly steps, 8,766 per patient) |
+| patients x months | {N:,} x {MONTHS} (hourly steps, {steps:,} per patient) |
 | letrolab `run_trial`, vectorised engine, {WORKERS} worker processes | **{wall:.1f} s** (goal < 120 s) |
 | peak resident memory: parent / one worker ({N // WORKERS:,} patients, measured in a separate process) | {parent:.0f} MB / {children:.0f} MB |
 | libroadrunner reference, one patient at a time (100 patients) | {rr_per_patient * 1e3:.0f} ms per patient, about {rr_per_patient * N / 60:.0f} min for {N:,} on one core |
