@@ -235,10 +235,14 @@ def part2(n_blocks: int) -> str:
             time.sleep(0.2)
         out = proc.stdout.read() if proc.stdout else ""
         if proc.returncode != 0:
-            return f"## 1,000,000-block screen\n\nFailed (exit {proc.returncode}).\n"
+            return f"## {n_blocks:,}-block screen\n\nFailed (exit {proc.returncode}).\n"
         res = json.loads(out.strip().splitlines()[-1])
         size = (Path(tmp) / "scores.parquet").stat().st_size
     minutes = res["seconds"] / 60
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    shared = (
+        " (above the core count: the cores were shared with other jobs)" if load > cores else ""
+    )
     return (
         f"## Screen: {res['n_blocks']:,} 4×4 blocks, all four models\n\n"
         f"Input {n_blocks * 16:,} rows of tidy Parquet (written in {gen_s:.0f} s, not timed); "
@@ -251,8 +255,7 @@ def part2(n_blocks: int) -> str:
         f"| {peak / 2**30:.2f} GiB |\n\n"
         f"Goals: < 10 min on 2 cores, peak < 4 GB. {res['warned']:,} blocks carry warnings "
         "(mostly Loewe cells whose expected effect lies beyond a partner's maximum).\n"
-        "The machine's 2 cores were shared with other jobs during the run (see load below).\n"
-        f"Load average at the end: {os.getloadavg()[0]:.1f}.\n"
+        f"Load average at the end: {load:.1f} on {cores} cores{shared}.\n"
     )
 
 
