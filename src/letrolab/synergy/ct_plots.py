@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from letrolab._io import save_figure
 from letrolab.synergy.ct import FA_CURVE, BlockCI
 
 __all__ = ["fa_ci_plot", "isobologram_plot", "median_effect_plot", "plot_block"]
@@ -157,8 +158,7 @@ def plot_block(block: BlockCI, out_dir: str | Path) -> list[Path]:
             if fn(block, ax) is None:
                 continue
             fig.tight_layout()
-            fig.savefig(out / name, dpi=110)
-            written.append(out / name)
+            written.append(save_figure(fig, out / name, dpi=110))
         finally:
             plt.close(fig)
     return written
