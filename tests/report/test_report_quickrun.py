@@ -179,5 +179,5 @@ def test_cli_out_that_is_a_file_is_one_error_line(run_cli, tmp_path):
     f.write_text("keep me")
     code, out, err = run_cli("reproduce", "--only", "crosstalk", "--out", f)
     assert code == 2 and out == ""
-    assert err == f"error: --out {str(f)!r} exists and is not a folder; give a folder path\n"
+    assert err == f"error: output folder {str(f)!r} is an existing file; give a folder path\n"
     assert f.read_text() == "keep me"

@@ -46,10 +46,11 @@ def reproduce(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from letrolab._io import check_output_dir
     from letrolab.cli import print_json
     from letrolab.errors import InputError
     from letrolab.experiments.registry import all_experiments, get_experiment
-    from letrolab.experiments.runner import check_out, check_overrides
+    from letrolab.experiments.runner import check_overrides
     from letrolab.experiments.runner import reproduce as run
 
     exps = [get_experiment(i) for i in only] if only else all_experiments()
@@ -60,7 +61,7 @@ def reproduce(
             raise InputError(f"--set {item!r}: write NAME=VALUE, e.g. --set k_er118_erk=0")
         raw[name.strip()] = value.strip()
     overrides = check_overrides(raw)  # before any output, so errors stay one line
-    out = check_out(out)
+    out = check_output_dir(out)
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description:<28}"),

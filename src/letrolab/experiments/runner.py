@@ -31,7 +31,6 @@ from letrolab.experiments.claims import ClaimResult, evaluate_claims
 __all__ = [
     "ExperimentRun",
     "RunResult",
-    "check_out",
     "check_overrides",
     "reproduce",
     "run_experiments",
@@ -203,14 +202,6 @@ def provenance(*, quick: bool, seed: int, overrides: Mapping[str, float]) -> dic
     prov |= _model_provenance()
     prov |= _versions()
     return prov
-
-
-def check_out(out: str | os.PathLike) -> Path:
-    """The output folder as a Path; refuse a path that exists and is not a folder."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {str(out)!r} exists and is not a folder; give a folder path")
-    return out
 
 
 def check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
@@ -395,7 +386,6 @@ def reproduce(
     from letrolab.report import render_report
     from letrolab.store import TableInfo, write_store
 
-    out = check_out(out)
     exps = list(all_experiments() if experiments is None else experiments)
     with staged_dir(out) as stage:
         result = run_experiments(
