@@ -412,7 +412,8 @@ def _score_table(
 
     # Tables.
     # String columns as categoricals (codes per cell, names once per block).
-    fac = _unit_factors(units)[bc]
+    ufac = _unit_factors(units)  # molar per display unit, one per block
+    fac = ufac[bc]
     sc = pd.DataFrame({"block_id": _take(np.asarray(block_ids, dtype=object), bc)})
     for i in range(k):
         sc[f"drug{i + 1}"] = _take(drugs_of_block[:, i], bc)
@@ -465,7 +466,7 @@ def _score_table(
             "ok": fit_ok,
             "e0": e0,
             "emax": emax,
-            "ec50": ec50 / np.repeat(_unit_factors(units), k),
+            "ec50": ec50 / np.repeat(ufac, k),
             "h": hh,
             "rss": fit_rss,
             "n": fit_n,
@@ -519,7 +520,8 @@ def _score_grid_table(table, grid, bcode, block_ids, first_idx, models, conventi
     )
     ncell = (r - 1) * (c - 1)
     bc = np.repeat(np.arange(nb), ncell)
-    fac = _unit_factors(units)[bc]
+    ufac = _unit_factors(units)  # molar per display unit, one per block
+    fac = ufac[bc]
     sc = pd.DataFrame({"block_id": _take(np.asarray(block_ids, dtype=object), bc)})
     for i in range(2):
         sc[f"drug{i + 1}"] = _take(drugs_of_block[:, i], bc)
@@ -575,8 +577,7 @@ def _score_grid_table(table, grid, bcode, block_ids, first_idx, models, conventi
                 "ok": np.stack([f.ok for f in fits], 1).ravel(),
                 "e0": np.stack([f.e0 for f in fits], 1).ravel(),
                 "emax": np.stack([f.emax for f in fits], 1).ravel(),
-                "ec50": np.stack([f.ec50 for f in fits], 1).ravel()
-                / np.repeat(_unit_factors(units), 2),
+                "ec50": np.stack([f.ec50 for f in fits], 1).ravel() / np.repeat(ufac, 2),
                 "h": np.stack([f.h for f in fits], 1).ravel(),
                 "rss": np.stack([f.rss for f in fits], 1).ravel(),
                 "n": np.stack([f.n for f in fits], 1).ravel(),
