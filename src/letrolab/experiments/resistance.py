@@ -83,6 +83,8 @@ ADAPTIVE = ("r1_level", "pi3k_basal")
 BLOT_CV = 0.15
 #: Smallest fold change of p-AKT or p-S6 (LR over parental) the blot experiment must detect.
 MIN_FOLD = 1.2
+#: Power the blot experiment is sized for (probability of detecting ``MIN_FOLD``).
+BLOT_POWER = 0.90
 
 
 def blot_replicates_for_power(
@@ -91,7 +93,7 @@ def blot_replicates_for_power(
     cv: float = BLOT_CV,
     n_lr: int = N_PICK,
     alpha: float = 0.05,
-    power: float = 0.90,
+    power: float = BLOT_POWER,
     n_max: int = 50,
 ) -> int:
     """Number of replicate blots needed to detect ``min_fold`` with the given power.
@@ -575,22 +577,27 @@ EXPERIMENT = Experiment(
     ),
     run=run,
     methods=(
-        "In each of three flasks, a population of MCF-7/Aro clones (400; 100 in a quick run) varying log-normally in "
-        "IGF-1R level (30 % CV), PI3K pathway activity (receptor-independent PI3K input 50 %, "
-        "PTEN-like PIP3 turnover 30 %) and ER dependence (the "
-        "ER-driven share of cyclin D1 transcription, logit-normal SD 0.5, at a fixed total) is passaged monthly for six months in androstenedione 10 nM + "
-        "letrozole 1 µM. Each passage re-weights the clones by their simulated 28-day growth "
+        f"In each of three flasks, a population of MCF-7/Aro clones ({N_CLONES[False]}; "
+        f"{N_CLONES[True]} in a quick run) varying log-normally in "
+        f"IGF-1R level ({100 * SPREAD['r1_level']:.0f} % CV), PI3K pathway activity "
+        f"(receptor-independent PI3K input {100 * SPREAD['pi3k_basal']:.0f} %, "
+        f"PTEN-like PIP3 turnover {100 * SPREAD['k_pi3k_inact']:.0f} %) and ER dependence (the "
+        f"ER-driven share of cyclin D1 transcription, logit-normal SD {ER_SHARE_SD:g}, at a fixed "
+        f"total) is passaged monthly for {MONTHS} months in androstenedione 10 nM + "
+        f"letrozole {LETROZOLE_M * 1e6:g} µM. Each passage re-weights the clones by their "
+        f"simulated {PASSAGE_DAYS:g}-day growth "
         "(selection) and raises IGF-1R and PI3K activity by up to 10 % per month in arrested "
         "clones (adaptation, an assumption in the spirit of long-term estrogen-deprivation "
         "studies). The dominant clone of each flask becomes a derived cell line (LR1–LR3).\n\n"
         "Parental and LR cells (48 h letrozole) are blotted for p-AKT S473, AKT, p-S6 and S6 "
-        f"in {BLOT_REPLICATES} replicate blots (15 % band-to-band technical CV; the number sized "
-        "before the run for 90 % power to detect a 1.2× change at that noise), written as 16-bit PNG images and quantified by letrolab's "
+        f"in {BLOT_REPLICATES} replicate blots ({100 * BLOT_CV:.0f} % band-to-band technical CV; "
+        f"the number sized before the run for {100 * BLOT_POWER:.0f} % power to detect a "
+        f"{MIN_FOLD:g}× change at that noise), written as 16-bit PNG images and quantified by letrolab's "
         "densitometry (rolling-ball background, lane profiles, peak areas; phospho / total, "
         "relative to parental); higher p-AKT and p-S6 in the LR clones is tested on the log "
         "ratios of the replicate blots with a one-sided randomised-block t-test (blot as block, "
         "clones pooled, p < 0.05) together with the same direction in every clone. For S7 each line is grown 6 days in letrozole with or without "
-        "everolimus 10 nM: growth is the viable-cell fold change, death the sub-G1 fraction "
+        f"everolimus {EVEROLIMUS_M * 1e9:g} nM: growth is the viable-cell fold change, death the sub-G1 fraction "
         "from virtual PI FCS files."
     ),
 )
