@@ -74,7 +74,10 @@ def test_identical_replicates_give_zero_width_intervals():
     df = _replicated(5.0, 0.0)
     r = bootstrap_summaries(df, models="bliss", n_boot=20)
     row = r.blocks.iloc[0]
-    assert row["bliss_mean_lo"] == pytest.approx(row["bliss_mean_hi"], abs=1e-9)
+    # Bliss-independent singles plus 5 on every combination cell: every Bliss score is 5.
+    assert row["bliss_mean"] == pytest.approx(5.0, abs=1e-9)
+    assert row["bliss_mean_lo"] == pytest.approx(5.0, abs=1e-9)
+    assert row["bliss_mean_hi"] == pytest.approx(5.0, abs=1e-9)
 
 
 def test_single_wells_are_flagged():
