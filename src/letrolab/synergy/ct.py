@@ -680,32 +680,42 @@ class ChouTalalayResult:
         )
 
     def write_tables(self, out_dir: Any) -> None:
-        """Write ``chou_talalay.json`` and per-block CSV tables under ``out_dir``."""
+        """Write ``chou_talalay.json`` and per-block CSV tables under ``out_dir``.
+
+        Each file is written atomically; use :func:`letrolab._io.staged_dir` around it for an
+        atomic folder.
+        """
         import json
         from pathlib import Path
 
+        from letrolab._io import atomic_write_text
+
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "chou_talalay.json").write_text(
-            json.dumps(jsonable(self.summary()), indent=2, allow_nan=False) + "\n"
+        atomic_write_text(
+            out / "chou_talalay.json",
+            json.dumps(jsonable(self.summary()), indent=2, allow_nan=False) + "\n",
         )
         for res in self.blocks.values():
             if not res:
                 continue
             d = out / res.dirname
-            d.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame([f.summary() for f in res.single_agents.values()]).drop(
-                columns=["ok"]
-            ).to_csv(d / "single_agents.csv", index=False)
-            res.to_frame().to_csv(d / "points.csv", index=False)
-            res.isobologram().to_csv(d / "isobologram.csv", index=False)
+            tables = {
+                "single_agents.csv": pd.DataFrame(
+                    [f.summary() for f in res.single_agents.values()]
+                ).drop(columns=["ok"]),
+                "points.csv": res.to_frame(),
+                "isobologram.csv": res.isobologram(),
+            }
             if res.mixtures:
-                res.fa_ci_table().to_csv(d / "fa_ci_table.csv", index=False)
-                pd.concat(
+                tables["fa_ci_table.csv"] = res.fa_ci_table()
+                tables["fa_ci_curve.csv"] = pd.concat(
                     [m.curve().assign(mixture=m.name) for m in res.mixtures], ignore_index=True
-                ).to_csv(d / "fa_ci_curve.csv", index=False)
+                )
+            for name, df in tables.items():
+                atomic_write_text(d / name, df.to_csv(index=False))
             if res.warnings:
-                (d / "warnings.txt").write_text("\n".join(res.warnings) + "\n")
+                atomic_write_text(d / "warnings.txt", "\n".join(res.warnings) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------
