@@ -133,7 +133,8 @@ def main() -> int:
         "",
         f"Result: {res.singlets:,} singlets (truth {round(N_EVENTS * (1 - truth['doublets'])):,}), "
         f"G1 {res.g1_pct:.2f} % / S {res.s_pct:.2f} % / G2M {res.g2m_pct:.2f} % "
-        f"(truth 55 / 28 / 17), sub-G1 {res.sub_g1_pct:.2f} % (truth 6), RCS {res.rcs:.2f}.",
+        f"(truth {truth['g1']:.0%} / {truth['s']:.0%} / {truth['g2m']:.0%}), "
+        f"sub-G1 {res.sub_g1_pct:.2f} % (truth {truth['sub_g1']:.0%}), RCS {res.rcs:.2f}.",
         "The RCS is far above 1 because the simulated sub-G1 hump (6 % apoptotic events) is "
         "gated, not a component of the fitted model (G1, S, G2/M, debris); with a million "
         "events that misfit below G1 dominates chi-square. The same simulation without the "
