@@ -7,10 +7,13 @@ is rewritten atomically. A section records the command that produced it, the mac
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import os
 import platform
 import re
+import statistics
 import sys
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -19,6 +22,17 @@ HEADER = (
     "Each section is written by the benchmark named in it, with the command that produced it.\n"
     "Ratios compare letrolab with peer tools measured in the same run on the same inputs.\n"
 )
+
+
+def timed(fn, repeat: int = 5) -> tuple[float, float, object]:
+    """Best and median wall time in seconds of ``repeat`` calls of ``fn``, and its last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), statistics.median(times), out
 
 
 def machine() -> str:

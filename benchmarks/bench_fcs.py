@@ -11,8 +11,6 @@ Goals (issue 7): reading faster than FlowKit and within 2x of FlowCal; whole ana
 
 from __future__ import annotations
 
-import gc
-import statistics
 import sys
 import time
 import warnings
@@ -23,25 +21,13 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import write_section  # noqa: E402
+from _results import timed, write_section  # noqa: E402
 
 from letrolab.assays.cellcycle import PI_CHANNELS, analyze_cell_cycle, simulate_dna_content  # noqa: E402
 from letrolab.assays.fcs import read_fcs, write_fcs  # noqa: E402
 
 N_EVENTS = 1_000_000
 REPEAT = 5
-
-
-def timed(fn, repeat: int = REPEAT) -> tuple[float, float, object]:
-    """(best, median) wall time in seconds and the last result."""
-    times = []
-    out = None
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times), out
 
 
 def main() -> int:
@@ -61,7 +47,7 @@ def main() -> int:
     def record(name, fn, get_array):
         nonlocal ref
         try:
-            best, med, out = timed(fn)
+            best, med, out = timed(fn, REPEAT)
         except Exception as exc:  # a peer that fails is reported, not fatal
             rows.append((name, None, None, f"failed: {type(exc).__name__}: {exc}"))
             return

@@ -9,10 +9,7 @@ the table gives how many agree exactly, so the benchmark is also an outside chec
 
 from __future__ import annotations
 
-import gc
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -21,22 +18,12 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import write_section  # noqa: E402
+from _results import timed, write_section  # noqa: E402
 
 from letrolab.assays.plates import detect_format, read_plate  # noqa: E402
 
 REPEAT = 5
 DATA = HERE.parent.parent / "shared" / "data" / "plates"
-
-
-def timed(fn, repeat: int = REPEAT):
-    times, out = [], None
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times), out
 
 
 def peer_values(sf) -> dict[tuple, float]:
@@ -77,12 +64,12 @@ def main() -> int:
     rows = []
     tot_ours = tot_peer = 0.0
     for path in files:
-        best, _, df = timed(lambda path=path: read_plate(path))
+        best, _, df = timed(lambda path=path: read_plate(path), REPEAT)
         n_ours = int(df["flag"].eq("ok").sum())
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pbest, _, sf = timed(lambda path=path: SynergyFile(str(path)))
+                pbest, _, sf = timed(lambda path=path: SynergyFile(str(path)), REPEAT)
         except Exception as exc:  # the peer refuses the file
             rows.append(
                 f"| {path.name} | {n_ours} | {1e3 * best:.1f} | fails: {type(exc).__name__}: "
@@ -105,7 +92,7 @@ def main() -> int:
         [
             "## plates: Gen5 text exports, letrolab vs synergy-file-reader 1.3.3",
             "",
-            "Best of 5 reads per file. 'agree' counts the values both tools report for the same",
+            f"Best of {REPEAT} reads per file. 'agree' counts the values both tools report for the same",
             "plate, well, read label and time point that are identical (NaN = NaN).",
             "",
             "| file | ok wells (letrolab) | letrolab ms | synergy-file-reader ms | agree | peer values |",
