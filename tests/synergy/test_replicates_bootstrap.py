@@ -100,3 +100,24 @@ def test_synergyfinder_replicate_example(shared_data):
     assert len(r.blocks) == 2
     assert (r.cells["n"] == 3).all()
     assert (r.blocks["zip_mean_lo"] <= r.blocks["zip_mean_hi"]).all()
+
+
+def test_convention_reaches_every_resample():
+    """The point estimate under a convention is reference_scores' under that convention, and
+    the convention changes the fitted-model summaries (Loewe) but not the Bliss ones, which use
+    observed single agents."""
+    from letrolab.synergy.reference import reference_scores
+
+    df = _replicated(5.0, 2.0)
+    sf2 = bootstrap_summaries(df, models="bliss,loewe", n_boot=20, convention="synergyfinder2")
+    free = bootstrap_summaries(df, models="bliss,loewe", n_boot=20)
+    ref = reference_scores(df, models="loewe", convention="synergyfinder2")
+    assert sf2.blocks["loewe_mean"].iloc[0] == pytest.approx(
+        ref.blocks["loewe_mean"].iloc[0], abs=1e-9
+    )
+    assert sf2.blocks["loewe_mean"].iloc[0] != pytest.approx(
+        free.blocks["loewe_mean"].iloc[0], abs=1e-3
+    )
+    assert sf2.blocks["bliss_mean"].iloc[0] == free.blocks["bliss_mean"].iloc[0]
+    with pytest.raises(InputError, match="unknown convention 'sf9'"):
+        bootstrap_summaries(df, models="bliss", n_boot=20, convention="sf9")

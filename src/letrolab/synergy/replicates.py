@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from letrolab.errors import InputError
-from letrolab.synergy.reference import MODELS, _check_models, _score_table
+from letrolab.synergy.reference import MODELS, _check_convention, _check_models, _score_table
 from letrolab.synergy.tidy import _normalise_rows, normalise_combination
 
 __all__ = ["BootstrapResult", "bootstrap_summaries"]
@@ -113,6 +113,7 @@ def bootstrap_summaries(
     seed: int = 0,
     level: float = 0.95,
     response: str = "inhibition",
+    convention: str = "free",
 ) -> BootstrapResult:
     """Bootstrap intervals and p-values of block synergy summaries from replicate wells.
 
@@ -129,12 +130,16 @@ def bootstrap_summaries(
     level : float
         Interval coverage, in (0, 1).
     response : {"inhibition", "viability"}
+    convention : {"free", "synergyfinder2"}
+        Single-agent fits of every resample, as in
+        :func:`letrolab.synergy.reference.reference_scores`.
 
     Returns
     -------
     BootstrapResult
     """
     ms = _check_models(models)
+    _check_convention(convention)
     if int(n_boot) < 20:
         raise InputError(f"n_boot must be at least 20 for a percentile interval, got {n_boot}")
     if not 0 < level < 1:
@@ -154,7 +159,7 @@ def bootstrap_summaries(
     ncell = len(cells)
 
     # Point estimates from the replicate means.
-    sc, summ, _sa, warns = _score_table(cells, k, ms)
+    sc, summ, _sa, warns = _score_table(cells, k, ms, convention=convention)
     if (cells["n"] <= 1).all():
         for bid in summ["block_id"].astype(str):
             warns.setdefault(bid, []).append(
@@ -179,7 +184,7 @@ def bootstrap_summaries(
     boot["block_id"] = cells["block_id"].astype(str).to_numpy().tolist() * int(n_boot)
     boot["block_id"] = boot["block_id"] + "\x00" + rep.astype(str)
     boot["response"] = means.ravel()
-    _bsc, bsumm, _bsa, _bw = _score_table(boot, k, ms)
+    _bsc, bsumm, _bsa, _bw = _score_table(boot, k, ms, convention=convention)
     nb = len(summ)
     alpha = (1 - level) / 2
     out = summ[["block_id", *dcols, "n_combinations"]].copy()
