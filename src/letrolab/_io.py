@@ -21,6 +21,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_output_dir",
+    "pyplot",
     "save_figure",
     "staged_dir",
 ]
@@ -79,26 +80,46 @@ def check_output_dir(target: str | os.PathLike) -> Path:
     return target
 
 
+def pyplot():
+    """Return :mod:`matplotlib.pyplot` on the non-interactive Agg backend, imported on first use.
+
+    Every plotting module calls this instead of importing matplotlib at module level, so that
+    ``import letrolab`` never loads matplotlib and no figure ever needs a display.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_figure(
-    fig, path: str | os.PathLike, *, dpi: int = 110, close: bool = True, **kwargs
+    fig,
+    path: str | os.PathLike,
+    *,
+    dpi: int = 110,
+    close: bool = True,
+    default_format: str = "png",
+    **kwargs,
 ) -> Path:
-    """Render a matplotlib figure to ``path`` atomically (format from the suffix, PNG default).
+    """Render a matplotlib figure to ``path`` atomically (format from the suffix).
 
     The figure is rendered into memory first, so a failure while drawing leaves no file behind;
-    ``kwargs`` go to :meth:`matplotlib.figure.Figure.savefig`. The figure is closed unless
-    ``close=False``.
+    a path without a suffix is written as ``default_format``; ``kwargs`` go to
+    :meth:`matplotlib.figure.Figure.savefig`. The figure is closed unless ``close=False``.
     """
     import io
 
     path = Path(path)
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi, **kwargs)
+        fig.savefig(
+            buf, format=path.suffix.lstrip(".").lower() or default_format, dpi=dpi, **kwargs
+        )
     finally:
         if close:
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
+            pyplot().close(fig)
     return atomic_write_bytes(path, buf.getvalue())
 
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from letrolab._io import save_figure
+from letrolab._io import pyplot, save_figure
 
 __all__ = ["plot_cell_cycle", "save_cell_cycle_figure"]
 
@@ -29,11 +29,7 @@ def plot_cell_cycle(result: Any, *, ax: Any = None) -> Any:
     The singlet DNA histogram is drawn as steps, the fitted G1, S, G2/M and debris components as
     filled curves, their sum as a line, and the sub-G1 gate as a shaded band. Returns the axes.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
     edges, counts = result.edges, result.counts
@@ -63,11 +59,7 @@ def plot_cell_cycle(result: Any, *, ax: Any = None) -> Any:
 
 def save_cell_cycle_figure(result: Any, path: str | os.PathLike, *, dpi: int = 120) -> Path:
     """Write the figure of ``result`` to ``path`` (PNG, or SVG/PDF by suffix), atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
     try:
         plot_cell_cycle(result, ax=ax)
