@@ -64,12 +64,9 @@ def test_staged_dir_refuses_a_file_where_the_folder_should_be(tmp_path):
 
 
 def test_save_figure_writes_png_and_svg_atomically(tmp_path):
-    import matplotlib
+    from letrolab._io import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from letrolab._io import save_figure
+    plt = pyplot()
 
     for name, magic in [("f.png", b"\x89PNG"), ("f.svg", b"<?xml")]:
         fig, ax = plt.subplots()
@@ -81,14 +78,46 @@ def test_save_figure_writes_png_and_svg_atomically(tmp_path):
 
 
 def test_save_figure_leaves_nothing_when_drawing_fails(tmp_path):
-    import matplotlib
+    from letrolab._io import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from letrolab._io import save_figure
+    plt = pyplot()
 
     fig, _ = plt.subplots()
     with pytest.raises(ValueError, match="not supported"):
         save_figure(fig, tmp_path / "f.nosuchformat")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_pyplot_is_agg_and_suffixless_paths_take_the_default_format(tmp_path):
+    from letrolab._io import pyplot, save_figure
+
+    plt = pyplot()
+    assert plt.get_backend().lower() == "agg"
+    for default, magic in [("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")]:
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        p = save_figure(fig, tmp_path / f"plain_{default}", default_format=default)
+        assert p.read_bytes().startswith(magic)
+    fig, _ = plt.subplots()
+    # the suffix wins over the default
+    assert save_figure(fig, tmp_path / "f.png", default_format="svg").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_no_plotting_module_imports_matplotlib_itself():
+    """One lazy Agg import (letrolab._io.pyplot) serves every figure."""
+    import pathlib
+
+    import letrolab
+
+    src = pathlib.Path(letrolab.__file__).parent
+    offenders = [
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if p.name != "_io.py"
+        and any(
+            line.strip() in ("import matplotlib", "import matplotlib.pyplot as plt")
+            or "matplotlib.use(" in line
+            for line in p.read_text().splitlines()
+        )
+    ]
+    assert offenders == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from letrolab._io import save_figure
+from letrolab._io import pyplot, save_figure
 
 __all__ = ["plot_blot"]
 
@@ -32,10 +32,7 @@ def plot_blot(
     -------
     matplotlib.figure.Figure (None when ``path`` is given).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.patches import Rectangle
 
     img = result.signal if image is None else image

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 from letrolab.experiments._instruments import DNA_CHANNELS, dna_content_events
 
@@ -83,13 +84,9 @@ def _replicate(fr: pd.Series, rng: np.random.Generator) -> dict[str, float]:
 
 
 def _figure(table: pd.DataFrame, example) -> Figure:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from letrolab.report import figure_png
 
+    plt = pyplot()
     lines = list(dict.fromkeys(table["cell_line"]))
     fig, axes = plt.subplots(1, len(lines) + 1, figsize=(4.4 * (len(lines) + 1), 3.8))
     order = list(TREATMENTS)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 
 __all__ = ["EXPERIMENT"]
@@ -29,13 +30,9 @@ READOUTS = ("p_akt", "p_erk", "p_er_s167", "p_er_s118", "er_activity", "viable_c
 
 
 def _figure(traces: dict) -> Figure:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from letrolab.report import figure_png
 
+    plt = pyplot()
     panels = (
         ("p_er_s167", "p-ER S167"),
         ("p_er_s118", "p-ER S118"),

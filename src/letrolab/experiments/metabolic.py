@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 
 __all__ = ["EXPERIMENT", "matched_concentration"]
@@ -53,13 +54,9 @@ def matched_concentration(drug: str, inhibition: float, *, target: str = "IGF1R"
 
 
 def _figure(df: pd.DataFrame) -> Figure:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from letrolab.report import figure_png
 
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for sel, g in df.groupby("selectivity"):
         x = 100 * g["igf1r_inhibition"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 
 __all__ = ["EXPERIMENT", "trial_power"]
@@ -90,13 +91,9 @@ def _rows(trial, labels: dict[str, tuple[str, float]], pre: bool, rng: np.random
 
 
 def _figure(per: pd.DataFrame) -> Figure:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from letrolab.report import figure_png
 
+    plt = pyplot()
     arms = list(dict.fromkeys(per["arm"]))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, (col, title) in zip(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 from letrolab.experiments._instruments import mts_absorbance, plate_rings
 
@@ -152,13 +153,9 @@ def _main_mixture(block):
 
 
 def _figure(results: dict) -> Figure:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from letrolab.report import figure_png
 
+    plt = pyplot()
     n = len(results)
     fig, axes = plt.subplots(2, n, figsize=(5.2 * n, 8.4), squeeze=False)
     for k, (line, r) in enumerate(results.items()):

@@ -60,6 +60,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 from letrolab.experiments._instruments import DNA_CHANNELS, dna_content_events
 
@@ -414,13 +415,9 @@ def _everolimus(ctx, lines, rng, raw):
 
 
 def _figure(hist, quant, ev, examples) -> Figure:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from letrolab.report import figure_png
 
+    plt = pyplot()
     fig = plt.figure(figsize=(16, 7.5))
     gs = fig.add_gridspec(2, 4)
     ax = fig.add_subplot(gs[0, 0])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 
 __all__ = ["EXPERIMENT", "PARTNERS"]
@@ -64,13 +65,9 @@ def _growth(params: pd.DataFrame, drugs: dict, ctx: Context) -> np.ndarray:
 
 
 def _figure(tum: pd.DataFrame, rank: pd.DataFrame, bio: pd.DataFrame) -> Figure:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from letrolab.report import figure_png
 
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
     ax = axes[0]
     order = list(rank["combination"])

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from letrolab._io import atomic_write_bytes
+from letrolab._io import pyplot, save_figure
 from letrolab.model.drugs import TARGETS
 from letrolab.model.engine import Model, get_model
 
@@ -164,13 +164,9 @@ def pathway_edges(model: Model | None = None, *, threshold: float = 1e-3) -> lis
 
 def draw_diagram(path: str | os.PathLike, *, model: Model | None = None) -> Path:
     """Draw the pathway to ``path`` (format from the suffix: .svg, .png, .pdf), atomically."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch
+
+    plt = pyplot()
 
     model = model or get_model()
     edges = pathway_edges(model)
@@ -228,8 +224,5 @@ def draw_diagram(path: str | os.PathLike, *, model: Model | None = None) -> Path
         "letrolab network: edges from the model's Jacobian; drugs as blunt arrows (red)",
         fontsize=11,
     )
-    buf = io.BytesIO()
-    fmt = Path(path).suffix.lstrip(".").lower() or "svg"
-    fig.savefig(buf, format=fmt, bbox_inches="tight")
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    # dpi=fig.dpi: the resolution savefig used by default before (rcParams figure.dpi)
+    return save_figure(fig, path, dpi=fig.dpi, default_format="svg", bbox_inches="tight")

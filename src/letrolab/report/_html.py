@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from letrolab._io import pyplot
+
 if TYPE_CHECKING:  # pragma: no cover
     from letrolab.experiments.runner import RunResult
 
@@ -43,13 +45,11 @@ def _uri(data: bytes, mime: str) -> str:
 
 def figure_png(fig: Any, *, dpi: int = 110) -> bytes:
     """Render a matplotlib figure to PNG bytes and close it."""
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     finally:
-        plt.close(fig)
+        pyplot().close(fig)
     return buf.getvalue()
 
 

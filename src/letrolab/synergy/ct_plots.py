@@ -17,24 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from letrolab._io import save_figure
+from letrolab._io import pyplot, save_figure
 from letrolab.synergy.ct import FA_CURVE, BlockCI
 
 __all__ = ["fa_ci_plot", "isobologram_plot", "median_effect_plot", "plot_block"]
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def median_effect_plot(block: BlockCI, ax=None):
     """Median-effect plot of the block's single agents and mixtures on ``ax`` (new if None)."""
-    plt = _plt()
+    plt = pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     fits = [(name, f, block.single_data.get(name)) for name, f in block.single_agents.items()]
@@ -62,7 +53,7 @@ def median_effect_plot(block: BlockCI, ax=None):
 
 def fa_ci_plot(block: BlockCI, ax=None):
     """Fa-CI plot: mixtures' simulated CI curves and the combination points' CI."""
-    plt = _plt()
+    plt = pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     for i, m in enumerate(block.mixtures):
@@ -120,7 +111,7 @@ def isobologram_plot(block: BlockCI, ax=None):
     Two drugs: ``d1/(Dx)1`` against ``d2/(Dx)2`` with the additive line. More drugs: for each
     point a stacked bar of the ``d_j/(Dx)_j``, whose length is the CI.
     """
-    plt = _plt()
+    plt = pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
     iso = block.isobologram()
@@ -144,7 +135,7 @@ def isobologram_plot(block: BlockCI, ax=None):
 
 def plot_block(block: BlockCI, out_dir: str | Path) -> list[Path]:
     """Write the block's median-effect plot, Fa-CI plot and isobologram as PNG files."""
-    plt = _plt()
+    plt = pyplot()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -17,20 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from letrolab._io import save_figure
+from letrolab._io import pyplot, save_figure
 from letrolab.doseresponse.hill import hill_effect
 from letrolab.errors import InputError
 
 __all__ = ["plot_block_ranking", "plot_dose_response", "plot_synergy_heatmap"]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _save(fig: Any, path: str | Path) -> Path:
@@ -63,7 +54,7 @@ def plot_dose_response(
 
     fac = molar_factor(unit) if unit else 1.0
     nnz = (conc > 0).sum(1)
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, k, figsize=(4.2 * k, 3.4), squeeze=False)
     for i in range(k):
         ax = axes[0, i]
@@ -106,7 +97,7 @@ def plot_synergy_heatmap(scores: pd.DataFrame, block_id: str, model: str, path: 
     d2 = np.unique(blk["conc2"].to_numpy(float))
     grid = np.full((d1.size, d2.size), np.nan)
     grid[np.searchsorted(d1, blk["conc1"]), np.searchsorted(d2, blk["conc2"])] = blk[model]
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
     lim = max(10.0, float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 10.0)
     im = ax.imshow(grid, origin="lower", cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
@@ -150,7 +141,7 @@ def plot_block_ranking(
     b = blocks[["block_id", col]].dropna().sort_values(col)
     if len(b) > top:
         b = pd.concat([b.head(top // 2), b.tail(top - top // 2)])
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, max(2.0, 0.22 * len(b) + 1)))
     colors = np.where(b[col].to_numpy() > 0, "C3", "C0")
     ax.barh(range(len(b)), b[col].to_numpy(), color=colors)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from letrolab._io import save_figure
+from letrolab._io import pyplot, save_figure
 from letrolab._results import Failed
 from letrolab.assays.plates._wells import row_letters
 
@@ -29,10 +29,7 @@ def plot_plates(analysis, *, path: str | Path | None = None):
     -------
     matplotlib.figure.Figure (None when ``path`` is given).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     w = analysis.wells
     w = w[(w["read"] == analysis.read) & w["time_s"].isna()]

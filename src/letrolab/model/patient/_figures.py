@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from letrolab._io import pyplot
+
 #: Mean serum IGF-I rise after 3 months of letrozole 0.5 or 2.5 mg/day (%), drawn on igf1.png
 #: as the clinical reference: Bajetta et al. 1997, J Steroid Biochem Mol Biol 63:261.
 CLINICAL_IGF1_RISE_PCT = 24.0
@@ -13,13 +15,10 @@ CLINICAL_IGF1_RISE_PCT = 24.0
 
 def write_figures(result, out: Path) -> list[Path]:
     """Write ``profiles.png``, ``igf1.png`` and ``glucose.png`` for ``result`` into ``out``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from letrolab._io import save_figure
     from letrolab.model.patient.trial import HYPERGLYCEMIA_MM
+
+    plt = pyplot()
 
     paths = []
     t_d = result.trace_t_h / 24.0
