@@ -71,3 +71,21 @@ def test_synergy_plate_errors(run_cli, combo_read, tmp_path):
     code, out, err = run_cli("synergy", "--plate", read, "--layout", tmp_path / "one.csv", "--json")
     assert code == 2 and out == ""
     assert err.startswith("error: ") and "fewer than two drugs" in err
+
+
+def test_synergy_plate_refuses_a_response_it_would_ignore(run_cli, combo_read):
+    """A plate read is % viability; --response inhibition there must not be silently dropped."""
+    read, layout = combo_read
+    base = ("synergy", "--plate", read, "--layout", layout, "--model", "chou-talalay", "--json")
+    code, out, err = run_cli(*base, "--response", "inhibition")
+    assert code == 2 and out == ""
+    assert err.startswith("error: --response inhibition does not apply to --plate")
+    assert "plate reads are % viability" in err and err.count("\n") == 1
+    # --response viability says what the plate gives anyway: same numbers as no --response
+    code_v, out_v, err_v = run_cli(*base, "--response", "viability")
+    code_n, out_n, _ = run_cli(*base)
+    assert code_v == code_n == 0, err_v
+    assert json.loads(out_v) == json.loads(out_n)
+    # an unknown value is still named as such
+    code, _, err = run_cli(*base, "--response", "percent")
+    assert code == 2 and "--response must be 'inhibition' or 'viability'" in err

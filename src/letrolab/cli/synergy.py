@@ -47,8 +47,14 @@ def _parse_models(values: list[str] | None) -> list[str]:
     return out
 
 
-def _read_input(input_path: Path | None, plate: Path | None, layout: Path | None, response: str):
-    """Read the tidy table (or a plate read + layout) into a CombinationData."""
+def _read_input(
+    input_path: Path | None, plate: Path | None, layout: Path | None, response: str | None
+):
+    """Read the tidy table (or a plate read + layout) into a CombinationData.
+
+    ``response`` is None when ``--response`` was not given: 'inhibition' for a tidy table; a
+    plate read is always % viability, so any other explicit value is refused there.
+    """
     from letrolab.synergy.tidy import normalise_combination, read_combination
 
     if plate is not None or layout is not None:
@@ -56,6 +62,11 @@ def _read_input(input_path: Path | None, plate: Path | None, layout: Path | None
             raise InputError("give either INPUT or --plate/--layout, not both")
         if plate is None or layout is None:
             raise InputError("--plate and --layout go together; give both")
+        if response not in (None, "viability"):
+            raise InputError(
+                f"--response {response} does not apply to --plate: plate reads are % viability "
+                "(vehicle = 100 %); drop --response or give --response viability"
+            )
         try:
             from letrolab.assays.plates import read_plate_combination
         except ImportError:
@@ -66,11 +77,11 @@ def _read_input(input_path: Path | None, plate: Path | None, layout: Path | None
         table = read_plate_combination(plate, layout)
         for w in table.attrs.get("warnings", ()):
             sys.stderr.write(f"warning: {w}\n")
-        # The plate reader gives % viability (vehicle = 100 %), whatever --response says.
+        # The plate reader gives % viability (vehicle = 100 %).
         return normalise_combination(table, response="viability")
     if input_path is None:
         raise InputError("no input; give a tidy table as INPUT, or --plate READ --layout LAYOUT")
-    return read_combination(input_path, response=response)
+    return read_combination(input_path, response=response or "inhibition")
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,13 +172,15 @@ def synergy(
         ),
     ] = None,
     response: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--response",
             help="What the response column holds: 'inhibition' (% inhibition) or 'viability' "
-            "(% viability, converted as 100 - viability).",
+            "(% viability, converted as 100 - viability). Default: inhibition; with --plate "
+            "always viability.",
+            show_default=False,
         ),
-    ] = "inhibition",
+    ] = None,
     engine: Annotated[
         str,
         typer.Option(
@@ -218,7 +231,7 @@ def synergy(
     from letrolab.cli import print_json
 
     models = _parse_models(model)
-    if response not in ("inhibition", "viability"):
+    if response not in (None, "inhibition", "viability"):
         raise InputError(f"--response must be 'inhibition' or 'viability', not {response!r}")
     if engine not in ("numpy", "dask"):
         raise InputError(f"--engine must be 'numpy' or 'dask', not {engine!r}")
