@@ -17,21 +17,17 @@ from __future__ import annotations
 import csv
 import functools
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
 from letrolab.errors import FormatError, InputError
+from letrolab.model._names import name_key
 
 __all__ = ["CellLine", "cell_line_names", "get_cell_line", "load_cell_lines"]
 
 DEFAULT_CELL_LINES = Path(__file__).with_name("cell_lines.csv")
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
 @dataclass(frozen=True)
@@ -210,8 +206,8 @@ def get_cell_line(line: str | CellLine) -> CellLine:
     if isinstance(line, CellLine):
         return line
     lines = load_cell_lines()
-    k = _key(line)
+    k = name_key(line)
     for cl in lines.values():
-        if k == _key(cl.name) or any(k == _key(a) for a in cl.aliases):
+        if k == name_key(cl.name) or any(k == name_key(a) for a in cl.aliases):
             return cl
     raise InputError(f"unknown cell line {line!r}; use one of {', '.join(lines)}")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from letrolab.errors import FormatError, InputError
+from letrolab.model._names import name_key
 
 __all__ = ["TARGETS", "Drug", "DrugCatalogue", "DrugTarget", "load_catalogue"]
 
@@ -60,10 +61,6 @@ _COLUMNS = (
     "status",
     "reference",
 )
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
 @dataclass(frozen=True)
@@ -136,7 +133,7 @@ class DrugCatalogue:
         self._index: dict[str, Drug] = {}
         for d in self._drugs:
             for n in (d.name, *d.aliases):
-                self._index[_key(n)] = d
+                self._index[name_key(n)] = d
 
     def __iter__(self):
         return iter(self._drugs)
@@ -145,10 +142,10 @@ class DrugCatalogue:
         return len(self._drugs)
 
     def __contains__(self, name: object) -> bool:
-        return _key(str(name)) in self._index
+        return name_key(str(name)) in self._index
 
     def __getitem__(self, name: str) -> Drug:
-        d = self._index.get(_key(name))
+        d = self._index.get(name_key(name))
         if d is None:
             raise InputError(
                 f"unknown drug {name!r}; known drugs: {', '.join(self.names)} "

@@ -22,9 +22,8 @@ from pathlib import Path
 
 from letrolab.errors import FormatError, InputError
 
-# the drug and PK catalogues must normalise names alike, or a drug found in one is missed in
-# the other: one normaliser for both
-from letrolab.model.drugs import _key
+# the drug and PK catalogues must normalise names alike: one normaliser for both
+from letrolab.model._names import name_key
 
 __all__ = ["DrugPK", "load_pk_catalogue"]
 
@@ -138,13 +137,13 @@ def load_pk_catalogue(path: str | Path | None = None) -> dict[str, DrugPK]:
             raise FormatError(f"{path.name}: {name}: ka, CL/F, V/F and MW must be > 0")
         if not 0 < pk.f <= 1:
             raise FormatError(f"{path.name}: {name}: bioavailability f must be in (0, 1]")
-        out[_key(name)] = pk
+        out[name_key(name)] = pk
     return out
 
 
 def lookup(catalogue: dict[str, DrugPK], name: str) -> DrugPK | None:
     """The catalogue row of ``name`` (case and punctuation ignored), or None."""
-    return catalogue.get(_key(name))
+    return catalogue.get(name_key(name))
 
 
 def require(catalogue: dict[str, DrugPK], name: str) -> DrugPK:
