@@ -105,10 +105,7 @@ def _run_reference_models(
     """
     from letrolab.synergy.reference import ReferenceResult, reference_scores
 
-    skipped = []
-    if data.n_drugs != 2 and "zip" in models and len(models) > 1:
-        models = [m for m in models if m != "zip"]  # e.g. --model all on N-drug data
-        skipped.append("ZIP is defined for two-drug blocks here; not scored for these N-drug data")
+    skipped: list[str] = []  # N-drug ZIP is scored too (letrolab.synergy.zip_nd)
     if engine == "dask" or len(data.table) > 200_000:
         # Partitions on dask, or a large table in whole-block chunks with a progress bar.
         from letrolab.synergy.screen import score_screen

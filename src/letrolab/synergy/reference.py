@@ -37,7 +37,9 @@ the fitted values depend on where drc's optimiser stops. See tests/synergy/test_
 
 Per block the summaries are the mean over the combination cells and the *most synergistic
 area*: the largest mean over a 3 x 3 window of adjacent doses of the combination matrix (two
-drugs; Ianevski 2017, 2020). Bliss, HSA and Loewe are defined for N drugs; ZIP here for two.
+drugs; Ianevski 2017, 2020). Bliss, HSA, Loewe and ZIP are defined for N drugs (ZIP for three
+or more drugs as SynergyFinder 3 defines it: :mod:`letrolab.synergy.zip_nd`); the most
+synergistic area only for two (no higher-order definition exists; it is NaN for N drugs).
 """
 
 from __future__ import annotations
@@ -264,10 +266,11 @@ def _score_table(
     """
     k = n_drugs
     sa_e0, sa_emax, cap = _check_convention(convention)
-    if "zip" in models and k != 2:
-        raise InputError(
-            f"ZIP is defined here for two-drug blocks, the input has {k} drugs; "
-            "use --model bliss, hsa or loewe for N-drug data"
+    if "zip" in models and k != 2:  # SynergyFinder 3's N-drug ZIP: letrolab.synergy.zip_nd
+        from letrolab.synergy.zip_nd import score_table_with_zip
+
+        return score_table_with_zip(
+            table, k, models, convention=convention, score_table=_score_table
         )
     ccols = [f"conc{i + 1}" for i in range(k)]
     dcols = [f"drug{i + 1}" for i in range(k)]

@@ -1,0 +1,378 @@
+"""ZIP delta scores of N-drug blocks (three or more drugs), as SynergyFinder 3 computes them.
+
+The zero interaction potency model (Yadav et al. 2015 CSBJ 13:504) was extended to
+higher-order combinations in SynergyFinder Plus / 3 (Zheng et al. 2022 GPB 20:587; Ianevski et
+al. 2022 NAR 50:W739). Its R package (shuyuzheng/synergyfinder, ``R/calculate_synergy_score.R``,
+function ``ZIP``, 3.x releases) defines it for ``k >= 2`` drugs as follows, and so does this
+module:
+
+1. **Reference.** Every drug's single-agent curve (its monotherapy wells and the untreated
+   control) is fitted by the four-parameter log-logistic model, bottom/top free or fixed as the
+   caller's convention says. The expected effect of a cell with doses ``x_1..x_k`` is the Bliss
+   combination of the *fitted* single-agent effects ``f_i = E_i(x_i)``::
+
+       ZIP_ref = 100 (1 - prod_i (1 - f_i / 100))
+
+   where a drug at dose 0 contributes its fitted zero-dose effect ``f_i = E0_i``.
+2. **Re-fits.** For every drug ``i`` the block is cut into *slices*: the wells that share the
+   doses of all other drugs, with drug ``i`` varied (the row and column re-fits of the two-drug
+   model generalise to lines parallel to each axis of the k-dimensional dose grid). Each slice is
+   fitted by a log-logistic curve of drug ``i``'s dose whose zero-dose effect is fixed at the
+   *observed* response of the slice's zero-dose well (SynergyFinder's ``condition_baseline``,
+   ``Emin``) and whose top is free (``Emax = NA``); the zero-dose well is part of the fitted
+   points. ``p_i`` is the slice curve at the cell's dose of drug ``i``; for a drug at dose 0
+   this is the fixed zero-dose effect, i.e. the cell's own observed response.
+3. **Delta.** ``ZIP_fit = mean_i p_i`` over all ``k`` drugs and ``delta = ZIP_fit - ZIP_ref``,
+   reported for the combination cells (two or more drugs present).
+
+Rules where SynergyFinder's code has no defined result (documented here, counted per block):
+
+* a slice with fewer than two non-zero doses of the varied drug is not re-fitted (three free
+  parameters need three points): the cell's observed response is used, as the two-drug code
+  does for a single-point row;
+* a slice without a zero-dose well (no baseline), or whose fit fails, also uses the observed
+  responses; such cells are counted in the block's warnings;
+* if any single-agent fit of the block fails, ZIP is not defined for the block (NaN).
+
+For two drugs this is SynergyFinder 3's two-drug ZIP, which differs from SynergyFinder 1-2's
+(the two-drug code of :mod:`letrolab.synergy.reference`): there the row/column re-fits fix the
+bottom at the partner's *fitted* single-agent effect and the top at 100 and leave the zero-dose
+well out. Embedding a two-drug block in three drugs with an inactive third drug gives, per cell
+with the third drug at a positive dose, ``delta_3 = (2 delta_2 + (y - ZIP_ref)) / 3``: the third
+drug's slice is flat, so its re-fitted value is the observed response ``y`` (see
+tests/synergy/test_zip_nd.py).
+
+**Most synergistic area.** SynergyFinder defines it on the two-dimensional dose matrix only (the
+3 x 3 window of adjacent row and column doses with the highest mean; Ianevski et al. 2017
+Bioinformatics 33:2413, 2020 NAR 48:W488). Neither SynergyFinder 3.0 nor SynergyFinder Plus
+defines a higher-order analogue, so none is invented here: ``zip_msa`` (like every ``*_msa``) of
+an N-drug block is NaN in the tables and ``null`` in the JSON, and the block's warnings say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from letrolab.doseresponse.hill import HillFits, fit_hill, hill_effect
+from letrolab.errors import InputError
+
+__all__ = ["MSA_NOTE", "ZipNDScores", "zip_nd_scores"]
+
+#: Why an N-drug block has no most synergistic area (see the module notes).
+MSA_NOTE = (
+    "most synergistic area: SynergyFinder defines it on two-drug dose matrices only "
+    "(3 x 3 window of adjacent doses); the *_msa values of this N-drug block are null"
+)
+
+
+@dataclass(frozen=True)
+class ZipNDScores:
+    """ZIP scores of every well of many N-drug blocks (arrays aligned with the input rows).
+
+    Attributes
+    ----------
+    delta : ndarray, shape (n,)
+        ``ZIP_fit - ZIP_ref`` for combination wells (two or more drugs present); NaN for
+        single-agent and control wells and for blocks whose single-agent fits failed.
+    fit, ref : ndarray, shape (n,)
+        The averaged slice re-fits and the Bliss combination of the fitted single agents.
+    single_agents : HillFits
+        One curve per block and drug (curve ``b * k + i``), doses in the input unit.
+    block_ok : ndarray of bool, shape (n_blocks,)
+        All single-agent fits of the block succeeded.
+    n_observed : ndarray of int, shape (n_blocks,)
+        Re-fitted values per block that fell back to the observed response (failed fit or a
+        slice without a zero-dose well); single-point slices are not counted.
+    """
+
+    delta: np.ndarray
+    fit: np.ndarray
+    ref: np.ndarray
+    single_agents: HillFits
+    block_ok: np.ndarray
+    n_observed: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per input well: ``zip_fit, zip_ref, zip``."""
+        return pd.DataFrame({"zip_fit": self.fit, "zip_ref": self.ref, "zip": self.delta})
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able counts and the mean delta over all combination wells."""
+        fin = np.isfinite(self.delta)
+        return {
+            "n_blocks": int(self.block_ok.size),
+            "n_blocks_undefined": int((~self.block_ok).sum()),
+            "n_scored": int(fin.sum()),
+            "mean_delta": float(self.delta[fin].mean()) if fin.any() else None,
+            "n_observed_fallbacks": int(self.n_observed.sum()),
+        }
+
+    def report(self) -> str:
+        """One line of text."""
+        s = self.summary()
+        mean = "-" if s["mean_delta"] is None else f"{s['mean_delta']:.3f}"
+        return (
+            f"N-drug ZIP: {s['n_scored']} cells in {s['n_blocks']} blocks, mean delta {mean}, "
+            f"{s['n_blocks_undefined']} blocks undefined, "
+            f"{s['n_observed_fallbacks']} observed-value fallbacks"
+        )
+
+
+def _pad(gid: np.ndarray, n_groups: int, x: np.ndarray, y: np.ndarray):
+    """Ragged (gid, x, y) points -> (n_groups, width) arrays padded with NaN, and positions."""
+    from letrolab.synergy.reference import _pad as pad
+
+    return pad(gid, n_groups, x, y)
+
+
+def _group(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Dense 0-based group codes of the rows' key tuples (exact float equality per column)."""
+    g = np.zeros(keys[0].shape[0], dtype=np.int64)
+    for col in keys:
+        codes, uniq = pd.factorize(col, sort=False)
+        g, _ = pd.factorize(g * (len(uniq) + 1) + codes.astype(np.int64), sort=False)
+        g = g.astype(np.int64)
+    return g, (int(g.max()) + 1 if g.size else 0)
+
+
+def zip_nd_scores(
+    block: Any,
+    conc: Any,
+    response: Any,
+    *,
+    single_e0: float | None = None,
+    single_emax: float | None = None,
+) -> ZipNDScores:
+    """ZIP delta of every well of many blocks of ``k >= 2`` drugs, in one vectorised pass.
+
+    Implements SynergyFinder 3's ZIP (Zheng et al. 2022 GPB 20:587; Yadav et al. 2015 CSBJ
+    13:504) as described in the module notes. All single-agent curves of all blocks are fitted
+    in one batched :func:`~letrolab.doseresponse.hill.fit_hill` call, and all slice re-fits
+    (every drug, every block) in a second one.
+
+    Parameters
+    ----------
+    block : array_like, shape (n,)
+        Block label of each well.
+    conc : array_like, shape (n, k)
+        Doses (>= 0; 0 = drug absent), one column per drug, any unit.
+    response : array_like, shape (n,)
+        % inhibition, one value per distinct dose combination of a block (average replicates
+        first, as :func:`letrolab.synergy.tidy.read_combination` does).
+    single_e0, single_emax : float, optional
+        Fix the single agents' zero-dose / infinite-dose effect (SynergyFinder's ``Emin`` /
+        ``Emax`` arguments; ``None`` = fitted). The slice re-fits are not affected.
+
+    Returns
+    -------
+    ZipNDScores
+
+    Raises
+    ------
+    InputError
+        On mismatched shapes, negative or non-finite doses, non-finite responses, or a dose
+        combination given twice in one block.
+
+    Examples
+    --------
+    Two drugs with Bliss-independent log-logistic effects score ~0:
+
+    >>> d = np.array([0.0, 0.5, 1, 2, 4])
+    >>> x1, x2 = (a.ravel() for a in np.meshgrid(d, d, indexing="ij"))
+    >>> f1, f2 = hill_effect(x1, 0, 100, 1, 1.5), hill_effect(x2, 0, 80, 2, 1)
+    >>> r = zip_nd_scores(np.zeros(25), np.c_[x1, x2], f1 + f2 - f1 * f2 / 100)
+    >>> bool(np.nanmax(np.abs(r.delta)) < 1e-4)
+    True
+    """
+    conc = np.asarray(conc, dtype=float)
+    y = np.asarray(response, dtype=float)
+    blk = np.asarray(block)
+    if conc.ndim != 2 or y.shape != (conc.shape[0],) or blk.shape != y.shape:
+        raise InputError(
+            f"zip_nd_scores needs block (n,), conc (n, k) and response (n,); got "
+            f"{blk.shape}, {conc.shape}, {y.shape}"
+        )
+    if not np.isfinite(conc).all() or (conc < 0).any():
+        raise InputError("doses must be finite and >= 0 (0 = drug absent)")
+    if not np.isfinite(y).all():
+        raise InputError("responses must be finite; drop or impute missing wells first")
+    n, k = conc.shape
+    bcode, buniq = pd.factorize(blk, sort=False)
+    bcode = bcode.astype(np.int64)
+    nb = len(buniq)
+    if n and _group([bcode, *conc.T])[1] != n:
+        raise InputError(
+            "a dose combination occurs twice in one block; average replicates first "
+            "(letrolab.synergy.tidy.read_combination does)"
+        )
+    nz = conc > 0
+    nnz = nz.sum(1)
+    combo = nnz >= 2
+
+    # 1. Single agents of every drug of every block, one batched fit.
+    zi = np.flatnonzero(nnz == 0)
+    rows = [np.concatenate([np.flatnonzero(nz[:, i] & (nnz == 1)), zi]) for i in range(k)]
+    rr = np.concatenate(rows)
+    dd = np.repeat(np.arange(k), [r.size for r in rows])
+    xs, ys, _ = _pad(bcode[rr] * k + dd, nb * k, conc[rr, dd], y[rr])
+    sa = fit_hill(xs, ys, e0=single_e0, emax=single_emax)
+    par = np.stack([sa.e0, sa.emax, sa.ec50, sa.h], 1).reshape(nb, k, 4)
+    block_ok = sa.ok.reshape(nb, k).all(1)
+
+    # 2. ZIP reference: Bliss combination of the fitted single-agent effects (e0 at dose 0).
+    p = par[bcode]  # (n, k, 4)
+    f = hill_effect(conc, p[..., 0], p[..., 1], p[..., 2], p[..., 3])
+    ref = np.zeros(n)
+    for i in range(k):  # e + f - e f / 100: two drugs give f1 + f2 - f1 f2 / 100 exactly
+        ref = ref + f[:, i] - ref * f[:, i] / 100.0
+
+    # 3. Slice re-fits: for each drug, wells sharing the other drugs' doses; all in one fit.
+    pred = np.repeat(y[:, None], k, axis=1)  # dose-0 wells and unfitted slices: observed
+    parts = []  # (drug, row indices, slice code of each row) of the slices to fit
+    gid_all = []
+    base_all = []
+    n_groups = 0
+    n_observed = np.zeros(nb, dtype=np.int64)
+    for i in range(k):
+        others = [conc[:, j] for j in range(k) if j != i]
+        g, ng = _group([bcode, *others])
+        xi = conc[:, i]
+        pos = xi > 0
+        base = np.full(ng, np.nan)
+        base[g[~pos]] = y[~pos]
+        npos = np.bincount(g[pos], minlength=ng)
+        needed = np.zeros(ng, bool)
+        needed[g[combo & pos]] = True  # slices holding a combination well at a positive dose
+        no_base = needed & np.isnan(base) & (npos >= 2)
+        if no_base.any():
+            hit = combo & pos & no_base[g]
+            n_observed += np.bincount(bcode[hit], minlength=nb)
+        fit_me = needed & np.isfinite(base) & (npos >= 2)
+        sel = np.flatnonzero(fit_me[g])
+        parts.append((i, sel))
+        gid_all.append(g[sel] + n_groups)
+        base_all.append(base)
+        n_groups += ng
+    if any(s.size for _, s in parts):
+        sel_rows = np.concatenate([s for _, s in parts])
+        drug_of = np.repeat([i for i, _ in parts], [s.size for _, s in parts])
+        gsel = np.concatenate(gid_all)
+        bases = np.concatenate(base_all)
+        cg, ug = pd.factorize(gsel, sort=False)  # compact codes of the fitted slices
+        cg = cg.astype(np.int64)
+        xs, ys, rowpos = _pad(cg, len(ug), conc[sel_rows, drug_of], y[sel_rows])
+        fits = fit_hill(xs, ys, e0=bases[np.asarray(ug, dtype=np.int64)])
+        val = fits.predict(xs)[cg, rowpos]
+        good = fits.ok[cg] & np.isfinite(val)
+        is_combo_pos = combo[sel_rows] & (conc[sel_rows, drug_of] > 0)
+        n_observed += np.bincount(bcode[sel_rows[~good & is_combo_pos]], minlength=nb)
+        pred[sel_rows[good], drug_of[good]] = val[good]
+    fit = pred.mean(1)
+    delta = np.where(combo & block_ok[bcode], fit - ref, np.nan)
+    return ZipNDScores(
+        delta=delta,
+        fit=fit,
+        ref=ref,
+        single_agents=sa,
+        block_ok=block_ok,
+        n_observed=n_observed,
+    )
+
+
+def score_table_with_zip(
+    table: pd.DataFrame,
+    n_drugs: int,
+    models: Sequence[str],
+    *,
+    convention: str,
+    score_table: Callable[..., tuple],
+):
+    """:func:`letrolab.synergy.reference._score_table` for N-drug tables with ``zip`` asked for.
+
+    The other models are scored by ``score_table`` (which builds the tables); ZIP is added by
+    :func:`zip_nd_scores` with the single-agent convention's fixed bottom/top. Returns the same
+    (scores, blocks, single agents, warnings) tuple, columns in the order of ``models``.
+    """
+    from letrolab.synergy.reference import _check_convention
+    from letrolab.synergy.tidy import _unit_factors
+
+    k = n_drugs
+    other = tuple(m for m in models if m != "zip")
+    sc, summ, sa_df, warns = score_table(table, k, other, convention=convention)
+    e0, emax, _cap = _check_convention(convention)
+    conc = table[[f"conc{i + 1}" for i in range(k)]].to_numpy(dtype=float)
+    bcode, block_ids = pd.factorize(table["block_id"], sort=False)
+    z = zip_nd_scores(
+        bcode,
+        conc,
+        table["response"].to_numpy(dtype=float),
+        single_e0=None if np.isnan(e0) else e0,
+        single_emax=None if np.isnan(emax) else emax,
+    )
+    combo = (conc > 0).sum(1) >= 2
+    sc = sc.copy()
+    sc["zip"] = z.delta[combo]
+    base = [c for c in sc.columns if c not in models]
+    sc = sc[base + list(models)]
+    summ = summ.copy()
+    nb = len(block_ids)
+    bc = bcode[combo]
+    v = z.delta[combo]
+    fin = np.isfinite(v)
+    s = np.bincount(bc[fin], weights=v[fin], minlength=nb)
+    c = np.bincount(bc[fin], minlength=nb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        summ["zip_mean"] = np.where(c > 0, s / np.maximum(c, 1), np.nan)
+    summ["zip_msa"] = np.nan  # not defined for N drugs (module notes)
+    sumcols = [f"{m}_{t}" for m in models for t in ("mean", "msa")]
+    summ = summ[[col for col in summ.columns if col not in sumcols] + sumcols]
+
+    first = np.unique(bcode, return_index=True)[1]
+    drugs = table[[f"drug{i + 1}" for i in range(k)]].iloc[first].to_numpy(dtype=object)
+    units = (
+        table["unit"].iloc[first].to_numpy(dtype=object)
+        if "unit" in table
+        else np.array([""] * nb, dtype=object)
+    )
+    fa = z.single_agents
+    if sa_df.empty:
+        ufac = _unit_factors(units)
+        sa_df = pd.DataFrame(
+            {
+                "block_id": np.repeat(np.asarray(block_ids, dtype=object), k),
+                "drug": drugs.reshape(-1),
+                "unit": np.repeat(units, k),
+                "ok": fa.ok,
+                "e0": fa.e0,
+                "emax": fa.emax,
+                "ec50": fa.ec50 / np.repeat(ufac, k),
+                "h": fa.h,
+                "rss": fa.rss,
+                "n": fa.n,
+                "reason": fa.reason,
+            }
+        )
+    warns = {key: list(val) for key, val in warns.items()}
+    for b in range(nb):
+        key = str(block_ids[b])
+        w = warns.setdefault(key, [])
+        for i in range(k):
+            if not fa.ok[b * k + i]:
+                text = (
+                    f"single-agent fit of {drugs[b, i]} failed ({fa.reason[b * k + i]}); "
+                    "Loewe and ZIP are not defined for this block"
+                )
+                if text not in w:
+                    w.append(text)
+        if z.n_observed[b]:
+            w.append(
+                f"ZIP: {z.n_observed[b]} re-fitted value(s) from slices that could not be fitted "
+                "(fit failed, or no well without the varied drug) use the observed response"
+            )
+        w.append(MSA_NOTE)
+    return sc, summ, sa_df, warns
