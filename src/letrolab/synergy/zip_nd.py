@@ -17,11 +17,14 @@ module:
 2. **Re-fits.** For every drug ``i`` the block is cut into *slices*: the wells that share the
    doses of all other drugs, with drug ``i`` varied (the row and column re-fits of the two-drug
    model generalise to lines parallel to each axis of the k-dimensional dose grid). Each slice is
-   fitted by a log-logistic curve of drug ``i``'s dose whose zero-dose effect is fixed at the
+   fitted by a log-logistic curve of drug ``i``'s dose with one asymptote fixed at the
    *observed* response of the slice's zero-dose well (SynergyFinder's ``condition_baseline``,
-   ``Emin``) and whose top is free (``Emax = NA``); the zero-dose well is part of the fitted
-   points. ``p_i`` is the slice curve at the cell's dose of drug ``i``; for a drug at dose 0
-   this is the fixed zero-dose effect, i.e. the cell's own observed response.
+   passed as ``Emin``, drc's ``c``) and the other free (``Emax = NA``); the zero-dose well is
+   part of the fitted points. As in drc's ``LL.4(fixed = ...)``, the slope's sign is free, so
+   for a rising slice (the usual case) the fixed value is the zero-dose effect, and for a
+   falling one it is the high-dose asymptote (:func:`letrolab.doseresponse.hill.fit_hill`
+   behaves the same way). ``p_i`` is the fitted slice curve at the cell's dose of drug ``i``,
+   also where that dose is 0 (then, for a rising slice, exactly the cell's observed response).
 3. **Delta.** ``ZIP_fit = mean_i p_i`` over all ``k`` drugs and ``delta = ZIP_fit - ZIP_ref``,
    reported for the combination cells (two or more drugs present).
 
@@ -232,7 +235,7 @@ def zip_nd_scores(
         ref = ref + f[:, i] - ref * f[:, i] / 100.0
 
     # 3. Slice re-fits: for each drug, wells sharing the other drugs' doses; all in one fit.
-    pred = np.repeat(y[:, None], k, axis=1)  # dose-0 wells and unfitted slices: observed
+    pred = np.repeat(y[:, None], k, axis=1)  # slices not re-fitted keep the observed values
     parts = []  # (drug, row indices, slice code of each row) of the slices to fit
     gid_all = []
     base_all = []
@@ -357,22 +360,23 @@ def score_table_with_zip(
                 "reason": fa.reason,
             }
         )
+    # Warnings: only the flagged blocks are visited, then the MSA note goes to every block.
+    keys = [str(b) for b in block_ids]
     warns = {key: list(val) for key, val in warns.items()}
-    for b in range(nb):
-        key = str(block_ids[b])
-        w = warns.setdefault(key, [])
-        for i in range(k):
-            if not fa.ok[b * k + i]:
-                text = (
-                    f"single-agent fit of {drugs[b, i]} failed ({fa.reason[b * k + i]}); "
-                    "Loewe and ZIP are not defined for this block"
-                )
-                if text not in w:
-                    w.append(text)
-        if z.n_observed[b]:
-            w.append(
-                f"ZIP: {z.n_observed[b]} re-fitted value(s) from slices that could not be fitted "
-                "(fit failed, or no well without the varied drug) use the observed response"
-            )
-        w.append(MSA_NOTE)
+    for j in np.flatnonzero(~fa.ok):
+        b, i = divmod(int(j), k)
+        w = warns.setdefault(keys[b], [])
+        text = (
+            f"single-agent fit of {drugs[b, i]} failed ({fa.reason[j]}); "
+            "Loewe and ZIP are not defined for this block"
+        )
+        if text not in w:  # Loewe, when asked for, has said it already
+            w.append(text)
+    for b in np.flatnonzero(z.n_observed):
+        warns.setdefault(keys[b], []).append(
+            f"ZIP: {z.n_observed[b]} re-fitted value(s) from slices that could not be fitted "
+            "(fit failed, or no well without the varied drug) use the observed response"
+        )
+    for key in keys:
+        warns.setdefault(key, []).append(MSA_NOTE)
     return sc, summ, sa_df, warns
