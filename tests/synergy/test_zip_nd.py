@@ -214,3 +214,15 @@ def test_cli_three_drug_zip_json(run_cli, tmp_path):
     assert set(b["scores"][0]["conc"]) == {"A", "B", "C"}
     assert b["summary"]["zip_mean"] > 3.0 and b["summary"]["zip_msa"] is None
     assert MSA_NOTE in b["reference_warnings"]
+
+
+def test_slice_without_a_zero_dose_well_falls_back_to_observed_and_says_so():
+    """Documented rule: no baseline well -> the slice is not re-fitted, the cells are counted."""
+    xs, y = exact_bliss_block()
+    df = three_drug_frame(y + 5.0, xs)
+    df.loc[(xs[0] == 0) & (xs[1] == 0) & (xs[2] == 0), "response"] = 0.0
+    gone = (df["conc1"] == 1.0) & (df["conc2"] == 2.0) & (df["conc3"] == 0.0)
+    r = reference_scores(df[~gone], models="zip")
+    # The drug-3 slice at (1, 2) has 5 positive doses and no well without drug 3.
+    assert any(w.startswith("ZIP: 5 re-fitted value(s)") for w in r.warnings["b"])
+    assert len(r.scores) == 6**3 - 1 - 3 * 5 - 1
