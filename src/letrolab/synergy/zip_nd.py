@@ -3,8 +3,8 @@
 The zero interaction potency model (Yadav et al. 2015 CSBJ 13:504) was extended to
 higher-order combinations in SynergyFinder Plus / 3 (Zheng et al. 2022 GPB 20:587; Ianevski et
 al. 2022 NAR 50:W739). Its R package (shuyuzheng/synergyfinder, ``R/calculate_synergy_score.R``,
-function ``ZIP``, 3.x releases) defines it for ``k >= 2`` drugs as follows, and so does this
-module:
+function ``ZIP``, the same in the 3.x commits 9b24e59 and 1995448 that were read) defines it for
+``k >= 2`` drugs as follows, and so does this module:
 
 1. **Reference.** Every drug's single-agent curve (its monotherapy wells and the untreated
    control) is fitted by the four-parameter log-logistic model, bottom/top free or fixed as the
