@@ -138,7 +138,9 @@ def test_rpe_synchronisation_wave(rpe_course, which):
 def test_djf_and_watson_agree_on_rpe_series(rpe_course):
     _, djf, watson = rpe_course
     for a, b in zip(djf.results, watson.results, strict=True):
-        assert a.g1_mean == pytest.approx(b.g1_mean, rel=1e-4)  # Watson keeps the DJF means
+        # Watson keeps the means of its own DJF stage; that stage starts from the control's
+        # Watson CV rather than its DJF CV, so it may stop a fraction of a bin away
+        assert a.g1_mean == pytest.approx(b.g1_mean, rel=2e-3)
         diff = np.abs([a.g1_pct - b.g1_pct, a.s_pct - b.s_pct, a.g2m_pct - b.g2m_pct])
         if a.rcs < 5:
             assert diff.max() < 6.0, a.file

@@ -34,10 +34,13 @@ CASES = [
     dict(g1=0.15, s=0.15, g2m=0.70, sub_g1=0.25, doublets=0.08, cv=0.06),
 ]
 # The last case is the hard one: a G2/M-arrested sample (CV 6 %, so S and the G2/M peak overlap
-# strongly) with a 25 % apoptotic hump reaching under the foot of the G1 peak. Repeated
-# simulations show a spread of about 2 points in the S/G2M split even without the hump, and the
-# hump, which no debris model describes exactly, adds a bias of up to 2 points: it is held to 4.5.
-TOLERANCE = [2.0, 2.0, 2.0, 4.5]
+# strongly) with a 25 % apoptotic hump reaching under the foot of the G1 peak. The fit models
+# the hump (a Gaussian apoptotic component) and chooses the S-phase degree by an F test; over
+# 40 seeds (100 + case + 1000 k, 20,000 events) the largest phase error per file was 1.2, 1.2,
+# 1.4 and 1.3 points for the four cases except for two files (one in case 1, one in case 3) in
+# which the F test chose the quadratic S (its 5 % false-positive rate) and the error reached
+# 2.5 and 2.8 points: the quadratic trades events with an overlapping G2/M peak.
+TOLERANCE = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,7 @@ def test_djf_recovers_known_fractions(written, i):
         / sum((case["g1"], case["s"], case["g2m"]))
     )
     got = np.array([res.g1_pct, res.s_pct, res.g2m_pct])
-    np.testing.assert_allclose(got, truth, atol=TOLERANCE[i])
+    np.testing.assert_allclose(got, truth, atol=TOLERANCE)
     assert res.sub_g1_pct == pytest.approx(100 * case.get("sub_g1", 0.0), abs=1.0)
     assert res.g1_mean == pytest.approx(case.get("g1_mean", 200.0), rel=0.01)
     assert res.g2_g1_ratio == pytest.approx(1.95, abs=0.02)
@@ -121,7 +124,9 @@ def test_results_render_and_figure(tmp_path, written):
     assert "G2/M" in res.report() and "sub-G1" in res.report()
     frame = res.to_frame()
     assert frame["count"].sum() <= res.singlets
-    np.testing.assert_allclose(frame["model"], frame[["G1", "S", "G2", "debris"]].sum(axis=1))
+    parts = ["G1", "S", "G2", "debris", "apoptotic"]
+    np.testing.assert_allclose(frame["model"], frame[parts].sum(axis=1))
+    assert frame["apoptotic"].sum() > 0.05 * res.singlets  # 10 % sub-G1, most in the fit range
     png = save_cell_cycle_figure(res, tmp_path / "f.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -232,12 +237,15 @@ def test_single_cut_debris_is_modelled(tmp_path, debris):
     """Debris made by the single-cut process (Bagwell et al. 1991) is what the debris model
     describes: phases stay within 2 points, the fit is good (RCS near 1), and the modelled
     debris matches the fragments inside the fit range (those above 0.2 x G1, about 85 % of
-    them here)."""
+    them here). Without a simulated hump the apoptotic Gaussian may still take a small share
+    of the smooth debris continuum (2 of 25 points here): the two sub-G1 components are told
+    apart by shape only, so their sum is what is checked."""
     ev = simulate_dna_content(20_000, g1=0.5, s=0.3, g2m=0.2, debris=debris, rng=5)
     res = analyze_cell_cycle(write_fcs(tmp_path / "d.fcs", ev, channels=PI_CHANNELS))
     np.testing.assert_allclose([res.g1_pct, res.s_pct, res.g2m_pct], [50, 30, 20], atol=2.0)
     assert res.rcs < 1.5
-    assert 0.7 * 100 * debris < res.debris_pct < 0.95 * 100 * debris
+    assert 0.7 * 100 * debris < res.debris_pct + res.apoptotic_pct < 0.95 * 100 * debris
+    assert res.apoptotic_pct < 0.1 * 100 * debris
 
 
 def test_s_phase_polynomial_degree(written):

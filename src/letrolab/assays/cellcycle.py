@@ -34,11 +34,29 @@ the half ends), so the peak means are located first by the full Dean–Jett–Fo
 Watson's model counts the S-phase cells under the outer halves as G1 or G2/M, so it reads S
 lower than DJF when S is large.
 
+The S-phase degree is by default chosen per file ("auto"): the lowest of 0 (broadened
+rectangle, Fox 1980), 1 (broadened trapezoid) and 2 (Dean & Jett's quadratic) whose fit is not
+worse than the quadratic's by the extra-sum-of-squares F test at the 5 % level (Motulsky &
+Christopoulos 2004, *Fitting models to biological data using linear and nonlinear regression*,
+ch. 22). Extra S coefficients that the data do not ask for trade events with the G2/M peak
+when the two overlap, and make the split noisy.
+
 *Debris* (Bagwell et al. 1991, Cytometry 12:107, "DNA histogram debris theory and
-compensation"): the single-cut ("sliced nucleus") model — a nucleus of content ``y`` cut once
-at a random point gives fragments uniform on ``(0, y)``, so the debris density at ``x`` is
-proportional to ``sum_{y > x} H(y) / y`` — plus an exponentially decaying background
-``exp(-x / (tau mu1))`` for the smallest particles.
+compensation"; Rabinovitch 1994, Methods Cell Biol 41:263): the single-cut ("sliced
+nucleus") model — a nucleus of content ``y`` cut once at a random point gives fragments
+uniform on ``(0, y)``, so the debris density at ``x`` is proportional to
+``sum_{y > x} H(y) / y``, computed from the histogram itself — plus an exponentially decaying
+background ``exp(-x / (tau mu1))`` for the smallest particles.
+
+*Apoptotic (hypodiploid) nuclei*: apoptotic cells lose fragmented DNA and form a broad
+sub-G1 hump (Nicoletti et al. 1991; Darzynkiewicz et al. 1992, Cytometry 13:795) that the
+debris continuum does not describe (ModFit LT likewise has an Apoptosis component besides
+its debris model: Verity Software House, ModFit LT manual, "Model descriptions"). Here it is
+a Gaussian of its own, like every peak of the model, with mean ``am mu1`` (0.1 <= am <= 0.8) and SD ``ar (1 - am) mu1 / 2``
+(0.25 <= ar <= 1, so its mean + 2 SD stays below the G1 mean), fitted jointly with the cycle
+and the debris; the fit first converges without it and then adds it (``_fit_staged``). The
+sub-G1 percentage stays a gate count (below), which needs no shape; the component's share of
+singlets is reported as ``apoptotic_pct``, and it keeps the hump's events out of G1 and S.
 
 Amplitudes of all components enter linearly and are found by non-negative least squares inside
 the non-linear fit of ``(mu1, cv1, L[, cv2], tau)`` (variable projection; Golub & Pereyra 1973,
@@ -53,7 +71,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +327,7 @@ class _Design:
     counts: np.ndarray
     fit_mask: np.ndarray
     single_cut: np.ndarray
+    apoptosis: bool = True
 
 
 def _basis(
@@ -334,12 +353,33 @@ def _basis(
         bern = bern / bern.sum(axis=0, keepdims=True)  # each S basis integrates to one event
         cols.extend(list((kern @ bern).T))
         names += [f"S{i}" for i in k]
+    if des.apoptosis:
+        # hypodiploid (apoptotic) nuclei: a Gaussian below G1 whose mean + 2 SD stays below
+        # the G1 mean (parametrised by the mean fraction ``am`` and the reach ``ar``)
+        am, ar = theta["am"], theta["ar"]
+        cols.append(
+            _gauss_bins(des.edges, np.array([am * mu1]), np.array([_apo_sd(am, ar) * mu1]))[:, 0]
+        )
+        names.append("apoptotic")
     expo = np.exp(-des.centers / (tau * mu1))
     expo_s = expo.sum()
     cols.append(expo / expo_s if expo_s > 0 else expo)
     cols.append(des.single_cut)
     names += ["debris_exp", "debris_cut"]
     return np.stack(cols, axis=1), names
+
+
+# The apoptotic component is a broad hump well below G1: its mean at most 0.8 x G1 and its
+# SD at least an eighth of its distance from G1. A narrower or higher Gaussian could stand in
+# for the G1 peak itself while "G1" moved onto S-phase cells (seen on early-S RPE files).
+_AM_MAX = 0.8
+_AR_MIN = 0.25
+
+
+def _apo_sd(am: float, ar: float) -> float:
+    """SD (in G1 units) of the apoptotic component with mean ``am`` and reach ``ar`` in (0, 1]:
+    ``am + 2 SD = am + ar (1 - am)``, so at full reach its 97.7th percentile is the G1 mean."""
+    return 0.5 * ar * (1.0 - am)
 
 
 def _solve(theta: dict[str, float], des: _Design, mask: np.ndarray, s_degree: int | None):
@@ -357,7 +397,7 @@ def _solve(theta: dict[str, float], des: _Design, mask: np.ndarray, s_degree: in
     return amp, resid, basis, names
 
 
-_PARAMS = ("mu1", "cv1", "L", "cv2", "tau")
+_PARAMS = ("mu1", "cv1", "L", "cv2", "tau", "am", "ar")
 
 
 def _fit(
@@ -397,13 +437,113 @@ def _fit(
     theta = unpack(res.x)
     amp, resid, basis, names = _solve(theta, des, mask, s_degree)
     n_par = len(free) + int(np.count_nonzero(amp))
+    if "apoptotic" in names and amp[names.index("apoptotic")] == 0:
+        n_par -= sum(p in free for p in ("am", "ar"))  # shape of an absent component
     # Goodness of fit over the informative bins: a bin that is empty where the model expects
     # (almost) nothing adds nothing to chi-square but would add a degree of freedom, pulling
     # RCS far below 1 for a correct model (half the fit range is empty tails on clean data).
     informative = (des.counts[mask] > 0) | (basis[mask] @ amp >= 0.5)
     dof = int(informative.sum()) - n_par
-    rcs = float(np.sum(resid[informative] ** 2) / dof) if dof > 0 else float("nan")
-    return theta, amp, basis, names, mask, rcs
+    chi2 = float(np.sum(resid[informative] ** 2))
+    rcs = chi2 / dof if dof > 0 else float("nan")
+    return _FitOut(theta, amp, basis, names, mask, rcs, chi2, dof)
+
+
+@dataclass(frozen=True)
+class _FitOut:
+    theta: dict[str, float]
+    amp: np.ndarray
+    basis: np.ndarray
+    names: list[str]
+    mask: np.ndarray
+    rcs: float
+    chi2: float
+    dof: int
+
+
+_S_NAMES = {0: "rectangle", 1: "trapezoid", 2: "quadratic"}
+_F_ALPHA = 0.05
+
+
+def _fit_djf(
+    des: _Design,
+    start: dict[str, float],
+    bounds: dict[str, tuple[float, float]],
+    *,
+    shared_cv: bool,
+    s_degree: int | str,
+) -> tuple[_FitOut, int]:
+    """The DJF fit with a fixed S-phase degree, or ("auto") the lowest degree from 0 to 2
+    that fits as well as the quadratic by the extra-sum-of-squares F test at the 5 % level.
+
+    The Bernstein S bases of degrees 0 (broadened rectangle), 1 (broadened trapezoid) and 2
+    (Dean & Jett's quadratic) are nested, so the F test of Motulsky & Christopoulos (2004,
+    *Fitting models to biological data*, ch. 22) applies: ``F = ((chi2_d - chi2_2) / (2 - d))
+    / (chi2_2 / dof_2)``. A needlessly flexible S trades events with the G2/M peak when the
+    two overlap (wide CVs, G2/M-arrested samples) and makes the split noisy.
+    """
+    from scipy.stats import f as f_dist
+
+    if s_degree != "auto":
+        return _fit_staged(des, start, bounds, shared_cv=shared_cv, s_degree=int(s_degree)), int(
+            s_degree
+        )
+    top = max(_S_NAMES)
+    full = _fit_staged(des, start, bounds, shared_cv=shared_cv, s_degree=top)
+    if not (full.dof > 0 and full.chi2 > 0):
+        return full, top
+    if "apoptotic" not in full.names:  # the lower degrees keep the staged fit's choice
+        des, bounds = _without_apoptosis(des, bounds, full.theta)
+    for d in range(top):
+        cand = _fit(des, full.theta, bounds, shared_cv=shared_cv, s_degree=d)
+        f_val = max(cand.chi2 - full.chi2, 0.0) / (top - d) / (full.chi2 / full.dof)
+        if f_dist.sf(f_val, top - d, full.dof) >= _F_ALPHA:
+            return cand, d
+    return full, top
+
+
+def _without_apoptosis(
+    des: _Design, bounds: dict[str, tuple[float, float]], theta: dict[str, float]
+) -> tuple[_Design, dict[str, tuple[float, float]]]:
+    fixed = {p: (theta[p], theta[p]) for p in ("am", "ar")}
+    return replace(des, apoptosis=False), {**bounds, **fixed}
+
+
+def _fit_staged(
+    des: _Design,
+    start: dict[str, float],
+    bounds: dict[str, tuple[float, float]],
+    *,
+    shared_cv: bool,
+    s_degree: int | None,
+) -> _FitOut:
+    """Fit the cycle and debris first, then add the apoptotic component from there.
+
+    A Gaussian free to move below G1 gives the least-squares surface extra local minima (it
+    can take part of the G1 peak while G1 slides onto S-phase cells); starting it from the
+    converged cycle fit avoids them. The fit with the component is kept unless it ends with a
+    larger chi-square than the fit without (a stuck optimiser, never a better model)."""
+    if not des.apoptosis:
+        return _fit(des, start, bounds, shared_cv=shared_cv, s_degree=s_degree)
+    des0, bounds0 = _without_apoptosis(des, bounds, start)
+    base = _fit(des0, start, bounds0, shared_cv=shared_cv, s_degree=s_degree)
+    full = _fit(des, base.theta, bounds, shared_cv=shared_cv, s_degree=s_degree)
+    return full if full.chi2 <= base.chi2 else base
+
+
+def _apoptotic_start(
+    centers: np.ndarray, counts: np.ndarray, lo: float, mu0: float
+) -> tuple[float, float]:
+    """Start of the apoptotic component: mean and SD of the histogram between the fit's
+    lower end and 0.8 x G1 (sub-G1 region), as ``(am, ar)``."""
+    sel = (centers >= lo) & (centers <= 0.8 * mu0)
+    w = counts[sel]
+    if w.sum() <= 0:
+        return 0.5, 0.5
+    m = float(np.average(centers[sel], weights=w)) / mu0
+    sd = float(np.sqrt(np.average((centers[sel] / mu0 - m) ** 2, weights=w)))
+    am = float(np.clip(m, 0.15, _AM_MAX))
+    return am, float(np.clip(2.0 * sd / (1.0 - am), _AR_MIN, 1.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -492,12 +632,14 @@ class CellCycleResult:
     g2_cv: float
     rcs: float
     debris_pct: float
+    apoptotic_pct: float
     sub_g1_gate: tuple[float, float]
     singlet_gate: SingletGate
     cv_mode: str
     control: str | None = None
     well: str | None = None
     notes: tuple[str, ...] = ()
+    s_degree: int | None = None
     edges: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     counts: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     components: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -515,6 +657,7 @@ class CellCycleResult:
                 "g2_cv": self.g2_cv,
                 "cv_mode": self.cv_mode,
                 "debris_pct": self.debris_pct,
+                "apoptotic_pct": self.apoptotic_pct,
                 "sub_g1_gate": list(self.sub_g1_gate),
                 "singlet_gate": self.singlet_gate.summary(),
                 "control": self.control,
@@ -531,7 +674,8 @@ class CellCycleResult:
             f"{name}: {self.model.upper()} fit of {self.channel} ({self.cv_mode} CV), "
             f"{self.singlets}/{self.events} singlets ({self.singlet_gate.method} gate)",
             f"  sub-G1 {self.sub_g1_pct:6.2f} % of singlets "
-            f"(gate {self.sub_g1_gate[0]:.4g}-{self.sub_g1_gate[1]:.4g}); debris {self.debris_pct:.2f} %",
+            f"(gate {self.sub_g1_gate[0]:.4g}-{self.sub_g1_gate[1]:.4g}); debris {self.debris_pct:.2f} %; "
+            f"apoptotic component {self.apoptotic_pct:.2f} %",
             f"  G1 {self.g1_pct:6.2f} %   S {self.s_pct:6.2f} %   G2/M {self.g2m_pct:6.2f} %",
             f"  G1 mean {self.g1_mean:.4g} (CV {self.g1_cv:.2f} %), G2 mean {self.g2_mean:.4g} "
             f"(CV {self.g2_cv:.2f} %), G2/G1 {self.g2_g1_ratio:.3f}, RCS {self.rcs:.2f}",
@@ -596,7 +740,8 @@ def analyze_cell_cycle(
     sub_g1_floor: float = 0.05,
     linearity: tuple[float, float] = (1.75, 2.2),
     fit_from: float = 0.2,
-    s_degree: int = 2,
+    s_degree: int | str = "auto",
+    apoptosis: bool = True,
 ) -> CellCycleResult | Failed:
     """Cell-cycle phases and sub-G1 fraction of one FCS file.
 
@@ -627,10 +772,14 @@ def analyze_cell_cycle(
         The gate's lower edge as a fraction of the G1 mean (excludes the zero pile-up and noise).
     linearity : (float, float)
         Bounds of the G2/G1 ratio.
-    s_degree : int
-        Degree of the S-phase polynomial of the DJF model: 2 is Dean & Jett's quadratic, 0 a
-        broadened rectangle (Fox 1980); higher degrees allow more S shapes (a narrow cohort
-        of synchronised cells in early S is still no polynomial: prefer Watson's model there).
+    s_degree : "auto" or int
+        Degree of the S-phase polynomial of the DJF model: 2 is Dean & Jett's quadratic, 1 a
+        broadened trapezoid, 0 a broadened rectangle (Fox 1980); "auto" (default) takes the
+        lowest of 0-2 that the F test cannot tell from the quadratic (module docstring).
+        Higher degrees allow more S shapes (a narrow cohort of synchronised cells in early S
+        is still no polynomial: prefer Watson's model there).
+    apoptosis : bool
+        Fit the apoptotic (hypodiploid) Gaussian component below G1 (module docstring).
     fit_from : float
         The histogram is fitted from ``fit_from x G1 mean`` up to ``2.75 x G1 mean`` (the debris
         model covers the region below G1; events above the range, such as aggregates, are left
@@ -663,8 +812,15 @@ def analyze_cell_cycle(
             raise InputError(f"{nm} must be a positive number, not {val!r}")
     if not (0 <= sub_g1_floor < 1):
         raise InputError(f"sub_g1_floor must be in [0, 1), not {sub_g1_floor!r}")
-    if not (isinstance(s_degree, (int, np.integer)) and 0 <= s_degree <= 6):
-        raise InputError(f"s_degree must be an integer from 0 to 6, not {s_degree!r}")
+    if not (
+        s_degree == "auto"
+        or (
+            isinstance(s_degree, (int, np.integer))
+            and not isinstance(s_degree, bool)
+            and 0 <= s_degree <= 6
+        )
+    ):
+        raise InputError(f"s_degree must be 'auto' or an integer from 0 to 6, not {s_degree!r}")
     if not (0.0 <= fit_from < 0.9):
         raise InputError(
             f"fit_from must be in [0, 0.9) (a fraction of the G1 mean), not {fit_from!r}"
@@ -718,6 +874,7 @@ def analyze_cell_cycle(
                 linearity=linearity,
                 fit_from=fit_from,
                 s_degree=s_degree,
+                apoptosis=apoptosis,
             )
             if not c:
                 raise InputError(f"control could not be analysed: {c.reason}")
@@ -749,23 +906,40 @@ def analyze_cell_cycle(
     fit_mask = centers >= fit_lo
     if counts[fit_mask].sum() < 200:
         return _failed(data.path, f"only {int(counts[fit_mask].sum())} singlets in the fit range")
-    des = _Design(edges, centers, counts, fit_mask, _single_cut(counts, centers))
+    des = _Design(edges, centers, counts, fit_mask, _single_cut(counts, centers), apoptosis)
 
-    start = {"mu1": mu0, "cv1": float(np.clip(cv0, 0.01, 0.25)), "L": lin0, "cv2": cv0, "tau": 0.15}
+    am0, ar0 = _apoptotic_start(centers, counts, fit_lo, mu0)
+    start = {
+        "mu1": mu0,
+        "cv1": float(np.clip(cv0, 0.01, 0.25)),
+        "L": lin0,
+        "cv2": cv0,
+        "tau": 0.15,
+        "am": am0,
+        "ar": ar0,
+    }
     bounds = {
         "mu1": (mu0 * (1 - g1_tolerance), mu0 * (1 + g1_tolerance)),
         "cv1": (0.005, 0.35),
         "L": (linearity[0], linearity[1]),
         "cv2": (0.005, 0.35),
         "tau": (0.02, 1.0),
+        "am": (0.1, _AM_MAX) if apoptosis else (am0, am0),
+        "ar": (_AR_MIN, 1.0) if apoptosis else (ar0, ar0),
     }
     start["L"] = float(np.clip(start["L"], *bounds["L"]))
     shared = cv == "shared"
     try:
         # the full Dean-Jett-Fox fit locates both peaks; Watson's model then refits the peaks
         # on their outer halves only (to 3 SD beyond the mean, so aggregates above G2 stay out)
-        theta, amp, basis, names, mask_used, rcs = _fit(
-            des, start, bounds, shared_cv=shared, s_degree=s_degree
+        djf, s_used = _fit_djf(des, start, bounds, shared_cv=shared, s_degree=s_degree)
+        theta, amp, basis, names, mask_used, rcs = (
+            djf.theta,
+            djf.amp,
+            djf.basis,
+            djf.names,
+            djf.mask,
+            djf.rcs,
         )
         if model == "watson":
             # Watson's pragmatic model: the peak means stay where the full fit put them, the
@@ -774,10 +948,22 @@ def analyze_cell_cycle(
             mu1_f, mu2_f = theta["mu1"], theta["L"] * theta["mu1"]
             right = (centers >= mu2_f) & (centers <= mu2_f * (1 + 3 * theta["cv2"]))
             outer_mask = fit_mask & ((centers <= mu1_f) | right)
-            wbounds = dict(bounds, mu1=(mu1_f, mu1_f), L=(theta["L"], theta["L"]))
-            des_w = _Design(edges, centers, counts, outer_mask, des.single_cut)
-            theta, amp, basis, names, mask_used, rcs = _fit(
-                des_w, theta, wbounds, shared_cv=shared, s_degree=None
+            wbounds = dict(
+                bounds,
+                mu1=(mu1_f, mu1_f),
+                L=(theta["L"], theta["L"]),
+                am=(theta["am"], theta["am"]),
+                ar=(theta["ar"], theta["ar"]),
+            )
+            des_w = _Design(edges, centers, counts, outer_mask, des.single_cut, apoptosis)
+            wat = _fit(des_w, theta, wbounds, shared_cv=shared, s_degree=None)
+            theta, amp, basis, names, mask_used, rcs = (
+                wat.theta,
+                wat.amp,
+                wat.basis,
+                wat.names,
+                wat.mask,
+                wat.rcs,
             )
     except (ValueError, np.linalg.LinAlgError) as exc:
         return _failed(data.path, f"histogram fit did not converge ({exc})")
@@ -794,7 +980,7 @@ def analyze_cell_cycle(
         comp["S"] = sum(comp.pop(n) for n in s_names)
     else:
         between = (centers > mu1) & (centers < mu2)
-        resid = counts - comp["G1"] - comp["G2"] - debris
+        resid = counts - comp["G1"] - comp["G2"] - debris - comp.get("apoptotic", 0.0)
         s = float(resid[between].sum())
         s_curve = np.where(between, resid, 0.0)
         comp["S"] = s_curve
@@ -804,7 +990,8 @@ def analyze_cell_cycle(
     comp["debris"] = debris
     comp.pop("debris_exp")
     comp.pop("debris_cut")
-    comp["model"] = comp["G1"] + comp["G2"] + comp["S"] + debris
+    apo = comp.get("apoptotic", np.zeros_like(counts))
+    comp["model"] = comp["G1"] + comp["G2"] + comp["S"] + debris + apo
     total = g1 + s + g2
     if not (total > 0) or g1 <= 0:
         return _failed(data.path, "no G1 population in the fitted model")
@@ -840,12 +1027,14 @@ def analyze_cell_cycle(
         g2_cv=100.0 * float(theta["cv2"]),
         rcs=float(rcs),
         debris_pct=100.0 * float(debris[fit_mask].sum()) / n_sing if n_sing else float("nan"),
+        apoptotic_pct=100.0 * float(apo.sum()) / n_sing if n_sing else float("nan"),
         sub_g1_gate=(float(lo_gate), float(hi_gate)),
         singlet_gate=gate,
         cv_mode=cv,
         control=ctrl_label,
         well=_well(data),
         notes=tuple(notes),
+        s_degree=s_used if model == "djf" else None,
         edges=edges,
         counts=counts,
         components=comp,
@@ -895,6 +1084,7 @@ class CellCycleBatch:
                     well=r.well,
                     channel=r.channel,
                     debris_pct=r.debris_pct,
+                    apoptotic_pct=r.apoptotic_pct,
                     g2_cv=r.g2_cv,
                     error=None,
                 )
@@ -963,6 +1153,7 @@ def analyze_batch(
         "linearity",
         "fit_from",
         "s_degree",
+        "apoptosis",
     }
     if unknown:
         raise InputError(f"unknown option(s) {', '.join(sorted(unknown))} for analyze_batch")
@@ -1006,6 +1197,7 @@ def simulate_dna_content(
     g1_mean: float = 200.0,
     cv: float = 0.04,
     linearity: float = 1.95,
+    sub_g1_shape: str = "beta",
     rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
     """Events of a propidium-iodide DNA-content measurement with known truth.
@@ -1014,7 +1206,9 @@ def simulate_dna_content(
     ``g1_mean`` and ``linearity * g1_mean``, CV ``cv``); S-phase contents are uniform between
     the two means and broadened with the CV interpolated between them; sub-G1 (apoptotic,
     hypodiploid) events form a smooth hump between 0.1 and 0.85 x the G1 mean
-    (0.1 + 0.75 x Beta(2, 2.5)); debris follows the single-cut model of Bagwell et al. (1991):
+    (0.1 + 0.75 x Beta(2, 2.5): a shape the analysis does not assume) or, with
+    ``sub_g1_shape="normal"``, the Gaussian the analysis fits (mean 0.45, SD 0.12 x the G1 mean,
+    folded at zero); debris follows the single-cut model of Bagwell et al. (1991):
     a cycling nucleus cut once at a uniformly random point. Doublets are two cycling cells
     measured together: their area is the sum and their pulse width about twice a singlet's.
     Pulse width grows with the cube root of DNA content (cell diameter), height is area/width
@@ -1032,6 +1226,8 @@ def simulate_dna_content(
         Fraction of all events that are doublets.
     debris : float
         Fraction of all singlet events that are nuclear fragments (single-cut debris).
+    sub_g1_shape : {"beta", "normal"}
+        Shape of the sub-G1 hump (see above).
     rng : Generator or seed
 
     Returns
@@ -1046,6 +1242,8 @@ def simulate_dna_content(
         raise InputError("n must be positive and the phase fractions non-negative, not all zero")
     if not (sub_g1 >= 0 and debris >= 0 and sub_g1 + debris < 1 and 0 <= doublets < 1):
         raise InputError("sub_g1, debris and doublets must be fractions with sub_g1 + debris < 1")
+    if sub_g1_shape not in ("beta", "normal"):
+        raise InputError(f"sub_g1_shape must be 'beta' or 'normal', not {sub_g1_shape!r}")
     fr = fr / fr.sum()
     n_dbl = round(doublets * n)
     n_sing = n - n_dbl
@@ -1064,7 +1262,9 @@ def simulate_dna_content(
     dna = np.concatenate(
         [
             cycling(n_sing - n_sub - n_deb),
-            g1_mean * (0.1 + 0.75 * gen.beta(2.0, 2.5, n_sub)),
+            g1_mean * (0.1 + 0.75 * gen.beta(2.0, 2.5, n_sub))
+            if sub_g1_shape == "beta"
+            else g1_mean * np.abs(0.45 + 0.12 * gen.standard_normal(n_sub)),
             cycling(n_deb) * gen.uniform(0.0, 1.0, n_deb),
             cycling(n_dbl) + cycling(n_dbl),
         ]
