@@ -77,7 +77,15 @@ def test_cellcycle_batch_with_a_bad_file(run_cli, pi_files, tmp_path):
     code, out, err = run_cli("cellcycle", a, bad, b, "--json", "--out", out_dir)
     assert code == 2
     doc = json.loads(out)
-    assert [e["file"] for e in doc["files"]] == [str(a), str(b)]
+    # every input keeps its place; the bad one has null numbers and a one-line error
+    assert [e["file"] for e in doc["files"]] == [str(a), str(bad), str(b)]
+    good_a, failed, good_b = doc["files"]
+    assert set(good_a) == set(good_b) == ENTRY_KEYS
+    assert set(failed) == ENTRY_KEYS | {"error"}
+    assert all(failed[k] is None for k in ENTRY_KEYS - {"file", "model"})
+    assert failed["model"] == "djf" and "\n" not in failed["error"]
+    assert "FCS" in failed["error"] and failed["error"] in err
+    assert good_a["g1_pct"] == pytest.approx(60, abs=3) and good_b["g2m_pct"] > 40
     lines = err.strip().splitlines()
     assert all(line.startswith("error: ") for line in lines)
     assert any(str(bad) in line for line in lines)
@@ -88,7 +96,10 @@ def test_cellcycle_batch_with_a_bad_file(run_cli, pi_files, tmp_path):
 
 def test_cellcycle_single_bad_file_and_options(run_cli, pi_files):
     code, out, err = run_cli("cellcycle", pi_files[2], "--json")
-    assert code == 2 and out == "" and err.count("\n") == 1
+    assert code == 2 and err.count("\n") == 1
+    (entry,) = json.loads(out)["files"]
+    assert entry["file"] == str(pi_files[2]) and entry["g1_pct"] is None
+    assert entry["error"] in err
     code, _, err = run_cli("cellcycle", pi_files[0], "--model", "modfit")
     assert code == 2 and "djf or watson" in err
     code, _, err = run_cli("cellcycle", pi_files[0], "--channel", "FL9-A")
@@ -139,8 +150,13 @@ def test_fcs_and_cellcycle_reject_non_fcs_with_one_line(run_cli, tmp_path, conte
     path.write_bytes(content)
     for cmd in ("fcs", "cellcycle"):
         code, out, err = run_cli(cmd, path, "--json")
-        assert (code, out) == (2, "")
+        assert code == 2
         assert err.startswith("error: ") and match in err and err.count("\n") == 1
+        if cmd == "fcs":
+            assert out == ""
+        else:  # the batch JSON keeps the file with its error
+            (entry,) = json.loads(out)["files"]
+            assert match in entry["error"] and entry["rcs"] is None
 
 
 def test_fcs_truncated_data_is_one_line(run_cli, pi_files, tmp_path):
@@ -180,3 +196,10 @@ def test_cellcycle_text_report_names_a_failed_file_once(run_cli, pi_files):
     assert code == 2
     (line,) = [x for x in out.splitlines() if "FAILED" in x]
     assert line.startswith("FAILED: ") and line.count(str(bad)) == 1
+
+
+def test_cellcycle_help_documents_failed_entries(run_cli):
+    code, out, _ = run_cli("cellcycle", "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0
+    assert "keeps its place in that list" in text and "every number null" in text

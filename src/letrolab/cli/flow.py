@@ -6,8 +6,9 @@
 ``letrolab cellcycle FILE... [--channel NAME] [--control FILE] [--model djf|watson]
 [--out DIR] [--json]`` analyses each file (a folder stands for every FCS file in it) and prints
 ``{"files": [{"file", "events", "singlets", "sub_g1_pct", "g1_pct", "s_pct", "g2m_pct",
-"g1_mean", "g2_mean", "g2_g1_ratio", "g1_cv", "rcs", "model"}, ...]}``. A file that cannot be
-read or fitted gets one ``error: FILE: why`` line on stderr, the others are still analysed, and
+"g1_mean", "g2_mean", "g2_g1_ratio", "g1_cv", "rcs", "model"}, ...]}`` in input order. A file
+that cannot be read or fitted keeps its place with null numbers and an ``"error"`` key (one
+line), and gets one ``error: FILE: why`` line on stderr; the others are still analysed, and
 the exit status is 2. ``--out DIR`` receives ``cellcycle.json`` (full results), ``cellcycle.csv``
 (one row per file) and one histogram figure per file, all at once when the run ends.
 """
@@ -90,12 +91,10 @@ def cellcycle(
 
         check_output_dir(out)  # fail before the analysis, not after it
     batch = analyze_batch(files, control=control, channel=channel, model=model, cv=cv)
-    good = [r for r in batch.results if r]
     if out is not None:
         _write_outputs(batch, out)
     if as_json:
-        if good:
-            print_json({"files": [{k: r.summary()[k] for k in SUMMARY_KEYS} for r in good]})
+        print_json({"files": _json_entries(batch, SUMMARY_KEYS, model)})
     else:
         typer.echo(batch.report())
     lines = [r if f in r else f"{f}: {r}" for f, r in batch.failed]  # name each file once
@@ -109,6 +108,21 @@ def cellcycle(
                 f"{len(lines)} of {len(batch.files)} files could not be analysed (see above)"
             )
         raise LetrolabError(lines[-1])
+
+
+def _json_entries(batch, keys: tuple[str, ...], model: str) -> list[dict]:
+    """One ``--json`` entry per input file, in input order: the contract keys of an analysed
+    file; for a failed file the same keys with null numbers, plus its one-line ``error``."""
+    entries = []
+    for f, r in zip(batch.files, batch.results, strict=True):
+        if r:
+            summ = r.summary()
+            entries.append({k: summ[k] for k in keys})
+        else:
+            entry = {k: None for k in keys}
+            entry.update(file=f, model=model, error=" ".join(r.reason.split()))
+            entries.append(entry)
+    return entries
 
 
 def _write_outputs(batch, out: Path) -> None:
@@ -141,10 +155,12 @@ _CELLCYCLE_HELP = (
     "\n\n"
     '--json prints {"files": [...]}, one entry per analysed file with exactly the keys file, '
     "events, singlets, sub_g1_pct (of singlets), g1_pct, s_pct, g2m_pct (of the modelled "
-    "cycling events), g1_mean, g2_mean, g2_g1_ratio, g1_cv, rcs and model. A file that "
-    "cannot be read or fitted gets no entry: its reason goes to stderr as one 'error: FILE: "
-    "...' line (in a batch, a last line counts the failures), the other files are still "
-    "analysed, and the exit status is 2."
+    "cycling events), g1_mean, g2_mean, g2_g1_ratio, g1_cv, rcs and model, in the order "
+    "the files were given. A file that cannot be read or fitted keeps its place in that list "
+    "with the same keys, every number null, and one more key, error (its reason on one "
+    "line); the reason also goes to stderr as one 'error: FILE: ...' line (in a batch, a "
+    "last line counts the failures), the other files are still analysed, and the exit "
+    "status is 2."
     "\n\n"
     "--out DIR gets cellcycle.json (full results, and an 'errors' list), cellcycle.csv and "
     "one histogram figure per file."
