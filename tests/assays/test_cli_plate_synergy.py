@@ -89,3 +89,19 @@ def test_synergy_plate_refuses_a_response_it_would_ignore(run_cli, combo_read):
     # an unknown value is still named as such
     code, _, err = run_cli(*base, "--response", "percent")
     assert code == 2 and "--response must be 'inhibition' or 'viability'" in err
+
+
+def test_bootstrap_from_plate_read(run_cli, combo_read):
+    """--bootstrap reads the plate's wells (not the averaged table): an exact Bliss-independent
+    read scores Bliss 0, and every resample of it too, so the interval is [0, 0]."""
+    read, layout = combo_read
+    code, out, err = run_cli(
+        "synergy", "--plate", read, "--layout", layout, "--model", "bliss",
+        "--bootstrap", "20", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    s = json.loads(out)["blocks"][0]["summary"]
+    assert s["bliss_mean"] == pytest.approx(0.0, abs=1e-9)
+    assert s["bliss_mean_lo"] == pytest.approx(0.0, abs=1e-9)
+    assert s["bliss_mean_hi"] == pytest.approx(0.0, abs=1e-9)
+    assert s["bootstrap"]["n_boot"] == 20

@@ -137,6 +137,55 @@ def _run_reference_models(
     return entries
 
 
+def _plate_rows(plate: Path, layout: Path) -> Any:
+    """One row per well of a plate read (replicates not averaged), for the bootstrap."""
+    from letrolab.assays.plates import read_plate_combination
+
+    return read_plate_combination(plate, layout)
+
+
+def _bootstrap(
+    source: Any,
+    models: list[str],
+    *,
+    n_boot: int,
+    seed: int,
+    response: str,
+    convention: str,
+    out_dir: Path | None,
+) -> dict[str, dict[str, Any]]:
+    """Bootstrap intervals of the block summaries: ``{block_id: {"<summary>_lo": ..., ...}}``.
+
+    Uses :func:`letrolab.synergy.replicates.bootstrap_summaries` on the wells themselves (the
+    replicate means are what the point estimates use). Writes ``reference_bootstrap.csv``.
+    """
+    from letrolab._io import atomic_write_text
+    from letrolab._results import jsonable
+    from letrolab.synergy.replicates import bootstrap_summaries
+
+    res = bootstrap_summaries(
+        source,
+        models=models,
+        n_boot=n_boot,
+        seed=seed,
+        response=response,
+        convention=convention,
+    )
+    for bid, ws in res.warnings.items():
+        for w in ws:
+            if w.startswith("no replicates"):
+                sys.stderr.write(f"warning: block {bid}: {w}\n")
+    if out_dir is not None:
+        atomic_write_text(out_dir / "reference_bootstrap.csv", res.blocks.to_csv(index=False))
+    keys = [f"{m}_{s}_{e}" for m in models for s in ("mean", "msa") for e in ("lo", "hi", "p")]
+    out: dict[str, dict[str, Any]] = {}
+    for row in res.blocks.to_dict(orient="records"):
+        extra = jsonable({k: row[k] for k in keys})
+        extra["bootstrap"] = {"n_boot": res.n_boot, "seed": res.seed, "level": res.level}
+        out[str(row["block_id"])] = extra
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -219,6 +268,18 @@ def synergy(
         Path | None,
         typer.Option("--layout", help="The plate map (layout) that goes with --plate."),
     ] = None,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            help="Resample the replicate wells of every cell this many times (>= 20) and add "
+            "95 % percentile intervals and a p-value for 'summary != 0' to each block summary "
+            "of the reference models. 0 (default): no bootstrap.",
+        ),
+    ] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the bootstrap's random generator.")
+    ] = 0,
 ) -> None:
     """Combination analysis: Chou-Talalay CI/DRI and the reference models, block by block.
 
@@ -238,6 +299,8 @@ def synergy(
         raise InputError(
             f"--convention must be one of {', '.join(CONVENTIONS)}, not {convention!r}"
         )
+    if bootstrap < 0 or 0 < bootstrap < 20:
+        raise InputError(f"--bootstrap must be 0 (off) or at least 20 resamples, not {bootstrap}")
     data = _read_input(input_path, plate, layout, response)
 
     blocks: dict[str, dict[str, Any]] = {}
@@ -264,6 +327,20 @@ def synergy(
             )
             for bid, extra in ref.items():
                 blocks.setdefault(bid, {"block_id": bid}).update(extra)
+            if bootstrap:
+                boot = _bootstrap(
+                    input_path if plate is None else _plate_rows(plate, layout),
+                    reference,
+                    n_boot=bootstrap,
+                    seed=seed,
+                    response="viability" if plate is not None else (response or "inhibition"),
+                    convention=convention,
+                    out_dir=stage,
+                )
+                for bid, extra in boot.items():
+                    blocks.setdefault(bid, {"block_id": bid}).setdefault("summary", {}).update(
+                        extra
+                    )
         if ct is not None and not reference and not any(ct.blocks.values()):
             # Chou-Talalay alone and no block analysable: bad input, nothing written.
             raise InputError(ct.failure_message())
@@ -297,6 +374,16 @@ _HELP = (
     "--out DIR gets chou_talalay.json and, per block, single_agents.csv, points.csv, "
     "isobologram.csv, fa_ci_table.csv and fa_ci_curve.csv (constant-ratio mixtures), "
     "warnings.txt, and the median-effect, Fa-CI and isobologram figures."
+    "\n\n"
+    "With --model bliss, hsa, loewe, zip (or all), each block also gets "
+    '"scores" (per combination cell: conc {drug: dose}, response, one value per model) and '
+    '"summary" (<model>_mean over the combination cells, <model>_msa for the most '
+    "synergistic 3 x 3 area of two-drug blocks, null for N drugs, and n_combinations), plus "
+    '"reference_warnings". --bootstrap N adds <summary>_lo, _hi (95 % percentile interval) '
+    'and _p to "summary", and "bootstrap" {n_boot, seed, level}. --out DIR then gets '
+    "reference_scores.csv, reference_blocks.csv, reference_single_agents.csv, "
+    "reference_bootstrap.csv (with --bootstrap), ranking_<model>.png and, per block, "
+    "ref_dose_response.png and ref_heatmap_<model>.png."
 )
 
 
