@@ -129,6 +129,16 @@ def test_results_render_and_figure(tmp_path, written):
     assert frame["apoptotic"].sum() > 0.05 * res.singlets  # 10 % sub-G1, most in the fit range
     png = save_cell_cycle_figure(res, tmp_path / "f.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.pyplot as plt
+
+    from letrolab.assays.flow_plots import plot_cell_cycle
+
+    ax = plot_cell_cycle(res)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(ax.figure)
+    assert f"apoptotic {res.apoptotic_pct:.1f} %" in labels
+    assert {"debris", "G1", "S", "G2/M", "model"} <= set(labels)
+    assert "S rectangle" in ax.get_title() or "S trapezoid" in ax.get_title()
 
 
 def test_batch_keeps_going_after_a_bad_file(tmp_path, written):

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from letrolab._io import pyplot, save_figure
 
 __all__ = ["plot_cell_cycle", "save_cell_cycle_figure"]
@@ -19,6 +21,7 @@ _COLOURS = {
     "S": "#7570b3",
     "G2": "#d95f02",
     "debris": "#999999",
+    "apoptotic": "#e7298a",
     "model": "#000000",
 }
 
@@ -26,8 +29,10 @@ _COLOURS = {
 def plot_cell_cycle(result: Any, *, ax: Any = None) -> Any:
     """Draw ``result`` (a :class:`~letrolab.assays.cellcycle.CellCycleResult`) on ``ax``.
 
-    The singlet DNA histogram is drawn as steps, the fitted G1, S, G2/M and debris components as
-    filled curves, their sum as a line, and the sub-G1 gate as a shaded band. Returns the axes.
+    The singlet DNA histogram is drawn as steps, the fitted G1, S, G2/M, debris and apoptotic
+    (sub-G1 Gaussian) components as filled curves over the fitted range, their sum as a line,
+    and the sub-G1 gate as a shaded band; the title names the S-phase shape of a DJF fit.
+    Returns the axes.
     """
     plt = pyplot()
     if ax is None:
@@ -36,25 +41,50 @@ def plot_cell_cycle(result: Any, *, ax: Any = None) -> Any:
     centers = 0.5 * (edges[1:] + edges[:-1])
     ax.stairs(counts, edges, color="#444444", linewidth=0.8, label="singlets")
     comps = result.components
-    for name, label in (("debris", "debris"), ("G1", "G1"), ("S", "S"), ("G2", "G2/M")):
+    # curves are drawn over the fitted range only: below it the model is an extrapolation
+    shown = (
+        centers >= centers[np.flatnonzero(result.fit_mask)[0]] if result.fit_mask.any() else None
+    )
+    apo_label = f"apoptotic {getattr(result, 'apoptotic_pct', float('nan')):.1f} %"
+    for name, label in (
+        ("debris", "debris"),
+        ("apoptotic", apo_label),
+        ("G1", "G1"),
+        ("S", "S"),
+        ("G2", "G2/M"),
+    ):
         y = comps.get(name)
-        if y is not None:
-            ax.fill_between(centers, 0, y, step=None, alpha=0.35, color=_COLOURS[name], label=label)
+        if y is not None and (name != "apoptotic" or y.any()):
+            ax.fill_between(
+                centers, 0, y, where=shown, alpha=0.35, color=_COLOURS[name], label=label
+            )
     if "model" in comps:
-        ax.plot(centers, comps["model"], color=_COLOURS["model"], linewidth=1.0, label="model")
+        model = comps["model"] if shown is None else np.where(shown, comps["model"], np.nan)
+        ax.plot(centers, model, color=_COLOURS["model"], linewidth=1.0, label="model")
     lo, hi = result.sub_g1_gate
     if hi > lo:
-        ax.axvspan(lo, hi, color="#e7298a", alpha=0.08, label=f"sub-G1 {result.sub_g1_pct:.1f} %")
+        ax.axvspan(
+            lo, hi, color="#fdd0e6", alpha=0.4, label=f"sub-G1 gate {result.sub_g1_pct:.1f} %"
+        )
     ax.set_xlim(edges[0], edges[-1])
     ax.set_xlabel(f"{result.channel} (DNA content)")
     ax.set_ylabel("events per bin")
     ax.set_title(
         f"{Path(result.file).name}: G1 {result.g1_pct:.1f} %, S {result.s_pct:.1f} %, "
-        f"G2/M {result.g2m_pct:.1f} % ({result.model.upper()}, RCS {result.rcs:.2f})",
+        f"G2/M {result.g2m_pct:.1f} % ({result.model.upper()}{_s_shape(result)}, "
+        f"RCS {result.rcs:.2f})",
         fontsize=9,
     )
     ax.legend(fontsize=7, frameon=False)
     return ax
+
+
+def _s_shape(result: Any) -> str:
+    names = {0: "rectangle", 1: "trapezoid", 2: "quadratic"}
+    deg = getattr(result, "s_degree", None)
+    if deg is None:
+        return ""
+    return f", S {names.get(deg, f'degree {deg}')}"
 
 
 def save_cell_cycle_figure(result: Any, path: str | os.PathLike, *, dpi: int = 120) -> Path:
