@@ -6,9 +6,10 @@ the intensity summed across the lane's width row by row, and a band's amount is 
 peak in that profile above a straight baseline drawn between the peak's two ends. Before that
 the image is made "bands bright on dark" (light-background images are inverted), and the
 background is removed either by a rolling ball (Sternberg 1983, Computer 16:22; ImageJ's
-"Subtract Background", here :func:`skimage.restoration.rolling_ball` on a shrunken copy, as
-ImageJ does for large radii) or by local rectangles (the median of the gaps beside each lane,
-row by row). Pixels at the detector's full scale are saturated: a band touching them is flagged
+"Subtract Background": the grey-scale opening by the ball, here the apex surface of
+:func:`skimage.restoration.rolling_ball` dilated by the same ball, on a plane-levelled image
+and on a shrunken copy for large radii, as ImageJ does) or by local rectangles (the median of
+the gaps beside each lane, row by row). Pixels at the detector's full scale are saturated: a band touching them is flagged
 and refused by the normalisations, because its area is only a lower bound.
 
 Normalisation (:func:`normalise_bands`): phospho over total (two blots or two bands of the same
@@ -371,11 +372,17 @@ def _full_scale(img: np.ndarray, saturation: float | None) -> float | None:
 def _rolling_ball_background(img: np.ndarray, radius: float) -> np.ndarray:
     """Rolling-ball background (Sternberg 1983) of a bands-bright image.
 
-    As in ImageJ's "Subtract Background", the background is estimated on a lightly smoothed
-    copy (here a Gaussian of 1 px sd, so noise does not pull the ball down) and, for radii above
-    30 px, on a copy shrunk by block means, then interpolated back.
+    The background is the surface the ball reaches when rolled under the image: the grey-scale
+    opening by the ball (Sternberg 1986, Comput Vision Graph Image Process 35:333; ImageJ's
+    BackgroundSubtracter keeps the hull of the ball's positions). skimage's ``rolling_ball``
+    returns only the ball's apex at each position (the erosion), which lies a ball depth below
+    the background on a slope and shaves the edges of anything wider than the ball, so it is
+    followed here by the dilation with the same ball. As in ImageJ's "Subtract Background",
+    the background is estimated on a lightly smoothed copy (here a Gaussian of 1 px sd, so
+    noise does not pull the ball down) and, for radii above 30 px, on a copy shrunk by block
+    means, then interpolated back.
     """
-    from scipy.ndimage import gaussian_filter
+    from scipy.ndimage import gaussian_filter, grey_dilation
     from skimage.restoration import ellipsoid_kernel, rolling_ball
     from skimage.transform import resize
 
@@ -389,18 +396,21 @@ def _rolling_ball_background(img: np.ndarray, radius: float) -> np.ndarray:
     # not depend on the intensity scale (8 vs 16 bit) and reproduces a linear ramp exactly.
     r = max(round(radius / shrink), 1)
     kernel = ellipsoid_kernel((2 * r + 1, 2 * r + 1), (float(np.ptp(sm)) + 1.0) * 1e-6)
-    bg = rolling_ball(sm, kernel=kernel)
+    apex = rolling_ball(sm, kernel=kernel)  # the erosion by the ball
+    inside = np.isfinite(kernel)
+    bg = grey_dilation(
+        apex, footprint=inside, structure=np.where(inside, kernel - kernel[r, r], 0.0)
+    )
     if shrink == 1:
         return bg
     return resize(bg, (h, w), order=1, mode="edge", anti_aliasing=False)
 
 
-def _occupancy(sig: np.ndarray) -> np.ndarray:
-    """Fraction of rows in which each column holds signal (> 5 noise sd above background).
+def _level(sig: np.ndarray) -> np.ndarray:
+    """``sig`` minus the plane fitted to its background (lowest 30 % of pixels, iterated 3x).
 
-    The background is a plane fitted to the image's lowest 30 % of pixels (iterated), the
-    noise sd the scaled MAD of those pixels. Counting rows with signal, rather than summing
-    intensities, lets a faint lane count as much as a saturated one when finding lanes.
+    Plane levelling as in Gwyddion's "plane level" (Necas & Klapetek 2012, Cent Eur J Phys
+    10:181), with the fit restricted to the darkest pixels so that bands do not tilt it.
     """
     h, w = sig.shape
     yy, xx = np.mgrid[0:h, 0:w]
@@ -411,6 +421,19 @@ def _occupancy(sig: np.ndarray) -> np.ndarray:
         coef, *_ = np.linalg.lstsq(design[low], z[low], rcond=None)
         resid = z - design @ coef
         low = resid <= np.percentile(resid, 30)
+    return resid.reshape(h, w)
+
+
+def _occupancy(sig: np.ndarray) -> np.ndarray:
+    """Fraction of rows in which each column holds signal (> 5 noise sd above background).
+
+    The background is a plane fitted to the image's lowest 30 % of pixels (:func:`_level`),
+    the noise sd the scaled MAD of those pixels. Counting rows with signal, rather than summing
+    intensities, lets a faint lane count as much as a saturated one when finding lanes.
+    """
+    h, w = sig.shape
+    resid = _level(sig).ravel()
+    z = sig.ravel().astype(float)
     ref = resid[resid <= np.percentile(resid, 50)]
     sd = 1.4826 * np.median(np.abs(ref - np.median(ref))) * 2.0  # MAD of the lower half, x2
     thresh = max(5.0 * sd, 1e-9 * (float(np.ptp(z)) + 1.0))
@@ -475,6 +498,26 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
+def _find_bands(
+    prof: np.ndarray, min_prominence: float, bands: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bands as peaks of the lane-normalised mean profile (weak lanes count as much as strong).
+
+    Returns the smoothed mean profile, the peak rows and their full widths at half maximum.
+    """
+    from scipy.ndimage import gaussian_filter1d
+    from scipy.signal import find_peaks, peak_widths
+
+    peak_h = np.maximum(gaussian_filter1d(prof, 1.5, axis=1).max(axis=1), 1e-12)
+    g = gaussian_filter1d((prof / peak_h[:, None]).mean(axis=0), 1.5)
+    pk, props = find_peaks(g, prominence=min_prominence * max(g.max(), 1e-12))
+    if bands is not None and len(pk) > bands:
+        pk = np.sort(pk[np.argsort(props["prominences"])[::-1][:bands]])
+    if len(pk) == 0:
+        raise InputError("no bands found in the lanes; check the lanes or lower min_prominence")
+    return g, pk, peak_widths(g, pk, rel_height=0.5)[0]
+
+
 def analyse_blot(
     image,
     *,
@@ -508,13 +551,19 @@ def analyse_blot(
         Rolling ball of ``radius`` px (Sternberg 1983), local rectangles (row-wise median of
         the gaps beside each lane, smoothed along the lane), or none. ``auto`` takes
         rectangles when every lane has a gap of at least max(4 px, 1/6 of the lane width)
-        beside it, else the rolling ball.
-        The ball only reaches the background where the clear space between bands exceeds its
-        diameter; on densely packed blots it rides on the bands' tails and under-measures them
-        (by ~7 % on the default :func:`render_blot` layout), so rectangles are preferred there.
+        beside it, else the rolling ball. Before the ball is rolled the image is levelled by
+        the plane through its darkest 30 % of pixels: a ball that is flat on the intensity
+        scale rests on its low side on a tilted background and rides up the neighbouring
+        lanes' bands (without levelling, packed lanes on a 400-count gradient came out up to
+        20 % low). On synthetic packed blots (lanes 2-4 px apart, 16-60 px wide, 10-count noise,
+        gradient) every band is within 3 % of its true volume, the mean within 2 %
+        (tests/assays/test_blot.py).
     radius : float, optional
-        Rolling-ball radius in px; it must exceed the largest band's half-size (ImageJ's
-        rule) yet fit between bands. Default: 0.6 x the lane width.
+        Rolling-ball radius in px. Default: larger than the largest band, as ImageJ advises
+        (ImageJ User Guide, "Subtract Background"), in both directions: max(0.6 x the lane
+        width, 2.5 x the widest band's FWHM, i.e. a Gaussian band's +-3 sd extent), the bands
+        found on the levelled image. At ~1.3 FWHM (the band's half-extent) noise lets the ball
+        into the band's tails and areas come out ~5 % low.
     invert : bool or "auto"
         Whether bands are dark on a light background; "auto" decides from the image (the
         background, being most of the image, sets the median).
@@ -538,7 +587,6 @@ def analyse_blot(
     BlotResult
     """
     from scipy.ndimage import gaussian_filter1d
-    from scipy.signal import find_peaks, peak_widths
 
     if background not in {"auto", "rolling_ball", "rectangles", "none"}:
         raise InputError(
@@ -587,10 +635,19 @@ def analyse_blot(
         ok = all(max(gaps[k], gaps[k + 1]) >= need for k in range(len(lane_bounds)))
         background = "rectangles" if ok else "rolling_ball"
     if background == "rolling_ball":
-        if radius is None:
-            radius = max(5.0, 0.6 * float(np.median([b - a for a, b in lane_bounds])))
-        if not radius >= 1:
+        if radius is not None and not radius >= 1:
             raise InputError(f"rolling-ball radius must be >= 1 px, not {radius}")
+        # The ball is flat on the intensity scale of a 16-bit scan, so on a tilted background
+        # it rests on its low side and rides up the bands of neighbouring lanes: level the
+        # image by its background plane first; the ball then removes what is not planar.
+        sig = _level(sig)
+        if radius is None:
+            # Larger than the largest band (ImageJ's rule) across the lane (a band is at most
+            # a lane wide) and along it (2.5 FWHM = the +-3 sd extent of a Gaussian band)
+            lane_w = float(np.median([b - a for a, b in lane_bounds]))
+            pre = np.stack([sig[:, a:b].sum(axis=1) for a, b in lane_bounds])
+            fwhm_max = float(_find_bands(pre, min_prominence, bands)[2].max())
+            radius = max(5.0, 0.6 * lane_w, 2.5 * fwhm_max)
         sig = sig - _rolling_ball_background(sig, radius)
     if background == "rectangles":
         sig = sig.copy()
@@ -629,20 +686,18 @@ def analyse_blot(
     if not 1 <= control_lane <= len(lane_bounds):
         raise InputError(f"control_lane {control_lane} is not among lanes 1..{len(lane_bounds)}")
     prof = np.stack([sig[:, a:b].sum(axis=1) for a, b in lane_bounds])
-    # Bands: peaks of the lane-normalised mean profile, so weak lanes count as much as strong.
-    peak_h = np.maximum(gaussian_filter1d(prof, 1.5, axis=1).max(axis=1), 1e-12)
-    g = gaussian_filter1d((prof / peak_h[:, None]).mean(axis=0), 1.5)
-    pk, props = find_peaks(g, prominence=min_prominence * max(g.max(), 1e-12))
-    if bands is not None and len(pk) > bands:
-        pk = np.sort(pk[np.argsort(props["prominences"])[::-1][:bands]])
-    if len(pk) == 0:
-        raise InputError("no bands found in the lanes; check the lanes or lower min_prominence")
-    fwhm = peak_widths(g, pk, rel_height=0.5)[0]
+    g, pk, fwhm = _find_bands(prof, min_prominence, bands)
     starts = np.maximum(0, np.floor(pk - 3.0 * fwhm)).astype(int)
     ends = np.minimum(h - 1, np.ceil(pk + 3.0 * fwhm)).astype(int)
     for k in range(len(pk) - 1):  # adjacent bands split at the valley between them
         if ends[k] >= starts[k + 1]:
-            v = pk[k] + int(np.argmin(g[pk[k] : pk[k + 1] + 1]))
+            # at the middle of the valley floor (rows within 10 % of the lower peak's height
+            # above the floor), not at its noisiest-lowest row: on a flat floor that row falls
+            # anywhere, and a window cut short puts its baseline end on the band's own tail
+            seg = g[pk[k] : pk[k + 1] + 1]
+            floor = float(seg.min())
+            low = np.flatnonzero(seg <= floor + 0.1 * (min(seg[0], seg[-1]) - floor))
+            v = int(pk[k] + (low[0] + low[-1]) // 2)
             ends[k], starts[k + 1] = v, v
     # Peak area in each window, above the straight line joining the window's ends (baseline
     # "line") or above 0 ("zero"); vectorised over lanes through the cumulative profile.
