@@ -31,9 +31,15 @@ fits all four parameters. ``"synergyfinder2"`` fixes the bottom at 0 and the top
 as SynergyFinder 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)`` did, and caps the Loewe
 expectation at 100 as its ``CalculateLoewe`` did. Under it, letrolab reproduces the published
 per-cell Loewe scores of SynergyFinder 2's example table: median difference 0.012, and within
-0.031 points wherever drc's fit reaches the least-squares optimum. ZIP is not reproduced per
-cell (median difference 1.8 points). Its row and column re-fits are often poorly determined, so
-the fitted values depend on where drc's optimiser stops. See tests/synergy/test_reference_sf2.py.
+0.031 points wherever drc's fit reaches the least-squares optimum. Its ZIP is SynergyFinder 1-2's
+``ZIP()`` as that table was computed (``correction = FALSE, Emin = NA, Emax = NA``): single
+agents fitted by drc's free ``LL.4`` on their non-zero doses, rows and columns re-fitted by drc's
+logistic ``L.4`` in linear dose with the bottom fixed at the partner's fitted effect and the top
+free, no cap. These re-fits sit on flat residual surfaces, so drc's fitting path is emulated step
+by step (:mod:`letrolab.synergy._sf2`: its scaling, start values and R's BFGS), which reproduces
+the published per-cell ZIP: median difference 4e-15, at most 0.023 points (two chaotic
+single-agent fits; see tests/synergy/test_reference_sf2.py). That path is slower than the
+default (about 15 ms per 8 x 8 block against 0.5 ms).
 
 Per block the summaries are the mean over the combination cells and the *most synergistic
 area*: the largest mean over a 3 x 3 window of adjacent doses of the combination matrix (two
@@ -73,6 +79,11 @@ MODELS = ("bliss", "hsa", "loewe", "zip")
 #: at 100 % inhibition (SynergyFinder 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)``),
 #: and the Loewe expectation capped at 100 as in its ``CalculateLoewe``.
 CONVENTIONS = ("free", "synergyfinder2")
+
+_SF2_SA_FAILED = (
+    "ZIP (synergyfinder2): drc's LL.4 fit of a single agent failed (R's optim would stop "
+    "with an error); ZIP is not defined for this block"
+)
 
 
 def _check_convention(convention: str) -> tuple[float, float, bool]:
@@ -387,8 +398,23 @@ def _score_table(
         )
 
     if "zip" in models:
-        f1 = hill_effect(xc[:, 0], par[bc, 0, 0], par[bc, 0, 1], par[bc, 0, 2], par[bc, 0, 3])
-        f2 = hill_effect(xc[:, 1], par[bc, 1, 0], par[bc, 1, 1], par[bc, 1, 2], par[bc, 1, 3])
+        sf2 = convention == "synergyfinder2"
+        if sf2:  # SynergyFinder 1-2's ZIP with drc's fits emulated (letrolab.synergy._sf2)
+            from letrolab.synergy._sf2 import drc_l4_bottom, drc_ll4, ll4_effect
+
+            rows = [np.flatnonzero(nz[:, i] & (nnz == 1)) for i in range(k)]
+            rr = np.concatenate(rows)
+            dd = np.concatenate([np.full(r_.size, i) for i, r_ in enumerate(rows)])
+            xs, ys, _ = _pad(bcode[rr] * k + dd, n_curves, conc[rr, dd], y[rr])
+            zpar = np.stack(drc_ll4(xs, ys)[:4], 1).reshape(nb, k, 4)
+            zip_ok = np.isfinite(zpar).all((1, 2))
+            f1 = ll4_effect(xc[:, 0], *zpar[bc, 0].T)
+            f2 = ll4_effect(xc[:, 1], *zpar[bc, 1].T)
+            warn(~zip_ok, lambda b: _SF2_SA_FAILED)
+        else:
+            f1 = hill_effect(xc[:, 0], *par[bc, 0].T)
+            f2 = hill_effect(xc[:, 1], *par[bc, 1].T)
+            zip_ok = blk_fit_ok
         refit = []
         n_raw = np.zeros(nb, int)
         for vary, fixed, bottom in ((0, 1, f2), (1, 0, f1)):
@@ -396,15 +422,21 @@ def _score_table(
             gid, _ = pd.factorize(bc * (int(codes.max()) + 1 if codes.size else 1) + codes)
             ng = int(gid.max()) + 1 if gid.size else 0
             xs, ys, bots, rowpos = _pad(gid, ng, xc[:, vary], y[ci], bottom)
-            fits = fit_hill(xs, ys, e0=bots[:, 0], emax=100.0)
-            pred = fits.predict(xs)[gid, rowpos]
-            single = fits.n[gid] == 1
-            use_raw = ~fits.ok[gid] | ~np.isfinite(pred)
+            if sf2:
+                fitted, ok_fit = drc_l4_bottom(xs, ys, bots[:, 0])
+                pred = fitted[gid, rowpos]
+                single = np.isfinite(xs).sum(1)[gid] == 1
+                use_raw = ~ok_fit[gid] | ~np.isfinite(pred) | single
+            else:
+                fits = fit_hill(xs, ys, e0=bots[:, 0], emax=100.0)
+                pred = fits.predict(xs)[gid, rowpos]
+                single = fits.n[gid] == 1
+                use_raw = ~fits.ok[gid] | ~np.isfinite(pred)
             failed_fit = use_raw & ~single
             n_raw += np.bincount(bc[failed_fit], minlength=nb)
             refit.append(np.where(use_raw, y[ci], pred))
         delta = 0.5 * (refit[0] + refit[1]) - (f1 + f2 - f1 * f2 / 100.0)
-        out["zip"] = np.where(blk_fit_ok[bc], delta, np.nan)
+        out["zip"] = np.where(zip_ok[bc], delta, np.nan)
         warn(
             n_raw > 0,
             lambda b: (
@@ -513,7 +545,7 @@ def _score_grid_table(table, grid, bcode, block_ids, first_idx, models, conventi
     c1, c2, y, key = grid
     nb, r, c = y.shape
     ms = tuple(models)
-    out, mean, msa, fallback, _ok, f1, f2, n_raw = _grid_core(c1, c2, y, ms, convention)
+    out, mean, msa, fallback, _ok, f1, f2, n_raw, zip_sa_ok = _grid_core(c1, c2, y, ms, convention)
     dcols = ["drug1", "drug2"]
     drugs_of_block = table[dcols].iloc[first_idx].to_numpy(dtype=object)
     units = (
@@ -565,6 +597,8 @@ def _score_grid_table(table, grid, bcode, block_ids, first_idx, models, conventi
                 f"ZIP: {n_raw[b]} re-fitted value(s) from row/column fits that did not converge "
                 "use the observed response (SynergyFinder's rule)"
             )
+        for b in np.flatnonzero(~zip_sa_ok):
+            warns.setdefault(int(b), []).append(_SF2_SA_FAILED)
     if r < 4 or c < 4:
         for b in range(nb):
             warns.setdefault(b, []).append(
@@ -912,7 +946,7 @@ def grid_scores(
         raise InputError("the first dose of each grid axis must be 0 (the single-agent row/column)")
     if (np.diff(c1, axis=1) <= 0).any() or (np.diff(c2, axis=1) <= 0).any():
         raise InputError("grid doses must be strictly ascending along each axis")
-    out, mean, msa, fallback, fit_ok, _f1, _f2, _nraw = _grid_core(c1, c2, y, ms, convention)
+    out, mean, msa, fallback, fit_ok, _f1, _f2, _nraw, _zok = _grid_core(c1, c2, y, ms, convention)
     return GridScores(
         models=ms, scores=out, mean=mean, msa=msa, loewe_fallback=fallback, fit_ok=fit_ok
     )
@@ -961,6 +995,7 @@ def _grid_core(c1, c2, y, ms, convention="free"):
     out: dict[str, np.ndarray] = {}
     f1 = f2 = None
     n_raw = np.zeros(nb, dtype=np.int64)
+    zip_sa_ok = np.ones(nb, bool)  # synergyfinder2: its own single-agent fits for ZIP
     if "bliss" in ms:
         y1 = y[:, 1:, :1]
         y2 = y[:, :1, 1:]
@@ -990,7 +1025,14 @@ def _grid_core(c1, c2, y, ms, convention="free"):
             okc = np.repeat(fit_ok, ncell)
             out["loewe"] = comb - np.where(okc, exp_l, np.nan).reshape(comb.shape)
             fallback = (fb & okc).reshape(nb, -1).sum(1)
-        if "zip" in ms:
+        if "zip" in ms and convention == "synergyfinder2":
+            from letrolab.synergy._sf2 import sf2_zip_grid
+
+            delta, (sa1, sa2), nraw2 = sf2_zip_grid(c1, c2, y)
+            out["zip"] = delta
+            n_raw += nraw2
+            zip_sa_ok = sa1[4] & sa2[4]
+        elif "zip" in ms:
             g1 = f1.predict(c1[:, 1:])  # (nb, R-1) fitted drug-1 effects
             g2 = f2.predict(c2[:, 1:])  # (nb, C-1)
             # Column j: vary drug 1 over the rows, bottom = drug 2's fitted effect at its dose;
@@ -1031,4 +1073,4 @@ def _grid_core(c1, c2, y, ms, convention="free"):
         with np.errstate(invalid="ignore"):
             mean[m] = v.reshape(nb, -1).mean(1)
         msa[m] = _window_max(v)
-    return out, mean, msa, fallback, fit_ok, f1, f2, n_raw
+    return out, mean, msa, fallback, fit_ok, f1, f2, n_raw, zip_sa_ok

@@ -1,0 +1,539 @@
+"""SynergyFinder 1-2's ZIP computation, with drc's curve fits emulated step by step (NumPy).
+
+Used only by ``convention="synergyfinder2"`` of :mod:`letrolab.synergy.reference`; the default
+convention keeps the least-squares fits of :mod:`letrolab.doseresponse.hill`.
+
+What SynergyFinder's R package (versions 1.x-2.x, function ``ZIP``; He et al. 2018 Methods Mol
+Biol 1711:351; Ianevski et al. 2017 Bioinformatics 33:2413) computes for a two-drug matrix,
+called as ``CalculateSynergy(..., correction = FALSE, Emin = NA, Emax = NA, nan.handle = "LL4")``
+(the settings that reproduce the ``ZIP_LL4`` column of SynergyFinder's published example table,
+see tests/synergy/test_reference_sf2.py):
+
+1. each single agent is fitted on its non-zero doses (the control well is left out) by drc's
+   four-parameter log-logistic model ``LL.4``, all four parameters free;
+2. every column of the combination matrix (drug 1 varied, drug 2 fixed) is re-fitted by drc's
+   *logistic* model ``L.4`` **in linear dose**, ``c + (d - c) / (1 + exp(b (x - e)))``, with
+   the bottom ``c`` fixed at drug 2's fitted single-agent effect and ``b, d, e`` free; every
+   row likewise;
+3. delta = mean of the two re-fitted values - (f1 + f2 - f1 f2 / 100), with f1, f2 the fitted
+   single-agent effects (Yadav et al. 2015 CSBJ 13:504). No cap, no baseline correction.
+
+Those re-fits are often poorly determined (flat residual surfaces), so the values depend on
+*where drc's optimiser stops*. This module therefore reproduces drc's fitting path rather than
+a least-squares optimum (drc 3.0-1, Ritz et al. 2015 PLoS ONE 10:e0146021; functions ``drm``,
+``drmOpt``, ``llogistic``, ``logistic``, ``findcd``, ``findbe1``):
+
+* scaling (``LL.4`` only): doses divided by ``10^floor(log10(median dose))`` and responses by
+  ``10^floor(log10(median response))`` (1 where that is undefined or below 1e-15);
+* start values: ``c0, d0`` = response range widened by 0.1 % each side; ``b0, e0`` from the
+  straight-line regression of ``log((d0 - y) / (y - c0))`` on ``log x`` (``LL.4``; ``e0 =
+  exp(-intercept / b0)``) or on ``x`` (``L.4``; ``e0 = -intercept / b0``);
+* objective: the residual sum of squares on the scaled data, summed in extended precision
+  as R's ``sum`` does;
+* optimiser: R's ``optim(method = "BFGS")`` with ``parscale = |start|`` (1 where below 1e-4),
+  ``reltol = 1e-7``, ``maxit = 500``, central-difference gradients with step 1e-3 in scaled
+  parameters, and the Hessian requested (its finite differences must be finite). BFGS here is
+  the variable-metric method of Nash (1990) *Compact Numerical Methods for Computers*, 2nd
+  ed., Algorithm 21, as R's ``vmmin`` runs it: inverse-Hessian updates, backtracking by a
+  factor 0.2 with acceptance test ``f <= f0 + 1e-4 * step * g.d``, restarts to steepest
+  descent when the update is not positive, every ``2 n`` gradients, or when no progress is
+  made, and the relative-change stopping rule. A point where the model is undefined (a
+  negative ``e`` of ``LL.4``) is rejected by the line search; ``nan.handle = "LL4"`` makes
+  SynergyFinder keep such ``LL.4`` fits instead of switching model.
+
+The implementation is written from those descriptions and vectorised over all curves at once
+(each curve advances through its own line searches under a mask). A fit fails where R's
+``optim`` raises an error (a non-finite initial value or finite-difference gradient);
+SynergyFinder then stops with an error, letrolab reports the failure instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["BFGSResult", "drc_l4_bottom", "drc_ll4", "ll4_effect", "sf2_zip_grid", "vmmin"]
+
+_STEPREDN = 0.2
+_ACCTOL = 1e-4
+_RELTEST = 10.0
+_NDEPS = 1e-3
+
+
+def _safe_exp(v: float) -> float:
+    try:
+        return math.exp(v)
+    except OverflowError:
+        return math.inf
+
+
+_EXP = np.frompyfunc(_safe_exp, 1, 1)
+_LOG = np.frompyfunc(math.log, 1, 1)
+
+
+def _exp(a: np.ndarray) -> np.ndarray:
+    """``exp`` of the C library (as R calls it), element by element.
+
+    NumPy's vectorised ``exp`` differs from it in the last bit for a few per cent of inputs;
+    along BFGS paths of a few hundred steps on flat surfaces such differences grow into
+    visible differences of the fitted values, so this module uses the same function as R.
+    """
+    a = np.asarray(a, dtype=float)
+    out = np.empty_like(a)
+    fin = np.isfinite(a)
+    with np.errstate(over="ignore", under="ignore"):
+        out[~fin] = np.exp(a[~fin])
+        out[fin] = _EXP(a[fin]).astype(float)
+    return out
+
+
+def _log(a: np.ndarray) -> np.ndarray:
+    """``log`` of the C library, element by element (NaN below 0, -inf at 0, as R)."""
+    a = np.asarray(a, dtype=float)
+    out = np.empty_like(a)
+    pos = np.isfinite(a) & (a > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[~pos] = np.log(a[~pos])
+    out[pos] = _LOG(a[pos]).astype(float)
+    return out
+
+
+def _rsum(terms: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Sum over the last axis in extended precision, point by point (R's ``sum``), skipping
+    padded points (``valid`` False). ``terms`` (..., P), ``valid`` broadcastable to it."""
+    valid = np.broadcast_to(valid, terms.shape)
+    s = np.zeros(terms.shape[:-1], dtype=np.longdouble)
+    for j in range(terms.shape[-1]):
+        s += np.where(valid[..., j], terms[..., j], 0.0).astype(np.longdouble)
+    return s.astype(float)
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot product summed left to right, as vmmin's loops do."""
+    s = np.zeros(a.shape[0])
+    for j in range(a.shape[1]):
+        s = s + a[:, j] * b[:, j]
+    return s
+
+
+def _matvec(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Row-wise ``m @ v`` with each sum taken left to right (vmmin's order)."""
+    out = np.zeros(v.shape)
+    for i in range(v.shape[1]):
+        s = np.zeros(v.shape[0])
+        for j in range(v.shape[1]):
+            s = s + m[:, i, j] * v[:, j]
+        out[:, i] = s
+    return out
+
+
+class BFGSResult(NamedTuple):
+    """Outcome of :func:`vmmin` per problem (R's ``optim`` result fields)."""
+
+    par: np.ndarray  #: (M, n) where the optimiser stopped; NaN where it failed
+    value: np.ndarray  #: (M,) objective there
+    ok: np.ndarray  #: (M,) False where R's optim raises an error
+    fncount: np.ndarray  #: (M,) objective evaluations by the line searches (+1 initial)
+    grcount: np.ndarray  #: (M,) gradient evaluations
+
+
+def vmmin(
+    fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    start: np.ndarray,
+    *,
+    maxit: int = 500,
+    reltol: float = 1e-7,
+    hessian: bool = True,
+) -> BFGSResult:
+    """R's ``optim(start, fn, method = "BFGS", hessian = hessian, control = list(maxit,
+    reltol, parscale = |start|))`` for many problems at once, numerical gradients.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(idx, par)`` with ``idx`` (m,) problem indices and ``par`` (m, k, n) parameter sets
+        returns the objective values (m, k); NaN/inf where undefined.
+    start : ndarray, shape (M, n)
+
+    Returns
+    -------
+    BFGSResult
+    """
+    with np.errstate(all="ignore"):  # non-finite trial points are part of the algorithm
+        return _vmmin(fn, np.asarray(start, dtype=float), maxit, reltol, hessian)
+
+
+def _vmmin(fn, start, maxit, reltol, hessian) -> BFGSResult:
+    """Body of :func:`vmmin`."""
+    m, n = start.shape
+    ps = np.abs(start)
+    ps[ps < 1e-4] = 1.0
+    allidx = np.arange(m)
+
+    def fmin(idx, p):  # p (k, n) scaled -> values; optim evaluates fn(p * parscale)
+        return fn(idx, p * ps[idx][:, None, :])
+
+    def grad(idx, p):  # central differences, step ndeps on the scaled parameters
+        k = p.shape[0]
+        pts = np.repeat(p[:, None, :], 2 * n, axis=1)
+        ar = np.arange(n)
+        pts[:, 2 * ar, ar] = p[:, ar] + _NDEPS
+        pts[:, 2 * ar + 1, ar] = p[:, ar] - _NDEPS
+        v = fmin(idx, pts)
+        g = (v[:, 0::2] - v[:, 1::2]) / (2 * _NDEPS)
+        return g, np.isfinite(g).all(1) if k else np.ones(0, bool)
+
+    b = start / ps
+    f = fmin(allidx, b[:, None, :])[:, 0]
+    ok = np.isfinite(f)
+    fmin_v = f.copy()
+    g = np.zeros((m, n))
+    act = ok.copy()
+    if act.any():
+        gg, gok = grad(allidx[act], b[act])
+        g[act] = gg
+        ok[act] &= gok
+        act &= ok
+    eye = np.eye(n)
+    bmat = np.repeat(eye[None], m, 0)
+    gradcount = np.ones(m, int)
+    funcount = np.ones(m, int)
+    ilast = gradcount.copy()
+    it = np.ones(m, int)
+    count = np.zeros(m, int)
+    while act.any():
+        ia = np.flatnonzero(act)
+        reset = ilast[ia] == gradcount[ia]
+        bmat[ia[reset]] = eye
+        xk = b[ia].copy()
+        ck = g[ia].copy()
+        t = -_matvec(bmat[ia], g[ia])
+        gp = _dot(t, g[ia])
+        down = gp < 0.0
+        cnt = np.zeros(ia.size, int)
+        # --- line search (downhill problems), each with its own step length
+        step = np.ones(ia.size)
+        srch = down.copy()
+        while srch.any():
+            js = np.flatnonzero(srch)
+            trial = xk[js] + step[js, None] * t[js]
+            b[ia[js]] = trial
+            c_now = ((_RELTEST + xk[js]) == (_RELTEST + trial)).sum(1)
+            cnt[js] = c_now
+            ev = c_now < n
+            je = js[ev]
+            acc = np.zeros(js.size, bool)
+            if je.size:
+                fv = fmin(ia[je], trial[ev][:, None, :])[:, 0]
+                f[ia[je]] = fv
+                funcount[ia[je]] += 1
+                with np.errstate(invalid="ignore"):
+                    a = np.isfinite(fv) & (fv <= fmin_v[ia[je]] + gp[je] * step[je] * _ACCTOL)
+                acc[ev] = a
+                step[je[~a]] *= _STEPREDN
+            srch[js[(c_now == n) | acc]] = False
+        fi = f[ia]
+        with np.errstate(invalid="ignore"):
+            enough = (fi > -np.inf) & (
+                np.abs(fi - fmin_v[ia]) > reltol * (np.abs(fmin_v[ia]) + reltol)
+            )
+        stop = down & ~enough
+        cnt[stop] = n
+        fmin_v[ia[stop]] = fi[stop]
+        prog = down & (cnt < n)
+        # progress: new gradient and the inverse-Hessian update
+        jp = np.flatnonzero(prog)
+        if jp.size:
+            ip = ia[jp]
+            fmin_v[ip] = fi[jp]
+            gg, gok = grad(ip, b[ip])
+            g[ip] = gg
+            bad = ~gok
+            ok[ip[bad]] = False
+            gradcount[ip] += 1
+            it[ip] += 1
+            tt = step[jp, None] * t[jp]
+            cc = gg - ck[jp]
+            d1 = _dot(tt, cc)
+            pos = d1 > 0
+            if pos.any():
+                bp = bmat[ip[pos]]
+                xx = _matvec(bp, cc[pos])
+                d2 = 1.0 + _dot(xx, cc[pos]) / d1[pos]
+                tp = tt[pos]
+                upd = (
+                    d2[:, None, None] * tp[:, :, None] * tp[:, None, :]
+                    - xx[:, :, None] * tp[:, None, :]
+                    - tp[:, :, None] * xx[:, None, :]
+                ) / d1[pos][:, None, None]
+                # vmmin keeps the lower triangle; mirror it so the matrix stays symmetric
+                # to the bit (the upper formula rounds differently).
+                low = np.tril(bp + upd)
+                bmat[ip[pos]] = low + np.swapaxes(np.tril(low, -1), 1, 2)
+            ilast[ip[~pos]] = gradcount[ip[~pos]]
+        # no progress: restart unless just restarted
+        jn = np.flatnonzero(down & ~prog)
+        rs = ilast[ia[jn]] < gradcount[ia[jn]]
+        cnt[jn[rs]] = 0
+        ilast[ia[jn[rs]]] = gradcount[ia[jn[rs]]]
+        # uphill: restart unless just restarted
+        ju = np.flatnonzero(~down)
+        just = ilast[ia[ju]] == gradcount[ia[ju]]
+        cnt[ju] = np.where(just, n, 0)
+        ilast[ia[ju[~just]]] = gradcount[ia[ju[~just]]]
+        count[ia] = cnt
+        done = it[ia] >= maxit
+        per = (gradcount[ia] - ilast[ia]) > 2 * n
+        ilast[ia[per & ~done]] = gradcount[ia[per & ~done]]
+        cont = ~done & ((cnt != n) | (ilast[ia] != gradcount[ia])) & ok[ia]
+        act[ia] = cont
+    if hessian:
+        # optim's Hessian: gradients at par +- ndeps e_i must be finite.
+        io = np.flatnonzero(ok)
+        if io.size:
+            p0 = b[io]
+            hok = np.ones(io.size, bool)
+            for i in range(n):
+                for sgn in (1.0, -1.0):
+                    q = p0.copy()
+                    q[:, i] = q[:, i] + sgn * _NDEPS
+                    hok &= grad(io, q)[1]
+            ok[io] = hok
+    par = np.where(ok[:, None], b * ps, np.nan)
+    return BFGSResult(par, np.where(ok, fmin_v, np.nan), ok, funcount, gradcount)
+
+
+def _scale(v: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """drc's scaling constant ``10^floor(log10(median))`` per row, 1 if undefined or < 1e-15."""
+    med = np.full(v.shape[0], np.nan)
+    some = valid.any(1)
+    if some.any():
+        med[some] = np.nanmedian(np.where(valid, v, np.nan)[some], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = 10.0 ** np.floor(np.log10(med))
+    return np.where(np.isfinite(s) & (s >= 1e-15), s, 1.0)
+
+
+def _nrm2(v: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Euclidean norm of each row over its valid entries as reference-BLAS ``dnrm2`` (LAPACK
+    3.10 and later) computes it for mid-range values: the square root of the sum of squares
+    taken in order. (This form, rather than the older scaled recurrence, reproduces the
+    published ZIP scores; see the module notes.)"""
+    ss = np.zeros(v.shape[0])
+    for j in range(v.shape[1]):
+        ss = np.where(valid[:, j], ss + v[:, j] * v[:, j], ss)
+    return np.sqrt(ss)
+
+
+def _seqdot(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    s = np.zeros(a.shape[0])
+    for j in range(a.shape[1]):
+        s = np.where(valid[:, j], s + a[:, j] * b[:, j], s)
+    return s
+
+
+def _lm_line(u: np.ndarray, z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(intercept, slope) of ``lm(z ~ u)`` as R computes them: Householder QR of the design
+    ``[1, u]`` (LINPACK ``dqrdc2``/``dqrsl`` as modified in R, with reference-BLAS ``dnrm2``,
+    ``ddot``, ``dscal`` and ``daxpy``), valid points taken in order (valid points first in
+    each row, padding after them). NaN where fewer than two points."""
+    x1 = np.where(valid, 1.0, 0.0)
+    x2 = np.where(valid, u, 0.0)
+    qty = np.where(valid, z, 0.0)
+    q2 = _nrm2(x2, valid)
+    # column 1
+    nrm1 = _nrm2(x1, valid)
+    x1 = np.where(valid, x1 * (1.0 / nrm1)[:, None], 0.0)
+    x1[:, 0] = 1.0 + x1[:, 0]
+    t = -_seqdot(x1, x2, valid) / x1[:, 0]
+    x2 = np.where(valid, x2 + t[:, None] * x1, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.abs(x2[:, 0]) / q2
+        tt = np.maximum(1.0 - r * r, 0.0)
+    del tt  # qraux(2) only matters for pivoting, which a non-constant u never triggers
+    qraux1 = x1[:, 0].copy()
+    r11 = -nrm1
+    # column 2 (rows 2..n)
+    v2 = valid.copy()
+    v2[:, 0] = False
+    tail = np.where(v2, x2, 0.0)
+    nrm2 = _nrm2(tail[:, 1:], v2[:, 1:])
+    nrm2 = np.where(x2[:, 1] != 0.0, np.copysign(nrm2, x2[:, 1]), nrm2)
+    tail = np.where(v2, tail * (1.0 / nrm2)[:, None], 0.0)
+    tail[:, 1] = 1.0 + tail[:, 1]
+    qraux2 = tail[:, 1].copy()
+    r12 = x2[:, 0]
+    r22 = -nrm2
+    # Q'y: first reflector (qraux1 in place of the diagonal), then the second
+    h1 = x1.copy()
+    h1[:, 0] = qraux1
+    t = -_seqdot(h1, qty, valid) / h1[:, 0]
+    qty = np.where(valid, qty + t[:, None] * h1, 0.0)
+    h2 = tail.copy()
+    h2[:, 1] = qraux2
+    t = -_seqdot(h2[:, 1:], qty[:, 1:], v2[:, 1:]) / h2[:, 1]
+    qty[:, 1:] = np.where(v2[:, 1:], qty[:, 1:] + t[:, None] * h2[:, 1:], qty[:, 1:])
+    # back substitution
+    b2 = qty[:, 1] / r22
+    b1 = (qty[:, 0] + (-b2) * r12) / r11
+    return b1, b2
+
+
+def _self_start(u: np.ndarray, y: np.ndarray, valid: np.ndarray):
+    """drc's ``findcd`` and ``findbe1``: (c0, d0, slope, intercept) of the regression of
+    ``log((d0 - y) / (y - c0))`` on ``u`` over the valid points."""
+    lo = np.where(valid, y, np.inf).min(1)
+    hi = np.where(valid, y, -np.inf).max(1)
+    with np.errstate(invalid="ignore"):
+        rng = hi - lo
+    c0 = lo - 0.001 * rng
+    d0 = hi + 0.001 * rng
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = _log((d0[:, None] - y) / (y - c0[:, None]))
+    ok = valid & np.isfinite(u) & np.isfinite(z)
+    order = np.argsort(~ok, axis=1, kind="stable")  # lm's na.omit: used points first, in order
+    take = np.take_along_axis
+    with np.errstate(all="ignore"):
+        icpt, slope = _lm_line(
+            take(np.where(ok, u, 0.0), order, 1),
+            take(np.where(ok, z, 0.0), order, 1),
+            take(ok, order, 1),
+        )
+    return c0, d0, slope, icpt
+
+
+def _flat_nudge(y: np.ndarray, valid: np.ndarray, where: str) -> np.ndarray:
+    """SynergyFinder's guard for a constant response: add 1e-10 to the last point (single
+    agents) or subtract it from the first (re-fits)."""
+    hi = np.where(valid, y, -np.inf).max(1)
+    lo = np.where(valid, y, np.inf).min(1)
+    flat = (hi == lo) & (valid.sum(1) > 1)
+    if not flat.any():
+        return y
+    y = y.copy()
+    n = valid.sum(1)
+    rows = np.flatnonzero(flat)
+    if where == "last":
+        y[rows, n[rows] - 1] += 1e-10
+    else:
+        y[rows, 0] -= 1e-10
+    return y
+
+
+def drc_ll4(x: np.ndarray, y: np.ndarray):
+    """drc's ``drm(y ~ x, fct = LL.4())`` (all four parameters free), many curves at once.
+
+    ``x``, ``y`` (M, P), padded with NaN after each curve's points. Returns ``(b, c, d, e,
+    ok)`` in drc's parametrisation ``c + (d - c) / (1 + exp(b log(x / e)))``.
+    """
+    valid = np.isfinite(x) & np.isfinite(y)
+    y = _flat_nudge(y, valid, "last")
+    ds = _scale(x, valid)
+    rs = _scale(y, valid)
+    xs = np.where(valid, x / ds[:, None], 1.0)
+    ys = np.where(valid, y / rs[:, None], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lx = np.where(xs > 0, _log(xs), np.nan)
+    c0, d0, slope, icpt = _self_start(lx, ys, valid)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        e0 = _exp(-icpt / slope)
+    start = np.stack([slope, c0, d0, e0], 1)
+
+    def fn(idx, p):
+        bb, cc, dd, ee = (p[..., i][..., None] for i in range(4))
+        xx = xs[idx][:, None, :]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            model = cc + (dd - cc) / (1.0 + _exp(bb * _log(xx / ee)))
+            r = ys[idx][:, None, :] - model
+        return _rsum(r * r, valid[idx][:, None, :])
+
+    good = np.isfinite(start).all(1)
+    par = np.full((len(x), 4), np.nan)
+    ok = np.zeros(len(x), bool)
+    if good.any():
+        gi = np.flatnonzero(good)
+        res = vmmin(lambda idx, q: fn(gi[idx], q), start[gi])
+        par[gi] = res.par
+        ok[gi] = res.ok
+    b, c, d, e = par.T
+    return b, c * rs, d * rs, e * ds, ok
+
+
+def ll4_effect(x, b, c, d, e):
+    """drc's ``LL.4`` curve ``c + (d - c) / (1 + exp(b log(x / e)))`` (broadcasting)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return c + (d - c) / (1.0 + _exp(b * _log(x / e)))
+
+
+def drc_l4_bottom(x: np.ndarray, y: np.ndarray, bottom: np.ndarray):
+    """drc's ``drm(y ~ x, fct = L.4(fixed = c(NA, bottom, NA, NA)))``: the logistic curve in
+    linear dose ``c + (d - c) / (1 + exp(b (x - e)))`` with ``c`` fixed, many curves at once.
+
+    Returns the fitted values at ``x`` (M, P) (NaN where the fit failed) and ``ok`` (M,).
+    """
+    valid = np.isfinite(x) & np.isfinite(y)
+    y = _flat_nudge(y, valid, "first")
+    xs = np.where(valid, x, 0.0)
+    ys = np.where(valid, y, 0.0)
+    _c0, d0, slope, icpt = _self_start(xs, ys, valid)
+    start = np.stack([slope, d0, -icpt / slope], 1)
+    cfix = np.asarray(bottom, dtype=float)
+
+    def fn(idx, p):
+        bb, dd, ee = (p[..., i][..., None] for i in range(3))
+        cc = cfix[idx][:, None, None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            model = cc + (dd - cc) / (1.0 + _exp(bb * (xs[idx][:, None, :] - ee)))
+            r = ys[idx][:, None, :] - model
+        return _rsum(r * r, valid[idx][:, None, :])
+
+    good = np.isfinite(start).all(1) & np.isfinite(cfix)
+    par = np.full((len(x), 3), np.nan)
+    ok = np.zeros(len(x), bool)
+    if good.any():
+        gi = np.flatnonzero(good)
+        res = vmmin(lambda idx, q: fn(gi[idx], q), start[gi])
+        par[gi] = res.par
+        ok[gi] = res.ok
+    b, d, e = (par[:, i][:, None] for i in range(3))
+    with np.errstate(over="ignore", invalid="ignore"):
+        fit = cfix[:, None] + (d - cfix[:, None]) / (1.0 + _exp(b * (x - e)))
+    return np.where(valid & ok[:, None], fit, np.nan), ok
+
+
+def sf2_zip_grid(c1: np.ndarray, c2: np.ndarray, y: np.ndarray):
+    """SynergyFinder 1-2's ZIP delta of regular grids (see the module notes).
+
+    ``c1`` (nb, R), ``c2`` (nb, C) ascending with the zero dose first, ``y`` (nb, R, C).
+    Returns ``(delta (nb, R-1, C-1), single-agent fits ((b, c, d, e, ok) of drug 1, of drug 2),
+    number of re-fits per block that failed and use the observed values)``.
+    """
+    nb, r, c = y.shape
+    comb = y[:, 1:, 1:]
+    sa1 = drc_ll4(c1[:, 1:], y[:, 1:, 0])
+    sa2 = drc_ll4(c2[:, 1:], y[:, 0, 1:])
+    g1 = ll4_effect(c1[:, 1:], *(v[:, None] for v in sa1[:4]))  # (nb, R-1)
+    g2 = ll4_effect(c2[:, 1:], *(v[:, None] for v in sa2[:4]))  # (nb, C-1)
+    n_raw = np.zeros(nb, dtype=np.int64)
+    col_fit = comb.copy()
+    row_fit = comb.copy()
+    if r - 1 >= 2:
+        xa = np.repeat(c1[:, 1:], c - 1, 0)
+        ya = comb.transpose(0, 2, 1).reshape(-1, r - 1)
+        fa, oka = drc_l4_bottom(xa, ya, g2.ravel())
+        n_raw += (~oka).reshape(nb, -1).sum(1) * (r - 1)
+        col_fit = np.where(oka[:, None], fa, ya).reshape(nb, c - 1, r - 1).transpose(0, 2, 1)
+    if c - 1 >= 2:
+        xb = np.repeat(c2[:, 1:], r - 1, 0)
+        yb = comb.reshape(-1, c - 1)
+        fb, okb = drc_l4_bottom(xb, yb, g1.ravel())
+        n_raw += (~okb).reshape(nb, -1).sum(1) * (c - 1)
+        row_fit = np.where(okb[:, None], fb, yb).reshape(nb, r - 1, c - 1)
+    a = g1[:, :, None]
+    b = g2[:, None, :]
+    delta = 0.5 * (col_fit + row_fit) - (a + b - a * b / 100.0)
+    ok = sa1[4] & sa2[4]
+    return np.where(ok[:, None, None], delta, np.nan), (sa1, sa2), n_raw
