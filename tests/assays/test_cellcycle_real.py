@@ -149,6 +149,8 @@ def test_djf_and_watson_agree_on_rpe_series(rpe_course):
             # Watson, which assumes no S shape, is the model to trust there
             assert diff.max() < 15.0, a.file
             assert b.rcs < a.rcs / 3
+            assert any("Watson" in n for n in a.notes), a.file
+        assert any("Watson" in n for n in a.notes) == (a.rcs > 8), a.file
 
 
 def test_auto_mode_needs_the_control_for_s_phase_samples(shared_data):
