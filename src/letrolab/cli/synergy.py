@@ -246,9 +246,11 @@ def synergy(
         str,
         typer.Option(
             "--convention",
-            help="Single-agent fits of the reference models: 'free' (all four log-logistic "
-            "parameters, as SynergyFinder 3) or 'synergyfinder2' (bottom 0 and top 100 fixed, "
-            "Loewe capped at 100, as SynergyFinder 2).",
+            help="Reference-model convention. 'free': single agents with all four "
+            "log-logistic parameters fitted, two-drug ZIP by SynergyFinder 1-2's row/column "
+            "re-fits. 'synergyfinder2': single agents with bottom 0 and top 100 fixed, Loewe "
+            "capped at 100, as SynergyFinder 2. 'synergyfinder3': as 'free', but two-drug ZIP "
+            "by SynergyFinder 3's re-fits (zero-dose well included and fixed).",
         ),
     ] = "free",
     out: Annotated[

@@ -26,8 +26,9 @@ A score is *observed minus expected*: positive is synergy, negative antagonism.
   (its observed value is used), and a re-fit that does not converge uses the observed values,
   as in SynergyFinder; such re-fits are counted in the block's warnings.
 
-Two single-agent conventions (``convention=``). ``"free"`` (the default, as in SynergyFinder 3)
-fits all four parameters. ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 % inhibition,
+Three conventions (``convention=``). ``"free"`` (the default) fits all four parameters of the
+single agents, as SynergyFinder 3 does, and scores two-drug ZIP by the SynergyFinder 1-2 re-fits
+above. ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 % inhibition,
 as SynergyFinder 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)`` did, and caps the Loewe
 expectation at 100 as its ``CalculateLoewe`` did. Under it, letrolab reproduces the published
 per-cell Loewe scores of SynergyFinder 2's example table: median difference 0.012, and within
@@ -40,6 +41,21 @@ by step (:mod:`letrolab.synergy._sf2`: its scaling, start values and R's BFGS), 
 the published per-cell ZIP: median difference 4e-15, at most 0.023 points (two chaotic
 single-agent fits; see tests/synergy/test_reference_sf2.py). That path is slower than the
 default (about 15 ms per 8 x 8 block against 0.5 ms).
+
+``"synergyfinder3"`` is ``"free"`` except for two-drug ZIP, which follows SynergyFinder 3's R code
+(function ``ZIP``, R/calculate_synergy_score.R of shuyuzheng/synergyfinder 3.x; Zheng et al.
+2022 GPB 20:587): every row and column, its zero-dose well included, is re-fitted with one
+asymptote fixed at that well's observed response and the other free, and the reference is the
+Bliss combination of the fitted single agents (:mod:`letrolab.synergy.zip_nd`; regular grids
+via :mod:`letrolab.synergy._sf3`). Its Loewe is the uncapped ``"free"`` one: SynergyFinder 3's
+``Loewe`` returns the expected effect without SynergyFinder 2's cap at 100. (SynergyFinder 3
+finds it by a 100-step grid search over effects and falls back only where no drug reaches the
+observed response, so where a partner's maximum is exceeded its Loewe differs from letrolab's
+exact solution and fallback: O'Neil block 1 scores 25.3 here against its published 38.1.)
+On SynergyFinder's
+O'Neil example (4 replicates) the block means are within 2.2 points of the published
+SynergyFinder 3 ZIP means (35.6 and -75.8), which ``"free"`` misses by 51 points on the second
+block; see tests/synergy/test_convention_sf3.py.
 
 Per block the summaries are the mean over the combination cells and the *most synergistic
 area*: the largest mean over a 3 x 3 window of adjacent doses of the combination matrix (two
@@ -74,11 +90,14 @@ __all__ = [
 
 MODELS = ("bliss", "hsa", "loewe", "zip")
 
-#: Single-agent fitting conventions. ``"free"``: all four log-logistic parameters fitted
-#: (SynergyFinder 3's ``Emin = NA, Emax = NA``). ``"synergyfinder2"``: bottom fixed at 0 and top
-#: at 100 % inhibition (SynergyFinder 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)``),
-#: and the Loewe expectation capped at 100 as in its ``CalculateLoewe``.
-CONVENTIONS = ("free", "synergyfinder2")
+#: Scoring conventions. ``"free"``: all four log-logistic parameters of the single agents fitted
+#: (SynergyFinder 3's ``Emin = NA, Emax = NA``), two-drug ZIP by SynergyFinder 1-2's row/column
+#: re-fits. ``"synergyfinder2"``: bottom fixed at 0 and top at 100 % inhibition (SynergyFinder
+#: 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)``), and the Loewe expectation capped at
+#: 100 as in its ``CalculateLoewe``. ``"synergyfinder3"``: single agents and Loewe as ``"free"``
+#: (SynergyFinder 3's ``Loewe`` has no cap), two-drug ZIP by SynergyFinder 3's slice re-fits
+#: (:mod:`letrolab.synergy.zip_nd`, as for N drugs under every convention).
+CONVENTIONS = ("free", "synergyfinder2", "synergyfinder3")
 
 _SF2_SA_FAILED = (
     "ZIP (synergyfinder2): drc's LL.4 fit of a single agent failed (R's optim would stop "
@@ -88,7 +107,7 @@ _SF2_SA_FAILED = (
 
 def _check_convention(convention: str) -> tuple[float, float, bool]:
     """(fixed e0, fixed emax, cap Loewe at 100) of a convention; NaN = free."""
-    if convention == "free":
+    if convention in ("free", "synergyfinder3"):  # SF3 differs in the ZIP re-fits only
         return np.nan, np.nan, False
     if convention == "synergyfinder2":
         return 0.0, 100.0, True
@@ -299,6 +318,12 @@ def _score_table(
         grid = _as_grid(bcode, nb, conc, y)
         if grid is not None:
             return _score_grid_table(table, grid, bcode, block_ids, first_idx, models, convention)
+    if "zip" in models and convention == "synergyfinder3":  # two drugs, not a regular grid
+        from letrolab.synergy.zip_nd import score_table_with_zip
+
+        return score_table_with_zip(
+            table, k, models, convention=convention, score_table=_score_table
+        )
     drugs_of_block = table[dcols].iloc[first_idx].to_numpy(dtype=object)
     units = (
         table["unit"].iloc[first_idx].to_numpy(dtype=object)
@@ -818,10 +843,11 @@ def reference_scores(
         Any of ``"bliss", "hsa", "loewe", "zip"``, or ``"all"``.
     response : {"inhibition", "viability"}
         Used when ``data`` is read here.
-    convention : {"free", "synergyfinder2"}
-        How single agents are fitted (see :data:`CONVENTIONS`): ``"free"`` (default) fits all
-        four parameters; ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 and caps
-        the Loewe expectation at 100, reproducing SynergyFinder 2's published per-cell Loewe
+    convention : {"free", "synergyfinder2", "synergyfinder3"}
+        See :data:`CONVENTIONS`. ``"free"`` (default) fits all four single-agent parameters;
+        ``"synergyfinder3"`` likewise, with two-drug ZIP by SynergyFinder 3's slice re-fits;
+        ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 and caps the Loewe
+        expectation at 100, reproducing SynergyFinder 2's published per-cell Loewe
         scores (median difference 0.01 points on its example table).
 
     Returns
@@ -918,8 +944,8 @@ def grid_scores(
     response : array_like, shape (n_blocks, R, C)
         % inhibition; ``response[:, 0, 0]`` is the untreated control.
     models : str or iterable of str
-    convention : {"free", "synergyfinder2"}
-        Single-agent fitting convention, as in :func:`reference_scores`.
+    convention : {"free", "synergyfinder2", "synergyfinder3"}
+        Scoring convention, as in :func:`reference_scores`.
 
     Returns
     -------
@@ -990,6 +1016,10 @@ def _fit_joint(parts, emax=None):
 def _grid_core(c1, c2, y, ms, convention="free"):
     """Scores of regular grids; also returns the single-agent fits and ZIP raw-value counts."""
     sa_e0, sa_emax, cap = _check_convention(convention)
+    if "zip" in ms and convention == "synergyfinder3":  # SynergyFinder 3's two-drug ZIP
+        from letrolab.synergy._sf3 import sf3_grid_core
+
+        return sf3_grid_core(c1, c2, y, tuple(ms))
     nb, r, c = y.shape
     comb = y[:, 1:, 1:]
     out: dict[str, np.ndarray] = {}

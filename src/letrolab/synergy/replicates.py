@@ -130,8 +130,8 @@ def bootstrap_summaries(
     level : float
         Interval coverage, in (0, 1).
     response : {"inhibition", "viability"}
-    convention : {"free", "synergyfinder2"}
-        Single-agent fits of every resample, as in
+    convention : {"free", "synergyfinder2", "synergyfinder3"}
+        Scoring convention of the point estimates and of every resample, as in
         :func:`letrolab.synergy.reference.reference_scores`.
 
     Returns

@@ -320,8 +320,8 @@ def score_screen(
         Seconds to wait for a remote scheduler.
     progress : bool, optional
         Show a progress bar on stderr (default: when stderr is a terminal).
-    convention : {"free", "synergyfinder2"}
-        Single-agent fitting convention, as in :func:`~letrolab.synergy.reference_scores`.
+    convention : {"free", "synergyfinder2", "synergyfinder3"}
+        Scoring convention, as in :func:`~letrolab.synergy.reference_scores`.
 
     Returns
     -------

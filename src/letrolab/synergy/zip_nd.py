@@ -50,6 +50,8 @@ tests/synergy/test_zip_nd.py).
 Bioinformatics 33:2413, 2020 NAR 48:W488). Neither SynergyFinder 3.0 nor SynergyFinder Plus
 defines a higher-order analogue, so none is invented here: ``zip_msa`` (like every ``*_msa``) of
 an N-drug block is NaN in the tables and ``null`` in the JSON, and the block's warnings say why.
+Two-drug blocks scored by this definition (``convention="synergyfinder3"`` of
+:mod:`letrolab.synergy.reference`) get the usual two-drug most synergistic area.
 """
 
 from __future__ import annotations
@@ -295,7 +297,10 @@ def score_table_with_zip(
     convention: str,
     score_table: Callable[..., tuple],
 ):
-    """:func:`letrolab.synergy.reference._score_table` for N-drug tables with ``zip`` asked for.
+    """:func:`letrolab.synergy.reference._score_table` for tables with ``zip`` asked for.
+
+    Used for N-drug tables, and for two-drug tables under ``convention="synergyfinder3"`` that
+    are not regular grids (their ``zip_msa`` is the best 3 x 3 window, as for the other models).
 
     The other models are scored by ``score_table`` (which builds the tables); ZIP is added by
     :func:`zip_nd_scores` with the single-agent convention's fixed bottom/top. Returns the same
@@ -306,7 +311,9 @@ def score_table_with_zip(
 
     k = n_drugs
     other = tuple(m for m in models if m != "zip")
-    sc, summ, sa_df, warns = score_table(table, k, other, convention=convention)
+    # allow_grid=False: rows in table order, aligned with zip_nd_scores' (two drugs get here
+    # only for tables that are not regular grids, which the grid path would refuse anyway).
+    sc, summ, sa_df, warns = score_table(table, k, other, convention=convention, allow_grid=False)
     e0, emax, _cap = _check_convention(convention)
     conc = table[[f"conc{i + 1}" for i in range(k)]].to_numpy(dtype=float)
     bcode, block_ids = pd.factorize(table["block_id"], sort=False)
@@ -331,7 +338,18 @@ def score_table_with_zip(
     c = np.bincount(bc[fin], minlength=nb)
     with np.errstate(invalid="ignore", divide="ignore"):
         summ["zip_mean"] = np.where(c > 0, s / np.maximum(c, 1), np.nan)
-    summ["zip_msa"] = np.nan  # not defined for N drugs (module notes)
+    if k == 2:  # two drugs (convention "synergyfinder3"): best 3 x 3 window, as for the others
+        from letrolab.synergy.reference import _dense_rank, _window_max
+
+        xc = conc[combo]
+        grid = np.full((nb, 1, 1), np.nan)
+        if bc.size:
+            r1, r2 = _dense_rank(bc, xc[:, 0], nb), _dense_rank(bc, xc[:, 1], nb)
+            grid = np.full((nb, int(r1.max()) + 1, int(r2.max()) + 1), np.nan)
+            grid[bc, r1, r2] = v
+        summ["zip_msa"] = _window_max(grid)
+    else:
+        summ["zip_msa"] = np.nan  # not defined for N drugs (module notes)
     sumcols = [f"{m}_{t}" for m in models for t in ("mean", "msa")]
     summ = summ[[col for col in summ.columns if col not in sumcols] + sumcols]
 
@@ -377,6 +395,7 @@ def score_table_with_zip(
             f"ZIP: {z.n_observed[b]} re-fitted value(s) from slices that could not be fitted "
             "(fit failed, or no well without the varied drug) use the observed response"
         )
-    for key in keys:
-        warns.setdefault(key, []).append(MSA_NOTE)
+    if k != 2:
+        for key in keys:
+            warns.setdefault(key, []).append(MSA_NOTE)
     return sc, summ, sa_df, warns
