@@ -248,9 +248,10 @@ def synergy(
             "--convention",
             help="Reference-model convention. 'free': single agents with all four "
             "log-logistic parameters fitted, two-drug ZIP by SynergyFinder 1-2's row/column "
-            "re-fits. 'synergyfinder2': single agents with bottom 0 and top 100 fixed, Loewe "
-            "capped at 100, as SynergyFinder 2. 'synergyfinder3': as 'free', but two-drug ZIP "
-            "by SynergyFinder 3's re-fits (zero-dose well included and fixed).",
+            "re-fits. 'synergyfinder2': as SynergyFinder 2's published scores: Loewe from "
+            "single agents with bottom 0 and top 100 fixed, capped at 100; ZIP by SynergyFinder "
+            "1-2's ZIP() with drc's fitting path reproduced. 'synergyfinder3': as 'free', but "
+            "two-drug ZIP by SynergyFinder 3's re-fits (zero-dose well included and fixed).",
         ),
     ] = "free",
     out: Annotated[
