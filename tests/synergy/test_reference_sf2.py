@@ -183,7 +183,8 @@ def test_synergyfinder2_loewe_is_capped_and_zero_on_a_sham_combination(e1, h1, b
 
 
 def test_cli_convention_option_reaches_the_scores(shared_data, run_cli):
-    """`--convention synergyfinder2` gives the published Loewe_LL4 per cell (blocks 1, 2, 4)."""
+    """`--convention synergyfinder2` gives the published Loewe_LL4 (within 0.05) and ZIP_LL4
+    (within 1e-6) per cell of block 1."""
     import json
 
     import pandas as pd
@@ -192,7 +193,7 @@ def test_cli_convention_option_reaches_the_scores(shared_data, run_cli):
     ref = pd.read_csv(path)
     sub = ref[ref["PairIndex"] == 1]
     code, out, err = run_cli(
-        "synergy", path, "--model", "loewe", "--convention", "synergyfinder2", "--json"
+        "synergy", path, "--model", "loewe,zip", "--convention", "synergyfinder2", "--json"
     )
     assert code == 0, err
     (block,) = [b for b in json.loads(out)["blocks"] if b["block_id"] == "1"]
@@ -204,6 +205,12 @@ def test_cli_convention_option_reaches_the_scores(shared_data, run_cli):
         for c1, c2, v in combo[["Conc1", "Conc2", "Loewe_LL4"]].itertuples(index=False)
     ]
     assert max(diffs) < 0.05
+    zipd = {(s["conc"][d1], s["conc"][d2]): s["zip"] for s in block["scores"]}
+    zdiffs = [
+        abs(zipd[(c1, c2)] - v)
+        for c1, c2, v in combo[["Conc1", "Conc2", "ZIP_LL4"]].itertuples(index=False)
+    ]
+    assert len(zdiffs) == 49 and max(zdiffs) < 1e-6
     code, _, err = run_cli("synergy", path, "--model", "loewe", "--convention", "cubist")
     assert code == 2
     assert err.startswith("error: --convention must be one of free, synergyfinder2")
