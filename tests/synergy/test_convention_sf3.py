@@ -273,6 +273,28 @@ def test_chunked_screen_and_bootstrap_take_the_convention():
     assert np.abs(free["zip_mean"].to_numpy() - boot["zip_mean"].to_numpy()).max() > 0.1
 
 
+def test_dask_engine_takes_the_convention():
+    """The dask engine (in-process LocalCluster) scores chunks under the same convention."""
+    pytest.importorskip("distributed")
+    df = pd.concat(
+        [two_drug_frame(*noisy_block(40 + i), block=f"b{i}") for i in range(4)], ignore_index=True
+    )
+    whole = reference_scores(df, models="zip", convention=SF3)
+    r = score_screen(
+        df,
+        models="zip",
+        engine="dask",
+        scheduler="local",
+        n_workers=1,
+        processes=False,
+        chunk_rows=72,
+        progress=False,
+        convention=SF3,
+    )
+    np.testing.assert_allclose(r.blocks["zip_mean"], whole.blocks["zip_mean"], atol=1e-9)
+    np.testing.assert_allclose(r.blocks["zip_msa"], whole.blocks["zip_msa"], atol=1e-9)
+
+
 def test_cli_convention_synergyfinder3_zip_json(run_cli, tmp_path):
     """(e) ``--convention synergyfinder3 --model zip --json``: zip per cell and zip_msa."""
     x1, x2, y = noisy_block(3, shift=10.0)
@@ -289,6 +311,9 @@ def test_cli_convention_synergyfinder3_zip_json(run_cli, tmp_path):
     assert b["summary"]["zip_msa"] == pytest.approx(want.blocks["zip_msa"].iloc[0], abs=1e-9)
     assert b["summary"]["zip_mean"] > 3.0
     assert MSA_NOTE not in b["reference_warnings"]
+    code, out, _err = run_cli("synergy", "--help")
+    assert code == 0
+    assert all(f"'{c}':" in out for c in ("free", "synergyfinder2", "synergyfinder3"))
     code, out, err = run_cli("synergy", src, "--model", "zip", "--convention", "sf3")
     assert code == 2
     assert "--convention must be one of free, synergyfinder2, synergyfinder3" in err

@@ -52,10 +52,9 @@ via :mod:`letrolab.synergy._sf3`). Its Loewe is the uncapped ``"free"`` one: Syn
 finds it by a 100-step grid search over effects and falls back only where no drug reaches the
 observed response, so where a partner's maximum is exceeded its Loewe differs from letrolab's
 exact solution and fallback: O'Neil block 1 scores 25.3 here against its published 38.1.)
-On SynergyFinder's
-O'Neil example (4 replicates) the block means are within 2.2 points of the published
-SynergyFinder 3 ZIP means (35.6 and -75.8), which ``"free"`` misses by 51 points on the second
-block; see tests/synergy/test_convention_sf3.py.
+On SynergyFinder's O'Neil example (4 replicates) the ZIP block means are within 2.2 points of
+the published SynergyFinder 3 means (35.6 and -75.8), which ``"free"`` misses by 51 points on
+the second block; see tests/synergy/test_convention_sf3.py.
 
 Per block the summaries are the mean over the combination cells and the *most synergistic
 area*: the largest mean over a 3 x 3 window of adjacent doses of the combination matrix (two
@@ -93,10 +92,11 @@ MODELS = ("bliss", "hsa", "loewe", "zip")
 #: Scoring conventions. ``"free"``: all four log-logistic parameters of the single agents fitted
 #: (SynergyFinder 3's ``Emin = NA, Emax = NA``), two-drug ZIP by SynergyFinder 1-2's row/column
 #: re-fits. ``"synergyfinder2"``: bottom fixed at 0 and top at 100 % inhibition (SynergyFinder
-#: 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)``), and the Loewe expectation capped at
-#: 100 as in its ``CalculateLoewe``. ``"synergyfinder3"``: single agents and Loewe as ``"free"``
-#: (SynergyFinder 3's ``Loewe`` has no cap), two-drug ZIP by SynergyFinder 3's slice re-fits
-#: (:mod:`letrolab.synergy.zip_nd`, as for N drugs under every convention).
+#: 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)``), the Loewe expectation capped at 100
+#: as in its ``CalculateLoewe``, and two-drug ZIP as its ``ZIP()`` computed it (drc's fits
+#: emulated, :mod:`letrolab.synergy._sf2`). ``"synergyfinder3"``: single agents and Loewe as
+#: ``"free"`` (SynergyFinder 3's ``Loewe`` has no cap), two-drug ZIP by SynergyFinder 3's slice
+#: re-fits (:mod:`letrolab.synergy.zip_nd`, as for N drugs under every convention).
 CONVENTIONS = ("free", "synergyfinder2", "synergyfinder3")
 
 _SF2_SA_FAILED = (

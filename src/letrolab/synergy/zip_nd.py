@@ -40,9 +40,12 @@ Rules where SynergyFinder's code has no defined result (documented here, counted
 For two drugs this is SynergyFinder 3's two-drug ZIP, which differs from SynergyFinder 1-2's
 (the two-drug code of :mod:`letrolab.synergy.reference`): there the row/column re-fits fix the
 bottom at the partner's *fitted* single-agent effect and the top at 100 and leave the zero-dose
-well out. Embedding a two-drug block in three drugs with an inactive third drug gives, per cell
-with the third drug at a positive dose, ``delta_3 = (2 delta_2 + (y - ZIP_ref)) / 3``: the third
-drug's slice is flat, so its re-fitted value is the observed response ``y`` (see
+well out. letrolab scores two-drug blocks by this module under ``convention="synergyfinder3"``
+(:mod:`letrolab.synergy._sf3` on regular grids); ``"free"`` and ``"synergyfinder2"`` keep
+SynergyFinder 1-2's rule. Embedding a two-drug block in three drugs with an inactive third
+drug gives, per cell with the third drug at a positive dose,
+``delta_3 = (2 delta_2 + (y - ZIP_ref)) / 3``: the third drug's slice is flat, so its re-fitted
+value is the observed response ``y`` (see
 tests/synergy/test_zip_nd.py).
 
 **Most synergistic area.** SynergyFinder defines it on the two-dimensional dose matrix only (the
