@@ -218,12 +218,14 @@ def test_height_gate_finds_doublets():
     scale=st.floats(0.01, 1e4),
     g1=st.floats(0.2, 0.8),
     s=st.floats(0.05, 0.5),
+    sub_g1=st.floats(0.0, 0.3),
 )
-def test_fractions_are_invariant_to_instrument_gain_and_sum_to_100(scale, g1, s):
-    """Multiplying every signal by a gain changes the means, not the phase fractions."""
+def test_fractions_are_invariant_to_instrument_gain_and_sum_to_100(scale, g1, s, sub_g1):
+    """Multiplying every signal by a gain changes the means, not the phase fractions (nor the
+    apoptotic component, which is placed relative to G1)."""
     from letrolab.assays.fcs import FcsData
 
-    ev = simulate_dna_content(4000, g1=g1, s=s, g2m=max(1 - g1 - s, 0.05), rng=11)
+    ev = simulate_dna_content(4000, g1=g1, s=s, g2m=max(1 - g1 - s, 0.05), sub_g1=sub_g1, rng=11)
     base = _as_data(ev, FcsData)
     scaled = _as_data(ev * scale, FcsData)
     a, b = analyze_cell_cycle(base), analyze_cell_cycle(scaled)
@@ -232,6 +234,7 @@ def test_fractions_are_invariant_to_instrument_gain_and_sum_to_100(scale, g1, s)
         [a.g1_pct, a.s_pct, a.g2m_pct], [b.g1_pct, b.s_pct, b.g2m_pct], atol=0.5
     )
     assert b.g1_mean == pytest.approx(scale * a.g1_mean, rel=1e-3)
+    assert b.apoptotic_pct == pytest.approx(a.apoptotic_pct, abs=0.5)
     assert a.singlets == b.singlets
 
 

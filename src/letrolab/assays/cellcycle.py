@@ -625,7 +625,9 @@ class CellCycleResult:
     """Cell-cycle and sub-G1 analysis of one FCS file.
 
     Percentages: ``g1_pct + s_pct + g2m_pct = 100`` (of the modelled cycling events);
-    ``sub_g1_pct`` is a percentage of singlets. ``g1_cv``/``g2_cv`` are in percent.
+    ``sub_g1_pct`` (gate count) and ``apoptotic_pct`` (the fitted apoptotic component) are
+    percentages of singlets. ``g1_cv``/``g2_cv`` are in percent. ``s_degree`` is the degree of
+    the DJF S-phase polynomial used (0 rectangle, 1 trapezoid, 2 quadratic; None for Watson).
     """
 
     file: str
@@ -674,6 +676,7 @@ class CellCycleResult:
                 "singlet_gate": self.singlet_gate.summary(),
                 "control": self.control,
                 "well": self.well,
+                "s_degree": self.s_degree,
                 "notes": list(self.notes),
             }
         )
@@ -690,7 +693,12 @@ class CellCycleResult:
             f"apoptotic component {self.apoptotic_pct:.2f} %",
             f"  G1 {self.g1_pct:6.2f} %   S {self.s_pct:6.2f} %   G2/M {self.g2m_pct:6.2f} %",
             f"  G1 mean {self.g1_mean:.4g} (CV {self.g1_cv:.2f} %), G2 mean {self.g2_mean:.4g} "
-            f"(CV {self.g2_cv:.2f} %), G2/G1 {self.g2_g1_ratio:.3f}, RCS {self.rcs:.2f}",
+            f"(CV {self.g2_cv:.2f} %), G2/G1 {self.g2_g1_ratio:.3f}, RCS {self.rcs:.2f}"
+            + (
+                f", S {_S_NAMES.get(self.s_degree, f'degree {self.s_degree}')}"
+                if self.s_degree is not None
+                else ""
+            ),
         ]
         if self.control:
             lines.append(f"  G1 position guided by control {Path(self.control).name}")
