@@ -54,3 +54,32 @@ def test_exit_codes_raised_by_commands_are_returned():
         assert cli.main(["two"]) == 0
     finally:
         cli.app = original
+
+
+def test_os_errors_raised_by_commands_are_one_error_line(capsys):
+    """A full disk or read-only file system met mid-command: one line and exit 2."""
+    import errno
+
+    import typer
+
+    from letrolab import cli
+
+    probe = typer.Typer()
+
+    @probe.command()
+    def full() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "out/table.csv")
+
+    @probe.command()
+    def other() -> None:
+        raise OSError("socket closed")
+
+    original = cli.app
+    cli.app = probe
+    try:
+        assert cli.main(["full"]) == 2
+        assert capsys.readouterr().err == "error: No space left on device: out/table.csv\n"
+        assert cli.main(["other"]) == 2
+        assert capsys.readouterr().err == "error: socket closed\n"
+    finally:
+        cli.app = original

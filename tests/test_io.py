@@ -1,6 +1,9 @@
+import os
+
 import pytest
 
 from letrolab._io import atomic_write_text, staged_dir
+from letrolab.errors import InputError
 
 
 def test_atomic_write_leaves_no_partial_files(tmp_path):
@@ -121,3 +124,37 @@ def test_no_plotting_module_imports_matplotlib_itself():
         )
     ]
     assert offenders == []
+
+
+def test_unwritable_outputs_are_input_errors_naming_the_target(tmp_path):
+    from letrolab._io import atomic_write_bytes
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("keep")
+    with pytest.raises(InputError, match=r"'.*folder' is a folder; give a file path"):
+        atomic_write_bytes(tmp_path / "folder", b"x")
+    with pytest.raises(InputError, match=r"'.*file/x.bin': a file stands in its path"):
+        atomic_write_bytes(tmp_path / "file" / "x.bin", b"x")
+    assert (tmp_path / "file").read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"]  # no probes left
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_a_virtual_file_system_is_refused_before_any_work():
+    """/proc takes no new files even for root: the message names the target, not a temp file."""
+    from letrolab._io import atomic_write_bytes, check_output_dir
+
+    with pytest.raises(InputError, match=r"cannot write output folder '/proc/letrolab-out'"):
+        check_output_dir("/proc/letrolab-out")
+    with pytest.raises(InputError, match=r"cannot write '/proc/letrolab.json': .*writable"):
+        atomic_write_bytes("/proc/letrolab.json", b"{}")
+
+
+def test_unsupported_figure_format_is_an_input_error(tmp_path):
+    from letrolab._io import pyplot, save_figure
+
+    fig, _ = pyplot().subplots()
+    with pytest.raises(InputError, match=r"figure format 'xyz' \(f.xyz\) is not supported"):
+        save_figure(fig, tmp_path / "f.xyz")
+    assert not pyplot().fignum_exists(fig.number)
+    assert list(tmp_path.iterdir()) == []

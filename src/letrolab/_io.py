@@ -34,10 +34,27 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically and return the path."""
+    """Write ``data`` to ``path`` atomically and return the path.
+
+    Raises
+    ------
+    InputError
+        If ``path`` is a folder, a file stands where a parent folder should be, or the folder
+        cannot be written (permissions, read-only or virtual file system).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    if path.is_dir():
+        raise InputError(f"output {str(path)!r} is a folder; give a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"cannot write {str(path)!r}: a file stands in its path") from None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc}; choose a writable location"
+        ) from None
     try:
         # mkstemp creates 0600; give the file the mode an ordinary open() would (0666 - umask).
         os.fchmod(fd, 0o666 & ~_umask())
@@ -66,7 +83,7 @@ def check_output_dir(target: str | os.PathLike) -> Path:
     Raises
     ------
     InputError
-        If ``target`` is an existing file, or a file stands in its path.
+        If ``target`` is an existing file, a file stands in its path, or it cannot be written.
     """
     target = Path(target)
     if target.exists() and not target.is_dir():
@@ -77,6 +94,15 @@ def check_output_dir(target: str | os.PathLike) -> Path:
         raise InputError(
             f"cannot create output folder {str(target)!r}: a file stands in its path"
         ) from None
+    # Probe: the output is staged beside the target and moved into it (see staged_dir)
+    for where in (target.parent, target) if target.is_dir() else (target.parent,):
+        try:
+            tempfile.TemporaryDirectory(prefix=".letrolab-probe.", dir=where).cleanup()
+        except OSError as exc:
+            raise InputError(
+                f"cannot write output folder {str(target)!r}: {exc.strerror or exc}; "
+                "choose a writable location"
+            ) from None
     return target
 
 
@@ -108,15 +134,23 @@ def save_figure(
     The figure is rendered into memory first, so a failure while drawing leaves no file behind;
     a path without a suffix is written as ``default_format``; ``kwargs`` go to
     :meth:`matplotlib.figure.Figure.savefig`. The figure is closed unless ``close=False``.
+
+    Raises
+    ------
+    InputError
+        If matplotlib cannot write the format, or the file cannot be written.
     """
     import io
 
     path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or default_format
     buf = io.BytesIO()
     try:
-        fig.savefig(
-            buf, format=path.suffix.lstrip(".").lower() or default_format, dpi=dpi, **kwargs
-        )
+        if fmt not in fig.canvas.get_supported_filetypes():
+            raise InputError(
+                f"figure format {fmt!r} ({path.name}) is not supported; use .png, .svg or .pdf"
+            )
+        fig.savefig(buf, format=fmt, dpi=dpi, **kwargs)
     finally:
         if close:
             pyplot().close(fig)

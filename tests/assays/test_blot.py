@@ -168,7 +168,7 @@ def test_summary_report_and_figure(tmp_path):
 
 def test_bad_images(tmp_path):
     (tmp_path / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
-    with pytest.raises(FormatError, match=r"cut.png: cannot read the image"):
+    with pytest.raises(FormatError, match=r"cut.png: not a readable PNG image"):
         analyse_blot(tmp_path / "cut.png")
     (tmp_path / "blot.jpg").write_bytes(b"\xff\xd8\xff")
     with pytest.raises(FormatError, match=r"must be TIFF or PNG"):
@@ -264,3 +264,41 @@ def test_packed_bands_split_in_the_middle_of_the_valley():
         res = analyse_blot(blot.image, background="rolling_ball")
         b2 = res.bands[(res.bands["lane"] == 1) & (res.bands["band"] == 2)].iloc[0]
         assert abs(b2["row_start"] - 60) <= 3 and abs(b2["row_end"] - 100) <= 3
+
+
+def test_more_bad_images_are_one_clear_error(tmp_path):
+    import imageio.v3 as iio
+
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(FormatError, match=r"empty.png: the file is empty"):
+        read_blot_image(tmp_path / "empty.png")
+    (tmp_path / "noise.png").write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(
+        FormatError, match=r"noise.png: not a readable PNG image .*content not recognised"
+    ):
+        read_blot_image(tmp_path / "noise.png")
+    (tmp_path / "dir.tif").mkdir()
+    with pytest.raises(InputError, match=r"'.*dir.tif' is a folder"):
+        read_blot_image(tmp_path / "dir.tif")
+    # a 3-page stack is not an RGB image (skimage.io.imread would have taken it for one)
+    stack = np.zeros((3, 40, 40), np.uint16)
+    iio.imwrite(tmp_path / "stack.tif", stack)
+    with pytest.raises(FormatError, match=r"got shape \(3, 40, 40\) \(a stack"):
+        read_blot_image(tmp_path / "stack.tif")
+    img = render_blot([[1e5], [2e5]], dtype="float").image
+    img[3, 3] = np.nan
+    with pytest.raises(InputError, match=r"1 NaN or infinite pixel"):
+        analyse_blot(img)
+
+
+def test_radius_and_lane_count_are_checked():
+    img = render_blot([[1e5], [2e5]]).image  # 82 px wide, room for rectangles
+    for bad in (0.0, -5.0, float("nan"), float("inf")):
+        with pytest.raises(InputError, match=r"radius must be a number >= 1 px"):
+            analyse_blot(img, radius=bad)
+    with pytest.raises(InputError, match=r"a radius applies to the rolling ball"):
+        analyse_blot(img, radius=20, background="rectangles")
+    assert analyse_blot(img).background == "rectangles"
+    assert analyse_blot(img, radius=20).background == "rolling_ball"  # a radius asks for it
+    with pytest.raises(InputError, match=r"50 lanes in an image 82 px wide"):
+        analyse_blot(img, lanes=50)

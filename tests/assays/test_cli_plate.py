@@ -74,6 +74,11 @@ def test_plate_text_output_and_kinetics(run_cli, shared_data):
         ),
         (("blot", "{notes}"), "blot images must be TIFF or PNG"),
         (("blot", "nope.png"), "does not exist"),
+        (("plate", "{folder}"), "is a folder; give a plate-reader export"),
+        (("blot", "{folder}"), "is a folder; give a TIFF or PNG file"),
+        (("plate", "{read}", "--read", "A999"), "has no read 'A999'; its reads are"),
+        (("plate", "{read}", "--out", "{read}"), "is an existing file; give a folder path"),
+        (("blot", "{notes}", "--out", "{read}"), "is an existing file; give a folder path"),
     ],
 )
 def test_cli_errors_are_one_line(run_cli, tmp_path, args, match):
@@ -83,7 +88,9 @@ def test_cli_errors_are_one_line(run_cli, tmp_path, args, match):
     )
     write_plate(tmp_path / "read.csv", wells)
     (tmp_path / "bad.csv").write_text("well,role\nA1,blank\nP24,vehicle\n")
+    (tmp_path / "folder.png").mkdir()
     names = {
+        "folder": tmp_path / "folder.png",
         "notes": tmp_path / "notes.txt",
         "read": tmp_path / "read.csv",
         "bad_layout": tmp_path / "bad.csv",
@@ -114,3 +121,21 @@ def test_blot_json_and_out(run_cli, tmp_path):
     ]
     code, out, _ = run_cli("blot", tmp_path / "b.tif")
     assert code == 0 and "lane 3 band 2" in out
+
+
+def test_plate_read_without_layout_selects_the_read(run_cli, tmp_path):
+    wells = pd.DataFrame(
+        {
+            "well": [f"{r}{c}" for r in "ABCDEFGH" for c in range(1, 13)] * 2,
+            "read": ["A490"] * 96 + ["A650"] * 96,
+            "value": 1.0,
+        }
+    )
+    write_plate(tmp_path / "two.csv", wells)
+    code, out, err = run_cli("plate", tmp_path / "two.csv", "--json")
+    assert code == 0, err
+    assert {w["read"] for w in json.loads(out)["wells"]} == {"A490", "A650"}
+    code, out, err = run_cli("plate", tmp_path / "two.csv", "--read", "A650", "--json")
+    assert code == 0, err
+    got = json.loads(out)["wells"]
+    assert len(got) == 96 and {w["read"] for w in got} == {"A650"}

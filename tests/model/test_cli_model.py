@@ -137,3 +137,19 @@ def test_model_observables_and_sensitivity(run_cli):
     sens = json.loads(out)["sensitivities"]
     # E2 scales with aromatase Vmax exactly (steady state of a linear clearance)
     assert sens["e2_nM"]["arom_vmax"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_model_outputs_that_cannot_be_written_are_one_error_line(run_cli, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "a_folder.svg").mkdir()
+    cases = [
+        (("model", "diagram", tmp_path / "net.foo"), "figure format 'foo' (net.foo) is not"),
+        (("model", "diagram", tmp_path / "a_folder.svg"), "is a folder; give a file path"),
+        (("model", "diagram", tmp_path / "a_file" / "x.svg"), "a file stands in its path"),
+        (("model", "sbml", tmp_path / "a_file" / "x.xml"), "a file stands in its path"),
+    ]
+    for args, match in cases:
+        code, out, err = run_cli(*args)
+        assert code == 2 and out == "", args
+        assert err.startswith("error: ") and err.count("\n") == 1 and match in err, err
+    assert not (tmp_path / "net.foo").exists()

@@ -333,20 +333,31 @@ def read_blot_image(path: str | Path) -> np.ndarray:
     """Read a blot image (TIFF or PNG, 8 or 16 bit, grey or RGB) as a 2-D array.
 
     RGB(A) images become grey as the mean of the colour channels (alpha dropped), keeping the
-    integer dtype so that saturation stays detectable.
+    integer dtype so that saturation stays detectable. Read with imageio (scikit-image's image
+    I/O layer) directly: ``skimage.io.imread`` takes a 3-page TIFF stack for an RGB image.
     """
-    from skimage import io as skio
+    import imageio.v3 as iio
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"blot image {str(path)!r} is a folder; give a TIFF or PNG file")
     if not path.is_file():
         raise InputError(f"blot image {str(path)!r} does not exist")
     if path.suffix.lower() not in {".png", ".tif", ".tiff"}:
         raise FormatError(f"{path.name}: blot images must be TIFF or PNG")
+    if path.stat().st_size == 0:
+        raise FormatError(f"{path.name}: the file is empty")
     try:
-        img = skio.imread(path)
-    except Exception as exc:  # imageio/tifffile raise many types for corrupt files
+        # the plugin named, so that imageio does not try every legacy format on bad bytes
+        img = iio.imread(path, plugin="pillow" if path.suffix.lower() == ".png" else "tifffile")
+    except Exception as exc:  # imageio/tifffile/pillow raise many types for corrupt files
+        why = " ".join(str(exc).split())
+        if "can not handle the given uri" in why:  # the plugin did not recognise the bytes
+            why = "content not recognised"
+        why = why if len(why) <= 100 else why[:97] + "..."
         raise FormatError(
-            f"{path.name}: cannot read the image ({type(exc).__name__}: {exc})"
+            f"{path.name}: not a readable {path.suffix.lstrip('.').upper()} image "
+            f"({type(exc).__name__}: {why})"
         ) from None
     img = np.asarray(img)
     if img.ndim == 3 and img.shape[-1] in (3, 4):
@@ -355,7 +366,10 @@ def read_blot_image(path: str | Path) -> np.ndarray:
         if np.issubdtype(dt, np.integer):
             img = np.rint(img).astype(dt)
     if img.ndim != 2:
-        raise FormatError(f"{path.name}: expected a 2-D grey image, got shape {img.shape}")
+        raise FormatError(
+            f"{path.name}: expected one 2-D grey image, got shape {img.shape} (a stack or "
+            "multi-page file?); save the blot as a single image"
+        )
     return img
 
 
@@ -559,11 +573,12 @@ def analyse_blot(
         gradient) every band is within 3 % of its true volume, the mean within 2 %
         (tests/assays/test_blot.py).
     radius : float, optional
-        Rolling-ball radius in px. Default: larger than the largest band, as ImageJ advises
-        (ImageJ User Guide, "Subtract Background"), in both directions: max(0.6 x the lane
-        width, 2.5 x the widest band's FWHM, i.e. a Gaussian band's +-3 sd extent), the bands
-        found on the levelled image. At ~1.3 FWHM (the band's half-extent) noise lets the ball
-        into the band's tails and areas come out ~5 % low.
+        Rolling-ball radius in px (>= 1); giving one with ``background="auto"`` selects the
+        ball, with ``rectangles`` or ``none`` it is an error. Default: larger than the largest
+        band, as ImageJ advises (ImageJ documentation, Process > Subtract Background), in both
+        directions: max(0.6 x the lane width, 2.5 x the widest band's FWHM, i.e. a Gaussian
+        band's +-3 sd extent), the bands found on the levelled image. At ~1.3 FWHM (the band's
+        half-extent) noise lets the ball into the band's tails and areas come out ~5 % low.
     invert : bool or "auto"
         Whether bands are dark on a light background; "auto" decides from the image (the
         background, being most of the image, sets the median).
@@ -592,9 +607,23 @@ def analyse_blot(
         raise InputError(
             f"background must be auto, rolling_ball, rectangles or none, not {background!r}"
         )
+    if radius is not None:
+        if not (np.isfinite(radius) and radius >= 1):
+            raise InputError(f"rolling-ball radius must be a number >= 1 px, not {radius}")
+        if background == "auto":
+            background = "rolling_ball"  # a radius asks for the ball
+        elif background != "rolling_ball":
+            raise InputError(f"a radius applies to the rolling ball, not to {background!r}")
     raw = read_blot_image(image) if isinstance(image, (str, Path)) else np.asarray(image)
     if raw.ndim != 2 or min(raw.shape) < 8:
         raise InputError(f"a blot image must be 2-D and at least 8 x 8 px, got shape {raw.shape}")
+    if not np.issubdtype(raw.dtype, np.number) or np.issubdtype(raw.dtype, np.complexfloating):
+        raise InputError(f"a blot image holds real numbers, not {raw.dtype}")
+    if not np.isfinite(raw).all():
+        bad = int((~np.isfinite(raw)).sum())
+        raise InputError(
+            f"the image has {bad} NaN or infinite pixel(s); a scan holds finite intensities"
+        )
     warns: list[str] = []
     full = _full_scale(raw, saturation)
     img = raw.astype(float)
@@ -621,6 +650,10 @@ def analyse_blot(
         n = None if lanes is None else int(lanes)
         if n is not None and n < 1:
             raise InputError("lanes must be >= 1")
+        if n is not None and n > w // 3:
+            raise InputError(
+                f"{n} lanes in an image {w} px wide would be under 3 px each; give fewer lanes"
+            )
         lane_bounds, lw = _detect_lanes(_occupancy(sig), n, w)
         warns += lw
     else:
@@ -635,8 +668,6 @@ def analyse_blot(
         ok = all(max(gaps[k], gaps[k + 1]) >= need for k in range(len(lane_bounds)))
         background = "rectangles" if ok else "rolling_ball"
     if background == "rolling_ball":
-        if radius is not None and not radius >= 1:
-            raise InputError(f"rolling-ball radius must be >= 1 px, not {radius}")
         # The ball is flat on the intensity scale of a 16-bit scan, so on a tilted background
         # it rests on its low side and rides up the bands of neighbouring lanes: level the
         # image by its background plane first; the ball then removes what is not planar.

@@ -98,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except LetrolabError as exc:
         sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
         return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        sys.stderr.write(f"error: {exc.strerror}: {exc.filename}\n")
+    except OSError as exc:  # missing/unwritable files, full disk, read-only file system ...
+        where = f": {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"error: {' '.join(str(exc.strerror or exc).split())}{where}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")

@@ -42,7 +42,11 @@ def plate(
     ] = None,
     read_label: Annotated[
         str | None,
-        typer.Option("--read", help="Read label to analyse when the file holds several."),
+        typer.Option(
+            "--read",
+            help="Read label to analyse when the file holds several (without --layout: the "
+            "only read listed).",
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write tables into this folder.")
@@ -50,14 +54,24 @@ def plate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Read a plate-reader file; with --layout also % viability, QC and the combination table."""
-    from letrolab._io import atomic_write_text, staged_dir
+    from letrolab._io import atomic_write_text, check_output_dir, staged_dir
     from letrolab.assays.plates import analyse_plate, detect_format, read_plate
     from letrolab.cli import _jsonable, print_json
+    from letrolab.errors import InputError
 
+    if read.is_dir():
+        raise InputError(f"plate file {str(read)!r} is a folder; give a plate-reader export")
     if not read.is_file():
-        raise typer.BadParameter(f"plate file {str(read)!r} does not exist", param_hint="READ")
+        raise InputError(f"plate file {str(read)!r} does not exist")
+    if out is not None:
+        check_output_dir(out)
     fmt = detect_format(read)
     wells = read_plate(read, format=fmt)
+    if read_label is not None and layout is None:  # without a layout, --read selects the wells
+        reads = list(dict.fromkeys(wells["read"]))
+        if read_label not in reads:
+            raise InputError(f"{read.name} has no read {read_label!r}; its reads are {reads}")
+        wells = wells[wells["read"] == read_label].reset_index(drop=True)
     doc: dict = {"format": fmt, "wells": _wells_records(wells)}
     res = None
     if layout is not None:
@@ -111,10 +125,12 @@ def blot(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Measure the bands of a Western blot image (ImageJ Gel Analyzer style)."""
-    from letrolab._io import atomic_write_text, staged_dir
+    from letrolab._io import atomic_write_text, check_output_dir, staged_dir
     from letrolab.assays.blot import analyse_blot, read_blot_image
     from letrolab.cli import _jsonable, print_json
 
+    if out is not None:
+        check_output_dir(out)
     raw = read_blot_image(image)
     res = analyse_blot(
         raw, lanes=lanes, background=background, radius=radius, control_lane=control_lane

@@ -305,7 +305,7 @@ def _choose_read(wells: pd.DataFrame, wanted: str | None, source: str) -> str:
         )
     raise InputError(
         f"{source} holds several reads {endpoint}; name one with a '# read: LABEL' line in "
-        "the layout (or read=...)"
+        "the layout, or --read LABEL (read_label= in Python)"
     )
 
 
