@@ -184,6 +184,10 @@ def test_bad_options_and_missing_channel(tmp_path, written):
         analyze_cell_cycle(written[0], model="modfit")
     with pytest.raises(InputError, match="cv must be"):
         analyze_cell_cycle(written[0], cv="tied")
+    with pytest.raises(InputError, match="apoptosis must be True or False"):
+        analyze_cell_cycle(written[0], apoptosis="yes")
+    with pytest.raises(InputError, match="s_degree must be 'auto'"):
+        analyze_cell_cycle(written[0], s_degree=True)
     no_dna = write_fcs(tmp_path / "x.fcs", np.ones((10, 2)), channels=["FSC-A", "SSC-A"])
     with pytest.raises(InputError, match="pass --channel NAME"):
         analyze_cell_cycle(no_dna)

@@ -372,9 +372,10 @@ def _basis(
     return np.stack(cols, axis=1), names
 
 
-# The apoptotic component is a broad hump well below G1: its mean at most 0.8 x G1 and its
-# SD at least an eighth of its distance from the G1 foot. A narrower or higher Gaussian could stand in
-# for the G1 peak itself while "G1" moved onto S-phase cells (seen on early-S RPE files).
+# The apoptotic component is a broad hump well below G1: its mean at most 0.8 x the G1 foot
+# and its SD at least an eighth of its distance from that foot. A narrower or higher Gaussian
+# could stand in for the G1 peak itself while "G1" moved onto S-phase cells (seen on early-S
+# RPE files).
 _AM_MAX = 0.8
 _AR_MIN = 0.25
 
@@ -417,8 +418,9 @@ def _fit(
     s_degree: int | None,
 ):
     """Variable-projection fit: bounded least squares over the non-linear parameters, the
-    component amplitudes solved by NNLS at every step. Returns
-    ``(theta, amplitudes, basis, names, mask, reduced chi-square)``."""
+    component amplitudes solved by NNLS at every step. Returns a :class:`_FitOut` (theta,
+    amplitudes, basis, names, mask, reduced chi-square, chi-square and its degrees of
+    freedom)."""
     from scipy.optimize import least_squares
 
     free = [p for p in _PARAMS if not (p == "cv2" and shared_cv) and bounds[p][0] < bounds[p][1]]
@@ -841,6 +843,8 @@ def analyze_cell_cycle(
         )
     ):
         raise InputError(f"s_degree must be 'auto' or an integer from 0 to 6, not {s_degree!r}")
+    if not isinstance(apoptosis, (bool, np.bool_)):
+        raise InputError(f"apoptosis must be True or False, not {apoptosis!r}")
     if not (0.0 <= fit_from < 0.9):
         raise InputError(
             f"fit_from must be in [0, 0.9) (a fraction of the G1 mean), not {fit_from!r}"
@@ -975,7 +979,8 @@ def analyze_cell_cycle(
                 am=(theta["am"], theta["am"]),
                 ar=(theta["ar"], theta["ar"]),
             )
-            des_w = _Design(edges, centers, counts, outer_mask, des.single_cut, apoptosis)
+            # the apoptotic component, if the DJF stage kept it, with its shape held
+            des_w = replace(des, fit_mask=outer_mask, apoptosis="apoptotic" in names)
             wat = _fit(des_w, theta, wbounds, shared_cv=shared, s_degree=None)
             theta, amp, basis, names, mask_used, rcs = (
                 wat.theta,
