@@ -153,10 +153,10 @@ def _write_outputs(batch, out: Path) -> None:
 _CELLCYCLE_HELP = (
     "DNA-content analysis: singlets, sub-G1 and G1/S/G2-M fractions of FCS files."
     "\n\n"
-    '--json prints {"files": [...]}, one entry per analysed file with exactly the keys file, '
-    "events, singlets, sub_g1_pct (of singlets), g1_pct, s_pct, g2m_pct (of the modelled "
-    "cycling events), g1_mean, g2_mean, g2_g1_ratio, g1_cv, rcs and model, in the order "
-    "the files were given. A file that cannot be read or fitted keeps its place in that list "
+    '--json prints {"files": [...]}, one entry per input file, in the order the files were '
+    "given; an analysed file has exactly the keys file, events, singlets, sub_g1_pct (of "
+    "singlets), g1_pct, s_pct, g2m_pct (of the modelled cycling events), g1_mean, g2_mean, "
+    "g2_g1_ratio, g1_cv, rcs and model. A file that cannot be read or fitted keeps its place in that list "
     "with the same keys, every number null, and one more key, error (its reason on one "
     "line); the reason also goes to stderr as one 'error: FILE: ...' line (in a batch, a "
     "last line counts the failures), the other files are still analysed, and the exit "
