@@ -77,6 +77,8 @@ def test_plate_text_output_and_kinetics(run_cli, shared_data):
         (("plate", "{folder}"), "is a folder; give a plate-reader export"),
         (("blot", "{folder}"), "is a folder; give a TIFF or PNG file"),
         (("plate", "{read}", "--read", "A999"), "has no read 'A999'; its reads are"),
+        (("plate", "{read}", "--layout", "{folder}"), "is a folder; give a CSV plate map"),
+        (("synergy", "--plate", "{folder}", "--layout", "{bad_layout}"), "is a folder; give a"),
         (("plate", "{read}", "--out", "{read}"), "is an existing file; give a folder path"),
         (("blot", "{notes}", "--out", "{read}"), "is an existing file; give a folder path"),
     ],

@@ -105,3 +105,37 @@ def test_bootstrap_from_plate_read(run_cli, combo_read):
     assert s["bliss_mean_lo"] == pytest.approx(0.0, abs=1e-9)
     assert s["bliss_mean_hi"] == pytest.approx(0.0, abs=1e-9)
     assert s["bootstrap"]["n_boot"] == 20
+
+
+def test_synergy_plate_with_two_reads_takes_read(run_cli, combo_read, tmp_path):
+    read, layout = combo_read
+    from letrolab.assays.plates import read_plate
+
+    one = read_plate(read)
+    two = pd.concat([one, one.assign(read="A650", value=0.05)], ignore_index=True)
+    both = tmp_path / "two_reads.txt"
+    write_plate(both, two[["plate", "well", "read", "value"]], format="gen5")
+    base = ("synergy", "--plate", both, "--layout", layout, "--model", "chou-talalay", "--json")
+    code, out, err = run_cli(*base)
+    assert code == 2 and out == ""
+    assert "holds several reads" in err and "--read LABEL" in err
+    code, out, err = run_cli(*base, "--read", "A490")
+    assert code == 0, err
+    _, ref, _ = run_cli("synergy", "--plate", read, "--layout", layout, "--json")
+    assert json.loads(out) == json.loads(ref)  # the same as the one-read file
+    code, _, err = run_cli(*base, "--read", "A999")
+    assert code == 2 and "has no read 'A999'" in err
+
+
+def test_synergy_read_and_seed_are_checked(run_cli):
+    from pathlib import Path
+
+    import letrolab
+
+    example = Path(letrolab.__file__).parent / "data" / "examples" / "letrozole_nvp_aew541.csv"
+    code, _, err = run_cli("synergy", example, "--read", "A490")
+    assert code == 2 and err.startswith("error: --read picks a read of a --plate file")
+    code, _, err = run_cli(
+        "synergy", example, "--model", "bliss", "--bootstrap", "20", "--seed", "-1"
+    )
+    assert code == 2 and err == "error: --seed must be a whole number >= 0, not -1\n"

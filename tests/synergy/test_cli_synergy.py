@@ -205,14 +205,14 @@ def test_plate_and_layout_go_through_the_plate_reader(run_cli, monkeypatch):
     table.attrs["warnings"] = ["plate 1: Z' = 0.4 below 0.5"]
     seen = {}
 
-    def fake(read_path, layout_path):
-        seen["args"] = (Path(read_path).name, Path(layout_path).name)
+    def fake(read_path, layout_path, *, read_label=None):
+        seen["args"] = (Path(read_path).name, Path(layout_path).name, read_label)
         return table
 
     monkeypatch.setattr(plates, "read_plate_combination", fake)
     code, out, err = run_cli("synergy", "--plate", "r.txt", "--layout", "l.csv", "--json")
     assert code == 0, err
-    assert seen["args"] == ("r.txt", "l.csv")
+    assert seen["args"] == ("r.txt", "l.csv", None)
     assert "warning: plate 1: Z' = 0.4 below 0.5" in err
     doc = json.loads(out)
     assert 0.4 < doc["blocks"][0]["mixtures"][0]["ci_at_fa"]["0.5"] < 0.65

@@ -48,7 +48,11 @@ def _parse_models(values: list[str] | None) -> list[str]:
 
 
 def _read_input(
-    input_path: Path | None, plate: Path | None, layout: Path | None, response: str | None
+    input_path: Path | None,
+    plate: Path | None,
+    layout: Path | None,
+    response: str | None,
+    read_label: str | None = None,
 ):
     """Read the tidy table (or a plate read + layout) into a CombinationData.
 
@@ -74,11 +78,13 @@ def _read_input(
                 "--plate/--layout needs the plate reader (letrolab.assays.plates), which is not "
                 "available in this installation; export a tidy table and pass it as INPUT"
             ) from None
-        table = read_plate_combination(plate, layout)
+        table = read_plate_combination(plate, layout, read_label=read_label)
         for w in table.attrs.get("warnings", ()):
             sys.stderr.write(f"warning: {w}\n")
         # The plate reader gives % viability (vehicle = 100 %).
         return normalise_combination(table, response="viability")
+    if read_label is not None:
+        raise InputError("--read picks a read of a --plate file; a tidy table has one response")
     if input_path is None:
         raise InputError("no input; give a tidy table as INPUT, or --plate READ --layout LAYOUT")
     return read_combination(input_path, response=response or "inhibition")
@@ -137,11 +143,11 @@ def _run_reference_models(
     return entries
 
 
-def _plate_rows(plate: Path, layout: Path) -> Any:
+def _plate_rows(plate: Path, layout: Path, read_label: str | None = None) -> Any:
     """One row per well of a plate read (replicates not averaged), for the bootstrap."""
     from letrolab.assays.plates import read_plate_combination
 
-    return read_plate_combination(plate, layout)
+    return read_plate_combination(plate, layout, read_label=read_label)
 
 
 def _bootstrap(
@@ -271,6 +277,10 @@ def synergy(
         Path | None,
         typer.Option("--layout", help="The plate map (layout) that goes with --plate."),
     ] = None,
+    read_label: Annotated[
+        str | None,
+        typer.Option("--read", help="With --plate: the read to use when the file holds several."),
+    ] = None,
     bootstrap: Annotated[
         int,
         typer.Option(
@@ -304,7 +314,9 @@ def synergy(
         )
     if bootstrap < 0 or 0 < bootstrap < 20:
         raise InputError(f"--bootstrap must be 0 (off) or at least 20 resamples, not {bootstrap}")
-    data = _read_input(input_path, plate, layout, response)
+    if seed < 0:
+        raise InputError(f"--seed must be a whole number >= 0, not {seed}")
+    data = _read_input(input_path, plate, layout, response, read_label)
 
     blocks: dict[str, dict[str, Any]] = {}
     ct = None
@@ -332,7 +344,7 @@ def synergy(
                 blocks.setdefault(bid, {"block_id": bid}).update(extra)
             if bootstrap:
                 boot = _bootstrap(
-                    input_path if plate is None else _plate_rows(plate, layout),
+                    input_path if plate is None else _plate_rows(plate, layout, read_label),
                     reference,
                     n_boot=bootstrap,
                     seed=seed,

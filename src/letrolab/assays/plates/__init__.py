@@ -160,12 +160,14 @@ def read_plate(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
     Raises
     ------
     InputError
-        The file does not exist or the format name is unknown.
+        The file does not exist (or is a folder) or the format name is unknown.
     FormatError
         The content is not the format, is truncated, or holds no plate data (the message says
         which).
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"plate file {str(path)!r} is a folder; give a plate-reader export")
     if not path.is_file():
         raise InputError(f"plate file {str(path)!r} does not exist")
     fmt = format or detect_format(path)

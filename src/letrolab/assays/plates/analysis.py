@@ -516,7 +516,9 @@ def _combination(used: pd.DataFrame, k: int, warnings: list[str]) -> pd.DataFram
     return out.sort_values(sort_cols, kind="stable").reset_index(drop=True)
 
 
-def read_plate_combination(read_path: str | Path, layout_path: str | Path) -> pd.DataFrame:
+def read_plate_combination(
+    read_path: str | Path, layout_path: str | Path, *, read_label: str | None = None
+) -> pd.DataFrame:
     """Plate read + layout -> the tidy combination table of DESIGN.md, response = % viability.
 
     Parameters
@@ -525,6 +527,8 @@ def read_plate_combination(read_path: str | Path, layout_path: str | Path) -> pd
         A plate-reader export (format detected from its content).
     layout_path : path
         Its plate map (see :mod:`letrolab.assays.plates.layout`), with at least two drugs.
+    read_label : str, optional
+        The read to use when the file holds several (see :func:`analyse_plate`).
 
     Returns
     -------
@@ -542,7 +546,7 @@ def read_plate_combination(read_path: str | Path, layout_path: str | Path) -> pd
     InputError, FormatError
         See :func:`analyse_plate`; also when the layout has fewer than two drugs.
     """
-    res = analyse_plate(read_path, layout_path)
+    res = analyse_plate(read_path, layout_path, read_label=read_label)
     if res.combination is None:
         raise InputError(
             f"{Path(layout_path).name}: the layout names fewer than two drugs (drug1, drug2 "

@@ -120,6 +120,8 @@ def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -
     else:
         path = Path(source)
         label = name or path.name
+        if path.is_dir():
+            raise InputError(f"layout file {str(path)!r} is a folder; give a CSV plate map")
         if not path.is_file():
             raise InputError(f"layout file {str(path)!r} does not exist")
         try:
