@@ -196,3 +196,18 @@ def test_yeast_against_ploidypeaks_output(shared_data):
     assert not clean.notes
     odd = analyze_cell_cycle(yeast / "A09-A02", channel="FITC-A")
     assert any("bound" in n for n in odd.notes)
+
+
+def test_auto_s_degree_is_no_f_test_when_no_degree_fits(shared_data):
+    """3 h after release the S phase is a narrow cohort (RCS ~20 for every polynomial): the
+    F test, which presumes a fitting quadratic, would pick a trapezoid that pushes G1 onto
+    the lower bound of its range (149.9); auto keeps the degree with the least chi-square
+    (here the quadratic, G1 at the visible G1 peak near 160) and says the fit is poor."""
+    control = analyze_cell_cycle(shared_data / RPE / "Data.016")
+    path = shared_data / RPE / "Data.002"
+    auto = analyze_cell_cycle(path, control=control)
+    fixed = [analyze_cell_cycle(path, control=control, s_degree=d) for d in (0, 1, 2)]
+    assert auto.rcs > 8 and any("Watson" in n for n in auto.notes)
+    assert auto.rcs <= 1.001 * min(r.rcs for r in fixed)
+    assert auto.s_degree == 2 and auto.g1_mean == pytest.approx(fixed[2].g1_mean, rel=1e-6)
+    assert 155 < auto.g1_mean < 165

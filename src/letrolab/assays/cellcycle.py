@@ -43,7 +43,9 @@ when the two overlap, and make the split noisy: on 20,000-event G2/M-arrested fi
 a quadratic fitted to a uniform S misses the split by up to 2.8 points where the rectangle
 misses by 1.3. The 1 % level (not 5 %) keeps such needless quadratics to about 1 file in 100;
 a linear or mid-S-peaked S density is still recognised (trapezoid, quadratic) on every one of
-10 simulated 20,000-event files each.
+10 simulated 20,000-event files each. The test presumes that the quadratic fits; when its RCS
+exceeds 8 (a synchronised S cohort is no polynomial), the degree with the smallest chi-square
+is kept instead and the result carries a note.
 
 *Debris* (Bagwell et al. 1991, Cytometry 12:107, "DNA histogram debris theory and
 compensation"; Rabinovitch 1994, Methods Cell Biol 41:263): the single-cut ("sliced
@@ -507,8 +509,16 @@ def _fit_djf(
         return full, top
     if "apoptotic" not in full.names:  # the lower degrees keep the staged fit's choice
         des, bounds = _without_apoptosis(des, bounds, full.theta)
-    for d in range(top):
-        cand = _fit(des, full.theta, bounds, shared_cv=shared_cv, s_degree=d)
+    cands = [_fit(des, full.theta, bounds, shared_cv=shared_cv, s_degree=d) for d in range(top)]
+    if full.rcs > _RCS_POOR:
+        # The F test presumes that the larger model fits; when even the quadratic is far from
+        # Poisson counting (a synchronised S cohort), no degree fits and the one with the
+        # smallest chi-square is kept (a lower degree can win where the quadratic's optimiser
+        # stopped in a worse local minimum).
+        fits = [*cands, full]
+        best = min(range(top + 1), key=lambda d: fits[d].chi2)
+        return fits[best], best
+    for d, cand in enumerate(cands):
         f_val = max(cand.chi2 - full.chi2, 0.0) / (top - d) / (full.chi2 / full.dof)
         if f_dist.sf(f_val, top - d, full.dof) >= _F_ALPHA:
             return cand, d
