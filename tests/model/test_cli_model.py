@@ -153,3 +153,16 @@ def test_model_outputs_that_cannot_be_written_are_one_error_line(run_cli, tmp_pa
         assert code == 2 and out == "", args
         assert err.startswith("error: ") and err.count("\n") == 1 and match in err, err
     assert not (tmp_path / "net.foo").exists()
+
+
+def test_simulate_out_that_is_a_file_fails_before_simulating(run_cli, tmp_path, monkeypatch):
+    import letrolab.model
+
+    def boom(*args, **kwargs):
+        raise AssertionError("simulated although --out is unusable")
+
+    monkeypatch.setattr(letrolab.model, "simulate", boom)
+    (tmp_path / "taken").write_text("x")
+    code, out, err = run_cli("simulate", "--out", tmp_path / "taken")
+    assert code == 2 and out == ""
+    assert err.startswith("error: output folder") and "is an existing file" in err

@@ -101,11 +101,13 @@ def register(app: typer.Typer) -> None:
         """Simulate one condition: steroid deprivation, then androstenedione + drugs."""
         import json
 
-        from letrolab._io import staged_dir
+        from letrolab._io import check_output_dir, staged_dir
         from letrolab._results import jsonable
         from letrolab.cli import print_json
         from letrolab.model import simulate
 
+        if out is not None:
+            check_output_dir(out)  # before the simulation, not after it
         cond = _conditions(androstenedione, igf1, insulin, drug)
         res = simulate(
             cell_line,
