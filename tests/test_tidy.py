@@ -86,3 +86,17 @@ def test_shared_examples_read(shared_data):
     assert (oneil.table["n"] == 4).all()
     v1 = read_combination(shared_data / "synergy" / "synergyfinder_v1_exampleTable.csv")
     assert len(v1.block_ids) == 6
+
+
+def test_empty_and_misnamed_files_say_what_is_wrong(tmp_path):
+    from letrolab.errors import FormatError
+
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(FormatError, match=r"empty.csv is empty; give a table with a header row"):
+        read_combination(tmp_path / "empty.csv")
+    (tmp_path / "commas.tsv").write_text(
+        "block_id,drug_row,drug_col,conc_r,conc_c,response,conc_r_unit,conc_c_unit\n"
+        "b,x,y,1,0,10,nM,nM\n"
+    )
+    with pytest.raises(FormatError, match=r"commas.tsv is named .tsv .* name it .csv"):
+        read_combination(tmp_path / "commas.tsv")

@@ -122,7 +122,7 @@ def _grid(**edit):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "error: cannot read bad.csv as a table"),
+        (b"", "error: bad.csv is empty; give a table with a header row"),
         (b"\xf7\xfe\x00\x01garbage\xff", "error: cannot read bad.csv as a table"),
         (b"a\n", "error: bad.csv holds no rows"),
         (_grid(r2=("conc_r_unit", "ng/ml")), "error: unknown concentration unit 'ng/ml'"),

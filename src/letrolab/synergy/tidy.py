@@ -145,15 +145,22 @@ def read_combination(
     if not path.is_file():  # a device or pipe could be endless
         raise InputError(f"input {str(path)!r} is not a regular file; give a table file")
     suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise FormatError(f"{path.name} is empty; give a table with a header row")
+    sep = "\t" if suffix in {".tsv", ".tab"} else None
     try:
         if suffix in {".parquet", ".pq"}:
             df = pd.read_parquet(path)
         else:
-            sep = "\t" if suffix in {".tsv", ".tab"} else None
             df = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
     except (ValueError, OSError, csv.Error, pd.errors.ParserError, UnicodeDecodeError) as exc:
         # csv.Error: the delimiter sniffer gives up on an empty or one-field file
         raise FormatError(f"cannot read {path.name} as a table: {exc}") from None
+    if sep == "\t" and df.shape[1] == 1 and "," in str(df.columns[0]):
+        raise FormatError(
+            f"{path.name} is named {suffix} (tab-separated) but its header is comma-separated; "
+            "name it .csv"
+        )
     if df.empty:
         raise InputError(f"{path.name} holds no rows")
     return normalise_combination(df, response=response)
