@@ -523,3 +523,29 @@ def test_generic_matrix_csv_by_hand(tmp_path):
     assert p1.loc["C12", "value"] == 2.12 and p1.loc["A1", "value"] == 0.1
     assert p1.loc["B5", "flag"] == "saturated" and p1.loc["B7", "flag"] == "missing"
     assert (df.loc[df["plate"] == "Plate 2", "value"] == 7).all()
+
+
+def test_truncated_exports_are_refused_not_read_short(plates, tmp_path):
+    """Cut copies of real exports: a UTF-16 file cut at an odd byte (was a traceback), and
+    EnVision and Gen5 files cut after a plate's header (its values lost), which used to come
+    out as valid files with a plate fewer."""
+    from letrolab.errors import FormatError
+
+    smp = plates / "moldev_softmax_pro" / "MD_SMP_absorbance_endpoint_example01.txt"
+    data = smp.read_bytes()
+    (tmp_path / "smp.txt").write_bytes(data[: len(data) // 2 | 1])  # odd length
+    with pytest.raises(FormatError, match=r"smp.txt: not valid UTF-16 text .*truncated file\?"):
+        read_plate(tmp_path / "smp.txt")
+    env = plates / "perkinelmer_envision" / "PE_Envision_absorbance_example01.csv"
+    lines = env.read_text().splitlines(keepends=True)
+    assert len(read_plate(env)) == 1152
+    (tmp_path / "env.csv").write_text("".join(lines[:57]))  # up to the third plate's values
+    with pytest.raises(FormatError, match=r"'Plate 2' .* no values after it \(truncated"):
+        read_plate(tmp_path / "env.csv")
+    # a Gen5 multi-plate export cut inside the third plate's header: was 576 of 864 wells
+    gen5 = plates / "biotek_gen5" / "endpoint_stdcurve_multiplate.txt"
+    data = gen5.read_bytes()
+    assert len(read_plate(gen5)) == 864
+    (tmp_path / "g5.txt").write_bytes(data[: int(0.7 * len(data)) // 2 * 2])
+    with pytest.raises(FormatError, match=r"'Plate 3' has its header but no values"):
+        read_plate(tmp_path / "g5.txt")

@@ -78,7 +78,11 @@ FORMATS = (
 def decode_text(data: bytes, source: str) -> str:
     """Decode an export: UTF-16 with BOM (Gen5, SoftMax), UTF-8 (with or without BOM), Latin-1."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            cut = " (an odd number of bytes: truncated file?)" if len(data) % 2 else ""
+            raise FormatError(f"{source}: not valid UTF-16 text at byte {exc.start}{cut}") from None
     elif data[:200].count(b"\x00") > 20:
         text = data.decode("utf-16-le", errors="replace")
     else:

@@ -142,6 +142,11 @@ def read_envision(text: str, *, source: str = "EnVision CSV") -> pd.DataFrame:
         i += 1
     if n_blocks == 0:
         raise FormatError(f"{source}: no result matrices after the 'Plate information' blocks")
+    if plate is not None:  # the last block announced a plate whose values never came
+        raise FormatError(
+            f"{source}: {plate!r} ({label}) has a 'Plate information' block but no values "
+            "after it (truncated file?)"
+        )
     return finish(frames, source=source)
 
 

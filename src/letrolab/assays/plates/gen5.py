@@ -94,7 +94,10 @@ def parse_gen5_rows(rows: list[list[str]], *, source: str) -> pd.DataFrame:
         seen[plate] = seen.get(plate, 0) + 1
         if seen[plate] > 1:  # two exports of the same plate number in one file
             plate = f"{plate} ({seen[plate]})"
-        frames += _parse_section(sec, plate, source)
+        got = _parse_section(sec, plate, source)
+        if not got and len(sections) > 1:  # a plate's header survived, its values did not
+            raise FormatError(f"{source}: {plate!r} has its header but no values (truncated file?)")
+        frames += got
     return finish(frames, source=source)
 
 
