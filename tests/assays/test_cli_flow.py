@@ -203,3 +203,11 @@ def test_cellcycle_help_documents_failed_entries(run_cli):
     text = " ".join(out.replace("│", " ").split())
     assert code == 0
     assert "keeps its place in that list" in text and "every number null" in text
+
+
+def test_cellcycle_text_mode_with_nothing_analysed_prints_only_the_error(run_cli, pi_files):
+    """One file, and it fails: stdout stays empty (no report of nothing), stderr one line."""
+    bad = pi_files[2]
+    code, out, err = run_cli("cellcycle", bad)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ") and str(bad) in err and err.count("\n") == 1

@@ -95,7 +95,7 @@ def cellcycle(
         _write_outputs(batch, out)
     if as_json:
         print_json({"files": _json_entries(batch, SUMMARY_KEYS, model)})
-    else:
+    elif any(batch.results):  # nothing analysed: the reasons go to stderr only
         typer.echo(batch.report())
     lines = [r if f in r else f"{f}: {r}" for f, r in batch.failed]  # name each file once
     if lines:
