@@ -100,3 +100,28 @@ def test_empty_and_misnamed_files_say_what_is_wrong(tmp_path):
     )
     with pytest.raises(FormatError, match=r"commas.tsv is named .tsv .* name it .csv"):
         read_combination(tmp_path / "commas.tsv")
+
+
+def test_implausible_responses_are_scored_but_named():
+    """-200 % inhibition (a viability of 300 %) or 150 % (far below the blank) is flagged per
+    block with its count and the most extreme value; plausible blocks get no such warning."""
+    from letrolab.synergy.tidy import RESPONSE_RANGE, normalise_combination
+
+    df = pd.DataFrame(
+        {
+            "block_id": ["a"] * 4 + ["b"] * 4,
+            "drug_row": "A",
+            "drug_col": "B",
+            "conc_r": [0, 1, 0, 1] * 2,
+            "conc_c": [0, 0, 1, 1] * 2,
+            "response": [0.0, -200.0, -150.0, 150.0, 0.0, 20.0, 30.0, 119.0],
+        }
+    )
+    data = normalise_combination(df)
+    assert RESPONSE_RANGE == (-100.0, 120.0)
+    assert data.warnings == (
+        "block a: 3 response(s) outside -100 to 120 % inhibition (e.g. -200); check that "
+        "responses are percentages and that --response (inhibition) is right",
+    )
+    # Scored as given: the values are kept.
+    assert sorted(data.table["response"])[:2] == [-200.0, -150.0]

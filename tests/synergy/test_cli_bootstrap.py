@@ -68,3 +68,23 @@ def test_cli_bootstrap_too_few_resamples(run_cli, tmp_path, n):
     assert code == 2
     assert err.strip() == f"error: --bootstrap must be 0 (off) or at least 20 resamples, not {n}"
     assert out == ""
+
+
+def test_reference_models_alone_carry_the_input_warnings(run_cli, tmp_path):
+    """Without Chou-Talalay (whose warnings list carried them), a dropped NaN well is named in
+    the block's reference_warnings (--json) or on stderr (text)."""
+    rows = ["block_id,drug_row,drug_col,conc_r,conc_c,response"]
+    for a, b, y in [(0, 0, 0), (1, 0, 20), (3, 0, 40), (0, 1, 10), (0, 3, 30), (1, 1, 40),
+                    (1, 3, "nan"), (3, 1, 60), (3, 3, 70)]:  # fmt: skip
+        rows.append(f"1,A,B,{a},{b},{y}")
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(rows) + "\n")
+    code, out, err = run_cli("synergy", path, "--model", "bliss", "--json")
+    assert code == 0, err
+    (block,) = json.loads(out)["blocks"]
+    assert block["reference_warnings"][0] == (
+        "block 1: 1 well(s) with missing or non-numeric response dropped"
+    )
+    code, out, err = run_cli("synergy", path, "--model", "bliss")
+    assert code == 0
+    assert err == "warning: block 1: 1 well(s) with missing or non-numeric response dropped\n"

@@ -8,6 +8,7 @@ the same JSON document, one entry per block.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -102,6 +103,7 @@ def _run_reference_models(
     out_dir: Path | None,
     json_wanted: bool,
     convention: str = "free",
+    input_warnings: bool = True,
 ) -> dict[str, dict]:
     """Score ``data`` (a CombinationData) with the reference models named in ``models``.
 
@@ -138,8 +140,18 @@ def _run_reference_models(
     if not json_wanted:
         typer.echo(res.report())
     entries = res.block_json()
-    for entry in entries.values():  # keep the Chou-Talalay "warnings" list of the block intact
-        entry["reference_warnings"] = skipped + entry.pop("warnings", [])
+    # Input warnings (dropped wells, implausible responses, mixed units) of each block; the
+    # Chou-Talalay entry carries them already when it ran.
+    by_block: dict[str, list[str]] = {}
+    if input_warnings:
+        for w in data.warnings:
+            m = re.match(r"block (.+?):", w)
+            if m:
+                by_block.setdefault(m.group(1), []).append(w)
+            if not json_wanted:
+                sys.stderr.write(f"warning: {w}\n")
+    for bid, entry in entries.items():  # keep the Chou-Talalay "warnings" list intact
+        entry["reference_warnings"] = skipped + by_block.get(bid, []) + entry.pop("warnings", [])
     return entries
 
 
@@ -339,6 +351,7 @@ def synergy(
                 out_dir=stage,
                 json_wanted=json_out,
                 convention=convention,
+                input_warnings=ct is None,
             )
             for bid, extra in ref.items():
                 blocks.setdefault(bid, {"block_id": bid}).update(extra)

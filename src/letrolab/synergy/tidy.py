@@ -30,6 +30,8 @@ from letrolab.units import molar_factor
 __all__ = ["Block", "CombinationData", "normalise_combination", "read_combination"]
 
 _RESPONSES = ("inhibition", "viability")
+#: Responses (% inhibition) outside this range are scored but flagged as implausible.
+RESPONSE_RANGE = (-100.0, 120.0)
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,22 @@ def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, i
             raise InputError(
                 f"no row has a numeric response (column {resp_col!r}, e.g. '{example}'); give "
                 "% inhibition or % viability as plain numbers, without a % sign"
+            )
+
+    # Implausible responses: % inhibition is 100 - % viability, so values far below -100 (more
+    # than double the vehicle's signal) or above 120 (well below the blank) usually mean the
+    # wrong --response, or fractions/raw reads instead of percentages. They are scored as given,
+    # and said.
+    r = out["response"].to_numpy()
+    odd = (r < RESPONSE_RANGE[0]) | (r > RESPONSE_RANGE[1])
+    if odd.any():
+        for bid in pd.unique(out.loc[odd, "block_id"]):
+            sel = odd & (out["block_id"] == bid).to_numpy()
+            ex = r[sel][np.argmax(np.abs(r[sel] - 50.0))]
+            warnings.append(
+                f"block {bid}: {int(sel.sum())} response(s) outside {RESPONSE_RANGE[0]:g} to "
+                f"{RESPONSE_RANGE[1]:g} % inhibition (e.g. {ex:.4g}); check that responses are "
+                f"percentages and that --response ({response}) is right"
             )
 
     # Units: validate, convert to molar, pick each block's display unit (the first one seen).
