@@ -20,9 +20,17 @@ over the curves (no Python loop per curve):
 * a projected Levenberg–Marquardt iteration (Moré 1978, Lecture Notes in Mathematics
   630:105) refines them inside their bounds, each curve with its own damping, accepting only
   steps that lower its residual sum of squares; with both asymptotes free it iterates on
-  ``log h``. The Jacobian is analytic with both asymptotes fixed, Kaufman's approximation of
-  the variable-projection Jacobian (Kaufman 1975 BIT 15:49) with both free, and a forward
-  difference of the projected residual otherwise. Curves that converged leave the active set.
+  ``log h``. The Jacobian is analytic with both asymptotes fixed, and Kaufman's approximation
+  of the variable-projection Jacobian (Kaufman 1975 BIT 15:49) with both free. Curves that
+  converged leave the active set.
+* with exactly one asymptote fixed (SynergyFinder 3's ZIP slice re-fits), the exact gradient,
+  Gauss-Newton matrix and Hessian of the projected problem are closed-form sums. Gauss-Newton
+  steps are taken until a curve zig-zags across its optimum (large residuals make Gauss-Newton
+  converge only linearly: such slices crept for hundreds of iterations and stopped ~1e-5
+  points short), then Newton steps with the exact Hessian where it is positive definite
+  (Dennis & Schnabel 1983, section 10.2); a curve whose slope or EC50 creeps towards its bound
+  (a step, or an amplitude growing without limit) is tried on that bound every ten
+  iterations and moved there if that lowers its residual sum of squares.
 
 Bounds: ``EC50`` within ``ec50_range`` (default 1000-fold) beyond the tested doses, ``|h|`` at
 most ``h_max`` (50), and ``h >= h_min`` (0.01) with free asymptotes. drc's ``LL.4`` is
@@ -534,17 +542,19 @@ def fit_hill(
         # Starting values: the best of a grid over log EC50 (data range, a little beyond) x
         # slopes; with both asymptotes fixed, a coarser grid plus the straight-line fit of
         # logit((y - E0)/(Emax - E0)) on log dose (the median-effect linearisation).
-        bu, bh = _starts(
-            np.ascontiguousarray(lx[idx].T),
-            np.ascontiguousarray(y0[idx].T),
-            np.ascontiguousarray(w[idx].T),
-            fa[idx],
-            fb[idx],
-            lmin[idx],
-            lmax[idx],
-            both_free[idx],
-        )
-        u[idx], h[idx] = bu, bh
+        one = np.isnan(fa[idx]) != np.isnan(fb[idx])
+        for grp, starts in ((idx[~one], _starts), (idx[one], _starts_one_fixed)):
+            if grp.size:
+                u[grp], h[grp] = starts(
+                    np.ascontiguousarray(lx[grp].T),
+                    np.ascontiguousarray(y0[grp].T),
+                    np.ascontiguousarray(w[grp].T),
+                    fa[grp],
+                    fb[grp],
+                    lmin[grp],
+                    lmax[grp],
+                    both_free[grp],
+                )
         prob = _LMProblem(lx, y0, w, fa, fb, u_lo, u_hi, h_lo, h_hi, max_iter, tol)
         _lm(idx, prob, _LMOut(u, h, rss, a_out, b_out, converged))
 
@@ -605,21 +615,21 @@ class _LMOut(NamedTuple):
 def _lm(idx, prob, out):
     """Projected Levenberg–Marquardt on (u = log EC50, h); asymptotes by projection.
 
-    Curves with both asymptotes fixed get the analytic Jacobian; the others a forward-difference
-    Jacobian of the variable-projection residual (Golub & Pereyra 1973).
+    Curves with both asymptotes fixed get the analytic Jacobian, those with both free Kaufman's
+    variable-projection Jacobian (:func:`_lm_run`); those with one fixed the exact derivatives
+    of :func:`_newton_run`.
     """
     fa, fb = prob.fa, prob.fb
     fixed = ~np.isnan(fa[idx]) & ~np.isnan(fb[idx])
     free = np.isnan(fa[idx]) & np.isnan(fb[idx])
     # Both asymptotes free (h > 0): iterate on log h, which straightens the curved valley of
     # steep curves; otherwise on h itself (its sign is free).
-    for sub, analytic, logh in (
-        (idx[fixed], True, False),
-        (idx[free], False, True),
-        (idx[~fixed & ~free], False, False),
-    ):
+    for sub, analytic, logh in ((idx[fixed], True, False), (idx[free], False, True)):
         if sub.size:
             _lm_run(logh, sub, analytic, prob, out)
+    one = idx[~fixed & ~free]
+    if one.size:
+        _newton_run(one, prob, out)
 
 
 def _lm_run(logh, act, analytic, prob, out):
@@ -766,3 +776,393 @@ def _lm_run(logh, act, analytic, prob, out):
         cu, ch, cr, ca, cb = sc[:5]
         u[live], h[live], rss[live] = cu[alive], ch[alive], cr[alive]
         a_out[live], b_out[live] = ca[alive], cb[alive]
+
+
+# ------------------------------------------------------------- one asymptote fixed, one free
+#
+# With one asymptote fixed at k the model is k + c s(u, g), the free amplitude c entering
+# linearly and s = expit(g (log x - u)). Holding E0 fixed, g = h; holding Emax fixed, the curve
+# is written from its other end, g = -h (expit(-z) = 1 - expit(z)), so both are one problem.
+# For given (u, g) the best c is closed-form (variable projection, Golub & Pereyra 1973),
+# leaving a two-parameter problem whose exact gradient and Hessian are cheap sums.
+
+#: Log dose standing in for dose 0 (log 0 = -inf): g (log x - u) is then +-1e150 g, whose
+#: expit is exactly 0 or 1 (1/2 at g = 0, as at any dose), without NaN from 0 * inf.
+_LOG_ZERO = -1e150
+
+
+def _one_fixed_frame(lx, y, w, fa, fb):
+    """Zero-dose log doses as :data:`_LOG_ZERO`, data ``v = w (y - k)`` about the fixed value
+    ``k``, and the sign ``g / h`` (-1 where Emax is the fixed one); arrays points x curves."""
+    flip = np.isnan(fa)
+    k = np.where(flip, fb, fa)
+    lxz = np.where(np.isneginf(lx), _LOG_ZERO, lx)
+    return lxz, (y - k) * w, k, np.where(flip, -1.0, 1.0)
+
+
+def _one_fixed_fit(s, v, w):
+    """Least-squares amplitude of ``v ~ c w s`` (points x curves) and what comes with it.
+
+    Returns ``c``, the residuals ``r = v - c p`` (data minus model), their sum of squares,
+    ``p = w s`` and ``B = sum p^2``. Plain least squares: ``c = sum p v / B`` (only a guard
+    against B = 0, no ridge, so that the gradient below is exact).
+    """
+    p = s if w is None else s * w
+    bb = _psum(p * p)
+    c = _psum(p * v) / (bb + 1e-300)
+    r = v - c * p
+    return c, r, _psum(r * r), p, bb
+
+
+def _starts_one_fixed(lx, y, w, fa, fb, lo, hi, free):
+    """:func:`_starts` for curves with exactly one asymptote fixed: the same candidates
+    (log EC50 on a grid over the dose range and a little beyond, slopes +-0.7 and +-2), the
+    same order and the lowest residual sum of squares ``sum v^2 - (sum p v)^2 / sum p^2``.
+    A slope of the other sign is the complement ``w - p``, so each pair costs one ``expit``.
+    """
+    del free  # same signature as _starts; none of these curves has both asymptotes free
+    lxz, v, _, sg = _one_fixed_frame(lx, y, w, fa, fb)
+    n = lx.shape[1]
+    vv = _dot(v, v)
+    best = np.full(n, np.inf)
+    bu = np.zeros(n)
+    bh = np.zeros(n)
+    span = np.where(hi > lo, hi - lo, 0.0)
+    p = np.empty_like(lxz)
+    q = np.empty_like(lxz)
+    for f in np.linspace(-0.25, 1.25, _NFR):
+        ug = np.where(hi > lo, lo + f * span, lo + (f - 0.5) * 2.0)
+        for g in _GRID_H:
+            _sig_into(sg * g, ug, lxz, p)
+            p *= w
+            np.subtract(w, p, out=q)  # the slope of opposite sign
+            for hg, t in ((g, p), (-g, q)):
+                bt = _dot(t, t)
+                r = vv - _dot(t, v) ** 2 / (bt + 1e-300)
+                better = np.isfinite(r) & (r < best)
+                best = np.where(better, r, best)
+                bu = np.where(better, ug, bu)
+                bh = np.where(better, hg, bh)
+    return bu, bh
+
+
+def _newton_run(act, prob, out):
+    """Projected Newton / Gauss-Newton iteration for curves with one asymptote fixed.
+
+    On ``F(u, g) = min_c sum (v - c p)^2`` with ``p = w expit(g (log x - u))`` (see the section
+    notes). With the residuals ``r = v - c p``, ``B = sum p^2``, derivatives ``p_i``, ``p_ij`` in
+    ``(u, g)``, ``G_i = sum p_i r``, ``Q_i = sum p p_i``, ``P_ij = sum p_i p_j``,
+    ``R_ij = sum p_ij r`` and ``e_i = G_i - c Q_i``, the gradient of F/2 is ``-c G`` and its
+    Hessian ``c^2 P_ij - c R_ij - e_i e_j / B``; the Gauss-Newton matrix ``J'J`` of the
+    variable-projection residual (Golub & Pereyra 1973) is
+    ``(e_i e_j + c (e_i Q_j + e_j Q_i)) / B + c^2 P_ij``.
+
+    Steps are Gauss-Newton with the Marquardt damping, bounds (active set) and stopping rules
+    of :func:`_lm_run`. Where the residuals are large, Gauss-Newton converges only linearly,
+    each step overshooting the optimum and the next one coming back (slices of a noisy ZIP
+    matrix, where one asymptote is fixed at one observed well, crept like this for hundreds
+    of iterations); once a curve's accepted step turns against its previous one (cosine below
+    -1/2), it takes Newton steps with the exact Hessian wherever that is positive definite,
+    which converge quadratically (Dennis & Schnabel 1983, Numerical Methods for Unconstrained
+    Optimization and Nonlinear Equations, section 10.2 on large-residual problems). Before
+    that, Gauss-Newton keeps the path (and so the local optimum reached) of the general fit.
+    """
+    lx, y, w, fa, fb, u_lo, u_hi, h_lo, h_hi, max_iter, tol = prob
+    u, h, converged = out.u, out.h, out.converged
+    cw = np.ascontiguousarray(w[act].T)
+    clx, cv, k, sg = _one_fixed_frame(
+        np.ascontiguousarray(lx[act].T), np.ascontiguousarray(y[act].T), cw, fa[act], fb[act]
+    )
+    zd = bool((clx == _LOG_ZERO).any())
+    nzf = (clx != _LOG_ZERO).astype(float) if zd else None  # s is flat at zero dose
+    pw = None if bool(cw.all()) else cw
+    wz = nzf if pw is None else (pw if nzf is None else pw * nzf)  # weights of d s / d(u, g)
+    cu = u[act]
+    cg = h[act] * sg
+    glo = np.where(sg < 0, -h_hi[act], h_lo[act])
+    ghi = np.where(sg < 0, -h_lo[act], h_hi[act])
+    cs = expit(cg * (clx - cu))
+    cc, r0, cr, cp, cb = _one_fixed_fit(cs, cv, pw)
+    nw = np.maximum(_psum(cw), 1.0)
+    vbar = _psum(cv) / nw
+    sstol = np.maximum(1e-20 * _psum(((cv - vbar) ** 2) * cw), 1e-24)
+    n = act.size
+    # State rows: 0 u, 1 g, 2 rss, 3 c, 4 B, 5 lambda, 6 rss 10 iterations ago, 7 exact-fit
+    # rss, 8-11 bounds of u and g, 12 sign g/h, 13 k, 14-15 last accepted step, 16 zig-zagged,
+    # 17-18 u and g 10 iterations ago, 19 max |v|, 20 rss 100 iterations ago.
+    zero = np.zeros(n)
+    sc = np.stack(
+        [
+            cu,
+            cg,
+            cr,
+            cc,
+            cb,
+            np.full(n, 1e-3),
+            cr.copy(),
+            sstol,
+            u_lo[act],
+            u_hi[act],
+            glo,
+            ghi,
+            sg,
+            k,
+            zero,
+            zero,
+            zero,
+            cu.copy(),
+            cg.copy(),
+            np.abs(cv).max(0),
+            cr.copy(),
+        ]
+    )
+    alive = np.ones(n, bool)
+    # Work arrays, reused (no 2 MB temporaries per step); the trial arrays trade places with
+    # the current ones after each step.
+    buf = np.empty((5, *cs.shape))
+    ns_b, nres_b = np.empty_like(cs), np.empty_like(cs)
+    np_b = None if pw is None else np.empty_like(cs)
+    for it in range(max_iter):
+        if act.size == 0:
+            break
+        cu, cg, cr, cc, cb, lam, ref, sstol, culo, cuhi, cglo, cghi = sc[:12]
+        d1, d2, zz, t1, t2 = buf
+        # Derivatives of s: s_u = -g d1, s_g = z d1, s_uu = g^2 d2, s_gg = z^2 d2,
+        # s_ug = -g z d2 - d1, with d1 = s (1 - s), d2 = d1 (1 - 2 s), z = log x - u.
+        np.subtract(1.0, cs, out=t1)
+        np.multiply(cs, t1, out=d1)
+        np.subtract(t1, cs, out=t2)
+        np.multiply(d1, t2, out=d2)
+        if wz is not None:
+            d1 *= wz
+        np.subtract(clx, cu, out=zz)
+        np.multiply(zz, d1, out=t1)  # z d1
+        np.multiply(zz, d2, out=t2)  # z d2
+        s_d1r = _dot(d1, r0)
+        s_zd1r = _dot(t1, r0)
+        s_pd1 = _dot(cp, d1)
+        s_pzd1 = _dot(cp, t1)
+        s_d1d1 = _dot(d1, d1)
+        s_d1zd1 = _dot(d1, t1)
+        s_zd1zd1 = _dot(t1, t1)
+        s_d2r = _dot(d2, r0)
+        s_zd2r = _dot(t2, r0)
+        t2 *= zz
+        s_zzd2r = _dot(t2, r0)
+        gu, gg = -cg * s_d1r, s_zd1r  # G_u, G_g
+        qu, qg = -cg * s_pd1, s_pzd1  # Q_u, Q_g
+        p11, p12, p22 = cg * cg * s_d1d1, -cg * s_d1zd1, s_zd1zd1
+        r11, r12, r22 = cg * cg * s_d2r, -cg * s_zd2r - s_d1r, s_zzd2r
+        e_u = gu - cc * qu
+        e_g = gg - cc * qg
+        bt = cb + 1e-300
+        c2 = cc * cc
+        m11 = (e_u * e_u + 2.0 * cc * e_u * qu) / bt + c2 * p11
+        m12 = (e_u * e_g + cc * (e_u * qg + e_g * qu)) / bt + c2 * p12
+        m22 = (e_g * e_g + 2.0 * cc * e_g * qg) / bt + c2 * p22
+        h11 = c2 * p11 - cc * r11 - e_u * e_u / bt
+        h12 = c2 * p12 - cc * r12 - e_u * e_g / bt
+        h22 = c2 * p22 - cc * r22 - e_g * e_g / bt
+        newton = (sc[16] > 0) & (h11 > 0) & (h22 > 0) & (h11 * h22 - h12 * h12 > 0)
+        a11 = np.where(newton, h11, m11)
+        a12 = np.where(newton, h12, m12)
+        a22 = np.where(newton, h22, m22)
+        g1 = -cc * gu
+        g2 = -cc * gg
+        # Active set: a parameter on a bound whose descent direction points outward stays put.
+        fix_u = ((cu >= cuhi) & (g1 < 0)) | ((cu <= culo) & (g1 > 0))
+        fix_g = ((cg >= cghi) & (g2 < 0)) | ((cg <= cglo) & (g2 > 0))
+        a12 = np.where(fix_u | fix_g, 0.0, a12)
+        d11 = np.where(fix_u, 1.0, a11 * (1 + lam) + 1e-30)
+        d22 = np.where(fix_g, 1.0, a22 * (1 + lam) + 1e-30)
+        g1 = np.where(fix_u, 0.0, g1)
+        g2 = np.where(fix_g, 0.0, g2)
+        det = d11 * d22 - a12 * a12
+        nu = np.clip(cu - (g1 * d22 - a12 * g2) / det, culo, cuhi)
+        ng = np.clip(cg - (d11 * g2 - a12 * g1) / det, cglo, cghi)
+        _sig_into(ng, nu, clx, ns_b)
+        n_p = ns_b if pw is None else np.multiply(ns_b, pw, out=np_b)
+        nb = _dot(n_p, n_p)
+        nc = _dot(n_p, cv) / (nb + 1e-300)
+        np.multiply(n_p, nc, out=nres_b)
+        np.subtract(cv, nres_b, out=nres_b)
+        nr = _dot(nres_b, nres_b)
+        accept = np.isfinite(nr) & (nr <= cr) & alive
+        du, dg = nu - cu, ng - cg
+        step = np.hypot(du, dg)
+        rel = np.where(accept, (cr - nr) / np.maximum(cr, 1e-300), np.inf)
+        # Zig-zag: an accepted step against the previous one (cosine below -1/2).
+        turn = accept & (du * sc[14] + dg * sc[15] < -0.5 * step * np.hypot(sc[14], sc[15]))
+        # Take the accepted steps (by index: masked copies with scattered masks are slow).
+        sc[16, np.flatnonzero(turn)] = 1.0
+        acc = np.flatnonzero(accept)
+        rej = np.flatnonzero(~accept)
+        upd = np.stack([nu, ng, nr, nc, nb, du, dg])
+        sc[0:5, acc] = upd[0:5, acc]
+        sc[14:16, acc] = upd[5:7, acc]
+        pairs = [(cs, ns_b), (r0, nres_b)] + ([] if pw is None else [(cp, np_b)])
+        if rej.size <= acc.size:  # keep the trial arrays, restoring the rejected columns
+            for cur, new in pairs:
+                new[:, rej] = cur[:, rej]
+            cs, ns_b, r0, nres_b = ns_b, cs, nres_b, r0
+            if pw is None:
+                cp = cs
+            else:
+                cp, np_b = np_b, cp
+        else:
+            for cur, new in pairs:
+                cur[:, acc] = new[:, acc]
+        lam[:] = np.where(accept, np.maximum(lam / 3.0, 1e-12), np.minimum(lam * 4.0, 1e12))
+        check = (it + 1) % 10 == 0
+        stall = check & ((ref - cr) <= 1e-7 * np.maximum(cr, 1e-300))
+        if (it + 1) % 100 == 0:
+            # Creep: 100 iterations that lowered the RSS by less than 1e-5 relative (a slow
+            # crawl along a degenerate valley, e.g. an amplitude growing as the EC50 runs
+            # beyond the doses, that neither the stall rule nor the limit probe ends).
+            stall |= (sc[20] - cr) <= 1e-5 * np.maximum(cr, 1e-300)
+            sc[20] = cr
+        if check:
+            # Slow: the last 10 iterations lowered the RSS by less than 1 % (a creep).
+            slow = (ref - cr) < 1e-2 * cr
+            ref[:] = cr
+            _limit_probe(sc, alive & ~stall & slow, clx, cv, cs, cp, r0, pw, wz)
+        small = accept & ((rel < tol) | (step < 1e-10 * (1.0 + np.abs(cu) + np.abs(cg))))
+        # A Gauss-Newton step that meets the stopping rule is followed by Newton steps: the
+        # linear convergence of Gauss-Newton stops short of the optimum (by ~1e-5 in the
+        # fitted values at tol=1e-10), Newton's quadratic convergence does not.
+        finish = small & ~newton & (sc[16] == 0)
+        np.copyto(sc[16], 1.0, where=finish)
+        done = alive & ((small & ~finish) | (cr <= sstol) | (~accept & (lam >= 1e10)) | stall)
+        if done.any():
+            _one_fixed_out(act[done], sc[:, done], out)
+            alive &= ~done
+            n_dead = alive.size - int(alive.sum())
+            if n_dead >= 0.1 * alive.size or alive.size < 4096:
+                keep = np.flatnonzero(alive)
+                act = act[keep]
+                sc, cs, r0, clx, cv = (np.take(a, keep, axis=1) for a in (sc, cs, r0, clx, cv))
+                if pw is None:
+                    cp = cs
+                else:
+                    cp, pw = np.take(cp, keep, axis=1), np.take(pw, keep, axis=1)
+                if wz is not None:
+                    wz = np.take(wz, keep, axis=1)
+                buf = np.empty((5, *cs.shape))
+                ns_b, nres_b = np.empty_like(cs), np.empty_like(cs)
+                np_b = None if pw is None else np.empty_like(cs)
+                alive = np.ones(act.size, bool)
+    if act.size and alive.any():
+        live = act[alive]
+        _one_fixed_out(live, sc[:, alive], out)
+        converged[live] = False
+
+
+def _dot(a, b):
+    """Per-curve sums of ``a * b`` over the points (axis 0), without a temporary array."""
+    return np.einsum("ij,ij->j", a, b)
+
+
+def _sig_into(g, u, lx, out):
+    """``expit(g (lx - u))`` into ``out`` (points x curves), as ``1 / (1 + exp(-z))``.
+
+    ``exp`` overflows to inf for ``z < -709`` (the zero-dose rows, :data:`_LOG_ZERO`), giving
+    exactly 0 as expit does; scipy's ``expit`` is several times slower than ``exp``.
+    """
+    np.subtract(lx, u, out=out)
+    out *= -g
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
+
+
+def _limit_probe(sc, alive, clx, cv, cs, cp, r0, pw, wz):
+    """Jump creeping curves to the limit they creep towards, where that lowers the RSS.
+
+    Two creeps of this fit family have their optimum on a bound and approach it
+    exponentially slowly: the slope growing towards a step (``|g|`` rising while the curve
+    keeps its value at its steepest dose), and the EC50 running beyond the doses with the
+    amplitude growing (the curve's visible part a power law ``c (x / EC50)^g``). Every tenth
+    iteration, a curve whose ``|g|`` rose by more than 0.5 over the last ten iterations (and is
+    at least 3) is tried at the slope bound with ``u`` moved so that ``g (log x* - u)`` stays
+    at its steepest dose ``x*``; a curve whose ``u`` moved by more than 0.5 (log units) while
+    ``|c|`` exceeds twice the data's range is tried with ``u`` on the bound it moves towards.
+    The better candidate replaces the current point only if its RSS is lower; the iteration
+    then continues from it (the bound held by the active set while the gradient points out).
+    Arrays are updated in place.
+    """
+    cu, cg, cr, cc = sc[0], sc[1], sc[2], sc[3]
+    du = cu - sc[17]
+    dg = np.abs(cg) - np.abs(sc[18])
+    sc[17] = cu
+    sc[18] = cg
+    want_g = alive & (dg > 0.0) & (np.abs(cg) >= 3.0)
+    want_u = alive & (du != 0.0) & (np.abs(cc) > 2.0 * sc[19])
+    pr = np.flatnonzero(want_g | want_u)
+    if pr.size == 0:
+        return
+    xs, vs, ss = clx[:, pr], cv[:, pr], cs[:, pr]
+    ws = None if pw is None else pw[:, pr]
+    d1 = ss * (1.0 - ss)
+    if wz is not None:
+        d1 *= wz[:, pr]
+    lstar = xs[np.argmax(d1, axis=0), np.arange(pr.size)]
+    u0, g0 = cu[pr], cg[pr]
+    ulo, uhi, glo, ghi = sc[8][pr], sc[9][pr], sc[10][pr], sc[11][pr]
+    gb = np.where(g0 > 0, ghi, glo)
+    best = cr[pr].copy()
+    new = None
+    for ok, ub, gc in (
+        (want_g[pr], np.clip(lstar - (g0 / gb) * (lstar - u0), ulo, uhi), gb),
+        (want_u[pr], np.where(du[pr] > 0, uhi, ulo), g0),
+    ):
+        if not ok.any():
+            continue
+        sn = expit(gc * (xs - ub))
+        c, r, f, _, b = _one_fixed_fit(sn, vs, ws)
+        better = ok & np.isfinite(f) & (f < best)
+        if better.any():
+            best = np.where(better, f, best)
+            if new is None:
+                new = [
+                    u0.copy(),
+                    g0.copy(),
+                    c.copy(),
+                    b.copy(),
+                    ss.copy(),
+                    r.copy(),
+                    np.zeros(pr.size, bool),
+                ]
+            for dst, src in zip(new[:4], (ub, gc, c, b), strict=True):
+                np.copyto(dst, src, where=better)
+            np.copyto(new[4], sn, where=better)
+            np.copyto(new[5], r, where=better)
+            new[6] |= better
+    if new is None:
+        return
+    hit = new[6]
+    idx = pr[hit]
+    cu[idx], cg[idx], cc[idx], sc[4][idx], cr[idx] = (
+        new[0][hit],
+        new[1][hit],
+        new[2][hit],
+        new[3][hit],
+        best[hit],
+    )
+    sc[14][idx] = sc[15][idx] = 0.0  # no previous step to zig-zag against
+    cs[:, idx] = new[4][:, hit]
+    r0[:, idx] = new[5][:, hit]
+    if pw is not None:
+        cp[:, idx] = new[4][:, hit] * pw[:, idx]
+
+
+def _one_fixed_out(idx, sc, out):
+    """Write the state columns ``sc`` of curves ``idx`` back in the caller's parametrisation."""
+    sg, k = sc[12], sc[13]
+    out.u[idx] = sc[0]
+    out.h[idx] = sc[1] * sg
+    out.rss[idx] = sc[2]
+    free_end = k + sc[3]
+    out.a_out[idx] = np.where(sg < 0, free_end, k)
+    out.b_out[idx] = np.where(sg < 0, k, free_end)
+    out.converged[idx] = True

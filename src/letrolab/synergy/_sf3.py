@@ -13,26 +13,20 @@ zero-dose well out.
 
 This module is the fast path for regular grids (:func:`letrolab.synergy.reference.grid_scores`
 and the grid branch of :func:`~letrolab.synergy.reference.reference_scores`): Bliss, HSA and
-Loewe come from the ordinary grid code, ZIP from :func:`~letrolab.synergy.zip_nd.zip_nd_scores`
-on the flattened grids, so both paths give the same numbers. The most synergistic area is the
+Loewe come from the ordinary grid code, ZIP from :func:`~letrolab.synergy.zip_nd.zip_nd_scores`'s
+computation written out for grids (rows and columns are the slices: no grouping of wells), so
+both paths give the same numbers (tests/synergy/test_convention_sf3.py). The most synergistic area is the
 best 3 x 3 window of the combination matrix, as for the other models (Ianevski et al. 2017
 Bioinformatics 33:2413).
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 
-from letrolab.doseresponse.hill import HillFits
+from letrolab.doseresponse.hill import fit_hill, hill_effect
 
 __all__ = ["sf3_grid_core"]
-
-
-def _curves(fits: HillFits, idx: np.ndarray) -> HillFits:
-    """The curves ``idx`` of a batch of fits, as a HillFits of their own."""
-    return HillFits(**{f.name: getattr(fits, f.name)[idx] for f in fields(fits)})
 
 
 def sf3_grid_core(c1: np.ndarray, c2: np.ndarray, y: np.ndarray, ms: tuple[str, ...]):
@@ -43,25 +37,67 @@ def sf3_grid_core(c1: np.ndarray, c2: np.ndarray, y: np.ndarray, ms: tuple[str, 
     further items ``_grid_core`` returns, passed through); ``n_raw`` here counts the ZIP
     re-fitted values per block that fell back to the observed response because the slice fit
     failed (every slice of a full grid has its zero-dose well).
+
+    The computation is :func:`letrolab.synergy.zip_nd.zip_nd_scores` for ``k = 2`` written out
+    for grids (the slices are the rows and columns of ``y``, so no grouping of wells is
+    needed): the same curves, fitted by the same batched calls.
     """
-    from letrolab.synergy.reference import _grid_core, _window_max
-    from letrolab.synergy.zip_nd import zip_nd_scores
+    from letrolab.synergy.reference import _fit_joint, _grid_core, _window_max
 
     others = tuple(m for m in ms if m != "zip")
     res = list(_grid_core(c1, c2, y, others, "synergyfinder3"))
     out, mean, msa, _fallback, _fit_ok, f1, f2 = res[:7]
     nb, r, c = y.shape
-    x1 = np.broadcast_to(c1[:, :, None], y.shape).ravel()
-    x2 = np.broadcast_to(c2[:, None, :], y.shape).ravel()
-    z = zip_nd_scores(np.repeat(np.arange(nb), r * c), np.c_[x1, x2], y.ravel())
-    delta = z.delta.reshape(nb, r, c)[:, 1:, 1:]
+    if f1 is None:  # Loewe not asked for: fit the single agents here (same curves, same fit)
+        f1, f2 = _fit_joint([(c1, y[:, :, 0], None), (c2, y[:, 0, :], None)])
+    block_ok = f1.ok & f2.ok
+    e1 = f1.predict(c1)  # (nb, R): fitted single-agent effects, E0 at dose 0
+    e2 = f2.predict(c2)
+    ref = e1[:, 1:, None] + e2[:, None, 1:] - e1[:, 1:, None] * e2[:, None, 1:] / 100.0
+    comb = y[:, 1:, 1:]
+    pred1 = comb.copy()  # re-fits along drug 1 (the columns); observed where not fitted
+    pred2 = comb.copy()  # re-fits along drug 2 (the rows)
+    n_observed = np.zeros(nb, dtype=np.int64)
+    parts = []
+    if r - 1 >= 2:  # a column with fewer than two positive doses is not re-fitted
+        xs = np.repeat(c1, c - 1, axis=0)  # curve b * (C - 1) + j - 1: column j of block b
+        ys = np.moveaxis(y[:, :, 1:], 2, 1).reshape(-1, r)
+        parts.append(("col", xs, ys, y[:, 0, 1:].reshape(-1)))
+    if c - 1 >= 2:
+        xs = np.repeat(c2, r - 1, axis=0)  # curve b * (R - 1) + i - 1: row i of block b
+        ys = y[:, 1:, :].reshape(-1, c)
+        parts.append(("row", xs, ys, y[:, 1:, 0].reshape(-1)))
+    if parts:
+        width = max(p[1].shape[1] for p in parts)  # R != C: pad with NaN (points not used)
+
+        def pad(a):
+            return np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan)
+
+        fits = fit_hill(
+            np.concatenate([pad(p[1]) for p in parts]),
+            np.concatenate([pad(p[2]) for p in parts]),
+            e0=np.concatenate([p[3] for p in parts]),
+        )
+        start = 0
+        for kind, xs, _, _ in parts:
+            sl = slice(start, start + xs.shape[0])
+            start = sl.stop
+            val = hill_effect(
+                xs[:, 1:], *(v[sl, None] for v in (fits.e0, fits.emax, fits.ec50, fits.h))
+            )
+            good = fits.ok[sl, None] & np.isfinite(val)
+            if kind == "col":  # (nb, C - 1, R - 1) -> (nb, R - 1, C - 1)
+                val, good = (np.moveaxis(v.reshape(nb, c - 1, r - 1), 1, 2) for v in (val, good))
+                np.copyto(pred1, val, where=good)
+            else:
+                val, good = (v.reshape(nb, r - 1, c - 1) for v in (val, good))
+                np.copyto(pred2, val, where=good)
+            n_observed += (~good).reshape(nb, -1).sum(1)
+    delta = np.where(block_ok[:, None, None], 0.5 * (pred1 + pred2) - ref, np.nan)
     out["zip"] = delta
     with np.errstate(invalid="ignore"):
         mean["zip"] = delta.reshape(nb, -1).mean(1)
     msa["zip"] = _window_max(delta)
-    if f1 is None:  # Loewe not asked for: the single agents are zip_nd's (same data, same fit)
-        sa = z.single_agents
-        f1, f2 = _curves(sa, np.arange(0, 2 * nb, 2)), _curves(sa, np.arange(1, 2 * nb, 2))
-        res[4:7] = z.block_ok, f1, f2
-    res[7] = z.n_observed
+    res[4:7] = block_ok, f1, f2
+    res[7] = n_observed
     return tuple(res)
