@@ -5,7 +5,8 @@ Part 1 — per-block throughput on the same blocks. Seeded 6×6 blocks (drug dos
 noise, % inhibition). `synergy` (djwooten) scores one block per call on the fraction-unaffected
 scale ``E = 1 - y/100`` (``Bliss()``, ``HSA()``, ``Loewe(mode="delta_hsa")``, ``ZIP()``);
 letrolab scores all blocks in one call of ``grid_scores`` (and, for scale, of
-``reference_scores`` from a tidy table). Bliss and HSA have one definition in both tools, so
+``reference_scores`` from a tidy table), under its default convention (``synergyfinder3``:
+SynergyFinder 3's ZIP re-fits). Bliss and HSA have one definition in both tools, so
 their per-cell scores must agree exactly (synergy's ×100); Loewe and ZIP fit the single agents
 differently (synergy: bounded Hill fits on E with E0 shared, its own ZIP re-fit; letrolab:
 SynergyFinder's LL.4 conventions), so for them the per-cell correlation is reported.
@@ -86,7 +87,7 @@ def run_peer(model: str, c1, c2, y, n: int):
 def part1() -> str:
     import pandas as pd
 
-    from letrolab.synergy.reference import grid_scores, reference_scores
+    from letrolab.synergy.reference import DEFAULT_CONVENTION, grid_scores, reference_scores
 
     c1, c2, y = make_grids(N_LETROLAB, 6)
     rows = []
@@ -138,7 +139,8 @@ def part1() -> str:
     import importlib.metadata as md
 
     return (
-        f"## Reference models: per-block throughput against synergy {md.version('synergy')}\n\n"
+        f"## Reference models (convention `{DEFAULT_CONVENTION}`, the default): per-block "
+        f"throughput against synergy {md.version('synergy')}\n\n"
         f"Same seeded 6×6 blocks (seed {SEED}). letrolab scores {N_LETROLAB:,} blocks in one "
         "`grid_scores` call per model; synergy one block per call (fewer blocks for its slow "
         f"models). Best of {REPEAT} alternating runs of each tool (shared 2-core machine).\n\n"
@@ -243,8 +245,11 @@ def part2(n_blocks: int) -> str:
     shared = (
         " (above the core count: the cores were shared with other jobs)" if load > cores else ""
     )
+    from letrolab.synergy.reference import DEFAULT_CONVENTION
+
     return (
-        f"## Screen: {res['n_blocks']:,} 4×4 blocks, all four models\n\n"
+        f"## Screen: {res['n_blocks']:,} 4×4 blocks, all four models "
+        f"(convention `{DEFAULT_CONVENTION}`, the default)\n\n"
         f"Input {n_blocks * 16:,} rows of tidy Parquet (written in {gen_s:.0f} s, not timed); "
         "`score_screen(..., engine='dask', scheduler='local', n_workers=2, processes=True, "
         "chunk_rows=200_000)` streaming the input in whole-block chunks and writing tidy "

@@ -56,7 +56,7 @@ def test_cli_bootstrap_passes_the_convention(shared_data, run_cli):
     got = json.loads(out)["blocks"][0]["summary"]["loewe_mean_lo"]
     api = bootstrap_summaries(path, models="loewe", n_boot=20, convention="synergyfinder2")
     assert got == pytest.approx(api.blocks["loewe_mean_lo"].iloc[0], rel=1e-12)
-    free = bootstrap_summaries(path, models="loewe", n_boot=20)
+    free = bootstrap_summaries(path, models="loewe", n_boot=20, convention="free")
     assert got != pytest.approx(free.blocks["loewe_mean_lo"].iloc[0], abs=1e-6)
 
 

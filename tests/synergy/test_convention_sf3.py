@@ -135,7 +135,7 @@ def test_equals_zip_nd_scores_on_the_same_block(drop_one, monkeypatch):
         )
     assert not any(MSA_NOTE in w for w in r.warnings.values())
     # Bliss and Loewe are the "free" numbers.
-    free = reference_scores(df, models="bliss,loewe")
+    free = reference_scores(df, models="bliss,loewe", convention="free")
     np.testing.assert_allclose(r.scores["bliss"], free.scores["bliss"], atol=1e-12)
     np.testing.assert_allclose(r.scores["loewe"], free.scores["loewe"], atol=1e-12)
 
@@ -156,8 +156,10 @@ def test_grid_scores_follow_the_convention():
     np.testing.assert_allclose(g_zip.mean["zip"], r.blocks["zip_mean"], atol=1e-9)
     np.testing.assert_allclose(g_zip.msa["zip"], r.blocks["zip_msa"], atol=1e-9)
     assert g_zip.fit_ok.all() and g_all.fit_ok.all()
-    free = grid_scores(c, c, y, models="zip,hsa")
+    free = grid_scores(c, c, y, models="zip,hsa", convention="free")
     assert np.abs(free.scores["zip"] - g_zip.scores["zip"]).max() > 0.1  # a different rule
+    default = grid_scores(c, c, y, models="zip")  # the default convention is SynergyFinder 3's
+    np.testing.assert_array_equal(default.scores["zip"], g_zip.scores["zip"])
     np.testing.assert_allclose(g_all.scores["hsa"], free.scores["hsa"], atol=1e-12)
 
 
@@ -245,7 +247,7 @@ def test_published_synergyfinder3_block_means_of_the_oneil_example(shared_data):
         assert b.loc["1", col] == pytest.approx(p1, abs=2.5), col
         assert b.loc["2", col] == pytest.approx(p2, abs=2.5), col
     assert np.isfinite(b["zip_msa"]).all()
-    free = reference_scores(src, models="zip").blocks
+    free = reference_scores(src, models="zip", convention="free").blocks
     assert abs(free["zip_mean"].iloc[1] - (-75.8)) > 40
 
 
@@ -269,7 +271,7 @@ def test_chunked_screen_and_bootstrap_take_the_convention():
     boot = bootstrap_summaries(reps, models="zip", n_boot=20, seed=1, convention=SF3).blocks
     np.testing.assert_allclose(boot["zip_mean"], whole.blocks["zip_mean"], atol=1e-9)
     assert (boot["zip_mean_lo"] < boot["zip_mean_hi"]).all()
-    free = bootstrap_summaries(reps, models="zip", n_boot=20, seed=1).blocks
+    free = bootstrap_summaries(reps, models="zip", n_boot=20, seed=1, convention="free").blocks
     assert np.abs(free["zip_mean"].to_numpy() - boot["zip_mean"].to_numpy()).max() > 0.1
 
 
@@ -311,6 +313,11 @@ def test_cli_convention_synergyfinder3_zip_json(run_cli, tmp_path):
     assert b["summary"]["zip_msa"] == pytest.approx(want.blocks["zip_msa"].iloc[0], abs=1e-9)
     assert b["summary"]["zip_mean"] > 3.0
     assert MSA_NOTE not in b["reference_warnings"]
+    # Without --convention the CLI scores by SynergyFinder 3's rule (the default).
+    code, out, err = run_cli("synergy", src, "--model", "zip", "--json")
+    assert code == 0, err
+    got = [s["zip"] for s in json.loads(out)["blocks"][0]["scores"]]
+    np.testing.assert_allclose(got, want.scores["zip"], atol=1e-9)
     code, out, _err = run_cli("synergy", "--help")
     assert code == 0
     assert all(f"'{c}':" in out for c in ("free", "synergyfinder2", "synergyfinder3"))

@@ -102,7 +102,7 @@ def _run_reference_models(
     scheduler: str,
     out_dir: Path | None,
     json_wanted: bool,
-    convention: str = "free",
+    convention: str = "synergyfinder3",
     input_warnings: bool = True,
 ) -> dict[str, dict]:
     """Score ``data`` (a CombinationData) with the reference models named in ``models``.
@@ -264,14 +264,16 @@ def synergy(
         str,
         typer.Option(
             "--convention",
-            help="Reference-model convention. 'free': single agents with all four "
-            "log-logistic parameters fitted, two-drug ZIP by SynergyFinder 1-2's row/column "
-            "re-fits. 'synergyfinder2': as SynergyFinder 2's published scores: Loewe from "
-            "single agents with bottom 0 and top 100 fixed, capped at 100; ZIP by SynergyFinder "
-            "1-2's ZIP() with drc's fitting path reproduced. 'synergyfinder3': as 'free', but "
-            "two-drug ZIP by SynergyFinder 3's re-fits (zero-dose well included and fixed).",
+            help="Reference-model convention. 'synergyfinder3': the default, as SynergyFinder "
+            "3 / Plus: single agents with all four log-logistic parameters fitted, Loewe "
+            "uncapped, two-drug ZIP by its row/column re-fits (zero-dose well included, one "
+            "asymptote fixed at its observed response). 'free': the same, but two-drug ZIP by "
+            "Yadav et al. 2015's original re-fit rule (bottom at the partner's fitted effect, "
+            "top 100, as SynergyFinder 1-2). 'synergyfinder2': as SynergyFinder 2's published "
+            "scores: Loewe from single agents with bottom 0 and top 100 fixed, capped at 100; "
+            "ZIP by SynergyFinder 1-2's ZIP() with drc's fitting path reproduced.",
         ),
-    ] = "free",
+    ] = "synergyfinder3",
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write CSV tables and figures per block into this folder."),

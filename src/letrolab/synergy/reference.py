@@ -19,42 +19,48 @@ A score is *observed minus expected*: positive is synergy, negative antagonism.
   and the number of such cells is reported as a warning of the block.
 * **ZIP**, zero interaction potency (Yadav et al. 2015 CSBJ 13:504): single agents are fitted
   by the log-logistic model (the zero-dose well included as the control); every row of the
-  combination matrix is re-fitted as a log-logistic curve of the varied drug with the bottom
-  fixed at the other drug's fitted single-agent effect and the top fixed at 100, and likewise
-  every column; delta = mean of the two re-fitted values minus the ZIP expectation
+  combination matrix is re-fitted as a log-logistic curve of the varied drug, and likewise
+  every column. By default the re-fits follow SynergyFinder 3 (below); under Yadav et al.'s
+  original rule (convention ``"free"``, as SynergyFinder 1-2) the bottom is fixed at the other
+  drug's fitted single-agent effect and the top at 100, and
+  delta = mean of the two re-fitted values minus the ZIP expectation
   ``f1 + f2 - f1 f2 / 100`` of the fitted single agents. A row with one point is not re-fitted
   (its observed value is used), and a re-fit that does not converge uses the observed values,
   as in SynergyFinder; such re-fits are counted in the block's warnings.
 
-Three conventions (``convention=``). ``"free"`` (the default) fits all four parameters of the
-single agents, as SynergyFinder 3 does, and scores two-drug ZIP by the SynergyFinder 1-2 re-fits
-above. ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 % inhibition,
-as SynergyFinder 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)`` did, and caps the Loewe
-expectation at 100 as its ``CalculateLoewe`` did. Under it, letrolab reproduces the published
-per-cell Loewe scores of SynergyFinder 2's example table: median difference 0.012, and within
-0.031 points wherever drc's fit reaches the least-squares optimum. Its ZIP is SynergyFinder 1-2's
-``ZIP()`` as that table was computed (``correction = FALSE, Emin = NA, Emax = NA``): single
-agents fitted by drc's free ``LL.4`` on their non-zero doses, rows and columns re-fitted by drc's
-logistic ``L.4`` in linear dose with the bottom fixed at the partner's fitted effect and the top
-free, no cap. These re-fits sit on flat residual surfaces, so drc's fitting path is emulated step
-by step (:mod:`letrolab.synergy._sf2`: its scaling, start values and R's BFGS), which reproduces
-the published per-cell ZIP: median difference 4e-15, at most 0.023 points (two chaotic
-single-agent fits; see tests/synergy/test_reference_sf2.py). That path is slower than the
-default (about 15 ms per 8 x 8 block against 0.5 ms).
+Three conventions (``convention=``). ``"synergyfinder3"`` (the default) is what today's
+SynergyFinder (3.x / Plus) computes: single agents with all four log-logistic parameters fitted
+(its ``Emin = NA, Emax = NA``), and two-drug ZIP by its R code (function ``ZIP``,
+R/calculate_synergy_score.R of shuyuzheng/synergyfinder 3.x; Zheng et al. 2022 GPB 20:587):
+every row and column, its zero-dose well included, is re-fitted with one asymptote fixed at that
+well's observed response and the other free, and the reference is the Bliss combination of the
+fitted single agents (:mod:`letrolab.synergy.zip_nd`; regular grids via
+:mod:`letrolab.synergy._sf3`). Its Loewe has no cap at 100: SynergyFinder 3's ``Loewe``
+returns the expected effect uncapped. (SynergyFinder 3 finds it by a 100-step grid search over
+effects and falls back only where no drug reaches the observed response, so where a partner's
+maximum is exceeded its Loewe differs from letrolab's exact solution and fallback: O'Neil block
+1 scores 25.3 here against its published 38.1.) On SynergyFinder's O'Neil example
+(4 replicates) the ZIP block means are within 2.2 points of the published SynergyFinder 3
+means (35.6 and -75.8); see tests/synergy/test_convention_sf3.py.
 
-``"synergyfinder3"`` is ``"free"`` except for two-drug ZIP, which follows SynergyFinder 3's R code
-(function ``ZIP``, R/calculate_synergy_score.R of shuyuzheng/synergyfinder 3.x; Zheng et al.
-2022 GPB 20:587): every row and column, its zero-dose well included, is re-fitted with one
-asymptote fixed at that well's observed response and the other free, and the reference is the
-Bliss combination of the fitted single agents (:mod:`letrolab.synergy.zip_nd`; regular grids
-via :mod:`letrolab.synergy._sf3`). Its Loewe is the uncapped ``"free"`` one: SynergyFinder 3's
-``Loewe`` returns the expected effect without SynergyFinder 2's cap at 100. (SynergyFinder 3
-finds it by a 100-step grid search over effects and falls back only where no drug reaches the
-observed response, so where a partner's maximum is exceeded its Loewe differs from letrolab's
-exact solution and fallback: O'Neil block 1 scores 25.3 here against its published 38.1.)
-On SynergyFinder's O'Neil example (4 replicates) the ZIP block means are within 2.2 points of
-the published SynergyFinder 3 means (35.6 and -75.8), which ``"free"`` misses by 51 points on
-the second block; see tests/synergy/test_convention_sf3.py.
+``"free"`` keeps the same single agents and Loewe but scores two-drug ZIP by Yadav et al.'s
+(2015) original re-fit rule, the one SynergyFinder 1-2 used: rows and columns re-fitted with the
+bottom fixed at the partner's *fitted* single-agent effect and the top at 100, the zero-dose
+well left out (described above). With free single agents this is a hybrid no released tool
+produces; on the O'Neil example it misses SynergyFinder 3's second block mean by 51 points.
+``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 % inhibition, as SynergyFinder
+1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)`` did, and caps the Loewe expectation at 100
+as its ``CalculateLoewe`` did. Under it, letrolab reproduces the published per-cell Loewe scores
+of SynergyFinder 2's example table: median difference 0.012, and within 0.031 points wherever
+drc's fit reaches the least-squares optimum. Its ZIP is SynergyFinder 1-2's ``ZIP()`` as that
+table was computed (``correction = FALSE, Emin = NA, Emax = NA``): single agents fitted by drc's
+free ``LL.4`` on their non-zero doses, rows and columns re-fitted by drc's logistic ``L.4`` in
+linear dose with the bottom fixed at the partner's fitted effect and the top free, no cap. These
+re-fits sit on flat residual surfaces, so drc's fitting path is emulated step by step
+(:mod:`letrolab.synergy._sf2`: its scaling, start values and R's BFGS), which reproduces the
+published per-cell ZIP: median difference 4e-15, at most 0.023 points (two chaotic single-agent
+fits; see tests/synergy/test_reference_sf2.py). That path is slower than the others (about
+15 ms per 8 x 8 block against 0.5 ms).
 
 Per block the summaries are the mean over the combination cells and the *most synergistic
 area*: the largest mean over a 3 x 3 window of adjacent doses of the combination matrix (two
@@ -89,15 +95,19 @@ __all__ = [
 
 MODELS = ("bliss", "hsa", "loewe", "zip")
 
-#: Scoring conventions. ``"free"``: all four log-logistic parameters of the single agents fitted
-#: (SynergyFinder 3's ``Emin = NA, Emax = NA``), two-drug ZIP by SynergyFinder 1-2's row/column
-#: re-fits. ``"synergyfinder2"``: bottom fixed at 0 and top at 100 % inhibition (SynergyFinder
-#: 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)``), the Loewe expectation capped at 100
-#: as in its ``CalculateLoewe``, and two-drug ZIP as its ``ZIP()`` computed it (drc's fits
-#: emulated, :mod:`letrolab.synergy._sf2`). ``"synergyfinder3"``: single agents and Loewe as
-#: ``"free"`` (SynergyFinder 3's ``Loewe`` has no cap), two-drug ZIP by SynergyFinder 3's slice
-#: re-fits (:mod:`letrolab.synergy.zip_nd`, as for N drugs under every convention).
+#: Scoring conventions. ``"synergyfinder3"`` (the default): as SynergyFinder 3 / Plus, all four
+#: log-logistic parameters of the single agents fitted (its ``Emin = NA, Emax = NA``), Loewe
+#: uncapped, two-drug ZIP by its slice re-fits (:mod:`letrolab.synergy.zip_nd`, as for N drugs
+#: under every convention). ``"free"``: the same single agents and Loewe, two-drug ZIP by Yadav
+#: et al.'s (2015) original re-fit rule (bottom fixed at the partner's fitted effect, top at 100,
+#: zero-dose well left out), as SynergyFinder 1-2 re-fitted. ``"synergyfinder2"``: bottom fixed
+#: at 0 and top at 100 % inhibition (SynergyFinder 1-2's ``CalculateSynergy(..., Emin = 0,
+#: Emax = 100)``), the Loewe expectation capped at 100 as in its ``CalculateLoewe``, and two-drug
+#: ZIP as its ``ZIP()`` computed it (drc's fits emulated, :mod:`letrolab.synergy._sf2`).
 CONVENTIONS = ("free", "synergyfinder2", "synergyfinder3")
+
+#: The convention used when none is given.
+DEFAULT_CONVENTION = "synergyfinder3"
 
 _SF2_SA_FAILED = (
     "ZIP (synergyfinder2): drc's LL.4 fit of a single agent failed (R's optim would stop "
@@ -288,7 +298,7 @@ def _score_table(
     models: Sequence[str],
     *,
     allow_grid: bool = True,
-    convention: str = "free",
+    convention: str = DEFAULT_CONVENTION,
 ):
     """Score a normalised combination table (see tidy.CombinationData.table), all blocks at once.
 
@@ -565,7 +575,9 @@ def _as_grid(bcode, nb, conc, y):
     return c1, c2, yy.reshape(nb, r, c), key
 
 
-def _score_grid_table(table, grid, bcode, block_ids, first_idx, models, convention="free"):
+def _score_grid_table(
+    table, grid, bcode, block_ids, first_idx, models, convention=DEFAULT_CONVENTION
+):
     """The table outputs of :func:`_score_table` computed on regular grids."""
     c1, c2, y, key = grid
     nb, r, c = y.shape
@@ -827,7 +839,7 @@ def reference_scores(
     *,
     models: str | Iterable[str] = MODELS,
     response: str = "inhibition",
-    convention: str = "free",
+    convention: str = DEFAULT_CONVENTION,
 ) -> ReferenceResult:
     """Score combination blocks with the Bliss, HSA, Loewe and ZIP reference models.
 
@@ -843,9 +855,10 @@ def reference_scores(
         Any of ``"bliss", "hsa", "loewe", "zip"``, or ``"all"``.
     response : {"inhibition", "viability"}
         Used when ``data`` is read here.
-    convention : {"free", "synergyfinder2", "synergyfinder3"}
-        See :data:`CONVENTIONS`. ``"free"`` (default) fits all four single-agent parameters;
-        ``"synergyfinder3"`` likewise, with two-drug ZIP by SynergyFinder 3's slice re-fits;
+    convention : {"synergyfinder3", "free", "synergyfinder2"}
+        See :data:`CONVENTIONS`. ``"synergyfinder3"`` (default) fits all four single-agent
+        parameters and scores two-drug ZIP by SynergyFinder 3's slice re-fits; ``"free"``
+        likewise, with two-drug ZIP by Yadav et al.'s (2015) original re-fit rule;
         ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 and caps the Loewe
         expectation at 100, and scores ZIP by SynergyFinder 1-2's ``ZIP()`` with drc's fits
         emulated, reproducing SynergyFinder 2's published per-cell Loewe and ZIP scores
@@ -930,7 +943,7 @@ def grid_scores(
     response: Any,
     *,
     models: str | Iterable[str] = MODELS,
-    convention: str = "free",
+    convention: str = DEFAULT_CONVENTION,
 ) -> GridScores:
     """Score many two-drug blocks given as dose grids (the fast path for regular screens).
 
@@ -945,8 +958,8 @@ def grid_scores(
     response : array_like, shape (n_blocks, R, C)
         % inhibition; ``response[:, 0, 0]`` is the untreated control.
     models : str or iterable of str
-    convention : {"free", "synergyfinder2", "synergyfinder3"}
-        Scoring convention, as in :func:`reference_scores`.
+    convention : {"synergyfinder3", "free", "synergyfinder2"}
+        Scoring convention, as in :func:`reference_scores` (default ``"synergyfinder3"``).
 
     Returns
     -------
@@ -1014,7 +1027,7 @@ def _fit_joint(parts, emax=None):
     return out
 
 
-def _grid_core(c1, c2, y, ms, convention="free"):
+def _grid_core(c1, c2, y, ms, convention=DEFAULT_CONVENTION):
     """Scores of regular grids; also returns the single-agent fits and ZIP raw-value counts."""
     sa_e0, sa_emax, cap = _check_convention(convention)
     if "zip" in ms and convention == "synergyfinder3":  # SynergyFinder 3's two-drug ZIP

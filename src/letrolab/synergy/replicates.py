@@ -30,7 +30,13 @@ import numpy as np
 import pandas as pd
 
 from letrolab.errors import InputError
-from letrolab.synergy.reference import MODELS, _check_convention, _check_models, _score_table
+from letrolab.synergy.reference import (
+    DEFAULT_CONVENTION,
+    MODELS,
+    _check_convention,
+    _check_models,
+    _score_table,
+)
 from letrolab.synergy.tidy import _normalise_rows, normalise_combination
 
 __all__ = ["BootstrapResult", "bootstrap_summaries"]
@@ -113,7 +119,7 @@ def bootstrap_summaries(
     seed: int = 0,
     level: float = 0.95,
     response: str = "inhibition",
-    convention: str = "free",
+    convention: str = DEFAULT_CONVENTION,
 ) -> BootstrapResult:
     """Bootstrap intervals and p-values of block synergy summaries from replicate wells.
 
@@ -130,7 +136,7 @@ def bootstrap_summaries(
     level : float
         Interval coverage, in (0, 1).
     response : {"inhibition", "viability"}
-    convention : {"free", "synergyfinder2", "synergyfinder3"}
+    convention : {"synergyfinder3", "free", "synergyfinder2"}
         Scoring convention of the point estimates and of every resample, as in
         :func:`letrolab.synergy.reference.reference_scores`.
 

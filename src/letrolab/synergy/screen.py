@@ -30,7 +30,13 @@ import pandas as pd
 
 from letrolab._io import _umask
 from letrolab.errors import FormatError, InputError
-from letrolab.synergy.reference import MODELS, _check_convention, _check_models, _score_table
+from letrolab.synergy.reference import (
+    DEFAULT_CONVENTION,
+    MODELS,
+    _check_convention,
+    _check_models,
+    _score_table,
+)
 from letrolab.synergy.tidy import CombinationData, _columns, normalise_combination
 
 __all__ = ["ScreenResult", "score_screen"]
@@ -201,7 +207,7 @@ def _split(data: CombinationData, chunk_rows: int):
 
 
 def _score_chunk(
-    table: pd.DataFrame, n_drugs: int, models: tuple[str, ...], convention: str = "free"
+    table: pd.DataFrame, n_drugs: int, models: tuple[str, ...], convention: str = DEFAULT_CONVENTION
 ):
     sc, summ, _sa, warns = _score_table(table, n_drugs, models, convention=convention)
     return sc, summ, warns
@@ -292,7 +298,7 @@ def score_screen(
     processes: bool = True,
     connect_timeout: float = 10.0,
     progress: bool | None = None,
-    convention: str = "free",
+    convention: str = DEFAULT_CONVENTION,
 ) -> ScreenResult:
     """Score every block of a screen with the reference models, chunk by chunk.
 
@@ -320,7 +326,7 @@ def score_screen(
         Seconds to wait for a remote scheduler.
     progress : bool, optional
         Show a progress bar on stderr (default: when stderr is a terminal).
-    convention : {"free", "synergyfinder2", "synergyfinder3"}
+    convention : {"synergyfinder3", "free", "synergyfinder2"}
         Scoring convention, as in :func:`~letrolab.synergy.reference_scores`.
 
     Returns
