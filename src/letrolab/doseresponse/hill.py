@@ -1083,11 +1083,13 @@ def _limit_probe(sc, alive, clx, cv, cs, cp, r0, pw, wz):
     exponentially slowly: the slope growing towards a step (``|g|`` rising while the curve
     keeps its value at its steepest dose), and the EC50 running beyond the doses with the
     amplitude growing (the curve's visible part a power law ``c (x / EC50)^g``). Every tenth
-    iteration, a curve whose ``|g|`` rose by more than 0.5 over the last ten iterations (and is
-    at least 3) is tried at the slope bound with ``u`` moved so that ``g (log x* - u)`` stays
-    at its steepest dose ``x*``; a curve whose ``u`` moved by more than 0.5 (log units) while
-    ``|c|`` exceeds twice the data's range is tried with ``u`` on the bound it moves towards.
-    The better candidate replaces the current point only if its RSS is lower; the iteration
+    iteration, a curve that lowered its RSS by less than 1 % over the last ten iterations
+    (``alive`` holds only those) and whose ``|g|`` (at least 3) rose is tried at the slope bound with ``u`` moved so that ``g (log x* - u)`` stays
+    at its steepest dose ``x*``; a curve whose ``u`` moved while ``|c|`` exceeds twice the
+    data's range is tried with ``u`` on the bound it moves towards, and as the step its
+    visible part tends to (``g`` on its bound, ``u`` midway between ``x*`` and the dose next to
+    it on the curve's flat side: the same values at the doses, with a finite amplitude).
+    The best candidate replaces the current point only if its RSS is lower; the iteration
     then continues from it (the bound held by the active set while the gradient points out).
     Arrays are updated in place.
     """
@@ -1110,11 +1112,20 @@ def _limit_probe(sc, alive, clx, cv, cs, cp, r0, pw, wz):
     u0, g0 = cu[pr], cg[pr]
     ulo, uhi, glo, ghi = sc[8][pr], sc[9][pr], sc[10][pr], sc[11][pr]
     gb = np.where(g0 > 0, ghi, glo)
+    # The dose below x* (or above, for a falling g): a step between the two is the limit of an
+    # amplitude growing while the EC50 runs away beyond x*.
+    valid = np.ones(xs.shape, bool) if wz is None else wz[:, pr] > 0  # no padding, no dose 0
+    below = np.where(valid & (xs < lstar), xs, -np.inf).max(0)
+    above = np.where(valid & (xs > lstar), xs, np.inf).min(0)
+    nxt = np.where(g0 > 0, below, above)
+    nxt = np.where(np.isfinite(nxt), nxt, lstar - np.sign(g0))
+    ustep = np.clip(0.5 * (lstar + nxt), ulo, uhi)
     best = cr[pr].copy()
     new = None
     for ok, ub, gc in (
         (want_g[pr], np.clip(lstar - (g0 / gb) * (lstar - u0), ulo, uhi), gb),
         (want_u[pr], np.where(du[pr] > 0, uhi, ulo), g0),
+        (want_u[pr], ustep, gb),
     ):
         if not ok.any():
             continue
