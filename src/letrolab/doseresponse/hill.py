@@ -929,15 +929,18 @@ def _newton_run(act, prob, out):
         d1, d2, zz, t1, t2 = buf
         # Derivatives of s: s_u = -g d1, s_g = z d1, s_uu = g^2 d2, s_gg = z^2 d2,
         # s_ug = -g z d2 - d1, with d1 = s (1 - s), d2 = d1 (1 - 2 s), z = log x - u.
+        # The second derivatives are needed only once some curve takes Newton steps.
+        zig = sc[16] > 0
+        need_h = bool(zig.any())
         np.subtract(1.0, cs, out=t1)
         np.multiply(cs, t1, out=d1)
-        np.subtract(t1, cs, out=t2)
-        np.multiply(d1, t2, out=d2)
-        if wz is not None:
-            d1 *= wz
+        if need_h:
+            np.subtract(t1, cs, out=t2)
+            np.multiply(d1, t2, out=d2)
+        if pw is not None or (wz is not None and not cg.all()):
+            d1 *= wz  # (at dose 0, s is exactly 0 or 1, so d1 = 0 already unless g = 0)
         np.subtract(clx, cu, out=zz)
         np.multiply(zz, d1, out=t1)  # z d1
-        np.multiply(zz, d2, out=t2)  # z d2
         s_d1r = _dot(d1, r0)
         s_zd1r = _dot(t1, r0)
         s_pd1 = _dot(cp, d1)
@@ -945,14 +948,9 @@ def _newton_run(act, prob, out):
         s_d1d1 = _dot(d1, d1)
         s_d1zd1 = _dot(d1, t1)
         s_zd1zd1 = _dot(t1, t1)
-        s_d2r = _dot(d2, r0)
-        s_zd2r = _dot(t2, r0)
-        t2 *= zz
-        s_zzd2r = _dot(t2, r0)
         gu, gg = -cg * s_d1r, s_zd1r  # G_u, G_g
         qu, qg = -cg * s_pd1, s_pzd1  # Q_u, Q_g
         p11, p12, p22 = cg * cg * s_d1d1, -cg * s_d1zd1, s_zd1zd1
-        r11, r12, r22 = cg * cg * s_d2r, -cg * s_zd2r - s_d1r, s_zzd2r
         e_u = gu - cc * qu
         e_g = gg - cc * qg
         bt = cb + 1e-300
@@ -960,10 +958,20 @@ def _newton_run(act, prob, out):
         m11 = (e_u * e_u + 2.0 * cc * e_u * qu) / bt + c2 * p11
         m12 = (e_u * e_g + cc * (e_u * qg + e_g * qu)) / bt + c2 * p12
         m22 = (e_g * e_g + 2.0 * cc * e_g * qg) / bt + c2 * p22
-        h11 = c2 * p11 - cc * r11 - e_u * e_u / bt
-        h12 = c2 * p12 - cc * r12 - e_u * e_g / bt
-        h22 = c2 * p22 - cc * r22 - e_g * e_g / bt
-        newton = (sc[16] > 0) & (h11 > 0) & (h22 > 0) & (h11 * h22 - h12 * h12 > 0)
+        if need_h:
+            np.multiply(zz, d2, out=t2)  # z d2
+            s_d2r = _dot(d2, r0)
+            s_zd2r = _dot(t2, r0)
+            t2 *= zz
+            s_zzd2r = _dot(t2, r0)
+            r11, r12, r22 = cg * cg * s_d2r, -cg * s_zd2r - s_d1r, s_zzd2r
+            h11 = c2 * p11 - cc * r11 - e_u * e_u / bt
+            h12 = c2 * p12 - cc * r12 - e_u * e_g / bt
+            h22 = c2 * p22 - cc * r22 - e_g * e_g / bt
+            newton = zig & (h11 > 0) & (h22 > 0) & (h11 * h22 - h12 * h12 > 0)
+        else:
+            h11 = h12 = h22 = m11
+            newton = zig
         a11 = np.where(newton, h11, m11)
         a12 = np.where(newton, h12, m12)
         a22 = np.where(newton, h22, m22)
