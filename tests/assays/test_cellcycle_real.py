@@ -139,8 +139,9 @@ def test_djf_and_watson_agree_on_rpe_series(rpe_course):
     _, djf, watson = rpe_course
     for a, b in zip(djf.results, watson.results, strict=True):
         # Watson keeps the means of its own DJF stage; that stage starts from the control's
-        # Watson CV rather than its DJF CV, so it may stop a fraction of a bin away
-        assert a.g1_mean == pytest.approx(b.g1_mean, rel=2e-3)
+        # Watson CV rather than its DJF CV, so it may stop a little away: measured over the
+        # series at most 1.4e-4 relative (Data.007), 1e-6 or less on 10 of the 16 files
+        assert a.g1_mean == pytest.approx(b.g1_mean, rel=5e-4)
         diff = np.abs([a.g1_pct - b.g1_pct, a.s_pct - b.s_pct, a.g2m_pct - b.g2m_pct])
         if a.rcs < 5:
             assert diff.max() < 6.0, a.file
