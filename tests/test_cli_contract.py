@@ -1,7 +1,10 @@
 """The command-line contract shared by every sub-command (DESIGN.md)."""
 
+import io
 import subprocess
 import sys
+
+import pytest
 
 
 def test_unknown_option_is_one_error_line(run_cli):
@@ -74,6 +77,10 @@ def test_os_errors_raised_by_commands_are_one_error_line(capsys):
     def other() -> None:
         raise OSError("socket closed")
 
+    @probe.command()
+    def misuse() -> None:
+        io.BytesIO().fileno()  # an in-memory stream has no file descriptor
+
     original = cli.app
     cli.app = probe
     try:
@@ -81,5 +88,8 @@ def test_os_errors_raised_by_commands_are_one_error_line(capsys):
         assert capsys.readouterr().err == "error: No space left on device: out/table.csv\n"
         assert cli.main(["other"]) == 2
         assert capsys.readouterr().err == "error: socket closed\n"
+        # a programming error that happens to subclass OSError stays a traceback
+        with pytest.raises(io.UnsupportedOperation, match="fileno"):
+            cli.main(["misuse"])
     finally:
         cli.app = original

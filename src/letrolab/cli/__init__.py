@@ -11,6 +11,7 @@ traceback.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import pkgutil
 import sys
@@ -98,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     except LetrolabError as exc:
         sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
         return 2
+    except io.UnsupportedOperation:  # an OSError, but a stream used wrongly is a bug in letrolab
+        raise
     except OSError as exc:  # missing/unwritable files, full disk, read-only file system ...
         where = f": {exc.filename}" if exc.filename else ""
         sys.stderr.write(f"error: {' '.join(str(exc.strerror or exc).split())}{where}\n")
