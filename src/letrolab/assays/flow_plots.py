@@ -80,11 +80,12 @@ def plot_cell_cycle(result: Any, *, ax: Any = None) -> Any:
 
 
 def _s_shape(result: Any) -> str:
-    names = {0: "rectangle", 1: "trapezoid", 2: "quadratic"}
+    from letrolab.assays.cellcycle import _S_NAMES  # one naming of the S shapes, not two
+
     deg = getattr(result, "s_degree", None)
     if deg is None:
         return ""
-    return f", S {names.get(deg, f'degree {deg}')}"
+    return f", S {_S_NAMES.get(deg, f'degree {deg}')}"
 
 
 def save_cell_cycle_figure(result: Any, path: str | os.PathLike, *, dpi: int = 120) -> Path:
