@@ -22,7 +22,7 @@ def test_drug_and_pk_catalogues_agree_on_spellings(typed):
     cat = load_catalogue()
     assert typed in cat and cat[typed].name == "letrozole"
     pk = lookup(load_pk_catalogue(), typed)
-    assert pk is not None
+    assert pk is not None and name_key(pk.drug) == "letrozole"
 
 
 @given(st.text(max_size=30))
