@@ -638,7 +638,10 @@ class CellCycleResult:
 
     Percentages: ``g1_pct + s_pct + g2m_pct = 100`` (of the modelled cycling events);
     ``sub_g1_pct`` (gate count) and ``apoptotic_pct`` (the fitted apoptotic component) are
-    percentages of singlets. ``g1_cv``/``g2_cv`` are in percent. ``s_degree`` is the degree of
+    percentages of singlets. ``apoptotic_pct`` is the whole fitted Gaussian, including its
+    extrapolation below the fit range (about 1.3 of 21 points on a 25 % sub-G1 hump), whereas
+    ``debris_pct`` counts the debris inside the fit range only. ``g1_cv``/``g2_cv`` are in
+    percent. ``s_degree`` is the degree of
     the DJF S-phase polynomial used (0 rectangle, 1 trapezoid, 2 quadratic; None for Watson).
     """
 
