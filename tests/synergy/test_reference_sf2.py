@@ -41,34 +41,43 @@ def _load(shared_data):
 def test_loewe_matches_synergyfinder2_per_cell(shared_data):
     """Per-cell Loewe_LL4 under ``convention="synergyfinder2"``.
 
-    SynergyFinder 2 fitted each single agent by drc's LL.4 with the bottom fixed at 0 and the
-    top at 100 (``CalculateSynergy(Emin = 0, Emax = 100)``), solved Loewe from the two fitted
-    curves (nleqslv) with the max-of-curves fallback, and capped the expectation at 100.
+    What produced the column: SynergyFinder 1-2's ``CalculateLoewe`` with the single agents
+    fitted by drc's ``LL.4`` with the bottom fixed at 0 and the top at 100, on their non-zero
+    doses (``Emin = 0, Emax = 100``), the equation ``eq.LL4.LL4`` solved by
+    ``nleqslv(max(c_col, c_row) + 1, method = "Newton")``, the max-of-curves fallback where
+    nleqslv's code is 3 or more, and the cap at 100. letrolab follows drc's fitting path
+    (letrolab.synergy._sf2, as for ZIP) and nleqslv's (same iterates to the bit as R's
+    nleqslv 3.3.4 on 240 test problems, test_sf2_nleqslv.py; on all 294 cells here, with the
+    same single agents, R's nleqslv and letrolab's give the same scores within 5e-14).
 
-    Tolerances and why. Blocks 1, 2 and 4: every cell within 0.05 points (measured max 0.031).
-    There drc's optimum and our Levenberg-Marquardt optimum are the same least-squares fit, and
-    what is left is the two optimisers' stopping rules (drc's BFGS reltol 1e-7, nleqslv's
-    xtol 1e-8). Blocks 3, 5 and 6: drc stopped away from the least-squares optimum, so the
-    fitted curves differ. Example: block 5, AZD1775. The curve implied by SynergyFinder's
-    scores (EC50 about 878, h about 0.769) has RSS 220.73 on the 8 wells, and our fit (EC50
-    883.8, h 0.780) has 220.25. In block 3 the NVP-LGK974 EC50 lies 15 times beyond the top dose,
-    where the RSS surface is flat. So over all 294 cells we require a median within 0.02, a 90th
-    percentile within 1.0 and a maximum within 5 points (measured 0.012, 0.57 and 4.77), with
-    every block mean within 0.6 (measured 0.59) and per-cell Pearson r above 0.99 (0.998).
+    Blocks 1, 2 and 4 (147 cells) agree to rounding: measured max 8.7e-11, we require 1e-8.
+    Blocks 3, 5 and 6 do not, and the solver is not the reason: in all three some cells need a
+    single-agent curve that is not the one drc's path reaches from its self-start. Block 3: the
+    Alpelisib column differs by a near-constant 0.55 (measured max 0.568, we require 0.6);
+    block 5: up to 0.321 (require 0.35), where drc's Alpelisib fit meets NaN trial points.
+    Block 6: drc's BFGS from its start (b -1.29, e 73) takes a first step onto the flat
+    "no effect" plateau (b -141.6, e 45445, all predictions 0, RSS 4958) and stops there, so
+    the Navitoclax curve is 0 at every tested dose, while SynergyFinder's scores imply an
+    ordinary curve near the least-squares optimum (b -0.89, e 645, RSS 82.6). Even so no
+    0-100 log-logistic Navitoclax curve reproduces block 6 (best max |diff| 1.12 with the row
+    curve that matches its high-row-dose cells exactly), so the published block 6 did not come
+    from this path; we require max 60 there (measured 59.23; 31 of 49 cells differ by more
+    than 1). Over all 294 cells: median 7.4e-4 (require 1e-3); outside block 6, Pearson r
+    0.9999 (require 0.999).
     """
     df, comb = _load(shared_data)
     r = reference_scores(df, models="loewe", convention="synergyfinder2")
     got = r.scores.merge(comb, on=["block_id", "conc1", "conc2"])
     assert len(got) == len(comb) == 294
     d = (got["loewe"] - got["Loewe_LL4"]).abs()
-    exact = got["block_id"].isin(["1", "2", "4"])
-    assert d[exact].max() < 0.05
-    assert d.median() < 0.02
-    assert d.quantile(0.9) < 1.0
-    assert d.max() < 5.0
-    means = got.groupby("block_id")[["loewe", "Loewe_LL4"]].mean()
-    assert (means["loewe"] - means["Loewe_LL4"]).abs().max() < 0.6
-    assert np.corrcoef(got["loewe"], got["Loewe_LL4"])[0, 1] > 0.99
+    per_block = d.groupby(got["block_id"]).max()
+    assert per_block[["1", "2", "4"]].max() < 1e-8
+    assert per_block["3"] < 0.6
+    assert per_block["5"] < 0.35
+    assert per_block["6"] < 60.0
+    assert d.median() < 1e-3
+    not6 = got["block_id"] != "6"
+    assert np.corrcoef(got["loewe"][not6], got["Loewe_LL4"][not6])[0, 1] > 0.999
     # The single agents are the fixed-asymptote fits the convention names.
     assert (r.single_agents["e0"] == 0.0).all() and (r.single_agents["emax"] == 100.0).all()
 
@@ -204,8 +213,8 @@ def test_synergyfinder2_loewe_is_capped_and_zero_on_a_sham_combination(e1, h1, b
 
 
 def test_cli_convention_option_reaches_the_scores(shared_data, run_cli):
-    """`--convention synergyfinder2` gives the published Loewe_LL4 (within 0.05) and ZIP_LL4
-    (within 1e-6) per cell of block 1."""
+    """`--convention synergyfinder2` gives the published Loewe_LL4 and ZIP_LL4 (within 1e-6)
+    per cell of block 1."""
     import json
 
     import pandas as pd
@@ -225,7 +234,7 @@ def test_cli_convention_option_reaches_the_scores(shared_data, run_cli):
         abs(got[(c1, c2)] - v)
         for c1, c2, v in combo[["Conc1", "Conc2", "Loewe_LL4"]].itertuples(index=False)
     ]
-    assert max(diffs) < 0.05
+    assert max(diffs) < 1e-6
     zipd = {(s["conc"][d1], s["conc"][d2]): s["zip"] for s in block["scores"]}
     zdiffs = [
         abs(zipd[(c1, c2)] - v)

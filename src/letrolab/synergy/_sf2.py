@@ -1,4 +1,11 @@
-"""SynergyFinder 1-2's ZIP computation, with drc's curve fits emulated step by step (NumPy).
+"""SynergyFinder 1-2's ZIP and Loewe computations, with drc's curve fits and nleqslv's root
+finder emulated step by step (NumPy).
+
+Loewe (``CalculateLoewe``, reproducing the ``Loewe_LL4`` column of the same table where drc's
+path does, see tests/synergy/test_reference_sf2.py): single agents by drc's ``LL.4`` with the
+bottom fixed at 0 and the top at 100 on their non-zero doses (:func:`drc_ll4` with ``bottom``,
+``top``), the Loewe equation solved by :func:`nleqslv_newton` (R package nleqslv, Hasselman),
+fallback and cap as :func:`sf2_loewe_expected` describes.
 
 Used only by ``convention="synergyfinder2"`` of :mod:`letrolab.synergy.reference`; the default
 convention keeps the least-squares fits of :mod:`letrolab.doseresponse.hill`.
@@ -63,7 +70,20 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["BFGSResult", "drc_l4_bottom", "drc_ll4", "ll4_effect", "sf2_zip_grid", "vmmin"]
+__all__ = [
+    "NLEQSLV_ERROR",
+    "BFGSResult",
+    "NleqslvResult",
+    "drc_l4_bottom",
+    "drc_ll4",
+    "ll4_effect",
+    "nleqslv_newton",
+    "sf2_loewe_curves",
+    "sf2_loewe_expected",
+    "sf2_loewe_grid",
+    "sf2_zip_grid",
+    "vmmin",
+]
 
 _STEPREDN = 0.2
 _ACCTOL = 1e-4
@@ -431,12 +451,19 @@ def _flat_nudge(y: np.ndarray, valid: np.ndarray, where: str) -> np.ndarray:
     return y
 
 
-def drc_ll4(x: np.ndarray, y: np.ndarray):
-    """drc's ``drm(y ~ x, fct = LL.4())`` (all four parameters free), many curves at once.
+def drc_ll4(x: np.ndarray, y: np.ndarray, *, bottom: float | None = None, top: float | None = None):
+    """drc's ``drm(y ~ x, fct = LL.4())``, many curves at once; with ``bottom`` and ``top``
+    given, ``LL.4(fixed = c(NA, bottom, top, NA))`` (only ``b`` and ``e`` estimated).
 
     ``x``, ``y`` (M, P), padded with NaN after each curve's points. Returns ``(b, c, d, e,
-    ok)`` in drc's parametrisation ``c + (d - c) / (1 + exp(b log(x / e)))``.
+    ok)`` in drc's parametrisation ``c + (d - c) / (1 + exp(b log(x / e)))``. With fixed
+    asymptotes drc's self-start still takes ``c0, d0`` from the response range (only the
+    regression's ``b0, e0`` are kept as start values), and the fixed values enter the
+    objective divided by the response scale, as drc's ``llogistic`` ``retFct`` does.
     """
+    fixed = bottom is not None or top is not None
+    if fixed and (bottom is None or top is None):
+        raise ValueError("drc_ll4: give both bottom and top, or neither")
     valid = np.isfinite(x) & np.isfinite(y)
     y = _flat_nudge(y, valid, "last")
     ds = _scale(x, valid)
@@ -448,10 +475,20 @@ def drc_ll4(x: np.ndarray, y: np.ndarray):
     c0, d0, slope, icpt = _self_start(lx, ys, valid)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         e0 = _exp(-icpt / slope)
-    start = np.stack([slope, c0, d0, e0], 1)
+    if fixed:
+        start = np.stack([slope, e0], 1)
+        cfix = float(bottom) / rs  # type: ignore[arg-type]
+        dfix = float(top) / rs  # type: ignore[arg-type]
+    else:
+        start = np.stack([slope, c0, d0, e0], 1)
 
     def fn(idx, p):
-        bb, cc, dd, ee = (p[..., i][..., None] for i in range(4))
+        if fixed:
+            bb, ee = (p[..., i][..., None] for i in range(2))
+            cc = cfix[idx][:, None, None]
+            dd = dfix[idx][:, None, None]
+        else:
+            bb, cc, dd, ee = (p[..., i][..., None] for i in range(4))
         xx = xs[idx][:, None, :]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             model = cc + (dd - cc) / (1.0 + _exp(bb * _log(xx / ee)))
@@ -459,13 +496,17 @@ def drc_ll4(x: np.ndarray, y: np.ndarray):
         return _rsum(r * r, valid[idx][:, None, :])
 
     good = np.isfinite(start).all(1)
-    par = np.full((len(x), 4), np.nan)
+    par = np.full((len(x), start.shape[1]), np.nan)
     ok = np.zeros(len(x), bool)
     if good.any():
         gi = np.flatnonzero(good)
         res = vmmin(lambda idx, q: fn(gi[idx], q), start[gi])
         par[gi] = res.par
         ok[gi] = res.ok
+    if fixed:
+        b, e = par.T
+        nan = np.where(ok, 0.0, np.nan)
+        return b, float(bottom) + nan, float(top) + nan, e * ds, ok  # type: ignore[arg-type]
     b, c, d, e = par.T
     return b, c * rs, d * rs, e * ds, ok
 
@@ -545,3 +586,348 @@ def sf2_zip_grid(c1: np.ndarray, c2: np.ndarray, y: np.ndarray):
     delta = 0.5 * (col_fit + row_fit) - (a + b - a * b / 100.0)
     ok = sa1[4] & sa2[4]
     return np.where(ok[:, None, None], delta, np.nan), (sa1, sa2), n_raw
+
+
+# --- nleqslv (Hasselman 2023, R package nleqslv 3.3) for one equation -------------------
+
+#: termination code letrolab gives where R's nleqslv raises an error (a non-finite function
+#: value at the start or inside the finite-difference Jacobian); SynergyFinder's
+#: ``tryCatch`` maps the error to ``termcd = 999`` as well.
+NLEQSLV_ERROR = 999
+
+_EPSM = 2.0**-52  # LAPACK dlamch('p'): eps * base
+_BIG = math.sqrt(np.finfo(float).max)  # nleqslv's substitute for a non-finite f(x), n = 1
+
+
+def _pow1(x: float, y: float) -> float:
+    if x == 1.0 or y == 0.0:
+        return 1.0
+    if y == 2.0:
+        return x * x
+    try:
+        return math.pow(x, y)
+    except ValueError:  # negative base, non-integer power
+        return math.nan
+    except OverflowError:
+        return math.inf
+
+
+_POW = np.frompyfunc(_pow1, 2, 1)
+
+
+def _rpow(a: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """R's ``a ^ p`` (``R_pow``: 1 when ``a == 1`` or ``p == 0``, ``a * a`` for ``p == 2``,
+    otherwise the C library's ``pow``; NaN for a negative base and a non-integer power)."""
+    a, p = np.broadcast_arrays(np.asarray(a, float), np.asarray(p, float))
+    out = np.full(a.shape, np.nan)
+    fin = ~(np.isnan(a) | np.isnan(p))
+    if fin.any():
+        out[fin] = _POW(a[fin], p[fin]).astype(float)
+    return out
+
+
+class NleqslvResult(NamedTuple):
+    """Outcome of :func:`nleqslv_newton` per problem (R's ``nleqslv`` result fields)."""
+
+    x: np.ndarray  #: (M,) final iterate
+    fvec: np.ndarray  #: (M,) f(x) there
+    termcd: np.ndarray  #: (M,) 1-7 as nleqslv, or NLEQSLV_ERROR where it raises an error
+    iter: np.ndarray  #: (M,) iterations
+    nfcnt: np.ndarray  #: (M,) function evaluations by the global strategy
+    njcnt: np.ndarray  #: (M,) Jacobian evaluations
+
+
+def nleqslv_newton(
+    fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    x0: np.ndarray,
+    *,
+    xtol: float = 1e-8,
+    ftol: float = 1e-8,
+    btol: float = 1e-3,
+    maxit: int = 150,
+) -> NleqslvResult:
+    """R's ``nleqslv(x0, fn, method = "Newton")`` (default global strategy ``"dbldog"``,
+    default control) for many *scalar* equations at once.
+
+    Follows nleqslv's Fortran (``nwsolv``, ``fdjac``, ``nwndir``, ``nwddlg``/``dogstp``,
+    ``nwtrup``, ``nwtcvg``; the algorithms of Dennis & Schnabel 1996, *Numerical Methods
+    for Unconstrained Optimization and Nonlinear Equations*, SIAM, A6.4.4-A6.4.5 and A7.2.3)
+    for ``n = 1``, where QR and the double-dogleg geometry reduce to scalars:
+
+    * Jacobian by a forward difference with step ``h = p + p |x|``, ``p = sqrt(eps)``, and
+      ``h`` re-taken as ``(x + h) - x``; a non-finite value there is an R error;
+    * Newton step ``dn = -f / J``; gradient ``g = J f``; Cauchy step ``-(g^2 / (J g)^2) g``;
+      the trust radius starts at ``|dn|`` (``delta = "newton"``), ``stepmax = 1000``
+      (``max(1000 |x0|, 1000)``);
+    * trial points with a non-finite ``f`` get ``f = sqrt(DBL_MAX)`` (forcing a smaller
+      step); acceptance ``0.5 f_new^2 - 0.5 f^2 <= 1e-4 g d``; radius halved, shrunk by the
+      quadratic model or doubled exactly as ``nwtrup`` does; a step below ``btol`` (relative)
+      that does not decrease ``f`` ends with code 3;
+    * termination 1 (``|f| <= ftol``), 2 (relative step ``<= xtol``), 3 (no better point),
+      4 (``maxit``), 6 (``J == 0``).
+
+    ``fn(idx, x)`` gets the problem indices (m,) and points (m,) and returns f (m,) with
+    NaN/inf where undefined. Checked against R's nleqslv 3.3.4 (tests/synergy).
+    """
+    with np.errstate(all="ignore"):
+        return _nleqslv_newton(fn, np.asarray(x0, float).copy(), xtol, ftol, btol, maxit)
+
+
+def _nleqslv_newton(fn, x0, xtol, ftol, btol, maxit) -> NleqslvResult:
+    m = x0.size
+    allidx = np.arange(m)
+    btol = max(btol, xtol)
+    stepmx = np.full(m, np.finfo(float).max)  # stepmax = -1: no limit (nleqslv >= 3)
+    ndigit = -math.log10(_EPSM)
+    pstep = math.sqrt(max(10.0 ** (-ndigit), _EPSM))
+    xc = x0.copy()
+    fc = np.asarray(fn(allidx, xc), float)
+    termcd = np.zeros(m, np.int64)
+    termcd[~np.isfinite(fc)] = NLEQSLV_ERROR
+    xp = xc.copy()
+    fp = fc.copy()
+    fcnorm = 0.5 * (np.abs(fc) * np.abs(fc))
+    termcd[(termcd == 0) & (np.abs(fc) <= ftol)] = 1
+    dlt = np.full(m, -2.0)
+    it = np.zeros(m, np.int64)
+    nf = np.zeros(m, np.int64)
+    nj = np.zeros(m, np.int64)
+    while True:
+        ia = np.flatnonzero(termcd == 0)
+        if not ia.size:
+            break
+        it[ia] += 1
+        x = xc[ia]
+        f0 = fc[ia]
+        # fdjac: forward difference
+        h = pstep + pstep * np.abs(x)
+        xh = x + h
+        h = xh - x
+        fz = np.asarray(fn(ia, xh), float)
+        nj[ia] += 1
+        jerr = ~np.isfinite(fz)
+        jac = (fz - f0) / h
+        sing = ~jerr & ((jac == 0.0) | ~np.isfinite(jac))
+        termcd[ia[jerr]] = NLEQSLV_ERROR
+        termcd[ia[sing]] = 6  # nwtcvg: 4 + ierr, ierr = 2 (singular)
+        xp[ia[sing]] = x[sing]
+        fp[ia[sing]] = f0[sing]
+        go = ~jerr & ~sing
+        ib = ia[go]
+        if not ib.size:
+            continue
+        x, f0, jac = x[go], f0[go], jac[go]
+        fcn = fcnorm[ib]
+        smx = stepmx[ib]
+        g = jac * f0
+        dn = -(f0 / jac)
+        dnlen = np.abs(dn)
+        sqalpha = np.abs(g)
+        alpha = sqalpha * sqalpha
+        jg = jac * g
+        beta = np.abs(jg) * np.abs(jg)
+        ssd = g * -(alpha / beta)
+        ssdlen = alpha * sqalpha / beta
+        d0 = dlt[ib]
+        d0 = np.where(d0 == -1.0, np.minimum(ssdlen, smx), d0)
+        d0 = np.where(d0 == -2.0, np.minimum(dnlen, smx), d0)
+        gamma = alpha * alpha / -(beta * (g * dn))
+        eta = 0.2 + (1.0 - 0.2) * gamma
+        v = eta * dn - ssd
+        vssdag = v * ssd
+        vlen = np.abs(v) * np.abs(v)
+        k = ib.size
+        retcd = np.full(k, 4)
+        gcnt = np.zeros(k, np.int64)
+        xnew = x.copy()
+        fnew = f0.copy()
+        fpn = fcn.copy()
+        xprev = np.zeros(k)
+        fprev = np.zeros(k)
+        fpnsav = np.zeros(k)
+        dltv = d0
+        while True:
+            jj = np.flatnonzero(retcd > 1)
+            if not jj.size:
+                break
+            dl = dltv[jj]
+            # dogstp
+            nwtake = dnlen[jj] <= dl
+            part = ~nwtake & (eta[jj] * dnlen[jj] <= dl)
+            sd = ~nwtake & ~part & (ssdlen[jj] >= dl)
+            comb = ~nwtake & ~part & ~sd
+            step = np.empty(jj.size)
+            step[nwtake] = dn[jj][nwtake]
+            dl = np.where(nwtake, dnlen[jj], dl)
+            step[part] = dn[jj][part] * (dl[part] / dnlen[jj][part])
+            step[sd] = ssd[jj][sd] * (dl[sd] / ssdlen[jj][sd])
+            if comb.any():
+                vs, vl, sl = vssdag[jj][comb], vlen[jj][comb], ssdlen[jj][comb]
+                dc = dl[comb]
+                lam = (-vs + np.sqrt(vs * vs - vl * (sl * sl - dc * dc))) / vl
+                step[comb] = ssd[jj][comb] + lam * v[jj][comb]
+            wa = jac[jj] * step + f0[jj]
+            fpred = 0.5 * (np.abs(wa) * np.abs(wa))
+            xt = x[jj] + step
+            ft = np.asarray(fn(ib[jj], xt), float)
+            ft = np.where(np.isfinite(ft), ft, _BIG)
+            fpt = 0.5 * (np.abs(ft) * np.abs(ft))
+            gcnt[jj] += 1
+            # nwtrup
+            rc = retcd[jj].copy()
+            ared = fpt - fcn[jj]
+            pred = fpred - fcn[jj]
+            slope = g[jj] * step
+            ret3ok = (rc == 3) & ((fpt >= fpnsav[jj]) | (ared > 1e-4 * slope))
+            new_x, new_f, new_n = xt.copy(), ft.copy(), fpt.copy()
+            c1 = ret3ok
+            c2 = ~c1 & (ared > 1e-4 * slope)
+            c3 = (
+                ~c1
+                & ~c2
+                & (rc != 2)
+                & (np.abs(pred - ared) <= 0.1 * np.abs(ared))
+                & ~nwtake
+                & (dl <= 0.99 * smx[jj])
+            )
+            c4 = ~c1 & ~c2 & ~c3
+            # c1: back to the saved point, halve the radius
+            new_x[c1] = xprev[jj][c1]
+            new_f[c1] = fprev[jj][c1]
+            new_n[c1] = fpnsav[jj][c1]
+            dl = np.where(c1, 0.5 * dl, dl)
+            rc[c1] = 0
+            # c2: decrease not sufficient
+            rln = np.abs(step) / np.maximum(np.abs(xt), 1.0)
+            small = c2 & (rln < btol)
+            rc[small] = 1
+            shrink = c2 & ~small
+            sclen = np.abs(step)
+            dltmp = -slope * sclen / (2.0 * (ared - slope))
+            dl = np.where(
+                shrink,
+                np.where(dltmp < 0.1 * dl, 0.1 * dl, np.minimum(0.5 * dl, dltmp)),
+                dl,
+            )
+            rc[shrink] = 2
+            # c3: try a doubled radius, keeping this point
+            jc3 = jj[c3]
+            xprev[jc3] = xt[c3]
+            fprev[jc3] = ft[c3]
+            fpnsav[jc3] = fpt[c3]
+            dl = np.where(c3, np.minimum(2.0 * dl, smx[jj]), dl)
+            rc[c3] = 3
+            # c4: accept; choose the next radius
+            rc[c4] = 0
+            worse = c4 & (ared >= 0.1 * pred)
+            better = c4 & ~worse & (ared <= 0.75 * pred)
+            dl = np.where(worse, 0.5 * dl, np.where(better, np.minimum(2.0 * dl, smx[jj]), dl))
+            retcd[jj] = rc
+            dltv[jj] = dl
+            xnew[jj] = new_x
+            fnew[jj] = new_f
+            fpn[jj] = new_n
+        nf[ib] += gcnt
+        dlt[ib] = dltv
+        xp[ib] = xnew
+        fp[ib] = fnew
+        # nwtcvg
+        tc = np.zeros(k, np.int64)
+        rsx = np.abs(xnew - x) / np.maximum(np.abs(xnew), 1.0)
+        tc = np.where(np.abs(fnew) <= ftol, 1, 0)
+        tc = np.where((tc == 0) & (retcd == 1), 3, tc)
+        tc = np.where((tc == 0) & (rsx <= xtol), 2, tc)
+        tc = np.where((tc == 0) & (it[ib] >= maxit), 4, tc)
+        termcd[ib] = tc
+        cont = tc == 0
+        xc[ib[cont]] = xnew[cont]
+        fc[ib[cont]] = fnew[cont]
+        fcnorm[ib[cont]] = fpn[cont]
+    return NleqslvResult(xp, fp, termcd, it, nf, nj)
+
+
+def sf2_loewe_expected(x_row, x_col, p_row, p_col):
+    """SynergyFinder 1-2's Loewe expectation of two-drug cells (``CalculateLoewe``).
+
+    ``x_row``, ``x_col`` (n,) doses of the row and column drug; ``p_row``, ``p_col`` (n, 4)
+    their drc ``LL.4`` parameters ``(b, c, d, e)``. SynergyFinder solves its ``eq.LL4.LL4``,
+    ``x_col / X_col(y) + x_row / X_row(y) - 1 = 0`` with ``X(y) = e ((y - d) / (c - y))^(1/b)``
+    (Loewe 1953; Yadav et al. 2015 eq. 8), by ``nleqslv(max(c_col, c_row) + 1, eq, method =
+    "Newton")`` (:func:`nleqslv_newton`). Where nleqslv ends with a code of 3 or more, or
+    raises an error, it uses ``max(E_col(x_col + x_row), E_row(x_col + x_row))`` (each curve
+    at the total dose); the expectation is then capped at 100. Returns ``(expected (n,),
+    fallback mask (n,), nleqslv termination codes (n,))``.
+    """
+    x_row = np.asarray(x_row, float)
+    x_col = np.asarray(x_col, float)
+    bc, cc, dc, ec = (np.asarray(p_col, float)[:, i] for i in range(4))
+    br, cr, dr, er = (np.asarray(p_row, float)[:, i] for i in range(4))
+    with np.errstate(all="ignore"):
+        inv_bc = 1.0 / bc
+        inv_br = 1.0 / br
+
+        def eq(idx, y):
+            t1 = x_col[idx] / (ec[idx] * _rpow((y - dc[idx]) / (cc[idx] - y), inv_bc[idx]))
+            t2 = x_row[idx] / (er[idx] * _rpow((y - dr[idx]) / (cr[idx] - y), inv_br[idx]))
+            return t1 + t2 - 1.0
+
+        x0 = np.maximum(cc, cr) + 1.0
+        n = x_row.size
+        sol = NleqslvResult(
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            np.full(n, NLEQSLV_ERROR),
+            *(np.zeros((3, n), int)),
+        )
+        fin = np.isfinite(x0) & np.isfinite(np.stack([bc, ec, dc, br, er, dr], 1)).all(1)
+        if fin.any():
+            fi = np.flatnonzero(fin)
+            r = nleqslv_newton(lambda idx, y: eq(fi[idx], y), x0[fi])
+            for arr, val in zip(sol, r, strict=True):
+                arr[fi] = val
+        tot = x_col + x_row
+
+        def curve(b, c, d, e):
+            t = _rpow(tot / e, b)
+            return (d + c * t) / (1.0 + t)
+
+        fb_val = np.maximum(curve(bc, cc, dc, ec), curve(br, cr, dr, er))  # NaN if either is
+        fallback = sol.termcd >= 3
+        y = np.where(fallback, fb_val, sol.x)
+        y = np.where(y > 100.0, 100.0, y)
+    return y, fallback, sol.termcd
+
+
+def sf2_loewe_curves(xs: np.ndarray, ys: np.ndarray):
+    """drc ``LL.4`` fits with the bottom fixed at 0 and the top at 100 (SynergyFinder 1-2's
+    ``Emin = 0, Emax = 100``) of padded single-agent curves (M, P) -> ``(par (M, 4), ok (M,))``."""
+    b, c, d, e, ok = drc_ll4(xs, ys, bottom=0.0, top=100.0)
+    return np.stack([b, c, d, e], 1), ok
+
+
+def sf2_loewe_grid(c1: np.ndarray, c2: np.ndarray, y: np.ndarray):
+    """SynergyFinder 1-2's Loewe expectation of regular grids (drug 1 on the rows).
+
+    ``c1`` (nb, R), ``c2`` (nb, C) ascending with the zero dose first, ``y`` (nb, R, C).
+    Single agents on their non-zero doses (see :func:`sf2_loewe_curves`), then
+    :func:`sf2_loewe_expected` per cell. Returns ``(expected (nb, R-1, C-1), fallback mask
+    (nb, R-1, C-1), ok (nb,))``; NaN where a single-agent fit failed.
+    """
+    nb, r, c = y.shape
+    p1, ok1 = sf2_loewe_curves(c1[:, 1:], y[:, 1:, 0])
+    p2, ok2 = sf2_loewe_curves(c2[:, 1:], y[:, 0, 1:])
+    x1 = np.broadcast_to(c1[:, 1:, None], (nb, r - 1, c - 1)).ravel()
+    x2 = np.broadcast_to(c2[:, None, 1:], (nb, r - 1, c - 1)).ravel()
+    ncell = (r - 1) * (c - 1)
+    ok = ok1 & ok2
+    exp = np.full(nb * ncell, np.nan)
+    fb = np.zeros(nb * ncell, bool)
+    okc = np.repeat(ok, ncell)
+    if okc.any():
+        e, f, _ = sf2_loewe_expected(
+            x1[okc], x2[okc], np.repeat(p1, ncell, 0)[okc], np.repeat(p2, ncell, 0)[okc]
+        )
+        exp[okc] = e
+        fb[okc] = f
+    shape = (nb, r - 1, c - 1)
+    return exp.reshape(shape), fb.reshape(shape), ok

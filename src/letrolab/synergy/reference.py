@@ -50,9 +50,15 @@ well left out (described above). With free single agents this is a hybrid no rel
 produces; on the O'Neil example it misses SynergyFinder 3's second block mean by 51 points.
 ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 % inhibition, as SynergyFinder
 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)`` did, and caps the Loewe expectation at 100
-as its ``CalculateLoewe`` did. Under it, letrolab reproduces the published per-cell Loewe scores
-of SynergyFinder 2's example table: median difference 0.012, and within 0.031 points wherever
-drc's fit reaches the least-squares optimum. Its ZIP is SynergyFinder 1-2's ``ZIP()`` as that
+as its ``CalculateLoewe`` did. Its two-drug Loewe follows ``CalculateLoewe`` step by step
+(:mod:`letrolab.synergy._sf2`): single agents by drc's ``LL.4`` path with c = 0, d = 100 fixed
+on their non-zero doses, the Loewe equation solved by an emulation of nleqslv's Newton /
+double-dogleg path (R's iterates to the bit), the max-of-curves fallback where nleqslv gives
+up, the cap. On SynergyFinder 2's example table it reproduces the published per-cell Loewe of
+blocks 1, 2 and 4 to 1e-10 and block 3 and 5 within 0.57; block 6 differs by up to 59 points
+because drc's path stops on a no-effect plateau for one drug (details in
+tests/synergy/test_reference_sf2.py). (The single-agent table still lists the least-squares
+0-100 fits.) Its ZIP is SynergyFinder 1-2's ``ZIP()`` as that
 table was computed (``correction = FALSE, Emin = NA, Emax = NA``): single agents fitted by drc's
 free ``LL.4`` on their non-zero doses, rows and columns re-fitted by drc's logistic ``L.4`` in
 linear dose with the bottom fixed at the partner's fitted effect and the top free, no cap. These
@@ -110,8 +116,8 @@ CONVENTIONS = ("free", "synergyfinder2", "synergyfinder3")
 DEFAULT_CONVENTION = "synergyfinder3"
 
 _SF2_SA_FAILED = (
-    "ZIP (synergyfinder2): drc's LL.4 fit of a single agent failed (R's optim would stop "
-    "with an error); ZIP is not defined for this block"
+    "synergyfinder2: drc's LL.4 fit of a single agent failed (R's optim would stop "
+    "with an error); its Loewe or ZIP is not defined for this block"
 )
 
 
@@ -415,7 +421,27 @@ def _score_table(
 
     par = np.stack([e0, emax, ec50, hh], 1).reshape(nb, k, 4)
     blk_fit_ok = fit_ok.reshape(nb, k).all(1) if need_fit else np.ones(nb, bool)
-    if "loewe" in models:
+    if "loewe" in models and convention == "synergyfinder2" and k == 2:
+        # SynergyFinder 1-2's CalculateLoewe: drc's 0-100 fits, nleqslv (letrolab.synergy._sf2)
+        from letrolab.synergy._sf2 import sf2_loewe_curves, sf2_loewe_expected
+
+        rows = [np.flatnonzero(nz[:, i] & (nnz == 1)) for i in range(k)]
+        rr = np.concatenate(rows)
+        dd = np.concatenate([np.full(r_.size, i) for i, r_ in enumerate(rows)])
+        xs, ys, _ = _pad(bcode[rr] * k + dd, n_curves, conc[rr, dd], y[rr])
+        lpar, lok = sf2_loewe_curves(xs, ys)
+        lpar = lpar.reshape(nb, k, 4)
+        lok = lok.reshape(nb, k).all(1)
+        exp_l = np.full(ci.size, np.nan)
+        fb = np.zeros(ci.size, bool)
+        good = lok[bc]
+        if good.any():
+            exp_l[good], fb[good], _ = sf2_loewe_expected(
+                xc[good, 0], xc[good, 1], lpar[bc[good], 0], lpar[bc[good], 1]
+            )
+        warn(~lok, lambda b: _SF2_SA_FAILED)
+        out["loewe"] = y[ci] - exp_l
+    elif "loewe" in models:
         p = par[bc]  # (n_c, k, 4)
         exp_l, fb = _loewe_expected(xc, p[..., 0], p[..., 1], p[..., 2], p[..., 3])
         if cap:
@@ -423,6 +449,7 @@ def _score_table(
         exp_l = np.where(blk_fit_ok[bc], exp_l, np.nan)
         fb &= blk_fit_ok[bc]
         out["loewe"] = y[ci] - exp_l
+    if "loewe" in models:
         nfb = np.bincount(bc[fb], minlength=nb)
         warn(
             nfb > 0,
@@ -634,8 +661,8 @@ def _score_grid_table(
                 f"ZIP: {n_raw[b]} re-fitted value(s) from row/column fits that did not converge "
                 "use the observed response (SynergyFinder's rule)"
             )
-        for b in np.flatnonzero(~zip_sa_ok):
-            warns.setdefault(int(b), []).append(_SF2_SA_FAILED)
+    for b in np.flatnonzero(~zip_sa_ok):
+        warns.setdefault(int(b), []).append(_SF2_SA_FAILED)
     if r < 4 or c < 4:
         for b in range(nb):
             warns.setdefault(b, []).append(
@@ -1059,7 +1086,15 @@ def _grid_core(c1, c2, y, ms, convention=DEFAULT_CONVENTION):
         p2 = np.stack([f2.e0, f2.emax, f2.ec50, f2.h], -1)
         x1 = np.broadcast_to(c1[:, 1:, None], comb.shape)
         x2 = np.broadcast_to(c2[:, None, 1:], comb.shape)
-        if "loewe" in ms:
+        if "loewe" in ms and convention == "synergyfinder2":
+            # SynergyFinder 1-2's CalculateLoewe: drc's 0-100 fits, nleqslv (letrolab.synergy._sf2)
+            from letrolab.synergy._sf2 import sf2_loewe_grid
+
+            exp_l, fb, lok = sf2_loewe_grid(c1, c2, y)
+            out["loewe"] = comb - exp_l
+            fallback = fb.reshape(nb, -1).sum(1)
+            zip_sa_ok &= lok
+        elif "loewe" in ms:
             x = np.stack([x1.ravel(), x2.ravel()], 1)
             ncell = (r - 1) * (c - 1)
             pp = np.stack([np.repeat(p1, ncell, 0), np.repeat(p2, ncell, 0)], 1)  # (n, 2, 4)
@@ -1075,7 +1110,7 @@ def _grid_core(c1, c2, y, ms, convention=DEFAULT_CONVENTION):
             delta, (sa1, sa2), nraw2 = sf2_zip_grid(c1, c2, y)
             out["zip"] = delta
             n_raw += nraw2
-            zip_sa_ok = sa1[4] & sa2[4]
+            zip_sa_ok &= sa1[4] & sa2[4]
         elif "zip" in ms:
             g1 = f1.predict(c1[:, 1:])  # (nb, R-1) fitted drug-1 effects
             g2 = f2.predict(c2[:, 1:])  # (nb, C-1)
