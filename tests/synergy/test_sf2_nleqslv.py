@@ -23,6 +23,7 @@ from letrolab.synergy._sf2 import (
     _rpow,
     drc_ll4,
     nleqslv_newton,
+    sf2_loewe_curves,
     sf2_loewe_expected,
 )
 
@@ -142,3 +143,17 @@ def test_drc_ll4_with_fixed_asymptotes_reports_them():
     assert b[0] == pytest.approx(-1.3, rel=1e-3) and e[0] == pytest.approx(20.0, rel=1e-3)
     with pytest.raises(ValueError, match="both bottom and top"):
         drc_ll4(x, y, bottom=0.0)
+
+
+def test_loewe_single_agents_bottom_is_zero_or_the_lowest_response():
+    """SynergyFinder 2's Loewe single agents: top 100, bottom 0, or the lowest response where
+    the curve goes below 0 (padded curves: NaN padding ignored)."""
+    x = np.array([[1.0, 10.0, 100.0, 1000.0], [1.0, 10.0, 100.0, np.nan]])
+    y = np.array([[2.0, 10.0, 45.0, 80.0], [-3.5, 6.0, 50.0, np.nan]])
+    par, ok = sf2_loewe_curves(x, y)
+    assert ok.all()
+    assert par[0, 1] == 0.0 and par[1, 1] == -3.5 and (par[:, 2] == 100.0).all()
+    # the same as drc's fit with that bottom fixed
+    b, _c, _d, e, ok1 = drc_ll4(x[1:], y[1:], bottom=-3.5, top=100.0)
+    assert ok1[0]
+    assert b[0] == par[1, 0] and e[0] == par[1, 3]

@@ -1,11 +1,12 @@
 """SynergyFinder 1-2's ZIP and Loewe computations, with drc's curve fits and nleqslv's root
 finder emulated step by step (NumPy).
 
-Loewe (``CalculateLoewe``, reproducing the ``Loewe_LL4`` column of the same table where drc's
-path does, see tests/synergy/test_reference_sf2.py): single agents by drc's ``LL.4`` with the
-bottom fixed at 0 and the top at 100 on their non-zero doses (:func:`drc_ll4` with ``bottom``,
-``top``), the Loewe equation solved by :func:`nleqslv_newton` (R package nleqslv, Hasselman),
-fallback and cap as :func:`sf2_loewe_expected` describes.
+Loewe (``CalculateLoewe``; reproduces the ``Loewe_LL4`` column of the same table in every
+cell, see tests/synergy/test_reference_sf2.py): single agents by drc's ``LL.4`` on their
+non-zero doses with the top fixed at 100 and the bottom at 0, or at the lowest response where
+a curve goes below 0 (:func:`sf2_loewe_curves`), the Loewe equation solved by
+:func:`nleqslv_newton` (R package nleqslv, Hasselman), fallback and cap as
+:func:`sf2_loewe_expected` describes.
 
 Used only by ``convention="synergyfinder2"`` of :mod:`letrolab.synergy.reference`; the default
 convention keeps the least-squares fits of :mod:`letrolab.doseresponse.hill`.
@@ -451,9 +452,10 @@ def _flat_nudge(y: np.ndarray, valid: np.ndarray, where: str) -> np.ndarray:
     return y
 
 
-def drc_ll4(x: np.ndarray, y: np.ndarray, *, bottom: float | None = None, top: float | None = None):
+def drc_ll4(x: np.ndarray, y: np.ndarray, *, bottom=None, top=None):
     """drc's ``drm(y ~ x, fct = LL.4())``, many curves at once; with ``bottom`` and ``top``
-    given, ``LL.4(fixed = c(NA, bottom, top, NA))`` (only ``b`` and ``e`` estimated).
+    given (scalars or one per curve), ``LL.4(fixed = c(NA, bottom, top, NA))`` (only ``b``
+    and ``e`` estimated).
 
     ``x``, ``y`` (M, P), padded with NaN after each curve's points. Returns ``(b, c, d, e,
     ok)`` in drc's parametrisation ``c + (d - c) / (1 + exp(b log(x / e)))``. With fixed
@@ -477,8 +479,10 @@ def drc_ll4(x: np.ndarray, y: np.ndarray, *, bottom: float | None = None, top: f
         e0 = _exp(-icpt / slope)
     if fixed:
         start = np.stack([slope, e0], 1)
-        cfix = float(bottom) / rs  # type: ignore[arg-type]
-        dfix = float(top) / rs  # type: ignore[arg-type]
+        cval = np.broadcast_to(np.asarray(bottom, float), rs.shape)
+        dval = np.broadcast_to(np.asarray(top, float), rs.shape)
+        cfix = cval / rs
+        dfix = dval / rs
     else:
         start = np.stack([slope, c0, d0, e0], 1)
 
@@ -496,6 +500,8 @@ def drc_ll4(x: np.ndarray, y: np.ndarray, *, bottom: float | None = None, top: f
         return _rsum(r * r, valid[idx][:, None, :])
 
     good = np.isfinite(start).all(1)
+    if fixed:
+        good &= np.isfinite(cfix) & np.isfinite(dfix)
     par = np.full((len(x), start.shape[1]), np.nan)
     ok = np.zeros(len(x), bool)
     if good.any():
@@ -506,7 +512,7 @@ def drc_ll4(x: np.ndarray, y: np.ndarray, *, bottom: float | None = None, top: f
     if fixed:
         b, e = par.T
         nan = np.where(ok, 0.0, np.nan)
-        return b, float(bottom) + nan, float(top) + nan, e * ds, ok  # type: ignore[arg-type]
+        return b, cval + nan, dval + nan, e * ds, ok
     b, c, d, e = par.T
     return b, c * rs, d * rs, e * ds, ok
 
@@ -899,9 +905,16 @@ def sf2_loewe_expected(x_row, x_col, p_row, p_col):
 
 
 def sf2_loewe_curves(xs: np.ndarray, ys: np.ndarray):
-    """drc ``LL.4`` fits with the bottom fixed at 0 and the top at 100 (SynergyFinder 1-2's
-    ``Emin = 0, Emax = 100``) of padded single-agent curves (M, P) -> ``(par (M, 4), ok (M,))``."""
-    b, c, d, e, ok = drc_ll4(xs, ys, bottom=0.0, top=100.0)
+    """Single agents of SynergyFinder 2's Loewe: drc ``LL.4`` fits of padded curves (M, P)
+    with the top fixed at 100 and the bottom at 0, or at the lowest response where a curve
+    goes below 0 (``Emin = 0, Emax = 100`` as the published table was computed: this bottom
+    rule, found by fitting SynergyFinder's scores back, is what reproduces its blocks with
+    negative single-agent responses, see tests/synergy/test_reference_sf2.py).
+    Returns ``(par (M, 4), ok (M,))``."""
+    valid = np.isfinite(xs) & np.isfinite(ys)
+    low = np.where(valid, ys, np.inf).min(1)
+    bottom = np.minimum(0.0, np.where(np.isfinite(low), low, 0.0))
+    b, c, d, e, ok = drc_ll4(xs, ys, bottom=bottom, top=100.0)
     return np.stack([b, c, d, e], 1), ok
 
 

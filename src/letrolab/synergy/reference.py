@@ -51,15 +51,14 @@ produces; on the O'Neil example it misses SynergyFinder 3's second block mean by
 ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 % inhibition, as SynergyFinder
 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)`` did, and caps the Loewe expectation at 100
 as its ``CalculateLoewe`` did. Its two-drug Loewe follows ``CalculateLoewe`` step by step
-(:mod:`letrolab.synergy._sf2`): single agents by drc's ``LL.4`` path with c = 0, d = 100 fixed
-on their non-zero doses, the Loewe equation solved by an emulation of nleqslv's Newton /
-double-dogleg path (R's iterates to the bit), the max-of-curves fallback where nleqslv gives
-up, the cap. On SynergyFinder 2's example table it reproduces the published per-cell Loewe of
-blocks 1, 2 and 4 to 1e-10 and block 3 and 5 within 0.57; block 6 differs by up to 59 points
-because drc's path stops on a no-effect plateau for one drug (details in
-tests/synergy/test_reference_sf2.py). (The single-agent table still lists the least-squares
-0-100 fits.) Its ZIP is SynergyFinder 1-2's ``ZIP()`` as that
-table was computed (``correction = FALSE, Emin = NA, Emax = NA``): single agents fitted by drc's
+(:mod:`letrolab.synergy._sf2`): single agents by drc's ``LL.4`` path on their non-zero doses
+with the top fixed at 100 and the bottom at 0 (at the lowest response where a curve goes below
+0, as the published table was computed), the Loewe equation solved by an emulation of
+nleqslv's Newton / double-dogleg path (R's iterates to the bit), the max-of-curves fallback
+where nleqslv gives up, the cap. It reproduces the published per-cell Loewe of SynergyFinder
+2's example table: all 294 cells within 5.5e-10 points (tests/synergy/test_reference_sf2.py).
+(The single-agent table lists letrolab's least-squares 0-100 fits, not these.) Its ZIP is
+SynergyFinder 1-2's ``ZIP()`` as that table was computed (``correction = FALSE, Emin = NA, Emax = NA``): single agents fitted by drc's
 free ``LL.4`` on their non-zero doses, rows and columns re-fitted by drc's logistic ``L.4`` in
 linear dose with the bottom fixed at the partner's fitted effect and the top free, no cap. These
 re-fits sit on flat residual surfaces, so drc's fitting path is emulated step by step
