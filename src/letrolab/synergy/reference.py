@@ -58,9 +58,10 @@ nleqslv's Newton / double-dogleg path (R's iterates to the bit), the max-of-curv
 where nleqslv gives up, the cap. It reproduces the published per-cell Loewe of SynergyFinder
 2's example table: all 294 cells within 5.5e-10 points (tests/synergy/test_reference_sf2.py).
 (The single-agent table lists letrolab's least-squares 0-100 fits, not these.) Its ZIP is
-SynergyFinder 1-2's ``ZIP()`` as that table was computed (``correction = FALSE, Emin = NA, Emax = NA``): single agents fitted by drc's
-free ``LL.4`` on their non-zero doses, rows and columns re-fitted by drc's logistic ``L.4`` in
-linear dose with the bottom fixed at the partner's fitted effect and the top free, no cap. These
+SynergyFinder 1-2's ``ZIP()`` as that table was computed (``correction = FALSE, Emin = NA,
+Emax = NA``): single agents fitted by drc's free ``LL.4`` on their non-zero doses, rows and
+columns re-fitted by drc's logistic ``L.4`` in linear dose with the bottom fixed at the
+partner's fitted effect and the top free, no cap. These
 re-fits sit on flat residual surfaces, so drc's fitting path is emulated step by step
 (:mod:`letrolab.synergy._sf2`: its scaling, start values and R's BFGS), which reproduces the
 published per-cell ZIP: median difference 4e-15, at most 0.023 points (two chaotic single-agent
