@@ -88,3 +88,23 @@ def test_reference_models_alone_carry_the_input_warnings(run_cli, tmp_path):
     code, out, err = run_cli("synergy", path, "--model", "bliss")
     assert code == 0
     assert err == "warning: block 1: 1 well(s) with missing or non-numeric response dropped\n"
+
+
+@pytest.mark.shared_data
+def test_out_scores_carry_the_replicate_sd_and_count(shared_data, run_cli, tmp_path):
+    """reference_scores.csv per cell: response is the mean of the wells, sd their sample sd
+    (ddof 1), n their count (SynergyFinder's replicate example: three wells per cell). The
+    --json scores keep exactly the keys of the issue's contract."""
+    path = shared_data / "synergy" / REPL
+    code, _, err = run_cli("synergy", path, "--model", "bliss", "--out", tmp_path / "o")
+    assert code == 0, err
+    got = pd.read_csv(tmp_path / "o" / "reference_scores.csv")
+    raw = pd.read_csv(path)
+    raw = raw[(raw["Conc1"] > 0) & (raw["Conc2"] > 0)]
+    hand = raw.groupby(["PairIndex", "Conc1", "Conc2"])["Response"].agg(["mean", "std", "count"])
+    got = got.assign(conc1=got["conc1"].round(6), conc2=got["conc2"].round(6))  # nM->M->nM
+    m = got.merge(hand, left_on=["block_id", "conc1", "conc2"], right_index=True)
+    assert len(m) == len(got) == 98
+    np.testing.assert_allclose(m["response"], m["mean"], rtol=1e-12)
+    np.testing.assert_allclose(m["sd"], m["std"], rtol=1e-12)
+    assert (m["n"] == 3).all() and (m["count"] == 3).all()

@@ -411,7 +411,7 @@ _HELP = (
     "synergistic 3 x 3 area of two-drug blocks, null for N drugs, and n_combinations), plus "
     '"reference_warnings". --bootstrap N adds <summary>_lo, _hi (95 % percentile interval) '
     'and _p to "summary", and "bootstrap" {n_boot, seed, level}. --out DIR then gets '
-    "reference_scores.csv, reference_blocks.csv, reference_single_agents.csv, "
+    "reference_scores.csv (per cell, with the replicate wells' sd and n), reference_blocks.csv, reference_single_agents.csv, "
     "reference_bootstrap.csv (with --bootstrap), ranking_<model>.png and, per block, "
     "ref_dose_response.png and ref_heatmap_<model>.png."
 )
