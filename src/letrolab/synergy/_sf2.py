@@ -502,19 +502,26 @@ def drc_ll4(x: np.ndarray, y: np.ndarray, *, bottom=None, top=None):
     good = np.isfinite(start).all(1)
     if fixed:
         good &= np.isfinite(cfix) & np.isfinite(dfix)
-    par = np.full((len(x), start.shape[1]), np.nan)
-    ok = np.zeros(len(x), bool)
-    if good.any():
-        gi = np.flatnonzero(good)
-        res = vmmin(lambda idx, q: fn(gi[idx], q), start[gi])
-        par[gi] = res.par
-        ok[gi] = res.ok
+    par, ok = _minimise(fn, start, good)
     if fixed:
         b, e = par.T
         nan = np.where(ok, 0.0, np.nan)
         return b, cval + nan, dval + nan, e * ds, ok
     b, c, d, e = par.T
     return b, c * rs, d * rs, e * ds, ok
+
+
+def _minimise(fn, start: np.ndarray, good: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run :func:`vmmin` on the curves with usable starts (``good``); the others stay NaN and
+    not ok. ``fn(idx, p)`` is the objective of curves ``idx`` (indices into all curves)."""
+    par = np.full(start.shape, np.nan)
+    ok = np.zeros(len(start), bool)
+    if good.any():
+        gi = np.flatnonzero(good)
+        res = vmmin(lambda idx, q: fn(gi[idx], q), start[gi])
+        par[gi] = res.par
+        ok[gi] = res.ok
+    return par, ok
 
 
 def ll4_effect(x, b, c, d, e):
@@ -546,13 +553,7 @@ def drc_l4_bottom(x: np.ndarray, y: np.ndarray, bottom: np.ndarray):
         return _rsum(r * r, valid[idx][:, None, :])
 
     good = np.isfinite(start).all(1) & np.isfinite(cfix)
-    par = np.full((len(x), 3), np.nan)
-    ok = np.zeros(len(x), bool)
-    if good.any():
-        gi = np.flatnonzero(good)
-        res = vmmin(lambda idx, q: fn(gi[idx], q), start[gi])
-        par[gi] = res.par
-        ok[gi] = res.ok
+    par, ok = _minimise(fn, start, good)
     b, d, e = (par[:, i][:, None] for i in range(3))
     with np.errstate(over="ignore", invalid="ignore"):
         fit = cfix[:, None] + (d - cfix[:, None]) / (1.0 + _exp(b * (x - e)))
