@@ -18,6 +18,10 @@ computation written out for grids (rows and columns are the slices: no grouping 
 both paths give the same numbers (tests/synergy/test_convention_sf3.py). The most synergistic area is the
 best 3 x 3 window of the combination matrix, as for the other models (Ianevski et al. 2017
 Bioinformatics 33:2413).
+
+:func:`sf3_loewe_expected` is SynergyFinder 3's Loewe (its function ``Loewe``: a grid search over
+effects with its own fallback), used by both paths and for any number of drugs under this
+convention.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import numpy as np
 
 from letrolab.doseresponse.hill import fit_hill, hill_effect
 
-__all__ = ["sf3_grid_core"]
+__all__ = ["sf3_grid_core", "sf3_loewe_expected"]
 
 
 def sf3_grid_core(c1: np.ndarray, c2: np.ndarray, y: np.ndarray, ms: tuple[str, ...]):
@@ -101,3 +105,73 @@ def sf3_grid_core(c1: np.ndarray, c2: np.ndarray, y: np.ndarray, ms: tuple[str, 
     res[4:7] = block_ok, f1, f2
     res[7] = n_observed
     return tuple(res)
+
+
+def sf3_loewe_expected(
+    x: np.ndarray,
+    y_obs: np.ndarray,
+    e0: np.ndarray,
+    emax: np.ndarray,
+    ec50: np.ndarray,
+    h: np.ndarray,
+    nsteps: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
+    """SynergyFinder 3's Loewe expected effect for cells with doses ``x`` (n, k).
+
+    Follows the R package shuyuzheng/synergyfinder 3.x, ``R/calculate_synergy_score.R``
+    (functions ``Loewe``, ``.SolveLoewe``, ``.SolveExpDoesLL4``; commits 1995448 and 9b24e59;
+    Zheng et al. 2022 GPB 20:587), for any number of drugs, vectorised over cells:
+
+    1. each drug's dose reaching an effect ``E`` is ``X_i(E) = EC50_i ((E - E0_i) /
+       (Emax_i - E))^(1/h_i)``; where that is undefined (``E`` outside the curve's range) it
+       is ``inf`` if ``E`` exceeds both asymptotes and 0 otherwise;
+    2. if no drug reaches the *observed* response (every ``X_i(y_obs)`` infinite), the
+       expected effect is ``max_i E_i(sum_j x_j)`` (each curve at the total dose);
+    3. otherwise it is the effect ``E`` on the grid of ``nsteps`` equally spaced values from
+       the lowest to the highest asymptote of all drugs that minimises
+       ``|sum_i x_i / X_i(E) - 1|`` (the first one on ties; grid points where the sum is NaN
+       are skipped). The result is exact only to the grid spacing.
+
+    Parameters are letrolab's Hill parameters (:func:`letrolab.doseresponse.hill.hill_effect`;
+    drc's ``LL.4`` with ``b = -h``, ``c = E0``, ``d = Emax``, ``e = EC50``), shape (n, k); a
+    drug with NaN parameters is absent from the block. No cap at 100. Returns (expected,
+    fallback mask).
+    """
+    present = np.isfinite(e0) & np.isfinite(emax) & np.isfinite(ec50) & np.isfinite(h)
+    e0_ = np.where(present, e0, 0.0)
+    em_ = np.where(present, emax, 1.0)
+    ec_ = np.where(present, ec50, 1.0)
+    h_ = np.where(present, h, 1.0)
+    top = np.maximum(e0_, em_)
+
+    def dose(eff):  # eff (n, m) -> X_i(eff) (n, k, m); absent drugs NaN
+        e = eff[:, None, :]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            xx = ec_[..., None] * ((e - e0_[..., None]) / (em_[..., None] - e)) ** (
+                1.0 / h_[..., None]
+            )
+        xx = np.where(np.isnan(xx), np.where(e > top[..., None], np.inf, 0.0), xx)
+        return np.where(present[..., None], xx, np.nan)
+
+    # Fallback: none of the drugs reaches the observed response.
+    xcap = dose(np.asarray(y_obs, dtype=float)[:, None])[..., 0]
+    fallback = ~np.where(present, np.isfinite(xcap), False).any(1)
+    total = np.where(present, x, 0.0).sum(1, keepdims=True)
+    each = np.where(present, hill_effect(total, e0_, em_, ec_, h_), -np.inf)
+    fb = each.max(1)
+
+    # Grid search over effects between the lowest and the highest asymptote of all drugs.
+    lo = np.where(present, np.minimum(e0_, em_), np.inf).min(1)
+    hi = np.where(present, top, -np.inf).max(1)
+    t = np.arange(nsteps, dtype=float)
+    grid = lo[:, None] + t[None, :] * ((hi - lo) / (nsteps - 1))[:, None]
+    grid[:, -1] = hi  # R's seq() sets both ends exactly
+    xt = dose(grid)  # (n, k, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(present[..., None], x[..., None] / xt, 0.0)
+        dist = np.abs(ratio.sum(1) - 1.0)  # NaN where some 0 / 0
+    dist_f = np.where(np.isnan(dist), np.inf, dist)
+    j = dist_f.argmin(1)  # first minimum; NaN points ignored like R's min(na.rm = TRUE)
+    y_grid = grid[np.arange(grid.shape[0]), j]
+    y_grid = np.where(np.isnan(dist).all(1), np.nan, y_grid)
+    return np.where(fallback, fb, y_grid), fallback

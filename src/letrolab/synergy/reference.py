@@ -16,7 +16,9 @@ A score is *observed minus expected*: positive is synergy, negative antagonism.
   the expected effect would be beyond a partner's maximum effect — the model is undefined;
   like SynergyFinder's code (``CalculateLoewe``) the expected effect then falls back to
   ``max_i E_i(sum_j x_j)`` (each drug's curve at the total dose, exact for equipotent drugs),
-  and the number of such cells is reported as a warning of the block.
+  and the number of such cells is reported as a warning of the block. (This is the Loewe of
+  ``"free"`` and, with its own fits, of ``"synergyfinder2"``; the default ``"synergyfinder3"``
+  uses SynergyFinder 3's grid search instead, below.)
 * **ZIP**, zero interaction potency (Yadav et al. 2015 CSBJ 13:504): single agents are fitted
   by the log-logistic model (the zero-dose well included as the control); every row of the
   combination matrix is re-fitted as a log-logistic curve of the varied drug, and likewise
@@ -35,18 +37,22 @@ R/calculate_synergy_score.R of shuyuzheng/synergyfinder 3.x; Zheng et al. 2022 G
 every row and column, its zero-dose well included, is re-fitted with one asymptote fixed at that
 well's observed response and the other free, and the reference is the Bliss combination of the
 fitted single agents (:mod:`letrolab.synergy.zip_nd`; regular grids via
-:mod:`letrolab.synergy._sf3`). Its Loewe has no cap at 100: SynergyFinder 3's ``Loewe``
-returns the expected effect uncapped. (SynergyFinder 3 finds it by a 100-step grid search over
-effects and falls back only where no drug reaches the observed response, so where a partner's
-maximum is exceeded its Loewe differs from letrolab's exact solution and fallback: O'Neil block
-1 scores 25.3 here against its published 38.1.) On SynergyFinder's O'Neil example
-(4 replicates) the ZIP block means are within 2.2 points of the published SynergyFinder 3
-means (35.6 and -75.8); see tests/synergy/test_convention_sf3.py.
+:mod:`letrolab.synergy._sf3`). Its Loewe is SynergyFinder 3's function ``Loewe`` (same file,
+with ``.SolveLoewe`` and ``.SolveExpDoesLL4``; :func:`letrolab.synergy._sf3.sf3_loewe_expected`,
+any number of drugs), not the exact root above: where no drug's curve reaches the observed
+response the expected effect is ``max_i E_i(sum_j x_j)``; otherwise it is the effect, among 100
+equally spaced values from the lowest to the highest asymptote of the block's drugs, that
+minimises ``|sum_i x_i / X_i(E) - 1|``, a drug beyond its maximum counting as an infinite dose
+(term 0). It is exact only to that grid step (a drug combined with itself scores within one
+step of 0) and is not capped at 100. On SynergyFinder's O'Neil example (4 replicates) the
+block means are within 2.2 points of the published SynergyFinder 3 means: ZIP 35.4 and -77.9
+against 35.6 and -75.8, Loewe 37.5 and -74.0 against 38.1 and -73.6 (the exact root with
+its fallback, ``"free"``, gives 25.3 on block 1); see tests/synergy/test_convention_sf3.py.
 
-``"free"`` keeps the same single agents and Loewe but scores two-drug ZIP by Yadav et al.'s
-(2015) original re-fit rule, the one SynergyFinder 1-2 used: rows and columns re-fitted with the
-bottom fixed at the partner's *fitted* single-agent effect and the top at 100, the zero-dose
-well left out (described above). With free single agents this is a hybrid no released tool
+``"free"`` keeps the same single agents, scores Loewe by the exact root (above), and two-drug
+ZIP by Yadav et al.'s (2015) original re-fit rule, the one SynergyFinder 1-2 used: rows and
+columns re-fitted with the bottom fixed at the partner's *fitted* single-agent effect and the
+top at 100, the zero-dose well left out (described above). With free single agents this is a hybrid no released tool
 produces; on the O'Neil example it misses SynergyFinder 3's second block mean by 51 points.
 ``"synergyfinder2"`` fixes the bottom at 0 and the top at 100 % inhibition, as SynergyFinder
 1-2's ``CalculateSynergy(..., Emin = 0, Emax = 100)`` did, and caps the Loewe expectation at 100
@@ -103,8 +109,9 @@ MODELS = ("bliss", "hsa", "loewe", "zip")
 
 #: Scoring conventions. ``"synergyfinder3"`` (the default): as SynergyFinder 3 / Plus, all four
 #: log-logistic parameters of the single agents fitted (its ``Emin = NA, Emax = NA``), Loewe
-#: uncapped, two-drug ZIP by its slice re-fits (:mod:`letrolab.synergy.zip_nd`, as for N drugs
-#: under every convention). ``"free"``: the same single agents and Loewe, two-drug ZIP by Yadav
+#: by its 100-step grid search over effects, uncapped, two-drug ZIP by its slice re-fits
+#: (:mod:`letrolab.synergy.zip_nd`, as for N drugs under every convention). ``"free"``: the
+#: same single agents, Loewe by the exact root and its fallback, two-drug ZIP by Yadav
 #: et al.'s (2015) original re-fit rule (bottom fixed at the partner's fitted effect, top at 100,
 #: zero-dose well left out), as SynergyFinder 1-2 re-fitted. ``"synergyfinder2"``: bottom fixed
 #: at 0 and top at 100 % inhibition (SynergyFinder 1-2's ``CalculateSynergy(..., Emin = 0,
@@ -123,11 +130,22 @@ _SF2_SA_FAILED = (
 
 def _check_convention(convention: str) -> tuple[float, float, bool]:
     """(fixed e0, fixed emax, cap Loewe at 100) of a convention; NaN = free."""
-    if convention in ("free", "synergyfinder3"):  # SF3 differs in the ZIP re-fits only
+    if convention in ("free", "synergyfinder3"):  # same single-agent fits (SF3: own ZIP, Loewe)
         return np.nan, np.nan, False
     if convention == "synergyfinder2":
         return 0.0, 100.0, True
     raise InputError(f"unknown convention {convention!r}; use one of {', '.join(CONVENTIONS)}")
+
+
+def _loewe_fallback_note(n: int, convention: str) -> str:
+    """Block warning for ``n`` Loewe cells scored by the fallback ``max_i E_i(total dose)``."""
+    if convention == "synergyfinder3":
+        why = "whose observed response no single drug's curve reaches"
+        who = "SynergyFinder 3's fallback"
+    else:
+        why = "whose expected effect lies beyond a partner's maximum effect"
+        who = "SynergyFinder's fallback"
+    return f"Loewe: {n} cell(s) {why} use max_i E_i(total dose) instead ({who})"
 
 
 def _check_models(models: str | Iterable[str]) -> tuple[str, ...]:
@@ -443,7 +461,12 @@ def _score_table(
         out["loewe"] = y[ci] - exp_l
     elif "loewe" in models:
         p = par[bc]  # (n_c, k, 4)
-        exp_l, fb = _loewe_expected(xc, p[..., 0], p[..., 1], p[..., 2], p[..., 3])
+        if convention == "synergyfinder3":  # SynergyFinder 3's grid search over effects
+            from letrolab.synergy._sf3 import sf3_loewe_expected
+
+            exp_l, fb = sf3_loewe_expected(xc, y[ci], p[..., 0], p[..., 1], p[..., 2], p[..., 3])
+        else:
+            exp_l, fb = _loewe_expected(xc, p[..., 0], p[..., 1], p[..., 2], p[..., 3])
         if cap:
             exp_l = np.minimum(exp_l, 100.0)
         exp_l = np.where(blk_fit_ok[bc], exp_l, np.nan)
@@ -453,10 +476,7 @@ def _score_table(
         nfb = np.bincount(bc[fb], minlength=nb)
         warn(
             nfb > 0,
-            lambda b: (
-                f"Loewe: {nfb[b]} cell(s) whose expected effect lies beyond a "
-                "partner's maximum effect use max_i E_i(total dose) instead (SynergyFinder's fallback)"
-            ),
+            lambda b: _loewe_fallback_note(int(nfb[b]), convention),
         )
 
     if "zip" in models:
@@ -651,10 +671,7 @@ def _score_grid_table(
                     "Loewe and ZIP are not defined for this block"
                 )
     for b in np.flatnonzero(fallback):
-        warns.setdefault(int(b), []).append(
-            f"Loewe: {fallback[b]} cell(s) whose expected effect lies beyond a partner's maximum "
-            "effect use max_i E_i(total dose) instead (SynergyFinder's fallback)"
-        )
+        warns.setdefault(int(b), []).append(_loewe_fallback_note(int(fallback[b]), convention))
     if "zip" in ms:
         for b in np.flatnonzero(n_raw):
             warns.setdefault(int(b), []).append(
@@ -1098,7 +1115,14 @@ def _grid_core(c1, c2, y, ms, convention=DEFAULT_CONVENTION):
             x = np.stack([x1.ravel(), x2.ravel()], 1)
             ncell = (r - 1) * (c - 1)
             pp = np.stack([np.repeat(p1, ncell, 0), np.repeat(p2, ncell, 0)], 1)  # (n, 2, 4)
-            exp_l, fb = _loewe_expected(x, pp[..., 0], pp[..., 1], pp[..., 2], pp[..., 3])
+            if convention == "synergyfinder3":  # SynergyFinder 3's grid search over effects
+                from letrolab.synergy._sf3 import sf3_loewe_expected
+
+                exp_l, fb = sf3_loewe_expected(
+                    x, comb.ravel(), pp[..., 0], pp[..., 1], pp[..., 2], pp[..., 3]
+                )
+            else:
+                exp_l, fb = _loewe_expected(x, pp[..., 0], pp[..., 1], pp[..., 2], pp[..., 3])
             if cap:
                 exp_l = np.minimum(exp_l, 100.0)
             okc = np.repeat(fit_ok, ncell)
