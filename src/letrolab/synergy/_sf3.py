@@ -137,6 +137,22 @@ def sf3_loewe_expected(
     drug with NaN parameters is absent from the block. No cap at 100. Returns (expected,
     fallback mask).
     """
+    # Cells of one block share its curves: the grid and the doses X_i(grid) (the costly
+    # powers) are computed once per distinct parameter set and taken back to the cells.
+    params = np.concatenate([e0, emax, ec50, h], axis=1)
+    if len(params) > 1:
+        uniq, inv = np.unique(params, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        if len(uniq) < len(params):
+            k = e0.shape[1]
+            ue0, uem, uec, uh = (uniq[:, i * k : (i + 1) * k] for i in range(4))
+            return _sf3_loewe_by_curves(x, y_obs, ue0, uem, uec, uh, inv, nsteps)
+    return _sf3_loewe_by_curves(x, y_obs, e0, emax, ec50, h, np.arange(len(e0)), nsteps)
+
+
+def _sf3_loewe_by_curves(x, y_obs, e0, emax, ec50, h, inv, nsteps):
+    """:func:`sf3_loewe_expected` with the curve parameters given once per distinct set
+    (rows of ``e0 .. h``) and ``inv`` mapping each cell to its set."""
     present = np.isfinite(e0) & np.isfinite(emax) & np.isfinite(ec50) & np.isfinite(h)
     e0_ = np.where(present, e0, 0.0)
     em_ = np.where(present, emax, 1.0)
@@ -154,10 +170,16 @@ def sf3_loewe_expected(
         return np.where(present[..., None], xx, np.nan)
 
     # Fallback: none of the drugs reaches the observed response.
-    xcap = dose(np.asarray(y_obs, dtype=float)[:, None])[..., 0]
-    fallback = ~np.where(present, np.isfinite(xcap), False).any(1)
-    total = np.where(present, x, 0.0).sum(1, keepdims=True)
-    each = np.where(present, hill_effect(total, e0_, em_, ec_, h_), -np.inf)
+    pc = present[inv]
+    y_obs = np.asarray(y_obs, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        xcap = ec_[inv] * ((y_obs[:, None] - e0_[inv]) / (em_[inv] - y_obs[:, None])) ** (
+            1.0 / h_[inv]
+        )
+    xcap = np.where(np.isnan(xcap), np.where(y_obs[:, None] > top[inv], np.inf, 0.0), xcap)
+    fallback = ~np.where(pc, np.isfinite(xcap), False).any(1)
+    total = np.where(pc, x, 0.0).sum(1, keepdims=True)
+    each = np.where(pc, hill_effect(total, e0_[inv], em_[inv], ec_[inv], h_[inv]), -np.inf)
     fb = each.max(1)
 
     # Grid search over effects between the lowest and the highest asymptote of all drugs.
@@ -166,9 +188,10 @@ def sf3_loewe_expected(
     t = np.arange(nsteps, dtype=float)
     grid = lo[:, None] + t[None, :] * ((hi - lo) / (nsteps - 1))[:, None]
     grid[:, -1] = hi  # R's seq() sets both ends exactly
-    xt = dose(grid)  # (n, k, m)
+    xt = dose(grid)[inv]  # (n, k, m)
+    grid = grid[inv]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(present[..., None], x[..., None] / xt, 0.0)
+        ratio = np.where(pc[..., None], x[..., None] / xt, 0.0)
         dist = np.abs(ratio.sum(1) - 1.0)  # NaN where some 0 / 0
     dist_f = np.where(np.isnan(dist), np.inf, dist)
     j = dist_f.argmin(1)  # first minimum; NaN points ignored like R's min(na.rm = TRUE)
