@@ -862,7 +862,8 @@ def sf2_loewe_expected(x_row, x_col, p_row, p_col):
     (Loewe 1953; Yadav et al. 2015 eq. 8), by ``nleqslv(max(c_col, c_row) + 1, eq, method =
     "Newton")`` (:func:`nleqslv_newton`). Where nleqslv ends with a code of 3 or more, or
     raises an error, it uses ``max(E_col(x_col + x_row), E_row(x_col + x_row))`` (each curve
-    at the total dose); the expectation is then capped at 100. Returns ``(expected (n,),
+    at the total dose; where one curve is undefined there, R's ``max`` would give NA and this
+    takes the other); the expectation is then capped at 100. Returns ``(expected (n,),
     fallback mask (n,), nleqslv termination codes (n,))``.
     """
     x_row = np.asarray(x_row, float)
@@ -898,7 +899,9 @@ def sf2_loewe_expected(x_row, x_col, p_row, p_col):
             t = _rpow(tot / e, b)
             return (d + c * t) / (1.0 + t)
 
-        fb_val = np.maximum(curve(bc, cc, dc, ec), curve(br, cr, dr, er))  # NaN if either is
+        # R's max() is NA when one curve is undefined at the total dose (e.g. a no-effect fit
+        # whose EC50 overflows); here the defined curve is used (NaN only if both are).
+        fb_val = np.fmax(curve(bc, cc, dc, ec), curve(br, cr, dr, er))
         fallback = sol.termcd >= 3
         y = np.where(fallback, fb_val, sol.x)
         y = np.where(y > 100.0, 100.0, y)
