@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import least_squares
 
@@ -107,6 +107,9 @@ def test_slope_creeping_to_its_bound_is_fitted_there():
     falling=st.booleans(),
     fix_top=st.booleans(),
 )
+# Found on a fresh clone: EC50 near the top dose, steep, bottom fixed; the fast fit ended on
+# the EC50 bound (RSS 1.7e-4) until fits ending on a bound were re-checked.
+@example(k=0.0, amp=15.0, ec50=74.0, h=4.0, falling=False, fix_top=False)
 def test_noise_free_curves_recovered_with_either_asymptote_fixed(k, amp, ec50, h, falling, fix_top):
     """Invariant: a noise-free log-logistic curve is recovered whichever asymptote is held at
     its true value, rising or falling (the Emax-fixed case is the same problem mirrored)."""

@@ -629,7 +629,22 @@ def _lm(idx, prob, out):
             _lm_run(logh, sub, analytic, prob, out)
     one = idx[~fixed & ~free]
     if one.size:
+        u0, h0 = out.u[one].copy(), out.h[one].copy()
         _newton_run(one, prob, out)
+        # Safety net: a fit that ends with its EC50 on a bound (a runaway, or a start that the
+        # limit probe and the active set held there) is fitted again from the same start by the
+        # general projected LM with finite-difference Jacobian; the lower RSS is kept. A
+        # noise-free curve with its EC50 near the top dose otherwise can end on the bound.
+        uo = out.u[one]
+        at = (uo >= prob.u_hi[one] - 1e-9) | (uo <= prob.u_lo[one] + 1e-9)
+        if at.any():
+            sub = one[at]
+            keep = [np.array(a[sub]) for a in out]
+            out.u[sub], out.h[sub] = u0[at], h0[at]
+            _lm_run(False, sub, False, prob, out)
+            worse = ~(out.rss[sub] < keep[2])  # NaN or not lower: keep the first fit
+            for a, k in zip(out, keep, strict=True):
+                a[sub[worse]] = k[worse]
 
 
 def _lm_run(logh, act, analytic, prob, out):
