@@ -189,10 +189,14 @@ DOSES = np.array([0.0, 1.0, 3.0, 10.0, 30.0, 100.0])
 # A partner with no effect at all (boost 0): its drc fit's curve overflows at the largest total
 # dose, and R's max() of the fallback was NaN there; the defined curve is used instead.
 @example(e1=2.0, h1=2.5, boost=0.0)
+@example(e1=38.955078125, h1=0.5, boost=0.0)  # shallow: drc's stopping rule, 0.0015
 def test_synergyfinder2_loewe_is_capped_and_zero_on_a_sham_combination(e1, h1, boost):
     """Expectation capped at 100: Loewe score >= response - 100. A drug combined with itself
     (both axes the same 0-100 curve, response = curve at the summed dose) scores 0, to the
-    precision of the single-agent fits of exact data (about 1e-4 near saturation)."""
+    precision of the single-agent fits of exact data. Under this convention those are drc's
+    fits, emulated (SynergyFinder 2's Loewe), which stop where R's BFGS does (relative RSS
+    change 1e-7), not at the exact optimum: shallow curves (h = 0.5) then score up to 0.0015
+    (measured), so 5e-3 is allowed; the least-squares conventions are held to 1e-6 elsewhere."""
     x1, x2 = np.meshgrid(DOSES, DOSES, indexing="ij")
 
     def curve(x):
@@ -200,7 +204,7 @@ def test_synergyfinder2_loewe_is_capped_and_zero_on_a_sham_combination(e1, h1, b
 
     y = curve(x1 + x2)
     g = grid_scores(DOSES[None], DOSES[None], y[None], models="loewe", convention="synergyfinder2")
-    np.testing.assert_allclose(g.scores["loewe"], 0.0, atol=1e-3)
+    np.testing.assert_allclose(g.scores["loewe"], 0.0, atol=5e-3)
     y2 = np.minimum(curve(x1) + boost * (x1 > 0) * (x2 > 0), 100.0)
     g2 = grid_scores(
         DOSES[None], DOSES[None], y2[None], models="loewe", convention="synergyfinder2"
