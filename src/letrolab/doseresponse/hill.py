@@ -647,6 +647,22 @@ def _lm(idx, prob, out):
                 a[sub[worse]] = k[worse]
 
 
+def _damped_step(p1, p2, g1, g2, a11, a12, a22, lam, bounds):
+    """Levenberg–Marquardt step ``-(A + lam diag A)^-1 g`` of two parameters per curve
+    (Marquardt 1963), with the active set of a bounded problem: a parameter on a bound whose
+    descent direction points outward is held (its row and column decoupled, its step 0)."""
+    lo1, hi1, lo2, hi2 = bounds
+    fix1 = ((p1 >= hi1) & (g1 < 0)) | ((p1 <= lo1) & (g1 > 0))
+    fix2 = ((p2 >= hi2) & (g2 < 0)) | ((p2 <= lo2) & (g2 > 0))
+    a12 = np.where(fix1 | fix2, 0.0, a12)
+    d11 = np.where(fix1, 1.0, a11 * (1 + lam) + 1e-30)
+    d22 = np.where(fix2, 1.0, a22 * (1 + lam) + 1e-30)
+    g1 = np.where(fix1, 0.0, g1)
+    g2 = np.where(fix2, 0.0, g2)
+    det = d11 * d22 - a12 * a12
+    return -(g1 * d22 - a12 * g2) / det, -(d11 * g2 - a12 * g1) / det
+
+
 def _lm_run(logh, act, analytic, prob, out):
     lx, y, w, fa, fb, u_lo, u_hi, h_lo, h_hi, max_iter, tol = prob
     u, h, rss, a_out, b_out, converged = out
@@ -726,17 +742,7 @@ def _lm_run(logh, act, analytic, prob, out):
         a22 = _psum(jh * jh)
         g1 = _psum(ju * r0)
         g2 = _psum(jh * r0)
-        # Active set: a parameter on a bound whose descent direction points outward stays put.
-        fix_u = ((cu >= cuhi) & (g1 < 0)) | ((cu <= culo) & (g1 > 0))
-        fix_h = ((ch >= chhi) & (g2 < 0)) | ((ch <= chlo) & (g2 > 0))
-        a12 = np.where(fix_u | fix_h, 0.0, a12)
-        d11 = np.where(fix_u, 1.0, a11 * (1 + lam) + 1e-30)
-        d22 = np.where(fix_h, 1.0, a22 * (1 + lam) + 1e-30)
-        g1 = np.where(fix_u, 0.0, g1)
-        g2 = np.where(fix_h, 0.0, g2)
-        det = d11 * d22 - a12 * a12
-        su = -(g1 * d22 - a12 * g2) / det
-        sh = -(d11 * g2 - a12 * g1) / det
+        su, sh = _damped_step(cu, ch, g1, g2, a11, a12, a22, lam, (culo, cuhi, chlo, chhi))
         nu = np.clip(cu + su, culo, cuhi)
         nh = np.clip(ch * np.exp(np.clip(sh, -20, 20)) if logh else ch + sh, chlo, chhi)
         ns = _sig(nh, nu, clx, zd)
@@ -992,17 +998,9 @@ def _newton_run(act, prob, out):
         a22 = np.where(newton, h22, m22)
         g1 = -cc * gu
         g2 = -cc * gg
-        # Active set: a parameter on a bound whose descent direction points outward stays put.
-        fix_u = ((cu >= cuhi) & (g1 < 0)) | ((cu <= culo) & (g1 > 0))
-        fix_g = ((cg >= cghi) & (g2 < 0)) | ((cg <= cglo) & (g2 > 0))
-        a12 = np.where(fix_u | fix_g, 0.0, a12)
-        d11 = np.where(fix_u, 1.0, a11 * (1 + lam) + 1e-30)
-        d22 = np.where(fix_g, 1.0, a22 * (1 + lam) + 1e-30)
-        g1 = np.where(fix_u, 0.0, g1)
-        g2 = np.where(fix_g, 0.0, g2)
-        det = d11 * d22 - a12 * a12
-        nu = np.clip(cu - (g1 * d22 - a12 * g2) / det, culo, cuhi)
-        ng = np.clip(cg - (d11 * g2 - a12 * g1) / det, cglo, cghi)
+        su, sg = _damped_step(cu, cg, g1, g2, a11, a12, a22, lam, (culo, cuhi, cglo, cghi))
+        nu = np.clip(cu + su, culo, cuhi)
+        ng = np.clip(cg + sg, cglo, cghi)
         _sig_into(ng, nu, clx, ns_b)
         n_p = ns_b if pw is None else np.multiply(ns_b, pw, out=np_b)
         nb = _dot(n_p, n_p)
