@@ -55,12 +55,13 @@ def _read_input(
     response: str | None,
     read_label: str | None = None,
 ):
-    """Read the tidy table (or a plate read + layout) into a CombinationData.
+    """Read the tidy table (or a plate read + layout): ``(CombinationData, wells)``, the wells
+    being the rows as read (one per well, for the bootstrap).
 
     ``response`` is None when ``--response`` was not given: 'inhibition' for a tidy table; a
     plate read is always % viability, so any other explicit value is refused there.
     """
-    from letrolab.synergy.tidy import normalise_combination, read_combination
+    from letrolab.synergy.tidy import _read_table, normalise_combination
 
     if plate is not None or layout is not None:
         if input_path is not None:
@@ -83,12 +84,13 @@ def _read_input(
         for w in table.attrs.get("warnings", ()):
             sys.stderr.write(f"warning: {w}\n")
         # The plate reader gives % viability (vehicle = 100 %).
-        return normalise_combination(table, response="viability")
+        return normalise_combination(table, response="viability"), table
     if read_label is not None:
         raise InputError("--read picks a read of a --plate file; a tidy table has one response")
     if input_path is None:
         raise InputError("no input; give a tidy table as INPUT, or --plate READ --layout LAYOUT")
-    return read_combination(input_path, response=response or "inhibition")
+    wells = _read_table(input_path)
+    return normalise_combination(wells, response=response or "inhibition"), wells
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,13 +155,6 @@ def _run_reference_models(
     for bid, entry in entries.items():  # keep the Chou-Talalay "warnings" list intact
         entry["reference_warnings"] = skipped + by_block.get(bid, []) + entry.pop("warnings", [])
     return entries
-
-
-def _plate_rows(plate: Path, layout: Path, read_label: str | None = None) -> Any:
-    """One row per well of a plate read (replicates not averaged), for the bootstrap."""
-    from letrolab.assays.plates import read_plate_combination
-
-    return read_plate_combination(plate, layout, read_label=read_label)
 
 
 def _bootstrap(
@@ -330,7 +325,7 @@ def synergy(
         raise InputError(f"--bootstrap must be 0 (off) or at least 20 resamples, not {bootstrap}")
     if seed < 0:
         raise InputError(f"--seed must be a whole number >= 0, not {seed}")
-    data = _read_input(input_path, plate, layout, response, read_label)
+    data, wells = _read_input(input_path, plate, layout, response, read_label)
 
     blocks: dict[str, dict[str, Any]] = {}
     ct = None
@@ -359,7 +354,7 @@ def synergy(
                 blocks.setdefault(bid, {"block_id": bid}).update(extra)
             if bootstrap:
                 boot = _bootstrap(
-                    input_path if plate is None else _plate_rows(plate, layout, read_label),
+                    wells,
                     reference,
                     n_boot=bootstrap,
                     seed=seed,

@@ -137,8 +137,14 @@ def read_combination(
     InputError
         If required columns are missing or values are unusable (the message names them).
     """
+    return normalise_combination(_read_table(source), response=response)
+
+
+def _read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """The rows of a tidy table file (CSV, TSV or Parquet), one per well, as read; a DataFrame
+    is passed through. Errors as :func:`read_combination` states."""
     if isinstance(source, pd.DataFrame):
-        return normalise_combination(source, response=response)
+        return source
     path = Path(source)
     if not path.exists():
         raise InputError(f"input file {str(path)!r} does not exist")
@@ -165,7 +171,7 @@ def read_combination(
         )
     if df.empty:
         raise InputError(f"{path.name} holds no rows")
-    return normalise_combination(df, response=response)
+    return df
 
 
 def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], str, str | None]:
