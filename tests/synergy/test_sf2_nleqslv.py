@@ -45,7 +45,7 @@ def test_nleqslv_emulation_takes_r_s_path_on_the_loewe_equation():
     """Same iterate to the bit, same termination code and the same numbers of iterations,
     function and Jacobian evaluations as R, on 240 problems (143 solved, 97 ending with code 3,
     several through shrunk or doubled trust regions and non-finite trial points)."""
-    d = pd.read_csv(DATA / "r_nleqslv_loewe.csv")
+    d = pd.read_csv(DATA / "r_nleqslv_loewe.csv", float_precision="round_trip")
     cp = d[["b_col", "c_col", "d_col", "e_col"]].to_numpy(float)
     rp = d[["b_row", "c_row", "d_row", "e_row"]].to_numpy(float)
     x1 = d["x_col"].to_numpy(float)
@@ -70,7 +70,7 @@ SCALAR = {
 def test_nleqslv_emulation_matches_r_on_scalar_equations():
     """A root found from far away (cubic from 100), Newton's divergence on x / (1 + x^2)
     ending where |f| <= ftol, no root at all (code 3) and a pole (1/x): all as R."""
-    d = pd.read_csv(DATA / "r_nleqslv_scalar.csv")
+    d = pd.read_csv(DATA / "r_nleqslv_scalar.csv", float_precision="round_trip")
     for name, grp in d.groupby("fn"):
         fn = SCALAR[str(name)]
         r = nleqslv_newton(lambda idx, x, fn=fn: fn(x), grp["x0"].to_numpy(float))

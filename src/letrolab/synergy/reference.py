@@ -749,7 +749,7 @@ class ReferenceResult:
         ccols = [f"conc{c[4:]}" for c in dcols]
         out: dict[str, dict[str, Any]] = {}
         summ = self.blocks.set_index("block_id")
-        for bid, g in self.scores.groupby("block_id", sort=False):
+        for bid, g in self.scores.groupby("block_id", sort=False, observed=True):
             drugs = g[dcols].iloc[0].tolist()
             conc = g[ccols].to_numpy(float)
             vals = {m: g[m].to_numpy(float) for m in self.models}
