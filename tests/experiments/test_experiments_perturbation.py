@@ -11,7 +11,7 @@ import pytest
 
 from letrolab.experiments._model import CROSSTALK_PARAMETERS, crosstalk_off
 from letrolab.experiments.registry import get_experiment
-from letrolab.experiments.runner import run_experiments
+from letrolab.pipeline import run_experiments
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from letrolab.errors import InputError
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
-from letrolab.experiments.runner import reproduce, run_experiments
+from letrolab.pipeline import reproduce, run_experiments
 from letrolab.store import read_provenance, read_table
 
 # A 1x1 transparent PNG (tiny valid image) for the figure plumbing.
@@ -116,7 +116,7 @@ def test_failure_while_writing_leaves_previous_output(tmp_path, monkeypatch):
     def bad_render(result):
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr("letrolab.report.render_report", bad_render)
+    monkeypatch.setattr("letrolab.pipeline.render_report", bad_render)
     with pytest.raises(RuntimeError, match="renderer crashed"):
         reproduce(out, experiments=[TOY], seed=99)
     assert (out / "claims.json").read_bytes() == before

@@ -32,7 +32,7 @@ CHROMIUM_FLAGS = (
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory, worker_id) -> Path:
     """Folder of one ``reproduce(quick=True)`` run shared by all workers of the session."""
-    from letrolab.experiments.runner import reproduce
+    from letrolab.pipeline import reproduce
 
     root = tmp_path_factory.getbasetemp()
     if worker_id != "master":

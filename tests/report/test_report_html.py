@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
-from letrolab.experiments.runner import run_experiments
+from letrolab.pipeline import run_experiments
 from letrolab.report import figure_png, render_report
 
 

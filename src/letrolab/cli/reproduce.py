@@ -50,8 +50,8 @@ def reproduce(
     from letrolab.cli import print_json
     from letrolab.errors import InputError
     from letrolab.experiments.registry import all_experiments, get_experiment
-    from letrolab.experiments.runner import check_overrides
-    from letrolab.experiments.runner import reproduce as run
+    from letrolab.pipeline import check_overrides
+    from letrolab.pipeline import reproduce as run
 
     exps = [get_experiment(i) for i in only] if only else all_experiments()
     raw: dict[str, str] = {}

@@ -16,41 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from letrolab.runs import Figure, Output
 
 __all__ = ["Context", "Experiment", "Figure", "Output", "missing_requirements"]
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A rendered figure: a file name stem, a caption, the image bytes and their MIME type."""
-
-    name: str
-    caption: str
-    data: bytes
-    mime: str = "image/png"
-
-
-@dataclass(frozen=True)
-class Output:
-    """What one experiment produced.
-
-    Attributes
-    ----------
-    tables : dict of str to DataFrame
-        Analysed results, by store table name. Claims are computed from these only.
-    figures : tuple of Figure
-    files : tuple of Path
-        Instrument-like files written (plate reads, layouts, FCS files, blot images), relative
-        to the run's output folder.
-    notes : tuple of str
-        Warnings and remarks raised by the analysis (QC warnings, fit warnings).
-    """
-
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    figures: tuple[Figure, ...] = ()
-    files: tuple[Path, ...] = ()
-    notes: tuple[str, ...] = ()
 
 
 def _no_progress(fraction: float, message: str = "") -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 from letrolab._io import pyplot
 
 if TYPE_CHECKING:  # pragma: no cover
-    from letrolab.experiments.runner import RunResult
+    from letrolab.runs import RunResult
 
 __all__ = ["figure_png", "render_report"]
 

@@ -145,10 +145,14 @@ def read_tidy_csv(text: str, *, source: str = "tidy CSV") -> pd.DataFrame:
     read = df[cols["read"]].to_numpy(dtype=object) if "read" in cols else "value"
     wl = None
     if "wavelength" in cols:
-        wl = pd.to_numeric(df[cols["wavelength"]].mask(df[cols["wavelength"]].eq("")), errors="coerce").to_numpy()
+        wl = pd.to_numeric(
+            df[cols["wavelength"]].mask(df[cols["wavelength"]].eq("")), errors="coerce"
+        ).to_numpy()
     ts = None
     if "time_s" in cols:
-        ts = pd.to_numeric(df[cols["time_s"]].mask(df[cols["time_s"]].eq("")), errors="coerce").to_numpy()
+        ts = pd.to_numeric(
+            df[cols["time_s"]].mask(df[cols["time_s"]].eq("")), errors="coerce"
+        ).to_numpy()
     out = wells_frame(
         plate=plate,
         row=rows,

@@ -1,4 +1,9 @@
-"""Run the registered experiments, evaluate the claims, and write store, report and claims.json.
+"""The pipeline: run the experiments, evaluate the claims, write store, report and claims.json.
+
+This is the orchestration stage of the data flow (ARCHITECTURE.md): it sits above the
+experiments (protocols and claim rules, :mod:`letrolab.experiments`), the results store
+(:mod:`letrolab.store`) and the report (:mod:`letrolab.report`), which share the result types of
+:mod:`letrolab.runs`.
 
 :func:`run_experiments` runs each experiment whose parts are importable, records those that are
 not (with the missing part named) and those that fail (with the error), and evaluates S1–S9 from
@@ -10,137 +15,43 @@ files of one complete run.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from letrolab import __version__
 from letrolab._io import atomic_write_text, staged_dir
 from letrolab._results import jsonable
 from letrolab.errors import InputError, LetrolabError
-from letrolab.experiments._framework import Context, Experiment, Figure, Output
-from letrolab.experiments.claims import ClaimResult, evaluate_claims
+from letrolab.experiments import (
+    Context,
+    Experiment,
+    all_experiments,
+    evaluate_claims,
+    model_provenance,
+    pathway_diagram,
+    trials_table,
+)
+from letrolab.model import get_model
+from letrolab.report import render_report
+from letrolab.runs import ExperimentRun, Figure, RunResult
+from letrolab.store import TableInfo, write_store
 
 __all__ = [
     "ExperimentRun",
     "RunResult",
     "check_overrides",
+    "provenance",
     "reproduce",
     "run_experiments",
 ]
-
-
-@dataclass(frozen=True)
-class ExperimentRun:
-    """One experiment's fate in a run: ``status`` is ``ok``, ``not run`` or ``failed``."""
-
-    id: str
-    title: str
-    claims: tuple[str, ...]
-    status: str
-    reason: str
-    seconds: float
-    methods: str
-    output: Output = field(default_factory=Output)
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-able dict without the tables and figures."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "claims": list(self.claims),
-            "status": self.status,
-            "reason": self.reason,
-            "seconds": round(self.seconds, 3),
-            "tables": sorted(self.output.tables),
-            "figures": [f.name for f in self.output.figures],
-            "files": [str(p) for p in self.output.files],
-            "notes": list(self.output.notes),
-        }
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """A whole run: experiments, claims, all tables and provenance."""
-
-    runs: tuple[ExperimentRun, ...]
-    claims: tuple[ClaimResult, ...]
-    provenance: dict[str, str]
-    diagram: Figure | None = None
-    diagram_note: str = ""
-
-    @property
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Every results table of the run, including ``claims`` and ``experiments``."""
-        from letrolab.experiments.trials import trials_table
-
-        out: dict[str, pd.DataFrame] = {}
-        for run in self.runs:
-            out.update(run.output.tables)
-        out["trials"] = trials_table(out)
-        out["claims"] = pd.DataFrame(
-            [
-                c.summary()
-                | {
-                    "evaluated": c.evaluated,
-                    "rule": c.rule,
-                    "values": json.dumps(jsonable(c.values), sort_keys=True),
-                }
-                for c in self.claims
-            ]
-        )
-        cols = [
-            "id",
-            "title",
-            "claims",
-            "status",
-            "reason",
-            "seconds",
-            "tables",
-            "figures",
-            "files",
-            "notes",
-        ]
-        out["experiments"] = pd.DataFrame(
-            [
-                {k: ("; ".join(v) if isinstance(v, list) else v) for k, v in r.summary().items()}
-                for r in self.runs
-            ],
-            columns=cols,
-        )
-        return out
-
-    @property
-    def complete(self) -> bool:
-        """Whether every experiment ran."""
-        return all(r.status == "ok" for r in self.runs)
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-able dict: experiments, claims, provenance."""
-        return {
-            "experiments": [r.summary() for r in self.runs],
-            "claims": [c.summary() | {"evaluated": c.evaluated} for c in self.claims],
-            "provenance": dict(self.provenance),
-        }
-
-    def to_frame(self) -> pd.DataFrame:
-        """The claims table: id, claim, seed, model, holds, evaluated, rule, values (JSON)."""
-        return self.tables["claims"]
-
-    def report(self) -> str:
-        """Plain-text summary, one line per experiment and claim."""
-        lines = [
-            f"{r.id}: {r.status}{' (' + r.reason + ')' if r.reason else ''}" for r in self.runs
-        ]
-        lines += [c.report() for c in self.claims]
-        return "\n".join(lines)
 
 
 def _versions() -> dict[str, str]:
@@ -169,9 +80,7 @@ def _versions() -> dict[str, str]:
 def _model_provenance() -> dict[str, str]:
     """Model version and source digest, from the model package when it is importable."""
     try:
-        from letrolab.experiments import _model
-
-        return _model.provenance()
+        return model_provenance()
     except Exception as exc:  # the model part absent or broken: say so in the provenance
         return {"model": f"unavailable ({type(exc).__name__}: {exc})"}
 
@@ -179,17 +88,13 @@ def _model_provenance() -> dict[str, str]:
 def _pathway_diagram() -> tuple[Figure | None, str]:
     """The model's own pathway diagram (SVG), or why it is not available."""
     try:
-        from letrolab.experiments import _model
-
-        return _model.pathway_diagram(), ""
+        return pathway_diagram(), ""
     except Exception as exc:  # the model part absent or broken: the report says so
         return None, f"{type(exc).__name__}: {exc}"
 
 
 def provenance(*, quick: bool, seed: int, overrides: Mapping[str, float]) -> dict[str, str]:
     """Provenance of a run: versions, model digest, options, platform, time."""
-    from letrolab import __version__
-
     prov = {
         "letrolab_version": __version__,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -206,13 +111,9 @@ def provenance(*, quick: bool, seed: int, overrides: Mapping[str, float]) -> dic
 
 def check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
     """Validate model parameter overrides: known network parameters, finite values >= 0."""
-    import math
-
     out: dict[str, float] = {}
     if not overrides:
         return out
-    from letrolab.model import get_model
-
     known = get_model().parameters
     for name, value in overrides.items():
         if name not in known:
@@ -346,11 +247,12 @@ def run_experiments(
     claims = evaluate_claims(tables, reasons=reasons)
     diagram, note = _pathway_diagram()
     return RunResult(
-        tuple(runs),
-        tuple(claims),
-        provenance(quick=quick, seed=seed, overrides=overrides),
-        diagram,
-        note,
+        runs=tuple(runs),
+        claims=tuple(claims),
+        provenance=provenance(quick=quick, seed=seed, overrides=overrides),
+        derived={"trials": trials_table(tables)},
+        diagram=diagram,
+        diagram_note=note,
     )
 
 
@@ -376,16 +278,12 @@ def reproduce(
     quick, seed, overrides, on_progress
         As in :func:`run_experiments`.
     experiments : sequence of Experiment, optional
-        Defaults to all registered experiments (:func:`letrolab.experiments.registry.all_experiments`).
+        Defaults to all registered experiments (:func:`letrolab.experiments.all_experiments`).
 
     Returns
     -------
     RunResult
     """
-    from letrolab.experiments.registry import all_experiments
-    from letrolab.report import render_report
-    from letrolab.store import TableInfo, write_store
-
     exps = list(all_experiments() if experiments is None else experiments)
     with staged_dir(out) as stage:
         result = run_experiments(
@@ -396,7 +294,7 @@ def reproduce(
             for name in run.output.tables:
                 info[name] = TableInfo(run.id, run.title)
         info["claims"] = TableInfo("claims", "S1–S9 evaluated from the tables of this store")
-        info["experiments"] = TableInfo("runner", "what ran, what did not and why")
+        info["experiments"] = TableInfo("pipeline", "what ran, what did not and why")
         info["trials"] = TableInfo("trials", "the seed's trials table with the model's predictions")
         write_store(
             stage / "results.duckdb", result.tables, provenance=result.provenance, info=info

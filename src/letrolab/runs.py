@@ -1,0 +1,190 @@
+"""The result types of a ``letrolab reproduce`` run, below both the experiments and the report.
+
+:class:`Output` and :class:`Figure` are what one experiment produces; :class:`ExperimentRun` is
+one experiment's fate in a run; :class:`RunResult` is the whole run. The experiments
+(:mod:`letrolab.experiments`) build them, the pipeline (:mod:`letrolab.pipeline`) assembles them
+and the report (:mod:`letrolab.report`) renders them, so the report depends on this module only
+and never on the experiments package (no import cycle between the two).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from letrolab._results import jsonable
+
+__all__ = ["ClaimOutcome", "ExperimentRun", "Figure", "Output", "RunResult"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A rendered figure: a file name stem, a caption, the image bytes and their MIME type."""
+
+    name: str
+    caption: str
+    data: bytes
+    mime: str = "image/png"
+
+
+@dataclass(frozen=True)
+class Output:
+    """What one experiment produced.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        Analysed results, by store table name. Claims are computed from these only.
+    figures : tuple of Figure
+    files : tuple of Path
+        Instrument-like files written (plate reads, layouts, FCS files, blot images), relative
+        to the run's output folder.
+    notes : tuple of str
+        Warnings and remarks raised by the analysis (QC warnings, fit warnings).
+    """
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: tuple[Figure, ...] = ()
+    files: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class ClaimOutcome(Protocol):
+    """What the run and the report need of an evaluated claim (see ``experiments.claims``)."""
+
+    id: str
+    holds: bool
+    evaluated: bool
+    rule: str
+    values: Mapping[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able dict (one entry of claims.json)."""
+
+    def report(self) -> str:
+        """One line of text."""
+
+
+_EXPERIMENT_COLUMNS = [
+    "id",
+    "title",
+    "claims",
+    "status",
+    "reason",
+    "seconds",
+    "tables",
+    "figures",
+    "files",
+    "notes",
+]
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """One experiment's fate in a run: ``status`` is ``ok``, ``not run`` or ``failed``."""
+
+    id: str
+    title: str
+    claims: tuple[str, ...]
+    status: str
+    reason: str
+    seconds: float
+    methods: str
+    output: Output = field(default_factory=Output)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able dict without the tables and figures."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "claims": list(self.claims),
+            "status": self.status,
+            "reason": self.reason,
+            "seconds": round(self.seconds, 3),
+            "tables": sorted(self.output.tables),
+            "figures": [f.name for f in self.output.figures],
+            "files": [str(p) for p in self.output.files],
+            "notes": list(self.output.notes),
+        }
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A whole run: experiments, claims, all tables and provenance.
+
+    Attributes
+    ----------
+    runs : tuple of ExperimentRun
+    claims : tuple of ClaimOutcome
+    provenance : dict of str to str
+    derived : mapping of str to DataFrame
+        Tables computed from the experiments' tables as a whole (the seed's trials table).
+    diagram : Figure or None
+        The model's pathway diagram, when it could be drawn.
+    diagram_note : str
+        Why there is no diagram.
+    """
+
+    runs: tuple[ExperimentRun, ...]
+    claims: tuple[ClaimOutcome, ...]
+    provenance: dict[str, str]
+    derived: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    diagram: Figure | None = None
+    diagram_note: str = ""
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every results table of the run, including ``claims`` and ``experiments``."""
+        out: dict[str, pd.DataFrame] = {}
+        for run in self.runs:
+            out.update(run.output.tables)
+        out.update(self.derived)
+        out["claims"] = pd.DataFrame(
+            [
+                c.summary()
+                | {
+                    "evaluated": c.evaluated,
+                    "rule": c.rule,
+                    "values": json.dumps(jsonable(c.values), sort_keys=True),
+                }
+                for c in self.claims
+            ]
+        )
+        out["experiments"] = pd.DataFrame(
+            [
+                {k: ("; ".join(v) if isinstance(v, list) else v) for k, v in r.summary().items()}
+                for r in self.runs
+            ],
+            columns=_EXPERIMENT_COLUMNS,
+        )
+        return out
+
+    @property
+    def complete(self) -> bool:
+        """Whether every experiment ran."""
+        return all(r.status == "ok" for r in self.runs)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able dict: experiments, claims, provenance."""
+        return {
+            "experiments": [r.summary() for r in self.runs],
+            "claims": [c.summary() | {"evaluated": c.evaluated} for c in self.claims],
+            "provenance": dict(self.provenance),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The claims table: id, claim, seed, model, holds, evaluated, rule, values (JSON)."""
+        return self.tables["claims"]
+
+    def report(self) -> str:
+        """Plain-text summary, one line per experiment and claim."""
+        lines = [
+            f"{r.id}: {r.status}{' (' + r.reason + ')' if r.reason else ''}" for r in self.runs
+        ]
+        lines += [c.report() for c in self.claims]
+        return "\n".join(lines)
