@@ -8,13 +8,10 @@
 - :func:`model_provenance`, :func:`pathway_diagram`: which model made the numbers, and its map.
 
 Running them and writing the report is the pipeline's job (:mod:`letrolab.pipeline`:
-``reproduce``, ``run_experiments``); the old names here still work, with a deprecation warning.
+``reproduce``, ``run_experiments``), which sits above this package.
 """
 
 from __future__ import annotations
-
-import warnings
-from typing import Any
 
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 from letrolab.experiments._model import pathway_diagram
@@ -37,19 +34,3 @@ __all__ = [
     "pathway_diagram",
     "trials_table",
 ]
-
-_MOVED_TO_PIPELINE = ("RunResult", "reproduce", "run_experiments")
-
-
-def __getattr__(name: str) -> Any:
-    """Deprecated names that moved to :mod:`letrolab.pipeline` (lazy, to avoid a cycle)."""
-    if name in _MOVED_TO_PIPELINE:
-        import letrolab.pipeline
-
-        warnings.warn(
-            f"letrolab.experiments.{name} moved to letrolab.pipeline.{name}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(letrolab.pipeline, name)
-    raise AttributeError(f"module 'letrolab.experiments' has no attribute {name!r}")
