@@ -30,9 +30,12 @@ def _runtime_imports(tree: ast.AST) -> list[str]:
             return
         if isinstance(node, ast.Import):
             found.extend(a.name for a in node.names if a.name.startswith("letrolab"))
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module.startswith("letrolab"):
-                found.append(node.module)
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").startswith("letrolab")
+        ):
+            found.append(str(node.module))
         for child in ast.iter_child_nodes(node):
             visit(child)
 
