@@ -26,8 +26,8 @@ def test_staged_dir_moves_files_on_success(tmp_path):
 
 def test_staged_dir_keeps_previous_output_on_failure(tmp_path):
     target = tmp_path / "out"
-    target.mkdir()
-    (target / "x.csv").write_text("old")
+    with staged_dir(target) as stage:
+        (stage / "x.csv").write_text("old")
     with pytest.raises(RuntimeError, match="boom"), staged_dir(target) as stage:
         (stage / "x.csv").write_text("new")
         raise RuntimeError("boom")
