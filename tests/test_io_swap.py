@@ -133,10 +133,7 @@ def test_kill_9_during_the_swap(tmp_path, exchange, where):
     killed = proc.returncode == -signal.SIGKILL
     # the exchange path has no "between-renames" point, so that child finishes normally
     assert killed == (exchange is False or where != "between-renames"), proc.stderr
-    if not killed or where == "after-swap":
-        expected = NEW
-    else:
-        expected = OLD
+    expected = NEW if not killed or where == "after-swap" else OLD
     # the next run cleans up first (new_stage calls clean_stale), then writes as usual
     stage = new_stage(target)
     assert _content(target) == expected

@@ -351,13 +351,21 @@ def test_mixed_units_are_converted_to_each_blocks_own_unit():
     assert "block u: mixed concentration units converted to uM" in res["u"].warnings
 
 
-def test_fractions_given_instead_of_percentages_are_warned_about():
+def test_fractions_given_instead_of_percentages_are_refused_unless_declared():
+    """Fractions read as percentages gave 'very strong antagonism' (issue 16): refused, and
+    with scale='fraction' the analysis equals the one of the percentages."""
+    from letrolab.errors import InputError
+    from letrolab.synergy.tidy import normalise_combination
+
     singles = [(10.0, 1.0, [2.5, 5, 10, 20, 40]), (20.0, 2.0, [5, 10, 20, 40, 80])]
     df = _two_drug(singles, [(2.0, 5.0, 0.5), (8.0, 10.0, 0.8)])
-    assert not any("at most 1 %" in w for w in chou_talalay(df)["1"].warnings)
+    ref = chou_talalay(df)["1"]
+    assert not any("at most 1 %" in w for w in ref.warnings)
     df["response"] = df["response"] / 100.0
-    block = chou_talalay(df)["1"]
-    assert "block 1: every response is at most 1 %; if they are fractions" in block.warnings[0]
+    with pytest.raises(InputError, match=r"looks like fractions .* --response-scale fraction"):
+        chou_talalay(df)
+    block = chou_talalay(normalise_combination(df, scale="fraction"))["1"]
+    np.testing.assert_allclose(block.ci, ref.ci, rtol=1e-12)
 
 
 def test_no_rows_at_all_is_a_clear_failure_message():

@@ -26,6 +26,13 @@ import pandas as pd
 
 from letrolab.errors import FormatError, InputError
 from letrolab.units import molar_factor
+from letrolab.validate import (
+    check_concentrations,
+    control_warnings,
+    response_to_percent,
+    snap_to_grid,
+    unique_columns,
+)
 
 __all__ = ["Block", "CombinationData", "normalise_combination", "read_combination"]
 
@@ -119,7 +126,7 @@ def _norm(name: str) -> str:
 
 
 def read_combination(
-    source: str | Path | pd.DataFrame, *, response: str = "inhibition"
+    source: str | Path | pd.DataFrame, *, response: str = "inhibition", scale: str | None = None
 ) -> CombinationData:
     """Read a tidy combination table from CSV, TSV or Parquet (or take a DataFrame).
 
@@ -129,6 +136,10 @@ def read_combination(
     response : {"inhibition", "viability"}
         What the ``response`` column holds: % inhibition, or % viability (converted as
         ``100 - viability``).
+    scale : {None, "percent", "fraction"}
+        Scale of the response column (:func:`letrolab.validate.response_to_percent`): None
+        reads percentages and refuses a column that looks like fractions (0-1); "fraction"
+        multiplies by 100.
 
     Raises
     ------
@@ -137,7 +148,7 @@ def read_combination(
     InputError
         If required columns are missing or values are unusable (the message names them).
     """
-    return normalise_combination(_read_table(source), response=response)
+    return normalise_combination(_read_table(source), response=response, scale=scale)
 
 
 def _read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
@@ -171,11 +182,13 @@ def _read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         )
     if df.empty:
         raise InputError(f"{path.name} holds no rows")
+    unique_columns(df.columns, where=path.name)
     return df
 
 
 def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], str, str | None]:
     """Map the table's columns to (drug cols, conc cols, unit cols, response col, replicate col)."""
+    unique_columns(df.columns, where="input table", key=_norm)
     cols = {_norm(c): c for c in df.columns}
 
     def get(*names: str) -> str | None:
@@ -194,14 +207,14 @@ def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], 
     if get("drugrow") is not None:
         drugs = [get("drugrow"), get("drugcol")]
         concs = [get("concr"), get("concc")]
-        units = [get("concrunit", "concunit"), get("conccunit", "concunit")]
+        units = [get("concrunit", *_UNIT_ALIASES), get("conccunit", *_UNIT_ALIASES)]
     else:
         drugs, concs, units = [], [], []
         i = 1
         while get(f"drug{i}") is not None:
             drugs.append(get(f"drug{i}"))
             concs.append(get(f"conc{i}"))
-            units.append(get(f"concunit{i}", f"conc{i}unit", "concunit"))
+            units.append(get(f"concunit{i}", f"conc{i}unit", *_UNIT_ALIASES))
             i += 1
     missing = [
         name
@@ -215,12 +228,23 @@ def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], 
         )
         if col is None
     ]
+    used = {c for c in units if c is not None}
+    stray = [c for c in df.columns if "unit" in _norm(c) and c not in used]
+    if stray:
+        raise InputError(
+            f"column {stray[0]!r} is not a unit column letrolab reads; name it conc_unit (one "
+            "unit for all drugs), conc_r_unit/conc_c_unit (or conc_unit1..N), or units"
+        )
     if len(drugs) < 2 or missing:
         raise InputError(
             "need at least two drug and concentration columns (drug_row/drug_col with "
             f"conc_r/conc_c, or drug1..N with conc1..N); missing {missing or ['drug2', 'conc2']}"
         )
     return drugs, concs, units, resp, replicate  # type: ignore[return-value]
+
+
+#: Column names (normalised) that give one concentration unit for every drug of a row.
+_UNIT_ALIASES = ("concunit", "units", "unit")
 
 
 def _unit_factors(units: np.ndarray) -> np.ndarray:
@@ -230,9 +254,11 @@ def _unit_factors(units: np.ndarray) -> np.ndarray:
     return f[inv]
 
 
-def normalise_combination(df: pd.DataFrame, *, response: str = "inhibition") -> CombinationData:
+def normalise_combination(
+    df: pd.DataFrame, *, response: str = "inhibition", scale: str | None = None
+) -> CombinationData:
     """Normalise a combination DataFrame; see :func:`read_combination`."""
-    out, k, warnings = _normalise_rows(df, response=response)
+    out, k, warnings = _normalise_rows(df, response=response, scale=scale)
     dcols = [f"drug{i + 1}" for i in range(k)]
     ccols = [f"conc{i + 1}" for i in range(k)]
     keys = ["block_id", *dcols, *ccols, "unit"]
@@ -245,7 +271,9 @@ def normalise_combination(df: pd.DataFrame, *, response: str = "inhibition") -> 
     return CombinationData(table=agg, n_drugs=k, warnings=tuple(warnings))
 
 
-def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, int, list[str]]:
+def _normalise_rows(
+    df: pd.DataFrame, *, response: str, scale: str | None = None
+) -> tuple[pd.DataFrame, int, list[str]]:
     """Validated, unit-converted rows (one per well, replicates not yet averaged)."""
     if response not in _RESPONSES:
         raise InputError(f"response must be 'inhibition' or 'viability', not {response!r}")
@@ -255,9 +283,7 @@ def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, i
     k = len(drug_cols)
     warnings: list[str] = []
 
-    out = pd.DataFrame(
-        {"block_id": df[block_col].astype(str) if block_col else pd.Series(["1"] * len(df))}
-    )
+    out = pd.DataFrame({"block_id": _block_ids(df, block_col)})
     for i, c in enumerate(drug_cols):
         out[f"drug{i + 1}"] = df[c].astype(str).str.strip()
     for i, c in enumerate(conc_cols):
@@ -276,6 +302,9 @@ def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, i
         out[f"unit{i + 1}"] = df[c].astype(str).str.strip() if c is not None else ""
 
     resp = pd.to_numeric(df[resp_col], errors="coerce").astype(float)
+    resp = pd.Series(
+        response_to_percent(resp.to_numpy(), scale, where=f"column {resp_col!r}"), index=df.index
+    )
     if response == "viability":
         resp = 100.0 - resp
     out["response"] = resp
@@ -322,10 +351,13 @@ def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, i
         raise InputError(
             "some rows give a concentration unit and others do not; give it on every row"
         )
+    unitless = all(u in ("", "nan", "None") for u in all_units)
     for i in range(k):
         out[f"conc{i + 1}"] = out[f"conc{i + 1}"] * out[f"unit{i + 1}"].map(factors).astype(float)
+        check_concentrations(out[f"conc{i + 1}"], conc_cols[i], unitless=unitless)
     first_unit = out.groupby("block_id", sort=False)["unit1"].transform("first")
     mixed = out[unit_cols_out].ne(first_unit, axis=0).any(axis=1)
+    _snap_converted(out, k, first_unit)
     for bid in pd.unique(out.loc[mixed, "block_id"]):
         unit = first_unit[(out["block_id"] == bid).to_numpy()].iloc[0]  # this block's unit
         warnings.append(f"block {bid}: mixed concentration units converted to {unit}")
@@ -340,4 +372,44 @@ def _normalise_rows(df: pd.DataFrame, *, response: str) -> tuple[pd.DataFrame, i
             f"block {bid}: drug names change within the block; give each pair its own block_id"
         )
 
+    conc = out[[f"conc{i + 1}" for i in range(k)]].to_numpy(dtype=float)
+    warnings.extend(control_warnings(out["block_id"], conc, out["response"]))
     return out, k, warnings
+
+
+def _block_ids(df: pd.DataFrame, block_col: str | None) -> pd.Series:
+    """The block id of every row as text; an empty or missing id is refused."""
+    if block_col is None:
+        return pd.Series(["1"] * len(df), index=df.index)
+    raw = df[block_col]
+    ids = raw.astype(str).str.strip()
+    empty = raw.isna().to_numpy() | (ids == "").to_numpy()
+    if empty.any():
+        rows = (np.flatnonzero(empty) + 2)[:5].tolist()
+        raise InputError(
+            f"column {block_col!r} is empty on file rows {rows}; give every row a block id"
+        )
+    return ids
+
+
+def _snap_converted(out: pd.DataFrame, k: int, first_unit: pd.Series) -> None:
+    """Put doses converted from another unit onto their block's dose grid, in place.
+
+    The grid of a block and drug is the doses given in the block's own unit; a converted dose
+    within 1e-9 (relative) of one of them becomes it, the others lose their round-off
+    (:func:`letrolab.validate.snap_to_grid`).
+    """
+    bids = out["block_id"].to_numpy()
+    for i in range(k):
+        col, ucol = f"conc{i + 1}", f"unit{i + 1}"
+        conv = out[ucol].ne(first_unit).to_numpy()
+        if not conv.any():
+            continue
+        values = out[col].to_numpy(dtype=float).copy()
+        for bid in pd.unique(bids[conv]):
+            in_block = bids == bid
+            sel = conv & in_block
+            grid = values[in_block & ~conv]
+            factor = molar_factor(str(first_unit[sel].iloc[0]))
+            values[sel] = snap_to_grid(values[sel], grid, unit_factor=factor)
+        out[col] = values
