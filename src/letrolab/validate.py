@@ -98,8 +98,8 @@ class Bound:
 
     def describe(self) -> str:
         """The bounds as the help text and the error message state them."""
-        lo = f"> {self.lo:g}" if self.lo_open else f">= {self.lo:g}"
-        return f"{lo} and <= {self.hi:g}" + (f" {self.unit}" if self.unit else "")
+        lo = f"> {_num(self.lo)}" if self.lo_open else f">= {_num(self.lo)}"
+        return f"{lo} and <= {_num(self.hi)}" + (f" {self.unit}" if self.unit else "")
 
     def __call__(self, value) -> float | int:
         """Return ``value`` (a float, or an int with ``integer``) or raise InputError."""
@@ -116,6 +116,10 @@ class Bound:
         if not ok:
             raise InputError(f"{self.name} must be {kind} {self.describe()}, not {value!r}")
         return int(x) if self.integer else x
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def finite_array(values, name: str) -> np.ndarray:

@@ -13,8 +13,15 @@ from typing import Annotated
 import typer
 
 from letrolab.errors import InputError
+from letrolab.validate import Bound, check_memory
 
 __all__ = ["register"]
+
+DAYS = Bound("--days", 0, 3650, lo_open=True, unit="days")
+POINTS_PER_DAY = Bound("--points-per-day", 1, 1440, integer=True)
+DEPRIVATION_H = Bound("--deprivation-h", 0, 87600, unit="h")
+#: Bytes per output time point of a trajectory (about 100 columns of float64, a few copies).
+BYTES_PER_POINT = 4 * 100 * 8
 
 #: Molecular weights (g/mol) of the medium ligands, for mass-unit input.
 LIGAND_MW = {"igf1": 7649.0, "insulin": 5808.0, "androstenedione": 286.4}
@@ -32,7 +39,11 @@ DrugOpt = Annotated[
     typer.Option("--drug", help="NAME=CONC, repeatable, e.g. --drug letrozole=100nM."),
 ]
 DeprOpt = Annotated[
-    float, typer.Option("--deprivation-h", help="Hours of steroid deprivation before stimulation.")
+    float,
+    typer.Option(
+        "--deprivation-h",
+        help=f"Hours of steroid deprivation before stimulation ({DEPRIVATION_H.describe()}).",
+    ),
 ]
 
 
@@ -87,9 +98,15 @@ def register(app: typer.Typer) -> None:
         igf1: Igf1Opt = None,
         insulin: InsOpt = None,
         drug: DrugOpt = None,
-        days: Annotated[float, typer.Option("--days", help="Days of stimulation.")] = 6.0,
+        days: Annotated[
+            float, typer.Option("--days", help=f"Days of stimulation ({DAYS.describe()}).")
+        ] = 6.0,
         points_per_day: Annotated[
-            int, typer.Option("--points-per-day", help="Output resolution (24 = hourly).")
+            int,
+            typer.Option(
+                "--points-per-day",
+                help=f"Output resolution, 24 = hourly ({POINTS_PER_DAY.describe()}).",
+            ),
         ] = 24,
         deprivation_h: DeprOpt = 240.0,
         out: Annotated[
@@ -106,6 +123,14 @@ def register(app: typer.Typer) -> None:
         from letrolab.cli import print_json
         from letrolab.model import simulate
 
+        days, points_per_day = DAYS(days), POINTS_PER_DAY(points_per_day)
+        deprivation_h = DEPRIVATION_H(deprivation_h)
+        n_points = days * points_per_day + 1
+        check_memory(
+            n_points * BYTES_PER_POINT,
+            f"--days {days:g} at --points-per-day {points_per_day} ({n_points:.3g} time points)",
+            "give fewer --days or --points-per-day",
+        )
         if out is not None:
             check_output_dir(out)  # before the simulation, not after it
         cond = _conditions(androstenedione, igf1, insulin, drug)
@@ -144,6 +169,7 @@ def register(app: typer.Typer) -> None:
         from letrolab.model import OBSERVABLES
         from letrolab.model.sbml import export_sbml
 
+        deprivation_h = DEPRIVATION_H(deprivation_h)  # as simulate: nan or -5 is refused
         cond = _conditions(androstenedione, igf1, insulin, drug)
         export_sbml(output, cell_line=cell_line, deprivation_h=deprivation_h, **cond)
         if json_:
@@ -215,13 +241,16 @@ def register(app: typer.Typer) -> None:
     def sensitivity_cmd(
         cell_line: CellLineOpt = "mcf7-aro",
         drug: DrugOpt = None,
-        days: Annotated[float, typer.Option("--days", help="Readout day.")] = 6.0,
+        days: Annotated[
+            float, typer.Option("--days", help=f"Readout day ({DAYS.describe()}).")
+        ] = 6.0,
         json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     ) -> None:
         """Normalised local sensitivities d ln(readout) / d ln(parameter) of key readouts."""
         from letrolab.cli import print_json
         from letrolab.model.calibration import sensitivities
 
+        days = DAYS(days)
         cond = _conditions("10nM", None, None, drug)
         rep = sensitivities(cell_line, drugs=cond["drugs"], days=days)
         if json_:

@@ -22,7 +22,12 @@ from typing import Annotated
 
 import typer
 
+from letrolab.validate import Bound
+
 __all__ = ["register"]
+
+#: The rolling ball's kernel is (2r + 1)^2 pixels; 1000 px is larger than any band spacing.
+BLOT_RADIUS = Bound("--radius", 0, 1000, lo_open=True, unit="px")
 
 
 def _wells_records(wells) -> list[dict]:
@@ -114,7 +119,8 @@ def blot(
         str, typer.Option("--background", help="auto, rolling_ball, rectangles or none.")
     ] = "auto",
     radius: Annotated[
-        float | None, typer.Option("--radius", help="Rolling-ball radius (px).")
+        float | None,
+        typer.Option("--radius", help=f"Rolling-ball radius ({BLOT_RADIUS.describe()})."),
     ] = None,
     control_lane: Annotated[
         int, typer.Option("--control-lane", help="Lane whose bands are 1.")
@@ -129,6 +135,7 @@ def blot(
     from letrolab.assays.blot import analyse_blot, read_blot_image
     from letrolab.cli import _jsonable, print_json
 
+    radius = None if radius is None else BLOT_RADIUS(radius)
     if out is not None:
         check_output_dir(out)
     raw = read_blot_image(image)

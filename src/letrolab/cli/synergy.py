@@ -16,10 +16,12 @@ from typing import Annotated, Any
 import typer
 
 from letrolab.errors import InputError
+from letrolab.validate import Bound
 
 __all__ = ["register"]
 
 MODELS = ("chou-talalay", "bliss", "hsa", "loewe", "zip")
+BOOTSTRAP = Bound("--bootstrap", 20, 100_000, integer=True)
 REFERENCE_MODELS = ("bliss", "hsa", "loewe", "zip")
 
 
@@ -54,6 +56,7 @@ def _read_input(
     layout: Path | None,
     response: str | None,
     read_label: str | None = None,
+    scale: str | None = None,
 ):
     """Read the tidy table (or a plate read + layout): ``(CombinationData, wells)``, the wells
     being the rows as read (one per well, for the bootstrap).
@@ -90,7 +93,8 @@ def _read_input(
     if input_path is None:
         raise InputError("no input; give a tidy table as INPUT, or --plate READ --layout LAYOUT")
     wells = _read_table(input_path)
-    return normalise_combination(wells, response=response or "inhibition"), wells
+    data = normalise_combination(wells, response=response or "inhibition", scale=scale)
+    return data, wells
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,6 +170,7 @@ def _bootstrap(
     response: str,
     convention: str,
     out_dir: Path | None,
+    scale: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Bootstrap intervals of the block summaries: ``{block_id: {"<summary>_lo": ..., ...}}``.
 
@@ -183,6 +188,7 @@ def _bootstrap(
         seed=seed,
         response=response,
         convention=convention,
+        scale=scale,
     )
     for bid, ws in res.warnings.items():
         for w in ws:
@@ -294,7 +300,8 @@ def synergy(
         int,
         typer.Option(
             "--bootstrap",
-            help="Resample the replicate wells of every cell this many times (>= 20) and add "
+            help="Resample the replicate wells of every cell this many times "
+            f"({BOOTSTRAP.describe()}) and add "
             "95 % percentile intervals and a p-value for 'summary != 0' to each block summary "
             "of the reference models. 0 (default): no bootstrap.",
         ),
@@ -302,6 +309,15 @@ def synergy(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the bootstrap's random generator.")
     ] = 0,
+    response_scale: Annotated[
+        str | None,
+        typer.Option(
+            "--response-scale",
+            help="Scale of the response column: 'percent' or 'fraction' (0-1, multiplied by "
+            "100). Default: percent, and a column that looks like fractions is refused.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Combination analysis: Chou-Talalay CI/DRI and the reference models, block by block.
 
@@ -321,11 +337,11 @@ def synergy(
         raise InputError(
             f"--convention must be one of {', '.join(CONVENTIONS)}, not {convention!r}"
         )
-    if bootstrap < 0 or 0 < bootstrap < 20:
-        raise InputError(f"--bootstrap must be 0 (off) or at least 20 resamples, not {bootstrap}")
+    if bootstrap != 0:
+        bootstrap = BOOTSTRAP(bootstrap)
     if seed < 0:
         raise InputError(f"--seed must be a whole number >= 0, not {seed}")
-    data, wells = _read_input(input_path, plate, layout, response, read_label)
+    data, wells = _read_input(input_path, plate, layout, response, read_label, response_scale)
 
     blocks: dict[str, dict[str, Any]] = {}
     ct = None
@@ -359,6 +375,7 @@ def synergy(
                     n_boot=bootstrap,
                     seed=seed,
                     response="viability" if plate is not None else (response or "inhibition"),
+                    scale=response_scale,
                     convention=convention,
                     out_dir=stage,
                 )

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
+from letrolab.validate import Bound, check_memory
+
 __all__ = ["register"]
+
+PATIENTS = Bound("--patients", 1, 1_000_000, integer=True)
+MONTHS = Bound("--months", 0, 120, lo_open=True, unit="months")
+WORKERS = Bound("--workers", 1, 256, integer=True)
+#: Memory per patient and arm (readouts, exposures, the vectorised state; measured about
+#: 0.5 kB, taken generously).
+BYTES_PER_PATIENT_ARM = 4096
 
 _ARM_HELP = (
     "NAME:DRUG:DOSE, optionally /SCHEDULE and +DRUG:DOSE..., e.g. std:letrozole:2.5mg/day or "
@@ -18,14 +27,22 @@ _ARM_HELP = (
 
 def trial(
     arm: Annotated[list[str], typer.Option("--arm", help=_ARM_HELP)],
-    patients: Annotated[int, typer.Option("--patients", help="Virtual patients per arm.")] = 1000,
-    months: Annotated[float, typer.Option("--months", help="Treatment length in months.")] = 3.0,
+    patients: Annotated[
+        int,
+        typer.Option("--patients", help=f"Virtual patients per arm ({PATIENTS.describe()})."),
+    ] = 1000,
+    months: Annotated[
+        float,
+        typer.Option("--months", help=f"Treatment length in months ({MONTHS.describe()})."),
+    ] = 3.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the virtual cohort.")] = 0,
     menopause: Annotated[str, typer.Option("--menopause", help="post or pre.")] = "post",
     population: Annotated[
         str, typer.Option("--population", help="CYP2A6 allele frequencies: european or japanese.")
     ] = "european",
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", help=f"Worker processes ({WORKERS.describe()}).")
+    ] = 1,
     backend: Annotated[
         str, typer.Option("--backend", help="processes, dask or serial.")
     ] = "processes",
@@ -51,6 +68,12 @@ def trial(
     from letrolab.cli import print_json
     from letrolab.model.patient import run_trial
 
+    patients, months, workers = PATIENTS(patients), MONTHS(months), WORKERS(workers)
+    check_memory(
+        patients * max(len(arm), 1) * BYTES_PER_PATIENT_ARM,
+        f"{patients} patients x {len(arm)} arm(s)",
+        "give fewer --patients",
+    )
     if out is not None:
         check_output_dir(out)  # fail before the simulation, not after it
     try:

@@ -12,6 +12,7 @@ nmol, litre and hour.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -69,6 +70,10 @@ def export_sbml(
     """
     import libsbml
 
+    if not (math.isfinite(deprivation_h) and deprivation_h >= 0):
+        from letrolab.errors import InputError
+
+        raise InputError(f"deprivation_h must be >= 0, got {deprivation_h!r}")
     model = model or get_model()
     cl, values = model.resolve(cell_line, parameters)
     if igf1 is not None:

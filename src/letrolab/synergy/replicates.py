@@ -38,6 +38,7 @@ from letrolab.synergy.reference import (
     _score_table,
 )
 from letrolab.synergy.tidy import _normalise_rows, normalise_combination
+from letrolab.validate import check_memory
 
 __all__ = ["BootstrapResult", "bootstrap_summaries"]
 
@@ -120,6 +121,7 @@ def bootstrap_summaries(
     level: float = 0.95,
     response: str = "inhibition",
     convention: str = DEFAULT_CONVENTION,
+    scale: str | None = None,
 ) -> BootstrapResult:
     """Bootstrap intervals and p-values of block synergy summaries from replicate wells.
 
@@ -139,10 +141,17 @@ def bootstrap_summaries(
     convention : {"synergyfinder3", "free", "synergyfinder2"}
         Scoring convention of the point estimates and of every resample, as in
         :func:`letrolab.synergy.reference.reference_scores`.
+    scale : {None, "percent", "fraction"}
+        Scale of the response column, as in :func:`letrolab.synergy.tidy.read_combination`.
 
     Returns
     -------
     BootstrapResult
+
+    Raises
+    ------
+    InputError
+        For bad options, or when the resamples would not fit in the free memory.
     """
     ms = _check_models(models)
     _check_convention(convention)
@@ -154,8 +163,8 @@ def bootstrap_summaries(
         from letrolab.synergy.screen import _batches
 
         source = pd.concat(list(_batches(source, 10**9)), ignore_index=True)
-    rows, k, _w = _normalise_rows(source, response=response)
-    data = normalise_combination(source, response=response)
+    rows, k, _w = _normalise_rows(source, response=response, scale=scale)
+    data = normalise_combination(source, response=response, scale=scale)
     cells = data.table
     dcols = [f"drug{i + 1}" for i in range(k)]
     ccols = [f"conc{i + 1}" for i in range(k)]
@@ -163,6 +172,13 @@ def bootstrap_summaries(
     cell_of_row = rows.groupby(keys, sort=False).ngroup().to_numpy()
     y_raw = rows["response"].to_numpy(float)
     ncell = len(cells)
+    # The resamples are drawn at once: uniforms and picks per well, and a scored table of
+    # ncell rows (about 400 bytes each with its block-id strings) per resample.
+    check_memory(
+        int(n_boot) * (y_raw.size * 24 + ncell * 400),
+        f"a bootstrap of {int(n_boot)} resamples of {y_raw.size} wells",
+        "give fewer resamples",
+    )
 
     # Point estimates from the replicate means.
     sc, summ, _sa, warns = _score_table(cells, k, ms, convention=convention)

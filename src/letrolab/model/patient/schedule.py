@@ -28,9 +28,13 @@ import numpy as np
 
 from letrolab.errors import InputError, UnitError
 from letrolab.units import MOLAR_FACTORS, molar_factor
+from letrolab.validate import MAX_CONC_MOLAR, MIN_CONC_MOLAR
 
 __all__ = ["Arm", "DrugDose", "Schedule", "parse_arm"]
 
+#: Largest oral dose accepted, mg per administration: 10 g is far above any approved oral
+#: anticancer dose (letrozole 2.5 mg, metformin 1 g); more is a unit or typing error.
+MAX_ORAL_DOSE_MG = 10_000.0
 _MASS = {"mg": 1.0, "ug": 1e-3, "µg": 1e-3, "μg": 1e-3, "g": 1e3}
 _DOSE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-zµμ]+)\s*(?:/(.*))?$")
 _EVERY = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*)?(h|hr|hour|hours|d|day|days|daily|week|wk)$")
@@ -187,7 +191,13 @@ def parse_dose(drug: str, text: str, *, pk_catalogue=None) -> DrugDose:
     if unit.lower() in MOLAR_FACTORS or unit in {"M"}:
         if sched is not None:
             raise InputError(f"{where}: a steady exposure takes no schedule; write e.g. {drug}:1uM")
-        return DrugDose(drug, text.strip(), conc_nM=value * molar_factor(unit) * 1e9)
+        molar = value * molar_factor(unit)
+        if not MIN_CONC_MOLAR <= molar <= MAX_CONC_MOLAR:
+            raise InputError(
+                f"{where}: {value:g} {unit} is not a possible concentration; give one between "
+                f"{MIN_CONC_MOLAR:g} and {MAX_CONC_MOLAR:g} M"
+            )
+        return DrugDose(drug, text.strip(), conc_nM=molar * 1e9)
     mass = _MASS.get(unit.lower() if unit.lower() != "g" else "g")
     if mass is None:
         raise UnitError(
@@ -196,6 +206,11 @@ def parse_dose(drug: str, text: str, *, pk_catalogue=None) -> DrugDose:
         )
     if sched is None:
         raise InputError(f"{where}: an oral dose needs a schedule; write e.g. {drug}:{text}/day")
+    if value * mass > MAX_ORAL_DOSE_MG:
+        raise InputError(
+            f"{where}: {value * mass:g} mg per dose is more than the {MAX_ORAL_DOSE_MG:g} mg "
+            "letrolab accepts; check the dose and its unit"
+        )
     from letrolab.model.patient.pk import load_pk_catalogue, require
 
     require(load_pk_catalogue() if pk_catalogue is None else pk_catalogue, drug)
