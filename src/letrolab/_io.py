@@ -124,11 +124,19 @@ def pyplot():
 
     Every plotting module calls this instead of importing matplotlib at module level, so that
     ``import letrolab`` never loads matplotlib and no figure ever needs a display.
+
+    It also sets the two rcParams every letrolab figure needs: ``text.parse_math`` off (user
+    text such as a drug named ``$x^{$`` is drawn as written, never parsed as mathtext, which
+    failed on layout already) and a fixed ``svg.hashsalt`` (the same figure gives the same
+    SVG bytes). letrolab's own labels use no mathtext.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    matplotlib.rcParams["text.parse_math"] = False
+    matplotlib.rcParams["svg.hashsalt"] = "letrolab"
 
     return plt
 

@@ -264,6 +264,7 @@ def test_results_render_as_text_dict_and_tables(tmp_path):
     res.write_tables(tmp_path)
     written = sorted(p.name for p in (tmp_path / "block_1").iterdir())
     assert written == [
+        "block_id.txt",
         "fa_ci_curve.csv",
         "fa_ci_table.csv",
         "isobologram.csv",

@@ -126,7 +126,7 @@ def _json_entries(batch, keys: tuple[str, ...], model: str) -> list[dict]:
 
 
 def _write_outputs(batch, out: Path) -> None:
-    from letrolab._io import staged_dir
+    from letrolab._io import atomic_write_text, csv_text, staged_dir
     from letrolab.assays.flow_plots import save_cell_cycle_figure
     from letrolab.cli import _jsonable
 
@@ -136,7 +136,7 @@ def _write_outputs(batch, out: Path) -> None:
         (stage / "cellcycle.json").write_text(
             json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n"
         )
-        batch.to_frame().to_csv(stage / "cellcycle.csv", index=False)
+        atomic_write_text(stage / "cellcycle.csv", csv_text(batch.to_frame(), index=False))
         used: set[str] = set()
         for r in batch.results:
             if not r:

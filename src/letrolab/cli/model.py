@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
         """Simulate one condition: steroid deprivation, then androstenedione + drugs."""
         import json
 
-        from letrolab._io import check_output_dir, staged_dir
+        from letrolab._io import atomic_write_text, check_output_dir, csv_text, staged_dir
         from letrolab._results import jsonable
         from letrolab.cli import print_json
         from letrolab.model import simulate
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
         doc = res.summary()
         if out is not None:
             with staged_dir(out) as stage:
-                res.to_frame().to_csv(stage / "trajectories.csv", index=False)
+                atomic_write_text(stage / "trajectories.csv", csv_text(res.to_frame(), index=False))
                 (stage / "simulation.json").write_text(
                     json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n"
                 )

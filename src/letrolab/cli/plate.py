@@ -59,7 +59,7 @@ def plate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Read a plate-reader file; with --layout also % viability, QC and the combination table."""
-    from letrolab._io import atomic_write_text, check_output_dir, staged_dir
+    from letrolab._io import atomic_write_text, check_output_dir, csv_text, staged_dir
     from letrolab.assays.plates import analyse_plate, detect_format, read_plate
     from letrolab.cli import _jsonable, print_json
     from letrolab.errors import InputError
@@ -84,11 +84,13 @@ def plate(
         doc.update(res.summary())
     if out is not None:
         with staged_dir(out) as stage:
-            wells.to_csv(stage / "wells.csv", index=False)
+            atomic_write_text(stage / "wells.csv", csv_text(wells, index=False))
             if res is not None:
-                res.viability.to_csv(stage / "viability.csv", index=False)
+                atomic_write_text(stage / "viability.csv", csv_text(res.viability, index=False))
                 if res.combination is not None:
-                    res.combination.to_csv(stage / "combination.csv", index=False)
+                    atomic_write_text(
+                        stage / "combination.csv", csv_text(res.combination, index=False)
+                    )
                 qc = _jsonable([q.summary() for q in res.qc])
                 atomic_write_text(stage / "qc.json", json.dumps(qc, indent=2))
                 res.plot(stage / "plates.png")
@@ -131,7 +133,7 @@ def blot(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Measure the bands of a Western blot image (ImageJ Gel Analyzer style)."""
-    from letrolab._io import atomic_write_text, check_output_dir, staged_dir
+    from letrolab._io import atomic_write_text, check_output_dir, csv_text, staged_dir
     from letrolab.assays.blot import analyse_blot, read_blot_image
     from letrolab.cli import _jsonable, print_json
 
@@ -147,7 +149,7 @@ def blot(
         from letrolab.assays.blot_plots import plot_blot
 
         with staged_dir(out) as stage:
-            res.bands.to_csv(stage / "bands.csv", index=False)
+            atomic_write_text(stage / "bands.csv", csv_text(res.bands, index=False))
             plot_blot(res, path=stage / "blot.png", image=raw, title=image.name)
             atomic_write_text(stage / "blot.json", json.dumps(_jsonable(doc), indent=2))
     if as_json:

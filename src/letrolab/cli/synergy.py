@@ -177,7 +177,7 @@ def _bootstrap(
     Uses :func:`letrolab.synergy.replicates.bootstrap_summaries` on the wells themselves (the
     replicate means are what the point estimates use). Writes ``reference_bootstrap.csv``.
     """
-    from letrolab._io import atomic_write_text
+    from letrolab._io import atomic_write_text, csv_text
     from letrolab._results import jsonable
     from letrolab.synergy.replicates import bootstrap_summaries
 
@@ -195,7 +195,7 @@ def _bootstrap(
             if w.startswith("no replicates"):
                 sys.stderr.write(f"warning: block {bid}: {w}\n")
     if out_dir is not None:
-        atomic_write_text(out_dir / "reference_bootstrap.csv", res.blocks.to_csv(index=False))
+        atomic_write_text(out_dir / "reference_bootstrap.csv", csv_text(res.blocks, index=False))
     keys = [f"{m}_{s}_{e}" for m in models for s in ("mean", "msa") for e in ("lo", "hi", "p")]
     out: dict[str, dict[str, Any]] = {}
     for row in res.blocks.to_dict(orient="records"):
@@ -212,9 +212,10 @@ def _write_chou_talalay(result: Any, out_dir: Path) -> None:
     from letrolab.synergy.ct_plots import plot_block
 
     result.write_tables(out_dir)
-    for block in result.blocks.values():
+    names = result.dirnames()
+    for bid, block in result.blocks.items():
         if block:
-            plot_block(block, out_dir / block.dirname)
+            plot_block(block, out_dir / names[bid])
 
 
 def synergy(

@@ -506,7 +506,8 @@ def fit_hill(
     lmax = np.where(pos, lx, -np.inf).max(1)
     # Work in log doses centred on each curve's geometric dose mid-range, so that a change of
     # unit changes nothing in the iteration (step sizes, damping, stopping).
-    shift = np.where(np.isfinite(lmin) & np.isfinite(lmax), 0.5 * (lmin + lmax), 0.0)
+    with np.errstate(invalid="ignore"):  # a curve without doses > 0: inf + -inf, not used
+        shift = np.where(np.isfinite(lmin) & np.isfinite(lmax), 0.5 * (lmin + lmax), 0.0)
     lx = np.where(pos, lx - shift[:, None], lx)
     lmin = lmin - shift
     lmax = lmax - shift

@@ -488,7 +488,11 @@ class BlockCI:
 
     @property
     def dirname(self) -> str:
-        """A file-system-safe folder name for the block's output."""
+        """A file-system-safe folder name for the block's output, on its own.
+
+        Two ids can give the same name here (``a/b`` and ``a_b``); writers of several blocks
+        use :meth:`ChouTalalayResult.dirnames`, which keeps them apart.
+        """
         return "block_" + (re.sub(r"[^A-Za-z0-9._-]+", "_", self.block_id).strip("._") or "x")
 
     @property
@@ -628,6 +632,13 @@ class ChouTalalayResult:
     def __getitem__(self, block_id: str) -> BlockCI | Failed:
         return self.blocks[str(block_id)]
 
+    def dirnames(self) -> dict[str, str]:
+        """``{block_id: folder name}``: file-system safe and unique, a short hash where two
+        ids would otherwise share a folder (:func:`letrolab._io.safe_names`)."""
+        from letrolab._io import safe_names
+
+        return safe_names(self.blocks, prefix="block_")
+
     def __len__(self) -> int:
         return len(self.blocks)
 
@@ -688,8 +699,9 @@ class ChouTalalayResult:
         import json
         from pathlib import Path
 
-        from letrolab._io import atomic_write_text
+        from letrolab._io import atomic_write_text, csv_text
 
+        names = self.dirnames()
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(
@@ -699,7 +711,8 @@ class ChouTalalayResult:
         for res in self.blocks.values():
             if not res:
                 continue
-            d = out / res.dirname
+            d = out / names[res.block_id]
+            atomic_write_text(d / "block_id.txt", res.block_id + "\n")
             tables = {
                 "single_agents.csv": pd.DataFrame(
                     [f.summary() for f in res.single_agents.values()]
@@ -713,7 +726,7 @@ class ChouTalalayResult:
                     [m.curve().assign(mixture=m.name) for m in res.mixtures], ignore_index=True
                 )
             for name, df in tables.items():
-                atomic_write_text(d / name, df.to_csv(index=False))
+                atomic_write_text(d / name, csv_text(df, index=False))
             if res.warnings:
                 atomic_write_text(d / "warnings.txt", "\n".join(res.warnings) + "\n")
 

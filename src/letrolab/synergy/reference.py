@@ -792,9 +792,8 @@ class ReferenceResult:
         normalised ``table``) and ``block_<id>/ref_heatmap_<model>.png`` (two drugs). Use
         :func:`letrolab._io.staged_dir` around it for an atomic folder.
         """
-        import re
 
-        from letrolab._io import atomic_write_bytes
+        from letrolab._io import atomic_write_bytes, atomic_write_text, safe_names
 
         if fmt not in ("csv", "parquet"):
             raise InputError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
@@ -808,7 +807,9 @@ class ReferenceResult:
         ):
             path = out / f"{name}.{fmt}"
             if fmt == "csv":
-                data = df.to_csv(index=False).encode()
+                from letrolab._io import csv_text
+
+                data = csv_text(df, index=False).encode()
             else:
                 import io
 
@@ -823,8 +824,11 @@ class ReferenceResult:
         for m in self.models:
             written.append(ref_plots.plot_block_ranking(self.blocks, m, out / f"ranking_{m}.png"))
         two = "drug3" not in self.scores
-        for bid in list(self.blocks["block_id"].astype(str))[:max_figure_blocks]:
-            d = out / ("block_" + (re.sub(r"[^A-Za-z0-9._-]+", "_", bid).strip("._") or "x"))
+        ids = list(self.blocks["block_id"].astype(str))
+        names = safe_names(ids, prefix="block_")  # the folders Chou-Talalay writes too
+        for bid in ids[:max_figure_blocks]:
+            d = out / names[bid]
+            written.append(atomic_write_text(d / "block_id.txt", bid + "\n"))
             if table is not None and len(self.single_agents):
                 written.append(
                     ref_plots.plot_dose_response(

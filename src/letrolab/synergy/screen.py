@@ -264,7 +264,9 @@ class _Sink:
             first = self.fh is None
             if first:
                 self.fh = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
-            df.to_csv(self.fh, sep=sep, header=first, index=False)
+            from letrolab._io import csv_text
+
+            self.fh.write(csv_text(df, sep=sep, header=first, index=False))
 
     def close(self, ok: bool) -> pd.DataFrame | None:
         if self.target is None:

@@ -402,13 +402,13 @@ class TrialResult:
 
     def write(self, out_dir: str | os.PathLike, *, figures: bool = True) -> Path:
         """Write the per-patient table, the per-arm table, summary.json and figures, atomically."""
-        from letrolab._io import staged_dir
+        from letrolab._io import atomic_write_text, csv_text, staged_dir
         from letrolab._results import jsonable
 
         out = Path(out_dir)
         with staged_dir(out) as stage:
             self.to_frame().to_parquet(stage / "patients.parquet", index=False)
-            self.arms_frame().to_csv(stage / "arms.csv", index=False)
+            atomic_write_text(stage / "arms.csv", csv_text(self.arms_frame(), index=False))
             (stage / "summary.json").write_text(
                 json.dumps(jsonable(self.summary()), indent=2, allow_nan=False) + "\n"
             )
