@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from letrolab import __version__
-from letrolab._io import atomic_write_text, staged_dir
+from letrolab._io import atomic_write_text, commit_stage, discard_stage, new_stage
 from letrolab._results import jsonable
 from letrolab.errors import InputError, LetrolabError
 from letrolab.experiments import (
@@ -48,6 +48,7 @@ __all__ = [
     "ExperimentRun",
     "RunResult",
     "check_overrides",
+    "incomplete_dir",
     "provenance",
     "reproduce",
     "run_experiments",
@@ -267,9 +268,10 @@ def reproduce(
 ) -> RunResult:
     """Run the seed's experiments and write ``out/{report.html,claims.json,results.duckdb}``.
 
-    Everything is written into a staging folder first and moved into ``out`` only when the
-    whole run succeeded (:func:`letrolab._io.staged_dir`). The instrument files go to
-    ``out/raw/<experiment>/``.
+    Everything is written into a staging folder first, and swapped in for ``out`` as a whole
+    only when the whole run succeeded (every experiment ran; :func:`letrolab._io.commit_stage`):
+    a run with an experiment that could not run leaves ``out`` untouched and puts its output in
+    :func:`incomplete_dir` instead. The instrument files go to ``out/raw/<experiment>/``.
 
     Parameters
     ----------
@@ -285,24 +287,39 @@ def reproduce(
     RunResult
     """
     exps = list(all_experiments() if experiments is None else experiments)
-    with staged_dir(out) as stage:
-        result = run_experiments(
-            exps, outdir=stage, quick=quick, seed=seed, overrides=overrides, on_progress=on_progress
-        )
-        info = {}
-        for run in result.runs:
-            for name in run.output.tables:
-                info[name] = TableInfo(run.id, run.title)
-        info["claims"] = TableInfo("claims", "S1–S9 evaluated from the tables of this store")
-        info["experiments"] = TableInfo("pipeline", "what ran, what did not and why")
-        info["trials"] = TableInfo("trials", "the seed's trials table with the model's predictions")
-        write_store(
-            stage / "results.duckdb", result.tables, provenance=result.provenance, info=info
-        )
-        claims_doc = [c.summary() for c in result.claims]
-        atomic_write_text(
-            stage / "claims.json",
-            json.dumps(jsonable(claims_doc), indent=2, allow_nan=False) + "\n",
-        )
-        atomic_write_text(stage / "report.html", render_report(result))
+    stage = new_stage(out)
+    try:
+        result = _write_run(stage, exps, quick, seed, overrides, on_progress)
+        commit_stage(stage, out if result.complete else incomplete_dir(out))
+    finally:
+        discard_stage(stage)
+    return result
+
+
+def incomplete_dir(out: str | os.PathLike) -> Path:
+    """Where :func:`reproduce` puts the output of a run in which an experiment could not run:
+    ``<out>.incomplete`` beside ``out``, which keeps the last complete run."""
+    out = Path(out)
+    return out.with_name(out.name + ".incomplete")
+
+
+def _write_run(stage: Path, exps, quick, seed, overrides, on_progress) -> RunResult:
+    """Run the experiments into ``stage`` and write store, claims and report there."""
+    result = run_experiments(
+        exps, outdir=stage, quick=quick, seed=seed, overrides=overrides, on_progress=on_progress
+    )
+    info = {}
+    for run in result.runs:
+        for name in run.output.tables:
+            info[name] = TableInfo(run.id, run.title)
+    info["claims"] = TableInfo("claims", "S1–S9 evaluated from the tables of this store")
+    info["experiments"] = TableInfo("pipeline", "what ran, what did not and why")
+    info["trials"] = TableInfo("trials", "the seed's trials table with the model's predictions")
+    write_store(stage / "results.duckdb", result.tables, provenance=result.provenance, info=info)
+    claims_doc = [c.summary() for c in result.claims]
+    atomic_write_text(
+        stage / "claims.json",
+        json.dumps(jsonable(claims_doc), indent=2, allow_nan=False) + "\n",
+    )
+    atomic_write_text(stage / "report.html", render_report(result))
     return result

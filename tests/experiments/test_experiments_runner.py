@@ -91,8 +91,13 @@ def test_duplicate_experiment_and_bad_seed(tmp_path):
 
 
 def test_reproduce_writes_the_three_outputs(tmp_path):
-    out = tmp_path / "out"
-    res = reproduce(out, experiments=[TOY, ABSENT], seed=11)
+    """An incomplete run (ABSENT cannot run) writes beside ``out``, never into it."""
+    from letrolab.pipeline import incomplete_dir
+
+    res = reproduce(tmp_path / "out", experiments=[TOY, ABSENT], seed=11)
+    assert not res.complete and not (tmp_path / "out").exists()
+    out = incomplete_dir(tmp_path / "out")
+    assert out.name == "out.incomplete"
     doc = json.loads((out / "claims.json").read_text())
     assert [d["id"] for d in doc] == [f"S{i}" for i in range(1, 10)]
     assert all(list(d) == ["id", "claim", "seed", "model", "holds"] for d in doc)
@@ -121,6 +126,28 @@ def test_failure_while_writing_leaves_previous_output(tmp_path, monkeypatch):
         reproduce(out, experiments=[TOY], seed=99)
     assert (out / "claims.json").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # staging folder removed
+
+
+def test_an_incomplete_run_leaves_the_last_complete_output_untouched(tmp_path):
+    """README: the output folder is replaced only when the whole run succeeded (issue 16)."""
+    from letrolab.pipeline import incomplete_dir
+
+    out = tmp_path / "out"
+    reproduce(out, experiments=[TOY], seed=1)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    res = reproduce(out, experiments=[TOY, ABSENT], seed=2)
+    assert not res.complete
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert (incomplete_dir(out) / "claims.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "out.incomplete"]
+
+
+def test_a_new_run_does_not_keep_files_of_an_earlier_one(tmp_path):
+    out = tmp_path / "out"
+    reproduce(out, experiments=[TOY], seed=1)
+    (out / "raw" / "toy" / "stale.csv").write_text("from an earlier run")
+    reproduce(out, experiments=[TOY], seed=1)
+    assert not (out / "raw" / "toy" / "stale.csv").exists()
 
 
 def test_run_result_renders_itself(tmp_path):

@@ -50,7 +50,7 @@ def reproduce(
     from letrolab.cli import print_json
     from letrolab.errors import InputError
     from letrolab.experiments.registry import all_experiments, get_experiment
-    from letrolab.pipeline import check_overrides
+    from letrolab.pipeline import check_overrides, incomplete_dir
     from letrolab.pipeline import reproduce as run
 
     exps = [get_experiment(i) for i in only] if only else all_experiments()
@@ -101,11 +101,16 @@ def reproduce(
         for c in result.claims:
             verdict = "holds" if c.holds else ("FAILS" if c.evaluated else "not evaluated")
             typer.echo(f"{c.id}: {verdict}")
-        typer.echo(f"report: {Path(out) / 'report.html'}")
+        where = Path(out) if result.complete else incomplete_dir(out)
+        typer.echo(f"report: {where / 'report.html'}")
     for r in result.runs:
         if r.status != "ok":
             sys.stderr.write(f"warning: experiment {r.id} {r.status}: {r.reason}\n")
     if not result.complete:
+        sys.stderr.write(
+            f"warning: the run is incomplete, so {out} was left as it was; this run's output "
+            f"is in {incomplete_dir(out)}\n"
+        )
         raise typer.Exit(1)
 
 
