@@ -51,6 +51,7 @@ from letrolab._io import atomic_write_text
 from letrolab.assays.plates._wells import parse_well
 from letrolab.errors import FormatError, InputError
 from letrolab.units import molar_factor
+from letrolab.validate import unique_columns
 
 __all__ = ["ROLES", "Layout", "read_layout", "write_layout"]
 
@@ -144,6 +145,7 @@ def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -
             )
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
             raise FormatError(f"{label}: cannot read the layout as a table: {exc}") from None
+    unique_columns(df.columns, where=label, key=_norm)
     cols = {}
     for c in df.columns:
         cols.setdefault(_norm(c), c)
@@ -188,7 +190,7 @@ def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -
         out[f"drug{i}"] = df[cols[f"drug{i}"]].str.strip().to_numpy()
         craw = df[cols[f"conc{i}"]].str.strip() if f"conc{i}" in cols else pd.Series([""] * len(df))
         conc = pd.to_numeric(craw.replace("", "0"), errors="coerce")
-        badc = conc.isna() | (conc < 0)
+        badc = conc.isna() | (conc < 0) | ~np.isfinite(conc.to_numpy(dtype=float))
         if badc.any():
             j = int(np.flatnonzero(badc.to_numpy())[0])
             raise InputError(
