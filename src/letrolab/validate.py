@@ -212,8 +212,11 @@ def unique_columns(
         for c in cols:
             k = key(c)
             if k in seen:
-                dup.append(f"{seen[k]}' and '{c}")
-            seen.setdefault(k, c)
+                raise InputError(
+                    f"{where}: columns '{seen[k]}' and '{c}' name the same column (letrolab "
+                    "ignores case, spaces and punctuation in column names); keep one"
+                )
+            seen[k] = c
     if dup:
         raise InputError(
             f"{where}: column '{dup[0]}' appears more than once; give each column once "
