@@ -55,7 +55,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(run_cli, tmp_path, arg
     shutil.copytree(HERE, corpus, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     out = tmp_path / "out"
     argv = args.format(d=corpus, out=out, ex=EXAMPLE).split()
-    if not argv[0] == "model":
+    if argv[0] != "model":
         argv += ["--out", str(out)]
     code, stdout, err = run_cli(*argv)
     assert code == 2, err
