@@ -435,12 +435,20 @@ def neutralise_cell(value):
 def csv_text(df, **kwargs) -> str:
     """``df.to_csv(**kwargs)`` with every text cell and column name neutralised
     (:func:`neutralise_cell`); the frame itself is not changed."""
+    import pandas as pd
+
     df = df.rename(columns=neutralise_cell)
-    obj = [c for c in df.columns if df[c].dtype == object or str(df[c].dtype) == "string"]
-    if obj:
+    text = [
+        c
+        for c in df.columns
+        if pd.api.types.is_object_dtype(df[c])
+        or pd.api.types.is_string_dtype(df[c])
+        or isinstance(df[c].dtype, pd.CategoricalDtype)
+    ]
+    if text:
         df = df.copy()
-        for c in obj:
-            df[c] = df[c].map(neutralise_cell)
+        for c in text:
+            df[c] = df[c].astype(object).map(neutralise_cell)
     if "index" in kwargs and kwargs["index"] is not False and df.index.dtype == object:
         df.index = df.index.map(neutralise_cell)
     return df.to_csv(**kwargs)
