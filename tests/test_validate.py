@@ -218,7 +218,7 @@ def test_cli_drug_names_that_look_like_formulas_or_mathtext(run_cli, tmp_path):
     for name in ("=cmd|' /C calc'!A0", "$x^{$"):
         _two_blocks(["1"], drug=name).to_csv(tmp_path / "t.csv", index=False)
         out = tmp_path / "o"
-        code, stdout, err = run_cli("synergy", tmp_path / "t.csv", "--out", out, "-m", "all")
+        code, _, err = run_cli("synergy", tmp_path / "t.csv", "--out", out, "-m", "all")
         assert code == 0, err
         assert (out / "block_1" / "median_effect.png").is_file()
         for csv in out.rglob("*.csv"):
