@@ -338,6 +338,8 @@ def synergy(
         raise InputError(
             f"--convention must be one of {', '.join(CONVENTIONS)}, not {convention!r}"
         )
+    if bootstrap < 0 or 0 < bootstrap < 20:
+        raise InputError(f"--bootstrap must be 0 (off) or at least 20 resamples, not {bootstrap}")
     if bootstrap != 0:
         bootstrap = BOOTSTRAP(bootstrap)
     if seed < 0:

@@ -12,7 +12,6 @@ from letrolab.validate import Bound, check_memory
 __all__ = ["register"]
 
 PATIENTS = Bound("--patients", 1, 1_000_000, integer=True)
-MONTHS = Bound("--months", 0, 120, lo_open=True, unit="months")
 WORKERS = Bound("--workers", 1, 256, integer=True)
 #: Memory per patient and arm (readouts, exposures, the vectorised state; measured about
 #: 0.5 kB, taken generously).
@@ -33,7 +32,7 @@ def trial(
     ] = 1000,
     months: Annotated[
         float,
-        typer.Option("--months", help=f"Treatment length in months ({MONTHS.describe()})."),
+        typer.Option("--months", help="Treatment length in months (> 0 and <= 120)."),
     ] = 3.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the virtual cohort.")] = 0,
     menopause: Annotated[str, typer.Option("--menopause", help="post or pre.")] = "post",
@@ -68,7 +67,7 @@ def trial(
     from letrolab.cli import print_json
     from letrolab.model.patient import run_trial
 
-    patients, months, workers = PATIENTS(patients), MONTHS(months), WORKERS(workers)
+    patients, workers = PATIENTS(patients), WORKERS(workers)  # run_trial checks --months
     check_memory(
         patients * max(len(arm), 1) * BYTES_PER_PATIENT_ARM,
         f"{patients} patients x {len(arm)} arm(s)",
