@@ -240,3 +240,17 @@ def test_svg_figures_are_byte_identical_for_the_same_content(tmp_path):
     a, b = (p.read_bytes() for p in paths)
     assert a == b
     assert b"<dc:date>" not in a
+
+
+def test_american_spellings_are_deprecated_aliases_of_the_british_ones():
+    """Issue 18: one spelling (analyse, normalise) in the public API, old names still work."""
+    import letrolab.assays as assays
+
+    assert "analyse_cell_cycle" in assays.__all__ and "analyze_cell_cycle" not in assays.__all__
+    with pytest.warns(DeprecationWarning, match="analyze_cell_cycle is deprecated; use"):
+        old = assays.analyze_cell_cycle
+    assert old is assays.analyse_cell_cycle
+    with pytest.warns(DeprecationWarning, match="analyze_batch is deprecated"):
+        assert assays.analyze_batch is assays.analyse_batch
+    with pytest.raises(AttributeError, match="no attribute 'analyze_plate'"):
+        assays.analyze_plate  # noqa: B018

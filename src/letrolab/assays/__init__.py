@@ -1,13 +1,18 @@
-"""letrolab.assays: readers and analyses of lab files (FCS + cell cycle / sub-G1, plates, blots)."""
+"""letrolab.assays: readers and analyses of lab files (FCS + cell cycle / sub-G1, plates, blots).
 
+Public names spell analyse and normalise the British way; ``analyze_cell_cycle`` and
+``analyze_batch`` still resolve, with a DeprecationWarning.
+"""
+
+from letrolab._deprecation import renamed
 from letrolab.assays.blot import BlotResult, analyse_blot, normalise_bands, render_blot
 from letrolab.assays.cellcycle import (
     CellCycleBatch,
     CellCycleResult,
-    analyze_batch,
-    analyze_cell_cycle,
     simulate_dna_content,
 )
+from letrolab.assays.cellcycle import analyze_batch as analyse_batch
+from letrolab.assays.cellcycle import analyze_cell_cycle as analyse_cell_cycle
 from letrolab.assays.fcs import FcsData, read_fcs, write_fcs
 from letrolab.assays.plates import (
     analyse_plate,
@@ -23,10 +28,10 @@ __all__ = [
     "CellCycleBatch",
     "CellCycleResult",
     "FcsData",
+    "analyse_batch",
     "analyse_blot",
+    "analyse_cell_cycle",
     "analyse_plate",
-    "analyze_batch",
-    "analyze_cell_cycle",
     "normalise_bands",
     "read_fcs",
     "read_layout",
@@ -38,3 +43,9 @@ __all__ = [
     "write_layout",
     "write_plate",
 ]
+
+__getattr__ = renamed(
+    __name__,
+    {"analyze_cell_cycle": "analyse_cell_cycle", "analyze_batch": "analyse_batch"},
+    globals(),
+)
