@@ -1,6 +1,6 @@
 """letrolab.assays: readers and analyses of lab files (FCS + cell cycle / sub-G1, plates, blots)."""
 
-from letrolab.assays.blot import BlotResult, analyse_blot, normalise_bands, render_blot
+from letrolab.assays.blot import BlotResult, analyse_blot, normalise_bands
 from letrolab.assays.cellcycle import (
     CellCycleBatch,
     CellCycleResult,
@@ -32,7 +32,6 @@ __all__ = [
     "read_layout",
     "read_plate",
     "read_plate_combination",
-    "render_blot",
     "simulate_dna_content",
     "write_fcs",
     "write_layout",
