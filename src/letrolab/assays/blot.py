@@ -455,60 +455,84 @@ def _strip_edges(h: int) -> np.ndarray:
     return np.linspace(0, h, int(np.clip(h // 40, 3, 12)) + 1).round().astype(int)
 
 
-def _tilt(occ: np.ndarray) -> np.ndarray:
-    """Sideways drift of the lanes per row (px), a straight line fitted to strip offsets.
-
-    Each horizontal strip's column profile is cross-correlated with the whole image's
-    (:func:`scipy.signal.correlate`, parabolic sub-pixel peak); the offsets, weighted by how
-    much structure the strip has, give the line. Zero when the strips move by less than 2 px
-    (a gel's grain shifts them by about 1 px).
-    """
-    from scipy.ndimage import gaussian_filter1d
+def _strip_lag(p: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    """Shift (px) of profile ``p`` against ``ref`` and their correlation coefficient there:
+    the peak of the cross-correlation (:func:`scipy.signal.correlate`) within max(3 px, 5 %
+    of the width), parabolic sub-pixel."""
     from scipy.signal import correlate
 
-    h, w = occ.shape
-    ref = gaussian_filter1d(occ.mean(axis=0), 1.0)
-    ref = ref - ref.mean()
-    edges = _strip_edges(h)
-    ys, offs, wts = [], [], []
-    for a, b in itertools.pairwise(edges):
+    w = len(p)
+    reach = max(3, w // 20)
+    c = correlate(p, ref, mode="full")
+    lag = w - 1
+    k = int(np.argmax(c[lag - reach : lag + reach + 1])) + lag - reach
+    frac = 0.0
+    if 0 < k < len(c) - 1 and c[k - 1] - 2 * c[k] + c[k + 1] < 0:
+        frac = 0.5 * (c[k - 1] - c[k + 1]) / (c[k - 1] - 2 * c[k] + c[k + 1])
+    r = float(c[k] / max(np.linalg.norm(p) * np.linalg.norm(ref), 1e-12))
+    return k - lag + frac, r
+
+
+def _tilt(occ: np.ndarray) -> np.ndarray:
+    """Sideways drift of the lanes per row (px), a straight line through strip offsets.
+
+    Each horizontal strip's column profile is cross-correlated with the previous strip that
+    has structure, and the offsets are summed down the gel (a strip compared with its
+    neighbour is not smeared by the tilt, as the whole image's profile would be); a line
+    weighted by the strips' structure is fitted against each strip's signal-weighted row
+    (a band straddling a strip's edge puts the strip's profile there, not at its middle).
+    Strips whose profiles correlate by less than 0.5 with their neighbour's (different
+    contents, not a shifted copy) leave the gel untilted. Zero when the line moves by less than 2 px
+    over the image, or the strips scatter about it by more than a quarter of that (a gel's
+    grain and smears shift strips by a px or two, not along a line).
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    h = occ.shape[0]
+    ys, offs, wts, prev = [], [], [], None
+    for a, b in itertools.pairwise(_strip_edges(h)):
         p = gaussian_filter1d(occ[a:b].mean(axis=0), 1.0)
         p = p - p.mean()
         if p.std() < 1e-3:
             continue
-        c = correlate(p, ref, mode="full")
-        lag = w - 1
-        k = int(np.argmax(c[lag - w // 4 : lag + w // 4 + 1])) + lag - w // 4
-        if 0 < k < len(c) - 1:
-            den = c[k - 1] - 2 * c[k] + c[k + 1]
-            frac = 0.5 * (c[k - 1] - c[k + 1]) / den if den < 0 else 0.0
-        else:
-            frac = 0.0
-        ys.append(0.5 * (a + b - 1))
-        offs.append(k - lag + frac)
+        if prev is not None:
+            step, r = _strip_lag(p, prev)
+            if r < 0.5:  # neighbouring strips that do not look alike: no tilt is read
+                return np.zeros(h)
+        offs.append(0.0 if prev is None else offs[-1] + step)
+        mass = occ[a:b].sum(axis=1)  # the strip's rows weighted by their signal: where it is
+        ys.append(float((mass * np.arange(a, b)).sum() / max(mass.sum(), 1e-12)))
         wts.append(p.std())
-    if len(ys) < 3 or np.ptp(offs) < 2.0:
+        prev = p
+    if len(ys) < 3:
         return np.zeros(h)
     slope, icpt = np.polyfit(ys, offs, 1, w=wts)
-    return slope * np.arange(h) + icpt
+    line = slope * np.arange(h) + icpt
+    scatter = float(np.std(np.asarray(offs) - (slope * np.asarray(ys) + icpt)))
+    if np.ptp(line) < 2.0 or scatter > 0.25 * np.ptp(line):
+        return np.zeros(h)  # too small, or strips that do not line up: no tilt
+    return line
 
 
-def _lane_period(prof: np.ndarray) -> float | None:
-    """Lane spacing: the first peak of the column profile's autocorrelation, else the median
-    spacing of the profile's own peaks (a few loaded lanes beside empty ones), or None."""
+def _lane_periods(prof: np.ndarray) -> list[float]:
+    """Candidate lane spacings: the first peak of the column profile's autocorrelation, and
+    the median spacing of the profile's own peaks (shallow dips between touching lanes, or a
+    few loaded lanes beside empty ones)."""
     from scipy.signal import correlate, find_peaks
 
     p = prof - prof.mean()
     if p.std() <= 0:
-        return None
+        return []
+    out = []
     ac = correlate(p, p, mode="full")[len(p) - 1 :]
-    ac = ac / ac[0]
-    pk, _ = find_peaks(ac, height=0.05, prominence=0.05)
+    pk, _ = find_peaks(ac / ac[0], height=0.05, prominence=0.05)
     pk = pk[pk >= 4]
     if len(pk):
-        return float(pk[0])
+        out.append(float(pk[0]))
     tops, _ = find_peaks(prof, prominence=0.1 * float(np.ptp(prof)), distance=4)
-    return float(np.median(np.diff(tops))) if len(tops) >= 2 else None
+    if len(tops) >= 2:
+        out.append(float(np.median(np.diff(tops))))
+    return out
 
 
 def _comb_cuts(p, first: int, last: int, n: int, period: float | None) -> list[int]:
@@ -551,13 +575,17 @@ def _comb(prof: np.ndarray, n: int | None, width: int) -> tuple[list[tuple[int, 
         raise InputError("the image is flat: no lanes found; give the lanes explicitly")
     cols = np.flatnonzero(p > max(0.02, 0.2 * high))
     first, last = int(cols[0]), int(cols[-1]) + 1
-    period = _lane_period(p[first:last]) if n is None else None
-    if n is None and period is not None:
+    period = None
+    if n is None:
         # touching lanes span n periods, lanes with gaps n periods less a gap: try the counts
         # around extent / period and keep the comb whose cuts fall deepest into valleys
-        x = (last - first) / period
-        tries = sorted({max(1, math.floor(x)), max(1, math.ceil(x - 0.25)), max(1, math.ceil(x))})
-        n = max(tries, key=lambda m: _comb_depth(p, first, last, m, period))
+        tries = []
+        for per in _lane_periods(p[first:last]):
+            x = (last - first) / per
+            for m in {math.floor(x), math.ceil(x - 0.25), math.ceil(x)}:
+                tries.append((max(1, m), per))
+        if tries:
+            n, period = max(tries, key=lambda t: _comb_depth(p, first, last, *t))
     n = n or 1
     cuts = _comb_cuts(p, first, last, n, period)
     bounds = []
@@ -643,6 +671,7 @@ def locate_lanes(prep: PreparedImage, *, lanes=None, lane_width: int | None = No
     lev[r0:r1] = inner
     occ = _occupancy(lev, prep.noise)
     shift = _tilt(occ)
+    shift = shift - shift[h // 2]  # bounds are those of the middle row
     # column profile: presence (occupancy) and intensity capped at the 99th percentile,
     # averaged, so that neither faint lanes nor a lane's texture decide alone
     above = lev - float(np.median(lev))
@@ -651,7 +680,6 @@ def locate_lanes(prep: PreparedImage, *, lanes=None, lane_width: int | None = No
         occ, dense = _shift_rows(occ, shift), _shift_rows(dense, shift)
     col = [m / max(float(m.max()), 1e-12) for m in (occ.mean(axis=0), dense.mean(axis=0))]
     bounds, n = _comb(0.5 * (col[0] + col[1]), n, w)
-    shift = shift - shift[h // 2]  # bounds are those of the middle row
     centres = _lane_drift(lev, prep.noise, bounds, shift)
     if lane_width is not None:
         mids = centres[:, h // 2]
@@ -1256,8 +1284,8 @@ def _ball_check(prof: LaneProfiles, grid: LaneGrid, bt: pd.DataFrame) -> list[st
     """ImageJ's rule: the ball's radius at least the radius of the largest band."""
     if prof.radius is None or bt.empty:
         return []
-    tall = float((bt["row_end"] - bt["row_start"] + 1).max())
-    size = max(tall, float(grid.widths.max()))
+    fwhm = max((q.fwhm for lane in _lane_peaks(prof.values, 0.05) for q in lane), default=0.0)
+    size = max(2.5 * fwhm, float(grid.widths.max()))  # a band's +-3 sd, and its lane
     if prof.radius >= 0.5 * size:
         return []
     return [
