@@ -129,11 +129,14 @@ class LaneGrid:
         Column bounds of each lane at the image's middle row (x1 exclusive).
     centres : ndarray (n_lanes, H)
         Column of each lane's centre line in every row (straight lanes: constant).
+    gel_rows : (r0, r1)
+        Rows of the gel (outside them: the gel's edge or the scanner bed, not searched).
     warnings : tuple of str
     """
 
     bounds: tuple[tuple[int, int], ...]
     centres: np.ndarray
+    gel_rows: tuple[int, int]
     warnings: tuple[str, ...] = ()
 
     @property
@@ -158,6 +161,8 @@ class LaneProfiles:
         The rolling ball's radius (px).
     signal : ndarray (H, W)
         The image the profiles were summed from.
+    gel_rows : (r0, r1)
+        The gel's rows (:class:`LaneGrid`).
     warnings : tuple of str
     """
 
@@ -166,6 +171,7 @@ class LaneProfiles:
     background: str
     radius: float | None
     signal: np.ndarray
+    gel_rows: tuple[int, int]
     warnings: tuple[str, ...] = ()
 
 
@@ -285,10 +291,10 @@ def _level(sig: np.ndarray) -> np.ndarray:
 
     Plane levelling as in Gwyddion's "plane level" (Necas & Klapetek 2012, Cent Eur J Phys
     10:181), with the fit restricted to the darkest pixels so that bands do not tilt it; the
-    fit uses a regular subsample of at most ~250,000 pixels (a plane has three parameters).
+    fit uses a regular subsample of at most ~60,000 pixels (a plane has three parameters).
     """
     h, w = sig.shape
-    step = max(1, int(np.sqrt(h * w / 250_000)))
+    step = max(1, int(np.sqrt(h * w / 60_000)))
     yy, xx = np.mgrid[0:h:step, 0:w:step]
     design = np.column_stack([np.ones(yy.size), xx.ravel(), yy.ravel()]).astype(float)
     z = sig[::step, ::step].ravel().astype(float)
@@ -315,10 +321,18 @@ def _check_image(raw: np.ndarray) -> None:
         )
 
 
+def _thin(a: np.ndarray, most: int = 250_000) -> np.ndarray:
+    """A regular subsample of ``a`` (every k-th row and column) of at most ~``most`` pixels,
+    for medians and percentiles of large images (a 3-Mpx scan's order statistics are as well
+    estimated from a quarter of a million of its pixels)."""
+    k = max(1, int(np.sqrt(a.size / most)))
+    return a[::k, ::k]
+
+
 def _noise_sd(img: np.ndarray) -> float:
     """Pixel noise sd from horizontal neighbour differences (scaled MAD / sqrt 2; Rousseeuw &
     Croux 1993, J Am Stat Assoc 88:1273 for the 1.4826)."""
-    d = np.diff(img[:: max(1, img.shape[0] // 400)], axis=1).ravel()
+    d = np.diff(_thin(img), axis=1).ravel()
     mad = float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
     if mad > 0 or not d.size:
         return mad
@@ -336,8 +350,9 @@ def _repair_borders(sig: np.ndarray) -> tuple[np.ndarray, int]:
     edge, at most 10 % of the size, are frames. A band row is never one: the gaps between and
     beside the bands are background.
     """
-    med = float(np.median(sig))
-    spread = max(float(np.percentile(sig, 99.5)) - med, float(med - np.percentile(sig, 0.5)))
+    few = _thin(sig)
+    med = float(np.median(few))
+    spread = max(float(np.percentile(few, 99.5)) - med, float(med - np.percentile(few, 0.5)))
     if spread <= 0:
         return sig, 0
     far = np.abs(sig - med) > 0.5 * spread
@@ -366,7 +381,8 @@ def _remove_specks(sig: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarra
 
     opened = grey_opening(sig, size=(1, _SPECK_LEN), mode="nearest")
     resid = sig - opened
-    thresh = max(8.0 * noise, 0.1 * (float(np.percentile(sig, 99.9)) - float(np.median(sig))))
+    few = _thin(sig)
+    thresh = max(8.0 * noise, 0.1 * (float(np.percentile(few, 99.9)) - float(np.median(few))))
     mask = resid > max(thresh, 1e-12)
     if not mask.any():
         return sig, mask
@@ -436,7 +452,7 @@ def _occupancy(lev: np.ndarray, noise: float) -> np.ndarray:
     Counting rows with signal, rather than summing intensities, lets a faint lane count as much
     as a dense one when finding lanes.
     """
-    floor = float(np.median(lev))
+    floor = float(np.median(_thin(lev)))
     thresh = max(3.0 * noise, 1e-9 * (float(np.ptp(lev)) + 1.0))
     return (lev > floor + thresh).astype(float)
 
@@ -606,7 +622,7 @@ def _lane_drift(lev: np.ndarray, noise: float, bounds, base: np.ndarray) -> np.n
     h = lev.shape[0]
     rows = np.arange(h, dtype=float)
     edges = _strip_edges(h)
-    pos = np.clip(lev - np.median(lev) - 3.0 * noise, 0.0, None)
+    pos = np.clip(lev - np.median(_thin(lev)) - 3.0 * noise, 0.0, None)
     out = []
     for a, b in bounds:
         c0 = 0.5 * (a + b)
@@ -650,7 +666,7 @@ def locate_lanes(prep: PreparedImage, *, lanes=None, lane_width: int | None = No
             if not 0 <= a < b <= w:
                 raise InputError(f"lane bounds ({a}, {b}) are outside the image width {w}")
         centres = np.array([np.full(h, 0.5 * (a + b)) for a, b in bounds])
-        return LaneGrid(bounds=tuple(bounds), centres=centres)
+        return LaneGrid(bounds=tuple(bounds), centres=centres, gel_rows=_gel_rows(sig))
     n = None if lanes is None else int(lanes)
     if n is not None and n < 1:
         raise InputError("lanes must be >= 1")
@@ -665,17 +681,19 @@ def locate_lanes(prep: PreparedImage, *, lanes=None, lane_width: int | None = No
     # the gel's edge, running across the margins, is not a lane, nor part of the background
     # plane: the lanes are found in the gel's rows only (an uneven stain does not count: the
     # edge must stand 15 % of the bands' scale off the background)
-    r0, r1 = _gel_rows(sig)
-    inner = _level(sig[r0:r1])
-    lev = np.full(sig.shape, float(np.median(inner)))
-    lev[r0:r1] = inner
+    lev = _level(sig)
+    r0, r1 = _gel_rows(sig, lev)
+    if (r0, r1) != (0, h):
+        inner = _level(sig[r0:r1])
+        lev = np.full(sig.shape, float(np.median(_thin(inner))))
+        lev[r0:r1] = inner
     occ = _occupancy(lev, prep.noise)
     shift = _tilt(occ)
     shift = shift - shift[h // 2]  # bounds are those of the middle row
     # column profile: presence (occupancy) and intensity capped at the 99th percentile,
     # averaged, so that neither faint lanes nor a lane's texture decide alone
-    above = lev - float(np.median(lev))
-    dense = np.clip(above / max(float(np.percentile(above, 99)), 1e-12), 0.0, 1.0)
+    above = lev - float(np.median(_thin(lev)))
+    dense = np.clip(above / max(float(np.percentile(_thin(above), 99)), 1e-12), 0.0, 1.0)
     if np.any(shift):
         occ, dense = _shift_rows(occ, shift), _shift_rows(dense, shift)
     col = [m / max(float(m.max()), 1e-12) for m in (occ.mean(axis=0), dense.mean(axis=0))]
@@ -690,7 +708,7 @@ def locate_lanes(prep: PreparedImage, *, lanes=None, lane_width: int | None = No
             )
             for c in mids
         ]
-    return LaneGrid(bounds=tuple(bounds), centres=centres)
+    return LaneGrid(bounds=tuple(bounds), centres=centres, gel_rows=(r0, r1))
 
 
 def read_lane_boxes(path: str | Path) -> list[tuple[int, int]]:
@@ -791,6 +809,7 @@ def lane_profiles(
         background=background,
         radius=None if background != "rolling_ball" else float(radius),
         signal=sig,
+        gel_rows=grid.gel_rows,
         warnings=tuple(warns),
     )
 
@@ -919,12 +938,11 @@ def _match(rows: list[list[int]], tol: float) -> list[dict[int, int]]:
     return tracks
 
 
-def _edge_line(sig: np.ndarray, row: int) -> bool:
+def _edge_line(lev: np.ndarray, row: int) -> bool:
     """Whether ``row`` holds a line across the whole width (a crop edge or frame): its 10th
     median, over the levelled background, is at least half its 90th
     percentile (bands leave the gaps between and beside them at the background)."""
-    lev = _level(sig)
-    r = lev[max(0, row - 1) : row + 2].mean(axis=0) - float(np.median(lev))
+    r = lev[max(0, row - 1) : row + 2].mean(axis=0) - float(np.median(_thin(lev)))
     p50, p90 = np.percentile(r, [50, 90])
     return bool(p90 > 0 and p50 >= 0.5 * p90)
 
@@ -960,7 +978,7 @@ def _offset(w: BandWindow, r0: int) -> BandWindow:
     )
 
 
-def _gel_rows(sig: np.ndarray) -> tuple[int, int]:
+def _gel_rows(sig: np.ndarray, lev: np.ndarray | None = None) -> tuple[int, int]:
     """Rows that belong to the gel: the top and bottom edge zones (10 % of the height, at least
     8 rows) lose their rows up to the innermost one that runs uniformly across the whole width
     (median over the levelled background at least 2 noise sd and 15 % of the bands' scale, the
@@ -968,12 +986,13 @@ def _gel_rows(sig: np.ndarray) -> tuple[int, int]:
     further out): the gel's own edge caught in the crop,
     or the scanner bed beyond it, lighter or darker than the gel."""
     h = sig.shape[0]
-    lev = _level(sig)
-    lev = lev - float(np.median(lev))
+    lev = _level(sig) if lev is None else lev
+    lev = lev - float(np.median(_thin(lev)))
     noise = _noise_sd(sig)
-    p10, p50, p90 = np.percentile(lev, [10, 50, 90], axis=1)
+    cols = lev[:, :: max(1, lev.shape[1] // 400)]  # at most ~400 columns per row
+    p10, p50, p90 = np.percentile(cols, [10, 50, 90], axis=1)
     far = np.maximum(np.abs(p10), np.abs(p90))
-    size = float(np.percentile(lev, 99.5))  # the bands' scale over the background
+    size = float(np.percentile(_thin(lev), 99.5))  # the bands' scale over the background
     flat = (np.abs(p50) >= max(2.0 * noise, 0.15 * size, 1e-12)) & (np.abs(p50) >= 0.5 * far)
     zone = max(8, h // 10)
     top = np.flatnonzero(flat[:zone])
@@ -1015,7 +1034,7 @@ def find_bands(
     if windows is not None:
         return _fixed_windows(prof, windows), ()
     warns: list[str] = []
-    r0, r1 = _gel_rows(profiles.signal)
+    r0, r1 = profiles.gel_rows
     if r0 > 0 or r1 < h:
         warns.append(
             f"rows outside {r0}:{r1} run across the whole width (the gel's edge): not searched for bands"
@@ -1033,11 +1052,13 @@ def find_bands(
     tracks = _match([[w.row for w in lane] for lane in per_lane], max(3.0, 0.75 * fwhm))
     tracks.sort(key=lambda t: np.median([per_lane[k][i].row for k, i in t.items()]))
     edge_zone = max(8, h // 10)
+    lev = None
     kept = []
     for t in tracks:
         row = int(np.median([per_lane[k][i].row for k, i in t.items()]))
         if row < edge_zone or row >= h - edge_zone:
-            if _edge_line(profiles.signal, row):
+            lev = _level(profiles.signal) if lev is None else lev
+            if _edge_line(lev, row):
                 warns.append(
                     f"a line across the whole width at row {row} is a crop edge, not a band"
                 )

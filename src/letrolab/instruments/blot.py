@@ -116,7 +116,10 @@ def _draw_lanes(vol, lay: _Layout, height, lane_width, band_sigma, tilt, smear, 
     masks = []
     for i in range(n_lanes):
         a = lay.lane_x0[i] + (lane_width - core) / 2.0
-        gx = np.stack([_band_columns(x, a + s, a + s + core) for s in shift])  # (H, W)
+        if np.any(shift):
+            gx = np.stack([_band_columns(x, a + s, a + s + core) for s in shift])  # (H, W)
+        else:
+            gx = _band_columns(x, a, a + core)[None, :]
         lane = np.zeros(height)
         for j in range(n_bands):
             gy = np.exp(-0.5 * ((y - lay.rows[i, j]) / band_sigma) ** 2)
@@ -128,6 +131,19 @@ def _draw_lanes(vol, lay: _Layout, height, lane_width, band_sigma, tilt, smear, 
             sm = np.exp(-0.5 * ((y - 0.6 * height) / (0.3 * height)) ** 2)
             clean += smear * vol[i].sum() * (sm / sm.sum())[:, None] * gx
     return clean, masks
+
+
+def _store(signal, dtype: str, full: float, dark_bands: bool, background: float) -> np.ndarray:
+    """What the scanner saves: quantised to the dtype, inverted for dark bands."""
+    if dtype == "float":
+        stored = signal.copy()
+        if dark_bands:
+            stored = float(np.max(signal)) + float(background) - stored
+        return stored
+    stored = np.clip(np.rint(signal), 0, full)
+    if dark_bands:
+        stored = full - stored
+    return stored.astype(dtype)
 
 
 def render_blot(
@@ -242,15 +258,7 @@ def render_blot(
     for i, j, m in masks:
         if m is not None:
             saturated[i, j] = bool(sat_mask[m].any())
-    if dtype == "float":
-        stored = signal.copy()
-        if dark_bands:
-            stored = float(np.max(signal)) + float(background) - stored
-    else:
-        stored = np.clip(np.rint(signal), 0, full)
-        if dark_bands:
-            stored = full - stored
-        stored = stored.astype(dtype)
+    stored = _store(signal, dtype, full, dark_bands, background)
     lanes = tuple((int(a), int(a + lane_width)) for a in lay.lane_x0)
     return SyntheticBlot(
         image=stored,
