@@ -33,8 +33,10 @@ Background, per band, stated in the output (``BlotResult.background``):
     Phi(-d/2s) of its volume to a neighbour ``d`` rows away). The default.
 ``rolling_ball``
     The grey-scale opening by a ball (Sternberg 1983, Computer 16:22; ImageJ's "Subtract
-    Background"), on the image levelled by its background plane; a ball smaller than the
-    largest band (radius < half its size, ImageJ's rule) eats into it and is warned about.
+    Background"), on the image levelled by its background plane, then each band above the
+    line between its flanking minima (the ball leaves an offset of about the noise); a ball
+    smaller than the largest band (radius < half its size, ImageJ's rule) eats into it and
+    is warned about.
 ``region``
     A background taken from user-given rows of each lane (gelquant: Harman et al. 2020,
     eLife 9:e54100): their mean with one range, a straight line fitted through them with two
@@ -851,18 +853,35 @@ def _lane_peaks(prof: np.ndarray, min_prominence: float) -> list[list[_Peak]]:
     ]
 
 
-def _flanks(g: np.ndarray, peaks: list[_Peak]) -> tuple[list[int], list[int]]:
-    """Each peak's own flanking minima, searched up to 4 FWHM away and not past a neighbour."""
+def _flanks(g: np.ndarray, peaks: list[_Peak]) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Each peak's own flanking minima, searched up to 4 FWHM away and not past a neighbour;
+    returns the minima (below, above) and the search ranges' far ends (below, above)."""
     h = len(g)
     rows = [q.row for q in peaks]
-    lo, hi = [], []
+    lo, hi, lo_end, hi_end = [], [], [], []
     for k, q in enumerate(peaks):
         reach = max(3, round(4 * q.fwhm))
         a = max(0, q.row - reach, rows[k - 1] if k else 0)
         b = min(h - 1, q.row + reach, rows[k + 1] if k + 1 < len(rows) else h - 1)
         lo.append(a + int(np.argmin(g[a : q.row + 1])))
         hi.append(q.row + int(np.argmin(g[q.row : b + 1])))
-    return lo, hi
+        lo_end.append(a)
+        hi_end.append(b)
+    return lo, hi, lo_end, hi_end
+
+
+def _tangent(g: np.ndarray, a: int, first: int, last: int, b: int) -> tuple[int, int]:
+    """The two rows, in ``a..first`` and ``last..b``, where a straight line touches the
+    profile from below: the minima of the profile less the line through them, iterated from
+    the plain minima. On a sloping background the plain minimum on the rising side sits in
+    the band's tail, where the tail falls as steeply as the background rises."""
+    left, right = np.arange(a, first + 1), np.arange(last, b + 1)
+    x0, x1 = a + int(np.argmin(g[left])), last + int(np.argmin(g[right]))
+    for _ in range(3):
+        slope = (g[x1] - g[x0]) / max(x1 - x0, 1)
+        x0 = a + int(np.argmin(g[left] - slope * left))
+        x1 = last + int(np.argmin(g[right] - slope * right))
+    return x0, x1
 
 
 def _lane_windows(p: np.ndarray, peaks: list[_Peak], lane: int) -> list[BandWindow]:
@@ -875,7 +894,7 @@ def _lane_windows(p: np.ndarray, peaks: list[_Peak], lane: int) -> list[BandWind
         return []
     g = gaussian_filter1d(p, max(1.0, 0.25 * float(np.median([q.fwhm for q in peaks]))))
     rows = [q.row for q in peaks]
-    lo, hi = _flanks(g, peaks)
+    lo, hi, lo_end, hi_end = _flanks(g, peaks)
 
     def above(r, a, b):  # height of g at r over the straight line through (a, g[a]), (b, g[b])
         return g[r] - (g[a] + (g[b] - g[a]) * (r - a) / max(b - a, 1))
@@ -894,7 +913,10 @@ def _lane_windows(p: np.ndarray, peaks: list[_Peak], lane: int) -> list[BandWind
                 hi[k] = lo[k + 1] = v
     out = []
     for grp in groups:
-        base_lo, base_hi = lo[grp[0]], hi[grp[-1]]
+        a, b = max(lo_end[grp[0]], hi[grp[0] - 1] if grp[0] else 0), hi_end[grp[-1]]
+        if grp[-1] + 1 < len(peaks):
+            b = min(b, lo[grp[-1] + 1])  # not into the next group's own flank
+        base_lo, base_hi = _tangent(g, a, rows[grp[0]], rows[grp[-1]], b)
         for k in grp:
             start = base_lo if k == grp[0] else valleys[k - 1] + 1
             end = base_hi if k == grp[-1] else valleys[k]
