@@ -969,7 +969,7 @@ def _edge_line(lev: np.ndarray, row: int) -> bool:
     return bool(p90 > 0 and p50 >= 0.5 * p90)
 
 
-def _missing_window(lane: int, band: int, members: list[BandWindow], n_lanes, taken) -> BandWindow:
+def _missing_window(lane: int, band: int, members: list[BandWindow], taken) -> BandWindow:
     """The window of a band not found in a lane: the track's shape at the row interpolated
     from the lanes that have it, kept clear of the lane's own bands."""
     lanes = np.array([m.lane for m in members])
@@ -1024,6 +1024,31 @@ def _gel_rows(sig: np.ndarray, lev: np.ndarray | None = None) -> tuple[int, int]
     return r0, r1
 
 
+def _drop_edge_tracks(tracks, per_lane, signal: np.ndarray, rows: tuple[int, int]):
+    """Tracks in the top or bottom edge zone (10 % of the height, at least 8 rows) that are a
+    crop edge, not a band: a line across the whole width (:func:`_edge_line`), or a peak whose
+    baseline closes only at the first or last row searched."""
+    h = signal.shape[0]
+    edge_zone = max(8, h // 10)
+    lev, kept, warns = None, [], []
+    for t in tracks:
+        members = [per_lane[k][i] for k, i in t.items()]
+        row = int(np.median([w.row for w in members]))
+        if edge_zone <= row < h - edge_zone:
+            kept.append(t)
+            continue
+        lev = _level(signal) if lev is None else lev
+        if _edge_line(lev, row):
+            warns.append(f"a line across the whole width at row {row} is a crop edge, not a band")
+        elif any(w.base_lo == rows[0] or w.base_hi == rows[1] - 1 for w in members):
+            warns.append(
+                f"a peak at row {row} closes only at the image's edge: a crop edge, not a band"
+            )
+        else:
+            kept.append(t)
+    return kept, warns
+
+
 def find_bands(
     profiles: LaneProfiles,
     *,
@@ -1073,25 +1098,8 @@ def find_bands(
     fwhm = np.median([q.fwhm for lane in peaks for q in lane] or [5.0])
     tracks = _match([[w.row for w in lane] for lane in per_lane], max(3.0, 0.75 * fwhm))
     tracks.sort(key=lambda t: np.median([per_lane[k][i].row for k, i in t.items()]))
-    edge_zone = max(8, h // 10)
-    lev = None
-    kept = []
-    for t in tracks:
-        row = int(np.median([per_lane[k][i].row for k, i in t.items()]))
-        if row < edge_zone or row >= h - edge_zone:
-            lev = _level(profiles.signal) if lev is None else lev
-            if _edge_line(lev, row):
-                warns.append(
-                    f"a line across the whole width at row {row} is a crop edge, not a band"
-                )
-                continue
-            open_end = [per_lane[k][i] for k, i in t.items()]
-            if any(w.base_lo == 0 or w.base_hi == h - 1 for w in open_end):
-                warns.append(
-                    f"a peak at row {row} closes only at the image's edge: a crop edge, not a band"
-                )
-                continue
-        kept.append(t)
+    kept, edge_warns = _drop_edge_tracks(tracks, per_lane, profiles.signal, (r0, r1))
+    warns += edge_warns
     if bands is not None and len(kept) > bands:
         score = [sum(prom[(k, per_lane[k][i].row)] for k, i in t.items()) for t in kept]
         top = sorted(np.argsort(score)[::-1][:bands])
@@ -1107,7 +1115,7 @@ def find_bands(
                 out.append(BandWindow(k, b, w.row, w.start, w.end, w.base_lo, w.base_hi, True))
             else:
                 taken = [(w.start, w.end) for w in per_lane[k]]
-                out.append(_missing_window(k, b, members, n_lanes, taken))
+                out.append(_missing_window(k, b, members, taken))
     return out, tuple(warns)
 
 
