@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from letrolab._io import MARKER  # the marker of a letrolab output folder
-from letrolab.assays.blot import render_blot
 from letrolab.assays.plates import write_plate
 
 NON_NUMERIC = "biotek_gen5/240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt"
@@ -101,29 +100,6 @@ def test_cli_errors_are_one_line(run_cli, tmp_path, args, match):
     code, out, err = run_cli(*(a.format(**names) for a in args))
     assert code == 2 and out == ""
     assert err.startswith("error: ") and err.count("\n") == 1 and match in err
-
-
-def test_blot_json_and_out(run_cli, tmp_path):
-    vol = np.array([[1e5, 2e5], [2e5, 2e5], [3e5, 1e5]])
-    render_blot(vol, noise=5.0, gradient=(200.0, 100.0)).save(tmp_path / "b.tif")
-    code, out, err = run_cli(
-        "blot", tmp_path / "b.tif", "--lanes", "3", "--json", "--out", tmp_path / "o"
-    )
-    assert code == 0, err
-    doc = json.loads(out)
-    bands = pd.DataFrame(doc["bands"])
-    assert {"lane", "band", "area", "relative"} <= set(bands.columns)
-    got = bands.pivot(index="lane", columns="band", values="area").to_numpy()
-    np.testing.assert_allclose(got, vol, rtol=0.05)
-    rel = bands.pivot(index="lane", columns="band", values="relative").to_numpy()
-    np.testing.assert_allclose(rel, vol / vol[0], rtol=0.05)
-    assert sorted(p.name for p in (tmp_path / "o").iterdir() if p.name != MARKER) == [
-        "bands.csv",
-        "blot.json",
-        "blot.png",
-    ]
-    code, out, _ = run_cli("blot", tmp_path / "b.tif")
-    assert code == 0 and "lane 3 band 2" in out
 
 
 def test_plate_read_without_layout_selects_the_read(run_cli, tmp_path):

@@ -5,7 +5,7 @@ Public names spell analyse and normalise the British way; ``analyze_cell_cycle``
 """
 
 from letrolab._deprecation import renamed
-from letrolab.assays.blot import BlotResult, analyse_blot, normalise_bands, render_blot
+from letrolab.assays.blot import BlotResult, analyse_blot, normalise_bands
 from letrolab.assays.cellcycle import (
     CellCycleBatch,
     CellCycleResult,
@@ -37,7 +37,6 @@ __all__ = [
     "read_layout",
     "read_plate",
     "read_plate_combination",
-    "render_blot",
     "simulate_dna_content",
     "write_fcs",
     "write_layout",

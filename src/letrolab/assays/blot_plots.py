@@ -1,10 +1,12 @@
-"""Figures of a blot analysis: the image with lanes and bands marked, and the lane profiles.
+"""Figure of a blot analysis: the lanes on the image, and each lane's profile with its baseline
+and shaded band areas, so that every number in the bands table can be checked at a glance.
 
 matplotlib is imported here only (Agg backend), never at ``import letrolab``.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +16,52 @@ from letrolab._io import pyplot, save_figure
 __all__ = ["plot_blot"]
 
 
+def _draw_image(ax, result, img) -> None:
+    """The image with each lane's outline (following its centre line) and band windows."""
+    h = img.shape[0]
+    rows = np.arange(h)
+    ax.imshow(img, cmap="gray" if img is not result.signal else "gray_r", aspect="auto")
+    mid = h // 2
+    for li, (a, b) in enumerate(result.lanes, start=1):
+        c = result.lane_centres[li - 1]
+        left, right = c + (a - c[mid]) - 0.5, c + (b - c[mid]) - 0.5
+        ax.plot(left, rows, color="tab:blue", lw=0.8)
+        ax.plot(right, rows, color="tab:blue", lw=0.8)
+        ax.text(c[0], 1, str(li), ha="center", va="top", color="tab:blue", fontsize=8)
+        sel = result.bands[result.bands["lane"] == li]
+        for r in sel.itertuples():
+            color = "tab:red" if r.saturated else "tab:orange"
+            for y in (r.row_start - 0.5, r.row_end + 0.5):
+                x = c[min(max(int(y), 0), h - 1)]
+                ax.plot([x + a - c[mid] - 0.5, x + b - c[mid] - 0.5], [y, y], color=color, lw=0.8)
+    ax.set_xticks([])
+    ax.set_ylabel("row (px)")
+
+
+def _draw_profile(ax, result, lane: int) -> None:
+    """One lane's profile, each band's baseline (dashed) and its area (shaded)."""
+    prof = result.profiles[lane - 1]
+    ax.plot(np.arange(len(prof)), prof, color="0.2", lw=0.8)
+    sel = result.bands[result.bands["lane"] == lane]
+    for r in sel.itertuples():
+        y = np.arange(r.row_start, r.row_end + 1)
+        base = np.linspace(r.baseline_start, r.baseline_end, len(y))
+        color = "tab:red" if r.saturated else ("tab:orange" if r.detected else "0.6")
+        ax.fill_between(y, base, prof[r.row_start : r.row_end + 1], color=color, alpha=0.45, lw=0)
+        ax.plot(y, base, color="tab:blue", lw=0.8, ls="--")
+        ax.text(r.row, prof[r.row], str(r.band), ha="center", va="bottom", fontsize=6)
+    ax.set_title(f"lane {lane}", fontsize=7, pad=2)
+    ax.tick_params(labelsize=6)
+
+
 def plot_blot(
     result, *, path: str | Path | None = None, image: np.ndarray | None = None, title: str = ""
 ):
-    """Draw the blot with lane rectangles and band windows, and each lane's profile.
+    """Draw the blot with its lanes and band windows, and every lane's profile.
+
+    Each lane's profile is drawn with the baseline of every band (dashed) and the band's area
+    shaded (orange; red = saturated; grey = not found in this lane, measured where the other
+    lanes put the band), with the band number over its peak.
 
     Parameters
     ----------
@@ -25,7 +69,7 @@ def plot_blot(
     path : path, optional
         Save the figure there (PNG/SVG/PDF by suffix; written atomically) and close it.
     image : ndarray, optional
-        Image to show; default the background-subtracted signal of the analysis.
+        Image to show; default the signal the profiles were summed from.
     title : str
 
     Returns
@@ -33,44 +77,20 @@ def plot_blot(
     matplotlib.figure.Figure (None when ``path`` is given).
     """
     plt = pyplot()
-    from matplotlib.patches import Rectangle
-
     img = result.signal if image is None else image
-    fig, (ax0, ax1) = plt.subplots(
-        1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [1.3, 1]}, constrained_layout=True
-    )
-    ax0.imshow(img, cmap="gray_r" if image is None else "gray", aspect="auto")
-    bands = result.bands
-    for li, (a, b) in enumerate(result.lanes, start=1):
-        ax0.add_patch(
-            Rectangle((a - 0.5, -0.5), b - a, img.shape[0], fill=False, ec="tab:blue", lw=1)
-        )
-        ax0.text((a + b) / 2, 1, str(li), ha="center", va="top", color="tab:blue", fontsize=8)
-        for r in bands[bands["lane"] == li].itertuples():
-            color = "tab:red" if r.saturated else "tab:orange"
-            ax0.add_patch(
-                Rectangle(
-                    (a - 0.5, r.row_start - 0.5),
-                    b - a,
-                    r.row_end - r.row_start + 1,
-                    fill=False,
-                    ec=color,
-                    lw=1,
-                )
-            )
-    legend = "lanes (blue), bands (orange; red = saturated)"
-    ax0.set_title(f"{title}: {legend}" if title else legend, fontsize=9)
-    ax0.set_xticks([])
-    rows = np.arange(result.profiles.shape[1])
-    for li, prof in enumerate(result.profiles, start=1):
-        ax1.plot(rows, prof, lw=1, label=f"lane {li}")
-    for r in bands.drop_duplicates("band").itertuples():
-        ax1.axvspan(r.row_start, r.row_end, color="0.9", zorder=0)
-        ax1.text(r.row, 0, f"band {r.band}", ha="center", va="bottom", fontsize=7)
-    ax1.set_xlabel("row (px)")
-    ax1.set_ylabel("lane profile (summed intensity)")
-    ax1.legend(fontsize=7, ncol=2)
+    n = result.n_lanes
+    ncol = min(n, max(2, math.ceil(math.sqrt(n))))
+    nrow = math.ceil(n / ncol)
+    fig = plt.figure(figsize=(4.0 + 2.0 * ncol, max(4.0, 1.6 * nrow + 1.0)), layout="constrained")
+    grid = fig.add_gridspec(nrow, ncol + 2)
+    ax0 = fig.add_subplot(grid[:, :2])
+    _draw_image(ax0, result, img)
+    legend = f"background: {result.background}; bands orange, saturated red"
+    ax0.set_title(f"{title}\n{legend}" if title else legend, fontsize=8)
+    for k in range(n):
+        ax = fig.add_subplot(grid[k // ncol, 2 + k % ncol])
+        _draw_profile(ax, result, k + 1)
     if path is None:
         return fig
-    save_figure(fig, path, dpi=120)
+    save_figure(fig, path, dpi=110)
     return None

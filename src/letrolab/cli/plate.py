@@ -1,4 +1,4 @@
-"""``letrolab plate`` (plate-reader files) and ``letrolab blot`` (Western blot densitometry).
+"""``letrolab plate`` (plate-reader files); ``letrolab blot`` lives in :mod:`letrolab.cli.blot`.
 
 ``letrolab plate READ [--layout LAYOUT] [--read LABEL] [--out DIR] [--json]``
     Without a layout: the tidy wells, ``{"format", "wells": [{"plate", "well", "row", "col",
@@ -7,11 +7,6 @@
     warnings), ``"warnings"`` and ``"combination"`` (the tidy combination table, response =
     % viability; null when the layout has one drug). ``--out DIR`` writes wells.csv and, with
     a layout, viability.csv, combination.csv, qc.json and plates.png (a QC heat map per plate).
-
-``letrolab blot IMAGE [--lanes N] [--background ...] [--control-lane K] [--out DIR] [--json]``
-    ``{"bands": [{"lane", "band", "area", "relative", "saturated"}], "lanes": [...],
-    "warnings": [...]}``; ``--out DIR`` writes bands.csv, blot.png (lanes and bands marked)
-    and blot.json.
 """
 
 from __future__ import annotations
@@ -22,12 +17,9 @@ from typing import Annotated
 
 import typer
 
-from letrolab.validate import Bound
-
 __all__ = ["register"]
 
 #: The rolling ball's kernel is (2r + 1)^2 pixels; 1000 px is larger than any band spacing.
-BLOT_RADIUS = Bound("--radius", 0, 1000, lo_open=True, unit="px")
 
 
 def _wells_records(wells) -> list[dict]:
@@ -110,55 +102,6 @@ def plate(
             typer.echo(f"combination table: {len(res.combination)} rows")
 
 
-def blot(
-    image: Annotated[
-        Path, typer.Argument(help="Blot image, TIFF or PNG, 8 or 16 bit.", show_default=False)
-    ],
-    lanes: Annotated[
-        int | None, typer.Option("--lanes", help="Number of lanes (default: detect).")
-    ] = None,
-    background: Annotated[
-        str, typer.Option("--background", help="auto, rolling_ball, rectangles or none.")
-    ] = "auto",
-    radius: Annotated[
-        float | None,
-        typer.Option("--radius", help=f"Rolling-ball radius ({BLOT_RADIUS.describe()})."),
-    ] = None,
-    control_lane: Annotated[
-        int, typer.Option("--control-lane", help="Lane whose bands are 1.")
-    ] = 1,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write bands.csv, blot.png, blot.json.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-) -> None:
-    """Measure the bands of a Western blot image (ImageJ Gel Analyzer style)."""
-    from letrolab._io import atomic_write_text, check_output_dir, csv_text, staged_dir
-    from letrolab.assays.blot import analyse_blot, read_blot_image
-    from letrolab.cli import _jsonable, print_json
-
-    radius = None if radius is None else BLOT_RADIUS(radius)
-    if out is not None:
-        check_output_dir(out)
-    raw = read_blot_image(image)
-    res = analyse_blot(
-        raw, lanes=lanes, background=background, radius=radius, control_lane=control_lane
-    )
-    doc = res.summary()
-    if out is not None:
-        from letrolab.assays.blot_plots import plot_blot
-
-        with staged_dir(out) as stage:
-            atomic_write_text(stage / "bands.csv", csv_text(res.bands, index=False))
-            plot_blot(res, path=stage / "blot.png", image=raw, title=image.name)
-            atomic_write_text(stage / "blot.json", json.dumps(_jsonable(doc), indent=2))
-    if as_json:
-        print_json(doc)
-        return
-    typer.echo(f"{image.name}: {res.report()}")
-
-
 def register(app: typer.Typer) -> None:
-    """Add the ``plate`` and ``blot`` sub-commands."""
+    """Add the ``plate`` sub-command."""
     app.command("plate")(plate)
-    app.command("blot")(blot)

@@ -37,7 +37,7 @@ Virtual version:
 5. **S6 — Western blots.** Parental and LR cells, 48 h in androstenedione + letrozole: the
    model's p-AKT S473 and p-S6 fractions become band volumes (with unequal loading), rendered
    as 16-bit film-like images with background gradient and noise
-   (:func:`letrolab.assays.blot.render_blot`), and quantified by the densitometry code
+   (:func:`letrolab.instruments.blot.render_blot`), and quantified by the densitometry code
    (:func:`~letrolab.assays.blot.analyse_blot`, phospho / total, relative to parental), in
    replicate blots, as many as a power analysis made before the run asks for (90 % power to
    detect a 1.2× change at the stated blot noise; :func:`blot_replicates_for_power`). Whether
@@ -250,7 +250,8 @@ def _growth_fn(ctx: Context, days: float):
 
 def _blots(ctx, lines, rng, raw):
     """Render and quantify replicate blots; returns (quant table, files, example images)."""
-    from letrolab.assays.blot import analyse_blot, normalise_bands, render_blot
+    from letrolab.assays.blot import analyse_blot, normalise_bands
+    from letrolab.instruments.blot import render_blot
     from letrolab.model import simulate
 
     truth = {}
@@ -567,7 +568,7 @@ EXPERIMENT = Experiment(
     requires=(
         "letrolab.model:run_ensemble",
         "letrolab.model:get_cell_line",
-        "letrolab.assays.blot:render_blot",
+        "letrolab.instruments.blot:render_blot",
         "letrolab.assays.blot:analyse_blot",
         "letrolab.assays:write_fcs",
         "letrolab.assays.cellcycle:analyze_cell_cycle",
