@@ -14,8 +14,6 @@ from letrolab.assays.plates import (
     read_layout,
     read_plate,
     read_plate_combination,
-    write_layout,
-    write_plate,
 )
 
 __all__ = [
@@ -35,6 +33,4 @@ __all__ = [
     "render_blot",
     "simulate_dna_content",
     "write_fcs",
-    "write_layout",
-    "write_plate",
 ]
