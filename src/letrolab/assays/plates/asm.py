@@ -20,7 +20,7 @@ the tidy wells table (:mod:`letrolab.assays.plates._wells`):
   time in s; ``... spectrum data cube`` → one row per scanned wavelength, which is then the
   row's ``wavelength``;
 * ``calculated data document``\\s (blank-corrected values, concentrations, ratios ...) become
-  rows with ``kind == "calculated"`` and read ``"calc: NAME"``, placed in the well their data
+  rows with ``kind == "calculated"`` and read ``"calc: NAME"`` (``"calc: NAME @ READ"`` when the same calculation is made once per read of a well), placed in the well their data
   sources belong to. A calculated value whose sources span several wells (a group mean, a
   standard curve's fit) belongs to no single well; it is left out and counted in
   :attr:`AsmWells.unplaced`.
@@ -376,7 +376,7 @@ def _calculated(agg: dict, out: _Collector, ids: dict) -> dict[str, int]:
         for r, c, d, reads in items:
             label = f"calc: {name}"
             if keys[(r, c)] > 1:  # the same calculation once per read: name the read
-                label = f"calc: {name} [{', '.join(reads)}]"
+                label = f"calc: {name} @ {', '.join(reads)}"
             value = _num(d.get("calculated result"))
             cell = value if np.isfinite(value) else ""
             out.add(p, r, c, cell, label, math.nan, math.nan, "calculated")
