@@ -311,6 +311,10 @@ def read_plate_file(path: str | Path, *, format: str | None = None) -> PlateFile
     if fmt not in FORMATS:
         raise InputError(f"unknown plate format {fmt!r}; use one of {', '.join(FORMATS)}")
     data = path.read_bytes()
+    if fmt == "gen5" and not decode_text(data, path.name).endswith("\n"):
+        # Gen5 writes whole lines; a cut file ending mid-line was read by allotropy as a
+        # plate with its last rows absent (indistinguishable from a partial-plate read).
+        raise FormatError(f"{path.name}: the Gen5 export ends mid-line (truncated file?)")
     if fmt in _ALLOTROPY_FORMATS:
         try:
             return _via_allotropy(path, fmt, data)
