@@ -16,8 +16,8 @@ from letrolab.assays.plates import (
     read_plate_combination,
     row_letters,
 )
-from letrolab.instruments.plates import write_layout, write_plate
 from letrolab.errors import FormatError, InputError, UnitError
+from letrolab.instruments.plates import write_layout, write_plate
 
 BLANK, VEHICLE = 0.08, 1.60
 

@@ -209,7 +209,8 @@ class PlateFile:
     unplaced : dict
         Calculated values that belong to no single well (group means, curve fits), by name.
     notes : tuple of str
-        Why a fallback reader was used (allotropy's refusal), when it was.
+        Why a fallback reader was used (allotropy's refusal), and any repair of allotropy's
+        document (a wavelength no plate reader measures at).
     """
 
     wells: pd.DataFrame
@@ -265,11 +266,36 @@ def _own_reader(path: Path, fmt: str, data: bytes) -> pd.DataFrame:
     return (read_matrix_csv if fmt == "matrix" else read_tidy_csv)(text, source=path.name)
 
 
+def _envision_row_gaps(text: str, source: str) -> None:
+    """Refuse an EnVision export whose result matrix skips plate rows (A, E, I, M: a
+    quarter of a 1536- or 384-well plate): allotropy 0.1.150 numbers such rows A, B, C, D,
+    which puts every value of the second row on in the wrong well."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.startswith("Results for"):
+            continue
+        letters = []
+        for row in lines[i + 2 :]:
+            head = row.split(",", 1)[0].strip()
+            if not (head.isalpha() and len(head) <= 2):
+                break
+            letters.append(head.upper())
+        if letters and letters != row_letters(len(letters)):
+            raise FormatError(
+                f"{source}: the result matrix holds plate rows {', '.join(letters)}; allotropy "
+                f"would place them as rows {', '.join(row_letters(len(letters)))} (wrong wells), "
+                "so the file is refused; export the whole plate"
+            )
+
+
 def _via_allotropy(path: Path, fmt: str, data: bytes) -> PlateFile:
     from letrolab.assays.plates import asm
 
     if not data.startswith(b"PK\x03\x04"):  # text: decoded once here (UTF-16, Latin-1 ...)
-        data = decode_text(data, path.name).encode("utf-8")
+        text = decode_text(data, path.name)
+        if fmt == "envision":
+            _envision_row_gaps(text, path.name)
+        data = text.encode("utf-8")
     model = asm.convert(data, fmt=fmt, source=path.name)
     mapped = asm.asm_to_wells(asm.unstructured(model), source=path.name)
     vendor = asm.ALLOTROPY_PARSERS[fmt][0]
@@ -278,6 +304,7 @@ def _via_allotropy(path: Path, fmt: str, data: bytes) -> PlateFile:
         format=fmt,
         parser=f"allotropy {asm.allotropy_version()} {vendor}",
         unplaced=mapped.unplaced,
+        notes=mapped.notes,
         model=model,
     )
 

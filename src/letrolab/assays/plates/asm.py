@@ -8,6 +8,8 @@ the tidy wells table (:mod:`letrolab.assays.plates._wells`):
 * one ``plate reader document`` per well: ``sample document`` gives the plate (``well plate
   identifier``) and the well (``location identifier``); each ``measurement document`` in it is
   one raw read of that well;
+* a wavelength outside 190-1100 nm is no plate reader's (allotropy reads the BMG label
+  ``Raw Data (450 1)`` as 1 nm): it is left NaN and said in :attr:`AsmWells.notes`;
 * a read is labelled by its detection and its wavelengths, ``"absorbance 450"``,
   ``"fluorescence 485/535"`` (excitation/emission, nm), ``"luminescence"``; when one well holds
   several measurements with the same label (SoftMax Pro blocks read at one wavelength), they
@@ -99,10 +101,13 @@ class AsmWells:
         The tidy wells table (``kind`` is ``raw`` or ``calculated``).
     unplaced : dict
         Calculated-data name -> number of values whose data sources span several wells.
+    notes : tuple of str
+        Repairs made to allotropy's document (a wavelength no reader measures at, left NaN).
     """
 
     wells: pd.DataFrame
     unplaced: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def allotropy_version() -> str:
@@ -203,9 +208,22 @@ def _num(x: Any) -> float:
         return math.nan
 
 
-def _label(feature: str, dc: dict) -> tuple[str, float]:
-    em = _num(dc.get("detector wavelength setting"))
-    ex = _num(dc.get("excitation wavelength setting"))
+#: Wavelengths a plate reader can measure at, nm: monochromator readers span about 200-1000 nm
+#: (SpectraMax M5: 200-1000 nm; Synergy H1: 230-999 nm, vendors' specification sheets).
+WAVELENGTH_RANGE = (190.0, 1100.0)
+
+
+def _wavelength(x: Any, bad: set) -> float:
+    v = _num(x)
+    if np.isfinite(v) and not WAVELENGTH_RANGE[0] <= v <= WAVELENGTH_RANGE[1]:
+        bad.add(v)
+        return math.nan
+    return v
+
+
+def _label(feature: str, dc: dict, bad: set) -> tuple[str, float]:
+    em = _wavelength(dc.get("detector wavelength setting"), bad)
+    ex = _wavelength(dc.get("excitation wavelength setting"), bad)
     if np.isfinite(ex) and np.isfinite(em):
         return f"{feature} {ex:g}/{em:g}", em
     if np.isfinite(em):
@@ -264,7 +282,9 @@ class _Collector:
         self.kind.append(kind)
 
 
-def _measurements(doc: dict, out: _Collector, ids: dict, geometry: dict, source: str) -> None:
+def _measurements(
+    doc: dict, out: _Collector, ids: dict, geometry: dict, bad: set, source: str
+) -> None:
     """Rows of one plate reader document (one well, one or more measurements)."""
     agg = doc["measurement aggregate document"]
     count = _num(agg.get("plate well count"))
@@ -277,7 +297,7 @@ def _measurements(doc: dict, out: _Collector, ids: dict, geometry: dict, source:
         if feature is None and cube is not None:
             feature = cube[1].get("cube-structure", {}).get("measures", [{}])[0].get("concept")
         dc = md.get("device control aggregate document", {}).get("device control document", [{}])
-        labels.append((feature or "value", *_label(feature or "value", dc[0])))
+        labels.append((feature or "value", *_label(feature or "value", dc[0], bad)))
     counts = Counter(lab for _, lab, _ in labels)
     seen: Counter = Counter()
     for md, (feature, label, wl) in zip(mds, labels, strict=True):
@@ -433,8 +453,9 @@ def asm_to_wells(doc: dict[str, Any], *, source: str) -> AsmWells:
     out = _Collector()
     ids: dict = {}
     geometry: dict = {}
+    bad: set = set()
     for prd in agg.get("plate reader document", []):
-        _measurements(prd, out, ids, geometry, source)
+        _measurements(prd, out, ids, geometry, bad, source)
     unplaced = _calculated(agg, out, ids)
     _pad(out, geometry)
     block = wells_frame(
@@ -447,4 +468,9 @@ def asm_to_wells(doc: dict[str, Any], *, source: str) -> AsmWells:
         time_s=np.asarray(out.time_s, dtype=float),
         kind=np.asarray(out.kind, dtype=object),
     )
-    return AsmWells(finish([block], source=source), unplaced)
+    notes = tuple(
+        f"allotropy gives a wavelength of {v:g} nm, outside what a plate reader measures "
+        f"({WAVELENGTH_RANGE[0]:g}-{WAVELENGTH_RANGE[1]:g} nm); the read is left without one"
+        for v in sorted(bad)
+    )
+    return AsmWells(finish([block], source=source), unplaced, notes)
