@@ -111,19 +111,18 @@ def gen5_kind(label: str) -> str:
 
     Gen5 names a read step ``NAME:WAVELENGTH`` (``abs450:450``, ``fluor:485,528``) or by its
     wavelength (``600``); data reductions are named by their operation (``Blank 630nmAbs:630``,
-    ``Corrected [...]``, ``Ratio 260/280``, ``[Concentration]``, ``Max V [OD:600]``,
-    ``NormLum``). This naming rule, not an explicit flag, is all a Gen5 export offers, which
-    is why allotropy (which reads the procedure) is tried first.
+    ``Corrected [...]``, ``Ratio 260/280``, ``[Concentration]``, ``Max V [OD:600]``): a
+    bracketed source or one of Gen5's reduction prefixes. This naming rule, not an explicit
+    flag, is all a Gen5 export offers, which is why allotropy (which reads the procedure) is
+    tried first; a label matching neither is taken as a read.
 
-    >>> [gen5_kind(x) for x in ("abs450:450", "600", "Blank 630nmAbsRead:630", "NormLum")]
+    >>> [gen5_kind(x) for x in ("abs450:450", "600", "Blank 630nmAbsRead:630", "Ratio 260/280")]
     ['raw', 'raw', 'calculated', 'calculated']
     """
     text = str(label).strip()
-    if text.replace(".", "", 1).isdigit():
-        return "raw"
-    if ":" in text and "[" not in text and not text.startswith(_REDUCTION_PREFIXES):
-        return "raw"
-    return "calculated"
+    if "[" in text or text.startswith(_REDUCTION_PREFIXES):
+        return "calculated"
+    return "raw"
 
 
 def _parse_section(rows: list[list[str]], plate: str, source: str) -> list[pd.DataFrame]:
