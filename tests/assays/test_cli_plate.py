@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from letrolab._io import MARKER  # the marker of a letrolab output folder
-from letrolab.assays.plates import write_plate
+from letrolab.instruments.plates import write_plate
 
 NON_NUMERIC = "biotek_gen5/240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt"
 
@@ -21,7 +21,18 @@ def test_plate_json_without_layout(run_cli, shared_data):
     assert doc["format"] == "gen5"
     wells = doc["wells"]
     assert len(wells) == 96
-    assert set(wells[0]) == {"plate", "well", "row", "col", "read", "wavelength", "value", "flag"}
+    assert set(wells[0]) == {
+        "plate",
+        "well",
+        "row",
+        "col",
+        "read",
+        "wavelength",
+        "value",
+        "flag",
+        "kind",
+    }
+    assert doc["parser"].startswith("allotropy ") and doc["parser"].endswith(" AGILENT_GEN5")
     by = {w["well"]: w for w in wells}
     assert by["A1"]["value"] == 2.1 and by["A1"]["flag"] == "ok" and by["A1"]["col"] == 1
     assert by["A8"]["flag"] == "saturated" and by["A8"]["value"] is None
@@ -36,7 +47,7 @@ def test_plate_with_layout_json_and_out(run_cli, shared_data, test_data, tmp_pat
     code, out, err = run_cli("plate", read, "--layout", layout, "--json", "--out", tmp_path / "o")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["read"] == "A450(1) - channel 1 (A)"
+    assert doc["read"] == "absorbance"
     assert [q["plate"] for q in doc["qc"]] == ["Plate 1", "Plate 2"]
     assert {"z_prime", "cv_vehicle", "cv_blank", "edge_ratio", "warnings"} <= set(doc["qc"][0])
     comb = pd.DataFrame(doc["combination"])

@@ -14,7 +14,7 @@ import json
 import pandas as pd
 import pytest
 
-from letrolab.assays.plates import write_plate
+from letrolab.instruments.plates import write_plate
 
 DM = {"letrozole": 10.0, "NVP-AEW541": 100.0}
 

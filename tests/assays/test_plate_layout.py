@@ -14,11 +14,10 @@ from letrolab.assays.plates import (
     read_layout,
     read_plate,
     read_plate_combination,
-    write_layout,
-    write_plate,
+    row_letters,
 )
-from letrolab.assays.plates._wells import row_letters
 from letrolab.errors import FormatError, InputError, UnitError
+from letrolab.instruments.plates import write_layout, write_plate
 
 BLANK, VEHICLE = 0.08, 1.60
 
@@ -310,10 +309,10 @@ def test_several_reads_need_a_choice(shared_data, tmp_path):
     lay = _layout_file(tmp_path, "well,role\nA1,blank\nB1,vehicle\n")
     with pytest.raises(InputError, match=r"several reads .*'# read: LABEL'"):
         analyse_plate(read, lay)
-    res = analyse_plate(read, lay, read_label="od:600")
-    assert res.read == "od:600"
-    with pytest.raises(InputError, match=r"has no read 'od:650'"):
-        analyse_plate(read, lay, read_label="od:650")
+    res = analyse_plate(read, lay, read_label="absorbance 600")
+    assert res.read == "absorbance 600"
+    with pytest.raises(InputError, match=r"has no read 'od:600'; its reads are \['absorbance 600'"):
+        analyse_plate(read, lay, read_label="od:600")
 
 
 def test_truncated_and_wrong_files(shared_data, tmp_path):
@@ -322,16 +321,16 @@ def test_truncated_and_wrong_files(shared_data, tmp_path):
     results = gen5.index("Results")
     cut = gen5[: gen5.index("\nD\t", results)]  # the Results matrix stops after row C
     (tmp_path / "cut.txt").write_text(cut)
-    with pytest.raises(FormatError, match=r"rows A..C .* not a whole 96-well plate \(truncated"):
+    with pytest.raises(FormatError, match=r"cut.txt: the Gen5 export ends mid-line \(truncated"):
         read_plate(tmp_path / "cut.txt")
     soft = (src / "moldev_softmax_pro" / "MD_SMP_absorbance_endpoint_example01.txt").read_bytes()
     text = soft.decode("utf-16").replace("\r\n", "\n")
     (tmp_path / "soft.txt").write_text("\n".join(text.split("\n")[:6]))
-    with pytest.raises(FormatError, match=r"has 3 data rows, a 96-well plate has 8 \(truncated"):
+    with pytest.raises(FormatError, match=r"allotropy cannot read it: Expected 8 rows .* got 3"):
         read_plate(tmp_path / "soft.txt")
     env = (src / "perkinelmer_envision" / "PE_Envision_absorbance_A450_example.csv").read_text()
     (tmp_path / "env.csv").write_text(env[: env.index("Background information")].rstrip() + "\n")
-    with pytest.raises(FormatError, match=r"no result matrices"):
+    with pytest.raises(FormatError, match=r"env.csv: allotropy cannot read it: Expected non-null"):
         read_plate(tmp_path / "env.csv")
     (tmp_path / "notes.txt").write_text("hello\nthis is not a plate\n")
     with pytest.raises(FormatError, match=r"not a plate-reader export letrolab knows"):

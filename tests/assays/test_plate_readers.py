@@ -19,7 +19,7 @@ pytestmark = pytest.mark.shared_data
 G5 = "biotek_gen5/"
 SFR = "synergy_file_reader_sdist/"
 
-# file, format, total rows, plates, reads, {flag: count}
+# file, format, raw rows, plates, raw reads, {flag: count} (raw reads)
 COUNTS = [
     (
         G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
@@ -29,10 +29,10 @@ COUNTS = [
         1,
         {"ok": 83, "saturated": 8, "non_numeric": 5},
     ),
-    (G5 + "endpoint_pathlength_correct_singleplate.txt", "gen5", 1440, 1, 15, {"ok": 1440}),
-    (G5 + "endpoint_singleplate.txt", "gen5", 192, 1, 2, {"ok": 192}),
-    (G5 + "endpoint_stdcurve_multiplate.txt", "gen5", 864, 3, 3, {"ok": 864}),
-    (G5 + "endpoint_stdcurve_singleplate.txt", "gen5", 288, 1, 3, {"ok": 288}),
+    (G5 + "endpoint_pathlength_correct_singleplate.txt", "gen5", 480, 1, 5, {"ok": 480}),
+    (G5 + "endpoint_singleplate.txt", "gen5", 96, 1, 1, {"ok": 96}),
+    (G5 + "endpoint_stdcurve_multiplate.txt", "gen5", 288, 3, 1, {"ok": 288}),
+    (G5 + "endpoint_stdcurve_singleplate.txt", "gen5", 96, 1, 1, {"ok": 96}),
     (G5 + "endpoint_wavelength_measurement_labels.txt", "gen5", 192, 1, 2, {"ok": 192}),
     (G5 + "multiple_read_modes.txt", "gen5", 288, 1, 3, {"ok": 288}),
     (
@@ -48,10 +48,10 @@ COUNTS = [
     (
         "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
         "smart_control",
-        192,
+        96,
         1,
-        2,
-        {"ok": 189, "missing": 3},
+        1,
+        {"ok": 96},
     ),
     (
         "moldev_softmax_pro/MD_SMP_absorbance_endpoint_example01.txt",
@@ -75,7 +75,7 @@ COUNTS = [
         288,
         1,
         3,
-        {"ok": 279, "non_numeric": 9},
+        {"ok": 287, "non_numeric": 1},  # allotropy reads the decimal commas "0,02" as 0.02
     ),
     (
         "perkinelmer_envision/PE_Envision_absorbance_A450_example.csv",
@@ -88,26 +88,18 @@ COUNTS = [
     (
         "perkinelmer_envision/PE_Envision_absorbance_example01.csv",
         "envision",
-        1152,
+        768,
         2,
-        3,
-        {"ok": 1152},
+        1,
+        {"ok": 768},
     ),
     (
         "perkinelmer_envision/PE_Envision_extra_espaces.csv",
         "envision",
-        288,
+        192,
         1,
-        3,
-        {"ok": 144, "missing": 144},
-    ),
-    (
-        "perkinelmer_envision/PE_Envision_luminescence_example01.csv",
-        "envision",
-        1536,
         2,
-        2,
-        {"ok": 384, "missing": 1152},
+        {"ok": 96, "missing": 96},
     ),
     (
         "revvity_kaleido/absorbance_endpoint_single_plate_example_01.csv",
@@ -124,7 +116,7 @@ COUNTS = [
     (SFR + "column.txt", "gen5", 288, 1, 3, {"ok": 288}),
     (SFR + "multiple_with_gain.txt", "gen5", 384, 2, 3, {"ok": 192, "missing": 192}),
     (SFR + "single_measurement_matrix.txt", "gen5", 288, 1, 3, {"ok": 288}),
-    (SFR + "spectrum.txt", "gen5", 2592, 1, 3, {"ok": 2400, "saturated": 192}),
+    (SFR + "spectrum.txt", "gen5", 2496, 1, 2, {"ok": 2304, "saturated": 192}),
 ]
 
 # file, plate (None = the only one), read, well, expected value (or flag name), wavelength
@@ -132,7 +124,7 @@ SPOT = [
     (
         G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
         None,
-        "abs450:450",
+        "absorbance 450",
         "A1",
         2.100,
         450,
@@ -140,7 +132,7 @@ SPOT = [
     (
         G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
         None,
-        "abs450:450",
+        "absorbance 450",
         "A8",
         "saturated",
         450,
@@ -148,7 +140,7 @@ SPOT = [
     (
         G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
         None,
-        "abs450:450",
+        "absorbance 450",
         "D12",
         "non_numeric",
         450,
@@ -156,24 +148,24 @@ SPOT = [
     (
         G5 + "240411_172731_BNCH2345883_abs450_96well_non_numeric_values.txt",
         None,
-        "abs450:450",
+        "absorbance 450",
         "H12",
         2.500,
         450,
     ),
-    (G5 + "endpoint_pathlength_correct_singleplate.txt", None, "260:977 [Test]", "A1", 0.056, 977),
-    (G5 + "endpoint_pathlength_correct_singleplate.txt", None, "260:260", "A1", 0.626, 260),
+    (G5 + "endpoint_pathlength_correct_singleplate.txt", None, "absorbance 977", "A1", 0.056, 977),
+    (G5 + "endpoint_pathlength_correct_singleplate.txt", None, "absorbance 260", "A1", 0.626, 260),
     (
         G5 + "endpoint_pathlength_correct_singleplate.txt",
         None,
-        "Ratio 260/280",
+        "calc: Ratio 260/280",
         "A1",
         1.901,
         math.nan,
     ),
-    (G5 + "endpoint_singleplate.txt", None, "LUM:Lum", "A1", 8718, math.nan),
-    (G5 + "endpoint_singleplate.txt", None, "NormLum", "A1", 99.846, math.nan),
-    (G5 + "endpoint_singleplate.txt", None, "LUM:Lum", "A12", 210, math.nan),
+    (G5 + "endpoint_singleplate.txt", None, "luminescence", "A1", 8718, math.nan),
+    (G5 + "endpoint_singleplate.txt", None, "calc: NormLum", "A1", 99.846, math.nan),
+    (G5 + "endpoint_singleplate.txt", None, "luminescence", "A12", 210, math.nan),
     (G5 + "endpoint_stdcurve_multiplate.txt", "Plate 1", "630nmAbsRead:630", "A1", 3.481, 630),
     (G5 + "endpoint_stdcurve_multiplate.txt", "Plate 2", "630nmAbsRead:630", "H4", 0.304, 630),
     (
@@ -184,23 +176,23 @@ SPOT = [
         175.862,
         math.nan,
     ),
-    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "280", "A1", 1.8012, 280),
-    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "325", "A1", 0.9066, 325),
+    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "absorbance 280", "A1", 1.8012, 280),
+    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "absorbance 325", "A1", 0.9066, 325),
     # row B lists 325 before 280: the per-line label, not the line order, decides
-    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "325", "B1", 1.6629, 325),
-    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "280", "B1", 1.0033, 280),
-    (G5 + "multiple_read_modes.txt", None, "od:600", "B1", 0.124, 600),
-    (G5 + "multiple_read_modes.txt", None, "fluor:579,616", "A1", 75, 616),
-    (G5 + "multiple_read_modes.txt", None, "fluor:479,520", "H10", 852, 520),
-    ("bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv", None, "Raw Data (484)", "C1", 2.368, 484),
-    ("bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv", None, "Raw Data (484)", "P24", 0.032, 484),
-    ("bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv", None, "Raw Data (484)", "J5", "missing", 484),
-    ("bmg_mars/BMG Labtech format.CSV", None, "Raw Data (450 1)", "H12", 0.207, 450),
-    ("bmg_mars/PHERAstar output file.CSV", None, "Raw Data (450)", "A1", 1.691, 450),
+    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "absorbance 325", "B1", 1.6629, 325),
+    (G5 + "endpoint_wavelength_measurement_labels.txt", None, "absorbance 280", "B1", 1.0033, 280),
+    (G5 + "multiple_read_modes.txt", None, "absorbance 600", "B1", 0.124, 600),
+    (G5 + "multiple_read_modes.txt", None, "fluorescence 579/616", "A1", 75, 616),
+    (G5 + "multiple_read_modes.txt", None, "fluorescence 479/520", "H10", 852, 520),
+    ("bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv", None, "absorbance 484", "C1", 2.368, 484),
+    ("bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv", None, "absorbance 484", "P24", 0.032, 484),
+    ("bmg_mars/16-03-03 16-54-03 472 ABS 384 QC.csv", None, "absorbance 484", "J5", "missing", 484),
+    ("bmg_mars/BMG Labtech format.CSV", None, "absorbance", "H12", 0.207, math.nan),
+    ("bmg_mars/PHERAstar output file.CSV", None, "absorbance 450", "A1", 1.691, 450),
     (
         "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
         None,
-        "Raw Data (480-14/520-30)",
+        "fluorescence 480/520",
         "A1",
         8168026,
         520,
@@ -208,7 +200,7 @@ SPOT = [
     (
         "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
         None,
-        "Raw Data (480-14/520-30)",
+        "fluorescence 480/520",
         "H3",
         15110,
         520,
@@ -216,23 +208,15 @@ SPOT = [
     (
         "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
         None,
-        "Blank corrected based on Raw Data (480-14/520-30)",
+        "calc: Blank corrected based on Raw Data (480-14/520-30)",
         "H1",
         -80,
-        520,
-    ),
-    (
-        "bmg_smart_control/fluorescence_endpoint_example2.xlsx",
-        None,
-        "Blank corrected based on Raw Data (480-14/520-30)",
-        "H12",
-        "missing",
-        520,
+        math.nan,  # calculated reads carry no wavelength of their own
     ),
     (
         "moldev_softmax_pro/MD_SMP_absorbance_endpoint_example01.txt",
         "Plate01",
-        "Absorbance 450",
+        "absorbance 450",
         "A1",
         3.41797666666667,
         450,
@@ -240,7 +224,7 @@ SPOT = [
     (
         "moldev_softmax_pro/MD_SMP_absorbance_endpoint_example01.txt",
         "Plate02",
-        "Absorbance 450",
+        "absorbance 450",
         "A1",
         3.43082333333333,
         450,
@@ -248,7 +232,7 @@ SPOT = [
     (
         "moldev_softmax_pro/MD_SMP_absorbance_endpoint_example01.txt",
         "Plate01",
-        "Absorbance 450",
+        "absorbance 450",
         "H1",
         7.66666666666667e-05,
         450,
@@ -256,7 +240,7 @@ SPOT = [
     (
         "moldev_softmax_pro/MD_SMP_absorbance_endpoint_partial_plate_example01.txt",
         None,
-        "Absorbance 260",
+        "absorbance 260",
         "A2",
         3.084,
         260,
@@ -264,7 +248,7 @@ SPOT = [
     (
         "moldev_softmax_pro/MD_SMP_absorbance_endpoint_partial_plate_example01.txt",
         None,
-        "Absorbance 280",
+        "absorbance 280",
         "A2",
         1.616,
         280,
@@ -272,7 +256,7 @@ SPOT = [
     (
         "moldev_softmax_pro/MD_SMP_absorbance_endpoint_partial_plate_example01.txt",
         None,
-        "Absorbance 340",
+        "absorbance 340",
         "A2",
         0.663,
         340,
@@ -280,82 +264,66 @@ SPOT = [
     (
         "moldev_softmax_pro/MD_SMP_absorbance_endpoint_partial_plate_example01.txt",
         None,
-        "Absorbance 260",
+        "absorbance 260",
         "A1",
         "missing",
         260,
     ),
-    ("moldev_softmax_pro/abs_endpoint_plates.txt", None, "Absorbance 426 #1", "A1", 0.01, 426),
+    ("moldev_softmax_pro/abs_endpoint_plates.txt", None, "absorbance 426 #1", "A1", 0.01, 426),
     (
         "moldev_softmax_pro/abs_endpoint_plates.txt",
         None,
-        "Absorbance 426 #1",
+        "absorbance 426 #1",
         "A2",
-        "non_numeric",
+        0.02,  # written "0,02": allotropy reads the decimal comma
         426,
     ),
     (
         "moldev_softmax_pro/abs_endpoint_plates.txt",
         None,
-        "Absorbance 426 #1",
+        "absorbance 426 #1",
         "B1",
         "non_numeric",
         426,
     ),
-    ("moldev_softmax_pro/abs_endpoint_plates.txt", None, "Absorbance 426 #2", "A1", 0.02, 426),
-    ("moldev_softmax_pro/abs_endpoint_plates.txt", None, "Absorbance 426 #3", "A1", 0.03, 426),
+    ("moldev_softmax_pro/abs_endpoint_plates.txt", None, "absorbance 426 #2", "A1", 0.02, 426),
+    ("moldev_softmax_pro/abs_endpoint_plates.txt", None, "absorbance 426 #3", "A1", 0.03, 426),
     (
         "perkinelmer_envision/PE_Envision_absorbance_A450_example.csv",
         "Plate 1",
-        "A450(1) - channel 1 (A)",
+        "absorbance",
         "A1",
         0.15,
-        450,
+        math.nan,  # allotropy's EnVision ASM gives no absorbance wavelength
     ),
     (
         "perkinelmer_envision/PE_Envision_absorbance_A450_example.csv",
         "Plate 2",
-        "A450(1) - channel 1 (A)",
+        "absorbance",
         "H12",
         0.13,
-        450,
-    ),
-    (
-        "perkinelmer_envision/PE_Envision_absorbance_example01.csv",
-        "Plate 1",
-        "BCA Absorbance @ 562(1)",
-        "A1",
-        2.63,
-        562,
-    ),
-    (
-        "perkinelmer_envision/PE_Envision_absorbance_example01.csv",
-        "Plate 1",
-        "BCA Absorbance @ 562(1)",
-        "P24",
-        2.639,
-        562,
-    ),
-    (
-        "perkinelmer_envision/PE_Envision_luminescence_example01.csv",
-        "Plate 1",
-        "0_1 US LUM 384(1) - channel 0 (CPS)",
-        "I8",
-        120,
         math.nan,
     ),
     (
-        "perkinelmer_envision/PE_Envision_luminescence_example01.csv",
-        "Plate 1",
-        "0_1 US LUM 384(1) - channel 0 (CPS)",
-        "B1",
-        "missing",
+        "perkinelmer_envision/PE_Envision_absorbance_example01.csv",
+        "8/22/2023 10:50:28 AM",  # the plate's barcode field, allotropy's plate identifier
+        "absorbance",
+        "A1",
+        2.63,
+        math.nan,
+    ),
+    (
+        "perkinelmer_envision/PE_Envision_absorbance_example01.csv",
+        "8/22/2023 10:50:28 AM",  # the plate's barcode field, allotropy's plate identifier
+        "absorbance",
+        "P24",
+        2.639,
         math.nan,
     ),
     (
         "revvity_kaleido/absorbance_endpoint_single_plate_example_01.csv",
         None,
-        "ABS mono 1",
+        "absorbance 450",
         "A1",
         2.2075694995298862,
         450,
@@ -363,20 +331,20 @@ SPOT = [
     (
         "revvity_kaleido/absorbance_endpoint_single_plate_example_01.csv",
         None,
-        "ABS mono 1",
+        "absorbance 450",
         "H1",
         0.0422600902144679,
         450,
     ),
-    ("tecan_magellan/SLA01P01_ELISA.xlsx", None, "Label1", "A1", 0.0557, 485),
-    ("tecan_magellan/SLA01P01_ELISA.xlsx", None, "Label2", "A1", 0.0509, 560),
-    ("tecan_magellan/SLA01P01_ELISA.xlsx", None, "Label1", "P24", 0.0356, 485),
-    ("tecan_magellan/SLA01P01_OD.xlsx", "96WEL008", "Raw data", "B1", 0.2118, 595),
-    ("tecan_magellan/SLA01P01_assay.xlsx", None, "Label2", "A1", 0.3741, 700),
+    ("tecan_magellan/SLA01P01_ELISA.xlsx", None, "absorbance 485", "A1", 0.0557, 485),
+    ("tecan_magellan/SLA01P01_ELISA.xlsx", None, "absorbance 560", "A1", 0.0509, 560),
+    ("tecan_magellan/SLA01P01_ELISA.xlsx", None, "absorbance 485", "P24", 0.0356, 485),
+    ("tecan_magellan/SLA01P01_OD.xlsx", "96WEL008", "absorbance 595", "B1", 0.2118, 595),
+    ("tecan_magellan/SLA01P01_assay.xlsx", None, "absorbance 700", "A1", 0.3741, 700),
     (
         "thermo_skanit/luciferase_assay_example.xlsx",
         "Plate 1",
-        "Luminescence 1 (RLU)",
+        "luminescence",
         "B7",
         398100,
         math.nan,
@@ -384,7 +352,7 @@ SPOT = [
     (
         "thermo_skanit/luciferase_assay_example.xlsx",
         "Plate 1",
-        "Luminescence 1 (RLU)",
+        "luminescence",
         "H12",
         1043,
         math.nan,
@@ -408,8 +376,10 @@ def plates(shared_data):
 def test_counts_and_flags(plates, name, fmt, n, n_plates, n_reads, flags):
     path = plates / name
     assert detect_format(path) == fmt
-    df = read_plate(path)
-    assert list(df.columns) == list(WELL_COLUMNS)
+    full = read_plate(path)
+    assert list(full.columns) == list(WELL_COLUMNS)
+    assert set(full["kind"]) <= {"raw", "calculated"}
+    df = full[full["kind"] == "raw"]  # calculated reads: tests/assays/test_plate_asm.py
     assert len(df) == n
     assert df["plate"].nunique() == n_plates
     assert df["read"].nunique() == n_reads
@@ -417,7 +387,7 @@ def test_counts_and_flags(plates, name, fmt, n, n_plates, n_reads, flags):
     # only ok wells carry a value; no duplicates of (plate, read, time, wavelength, well)
     assert df.loc[df["flag"] == "ok", "value"].notna().all()
     assert df.loc[df["flag"] != "ok", "value"].isna().all()
-    assert not df.duplicated(["plate", "read", "time_s", "wavelength", "well"]).any()
+    assert not full.duplicated(["plate", "read", "time_s", "wavelength", "well"]).any()
 
 
 @pytest.mark.parametrize(("name", "plate", "read", "well", "expected", "wavelength"), SPOT)
@@ -441,7 +411,8 @@ def test_spot_values(plates, name, plate, read, well, expected, wavelength):
 
 
 def test_column_and_matrix_exports_of_the_same_read_agree(plates):
-    """synergy-file-reader ships one Gen5 read exported column-wise and matrix-wise."""
+    """synergy-file-reader ships one Gen5 read exported column-wise and matrix-wise (both
+    refused by allotropy, read by letrolab's Gen5 reader)."""
     col = read_plate(plates / SFR / "column.txt")
     mat = read_plate(plates / SFR / "single_measurement_matrix.txt")
     key = ["read", "well"]
@@ -464,7 +435,7 @@ def test_gen5_kinetics(plates):
     assert od["time_s"].min() == 550  # Time 1 (0:09:10)
     assert od[(od["time_s"] == 550) & (od["well"] == "B4")]["value"].item() == 0.084
     kin = read_plate(plates / G5 / "kinetic_helper_gene_growth_curve.txt")
-    r600 = kin[kin["read"] == "600"]
+    r600 = kin[kin["read"] == "absorbance 600"]
     assert r600["time_s"].nunique() == 20 and r600["well"].nunique() == 24
     assert r600[(r600["time_s"] == 22) & (r600["well"] == "A1")]["value"].item() == -0.066
 
@@ -501,9 +472,15 @@ def test_gen5_excel_export_matches_the_text_export(plates, tmp_path):
         ws.append(cells)
     wb.save(tmp_path / "gen5.xlsx")
     assert detect_format(tmp_path / "gen5.xlsx") == "gen5_xlsx"
-    a = read_plate(plates / G5 / "multiple_read_modes.txt")
-    b = read_plate(tmp_path / "gen5.xlsx")
-    pd.testing.assert_frame_equal(a.drop(columns="raw"), b.drop(columns="raw"))
+    a = read_plate(plates / G5 / "multiple_read_modes.txt")  # allotropy
+    b = read_plate(tmp_path / "gen5.xlsx")  # letrolab's Gen5 reader: Gen5's own labels
+    assert list(pd.unique(b["read"])) == ["od:600", "fluor:579,616", "fluor:479,520"]
+    key = ["wavelength", "row", "col"]
+    cols = [*key, "well", "value", "flag"]
+    pd.testing.assert_frame_equal(
+        a.sort_values(key)[cols].reset_index(drop=True),
+        b.sort_values(key)[cols].reset_index(drop=True),
+    )
 
 
 def test_generic_matrix_csv_by_hand(tmp_path):
@@ -540,7 +517,7 @@ def test_truncated_exports_are_refused_not_read_short(plates, tmp_path):
     lines = env.read_text().splitlines(keepends=True)
     assert len(read_plate(env)) == 1152
     (tmp_path / "env.csv").write_text("".join(lines[:57]))  # up to the third plate's values
-    with pytest.raises(FormatError, match=r"'Plate 2' .* no values after it \(truncated"):
+    with pytest.raises(FormatError, match=r"env.csv: allotropy cannot read it: Expected non-null"):
         read_plate(tmp_path / "env.csv")
     # a Gen5 multi-plate export cut inside the third plate's header: was 576 of 864 wells
     gen5 = plates / "biotek_gen5" / "endpoint_stdcurve_multiplate.txt"
@@ -549,3 +526,12 @@ def test_truncated_exports_are_refused_not_read_short(plates, tmp_path):
     (tmp_path / "g5.txt").write_bytes(data[: int(0.7 * len(data)) // 2 * 2])
     with pytest.raises(FormatError, match=r"'Plate 3' has its header but no values"):
         read_plate(tmp_path / "g5.txt")
+
+
+def test_envision_matrix_with_row_gaps_is_refused(plates):
+    """The luminescence example reads rows A, E, I, M of a 384-well plate (I8 = 120). allotropy
+    0.1.150 numbers them A, B, C, D, which would put 120 in C8: refused with the reason."""
+    from letrolab.errors import FormatError
+
+    with pytest.raises(FormatError, match=r"holds plate rows A, E, I, M; allotropy would place"):
+        read_plate(plates / "perkinelmer_envision" / "PE_Envision_luminescence_example01.csv")

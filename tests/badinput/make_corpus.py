@@ -71,7 +71,7 @@ def main() -> None:
         "well,role,drug1,conc1,drug2,conc2,unit\nA1,vehicle,,,,,\nA2,treated,letrozole,inf,,,nM\n"
     )
     (HERE / "bomb.png").write_bytes(_png(10_000, 10_000))
-    from letrolab.assays.plates import write_plate
+    from letrolab.instruments.plates import write_plate
 
     wells = pd.DataFrame({"well": [f"{r}{c}" for r in "ABCDEFGH" for c in range(1, 13)]})
     write_plate(HERE / "plate_96.csv", wells.assign(value=1.0))

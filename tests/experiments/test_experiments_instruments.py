@@ -1,4 +1,4 @@
-"""Virtual instruments: plate reads and PI DNA-content events (letrolab.experiments._instruments)."""
+"""Virtual instruments: plate reads and PI DNA-content events (letrolab.instruments.plates, letrolab.experiments._instruments)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from letrolab.errors import InputError
-from letrolab.experiments._instruments import (
-    DNA_CHANNELS,
-    PlateNoise,
-    dna_content_events,
-    mts_absorbance,
-    plate_rings,
-)
+from letrolab.experiments._instruments import DNA_CHANNELS, dna_content_events
+from letrolab.instruments.plates import PlateNoise, mts_absorbance, plate_rings
 
 
 def test_noise_free_plate_is_the_linear_mts_model():
@@ -125,8 +120,8 @@ def test_dna_events_errors():
 
 def test_plate_roundtrip_through_the_plate_reader_code(tmp_path):
     """Absorbances written as a Gen5 export + layout come back as the right % viability."""
-    from letrolab.assays.plates import read_plate_combination, write_layout, write_plate
-    from letrolab.assays.plates._wells import row_letters
+    from letrolab.assays.plates import read_plate_combination, row_letters
+    from letrolab.instruments.plates import write_layout, write_plate
 
     rng = np.random.default_rng(5)
     rows, cols = row_letters(8), list(range(1, 13))

@@ -19,8 +19,6 @@ from letrolab.assays.plates import (
     read_layout,
     read_plate,
     read_plate_combination,
-    write_layout,
-    write_plate,
 )
 
 __all__ = [
@@ -39,8 +37,6 @@ __all__ = [
     "read_plate_combination",
     "simulate_dna_content",
     "write_fcs",
-    "write_layout",
-    "write_plate",
 ]
 
 __getattr__ = renamed(

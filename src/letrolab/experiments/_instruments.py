@@ -1,24 +1,9 @@
-"""Virtual instruments: what a plate reader and a flow cytometer would record.
+"""Virtual flow cytometer: what a flow cytometer would record.
 
-The model gives noise-free readouts (relative MTS signal, phase and sub-G1 fractions). A lab
-never sees those: it sees absorbances with pipetting and reader noise and evaporation at the
-plate edge, and flow events with staining CVs, debris and doublets. These functions add that
-layer, vectorised over wells and events, so the analysis code meets realistic files.
-
-Plate reads (MTS, 490 nm)
--------------------------
-Absorbance of a well with relative signal ``v`` (vehicle = 1) is ::
-
-    A = A_blank + (A_vehicle - A_blank) * v * e_ring * (1 + eps_p) + eps_r
-
-MTS formazan absorbance is linear in viable cell number over the working range (Cory et al.
-1991, Cancer Commun 3:207; Riss et al., Assay Guidance Manual "Cell Viability Assays", 2013).
-``eps_p`` ~ N(0, cv_well) is seeding/pipetting noise (5 % is typical of a manual 96-well
-assay), ``eps_r`` ~ N(0, sd_reader) the reader noise. ``e_ring`` is the evaporation edge effect,
-``1 - edge_loss * exp(-ring / 0.6)`` for ring 0 (outer) inwards: the outer ring loses growth,
-the next ring a little (Lundholt, Scudder & Pagliaro 2003, J Biomol Screen 8:566). Blank wells
-(medium only) get ``A_blank`` with reader noise and, on the edge, the evaporation increase of
-the medium's own absorbance.
+The model gives noise-free phase and sub-G1 fractions. A lab sees flow events with staining
+CVs, debris and doublets; this module adds that layer, vectorised over events, so the analysis
+code meets realistic files. (The virtual plate reader moved to
+:mod:`letrolab.instruments.plates`.)
 
 DNA content (PI, linear scale)
 ------------------------------
@@ -34,8 +19,6 @@ particle is ``w0`` times the cube root of its DNA content relative to G1 (its di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -43,81 +26,8 @@ from letrolab.errors import InputError
 
 __all__ = [
     "DNA_CHANNELS",
-    "PlateNoise",
     "dna_content_events",
-    "mts_absorbance",
-    "plate_rings",
 ]
-
-
-@dataclass(frozen=True)
-class PlateNoise:
-    """Plate-reader noise model (see the module docstring); defaults are typical MTS values."""
-
-    a_blank: float = 0.12
-    a_vehicle: float = 1.35
-    cv_well: float = 0.05
-    sd_reader: float = 0.004
-    edge_loss: float = 0.12
-    edge_blank_rise: float = 0.03
-
-
-def plate_rings(rows: int = 8, cols: int = 12) -> np.ndarray:
-    """Ring index of each well (0 = outer ring), shape ``(rows, cols)``.
-
-    >>> plate_rings(4, 6)
-    array([[0, 0, 0, 0, 0, 0],
-           [0, 1, 1, 1, 1, 0],
-           [0, 1, 1, 1, 1, 0],
-           [0, 0, 0, 0, 0, 0]])
-    """
-    r = np.arange(rows)[:, None]
-    c = np.arange(cols)[None, :]
-    return np.minimum(np.minimum(r, rows - 1 - r), np.minimum(c, cols - 1 - c))
-
-
-def mts_absorbance(
-    relative: np.ndarray,
-    ring: np.ndarray,
-    has_cells: np.ndarray,
-    rng: np.random.Generator,
-    *,
-    noise: PlateNoise = PlateNoise(),
-) -> np.ndarray:
-    """Absorbance at 490 nm of wells with relative MTS signal ``relative`` (vehicle = 1).
-
-    Parameters
-    ----------
-    relative : array
-        Model MTS signal relative to vehicle, one per well (ignored where ``has_cells`` is
-        False). Must be finite and ≥ 0.
-    ring : array of int
-        Ring index of each well (:func:`plate_rings`).
-    has_cells : array of bool
-        False for medium-only wells (blanks, empty edge wells).
-    rng : numpy.random.Generator
-    noise : PlateNoise, keyword-only
-
-    Returns
-    -------
-    numpy.ndarray
-        Absorbances, same shape as ``relative``.
-    """
-    relative = np.asarray(relative, dtype=float)
-    ring = np.asarray(ring)
-    has_cells = np.asarray(has_cells, dtype=bool)
-    if relative.shape != ring.shape or relative.shape != has_cells.shape:
-        raise InputError("relative, ring and has_cells must have the same shape (one per well)")
-    live = relative[has_cells]
-    if not np.all(np.isfinite(live)) or np.any(live < 0):
-        raise InputError("relative MTS signals must be finite and >= 0; check the model output")
-    edge = np.exp(-ring / 0.6)
-    growth = 1.0 - noise.edge_loss * edge
-    pip = rng.normal(0.0, noise.cv_well, size=relative.shape)
-    reader = rng.normal(0.0, noise.sd_reader, size=relative.shape)
-    blank = noise.a_blank * (1.0 + noise.edge_blank_rise * edge)
-    signal = (noise.a_vehicle - noise.a_blank) * np.where(has_cells, relative, 0.0) * growth
-    return blank + signal * (1.0 + pip) + reader
 
 
 DNA_CHANNELS = ("FSC-A", "SSC-A", "PI-A", "PI-W", "PI-H")

@@ -11,9 +11,9 @@ Virtual version:
 2. each replicate is a 96-well plate: the matrix in wells B2–G7, vehicle in B8–G8, medium
    blanks in B9–G9, the outer ring filled with medium (edge wells are not used, as labs do
    to avoid evaporation artefacts, but they are read); absorbances at 490 nm carry pipetting
-   and reader noise and the evaporation edge gradient (:mod:`._instruments`);
+   and reader noise and the evaporation edge gradient (:mod:`letrolab.instruments.plates`);
 3. the plates are written as a BioTek Gen5 text export with a plate map
-   (:func:`letrolab.assays.plates.write_plate`, :func:`~letrolab.assays.plates.write_layout`),
+   (:func:`letrolab.instruments.plates.write_plate`, :func:`~letrolab.instruments.plates.write_layout`),
    read back by :func:`~letrolab.assays.plates.read_plate_combination` (blank subtraction,
    vehicle = 100 %, Z′ and edge QC), and analysed by the Chou–Talalay method
    (:func:`letrolab.synergy.chou_talalay`, Chou 2006 Pharmacol Rev 58:621) and the reference
@@ -31,7 +31,7 @@ import pandas as pd
 
 from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
-from letrolab.experiments._instruments import mts_absorbance, plate_rings
+from letrolab.instruments.plates import mts_absorbance, plate_rings
 
 __all__ = ["EXPERIMENT", "LETROZOLE_NM", "LINES", "NVP_NM"]
 
@@ -205,7 +205,7 @@ def _figure(results: dict) -> Figure:
 
 def run(ctx: Context) -> Output:
     """Run the S4 protocol (see the module docstring)."""
-    from letrolab.assays.plates import write_layout, write_plate
+    from letrolab.instruments.plates import write_layout, write_plate
 
     rng = ctx.rng("proliferation")
     raw = ctx.rawdir("proliferation")
@@ -311,7 +311,7 @@ EXPERIMENT = Experiment(
     claims=("S4",),
     requires=(
         "letrolab.model:simulate_grid",
-        "letrolab.assays.plates:write_plate",
+        "letrolab.instruments.plates:write_plate",
         "letrolab.assays.plates:read_plate_combination",
         "letrolab.synergy:chou_talalay",
         "letrolab.synergy.reference:reference_scores",

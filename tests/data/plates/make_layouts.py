@@ -76,10 +76,8 @@ def envision_layout() -> pd.DataFrame:
 
 
 if __name__ == "__main__":
-    from letrolab.assays.plates import write_layout
+    from letrolab.instruments.plates import write_layout
 
     here = Path(__file__).parent
     write_layout(here / "combo_6x6.layout.csv", combo_layout())
-    write_layout(
-        here / "envision_a450.layout.csv", envision_layout(), read="A450(1) - channel 1 (A)"
-    )
+    write_layout(here / "envision_a450.layout.csv", envision_layout(), read="absorbance")

@@ -11,10 +11,13 @@ row           row letter ``"A"`` ...
 col           column number, 1-based (int)
 read          the read's label as the instrument wrote it (``"abs450:450"``, ``"A450"``)
 wavelength    measurement wavelength in nm (emission for fluorescence), NaN if none
+              (for a spectrum read: the scanned wavelength of this value)
 time_s        seconds since the start of a kinetic read, NaN for endpoint reads
 value         the number read, NaN unless ``flag == "ok"``
-flag          ``ok`` | ``saturated`` (OVRFLW, OVER, ...) | ``non_numeric`` | ``missing``
+flag          ``ok`` | ``saturated`` (OVRFLW, OVER, >4.0 ...) | ``non_numeric`` | ``missing``
 raw           the cell's text exactly as in the file (empty for missing)
+kind          ``raw`` (a measurement) | ``calculated`` (the instrument software's derived
+              value: blank-corrected, concentration, ratio ...), never mixed in one read
 ============  ==========================================================================
 
 Saturated and non-numeric cells are kept with ``value = NaN`` and their flag, never clipped or
@@ -37,6 +40,7 @@ __all__ = [
     "classify_cells",
     "geometry_for",
     "parse_well",
+    "row_index",
     "row_letters",
     "wavelength_of",
     "wells_frame",
@@ -53,7 +57,9 @@ WELL_COLUMNS = (
     "value",
     "flag",
     "raw",
+    "kind",
 )
+KINDS = ("raw", "calculated")
 FLAGS = ("ok", "saturated", "non_numeric", "missing")
 
 #: Plate formats (rows, columns) by well count.
@@ -110,6 +116,14 @@ def row_letters(n: int) -> list[str]:
     return out
 
 
+def row_index(letters: str) -> int:
+    """0-based index of a row name: ``"A"`` -> 0, ``"P"`` -> 15, ``"AF"`` -> 31 (1536 wells)."""
+    letters = letters.upper()
+    if len(letters) == 1:
+        return ord(letters) - 65
+    return 26 + ord(letters[1]) - 65
+
+
 def parse_well(name: str) -> tuple[str, int]:
     """Split ``"B07"``/``"b7"`` into ``("B", 7)``; :class:`FormatError` if it is not a well."""
     m = _WELL.match(str(name))
@@ -160,7 +174,12 @@ def classify_cells(cells: Iterable[object]) -> tuple[np.ndarray, np.ndarray, np.
     low = text.str.lower()
     flags = np.full(n, "non_numeric", dtype=object)
     flags[low.isin(MISSING_TOKENS).to_numpy()] = "missing"
-    sat = low.isin(SATURATED_TOKENS) | low.str.startswith("ovrflw") | low.str.startswith("overflow")
+    sat = (
+        low.isin(SATURATED_TOKENS)
+        | low.str.startswith("ovrflw")
+        | low.str.startswith("overflow")
+        | low.str.match(r"^>\s*[-+]?[\d.]")  # ">4.000": above the reader's range
+    )
     flags[sat.to_numpy(dtype=bool)] = "saturated"
     flags[ok] = "ok"
     return values, flags, raw.to_numpy(dtype=object)
@@ -206,6 +225,7 @@ def wells_frame(
     read: Sequence[str] | str,
     wavelength: Sequence[float] | float | None = None,
     time_s: Sequence[float] | float | None = None,
+    kind: Sequence[str] | str = "raw",
 ) -> dict[str, np.ndarray]:
     """One block of the wells table from parallel arrays (row/col 0-based).
 
@@ -236,6 +256,7 @@ def wells_frame(
         "wavelength": wl,
         "time_s": full(np.nan if time_s is None else time_s, float),
         "raw": raw,
+        "kind": full(kind, object),
     }
 
 
@@ -259,6 +280,7 @@ def finish(blocks: list[dict[str, np.ndarray]], *, source: str) -> pd.DataFrame:
             np.nan_to_num(cols["wavelength"], nan=-1.0),
             np.nan_to_num(cols["time_s"], nan=-1.0),
             read_code,
+            cols["kind"] == "calculated",  # raw reads first, calculated ones after
             plate_code,
         )
     )
@@ -275,6 +297,7 @@ def finish(blocks: list[dict[str, np.ndarray]], *, source: str) -> pd.DataFrame:
             "value": cols["value"][order],
             "flag": cols["flag"][order].astype(str),
             "raw": cols["raw"][order].astype(str),
+            "kind": cols["kind"][order].astype(str),
         }
     )
     dup = df.duplicated(["plate", "read", "time_s", "wavelength", "well"])

@@ -277,7 +277,7 @@ def _complete(wells: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise InputError(f"the wells table lacks column(s) {sorted(missing)}")
     w = wells.copy()
-    defaults = {"plate": "Plate 1", "read": "value", "time_s": np.nan}
+    defaults = {"plate": "Plate 1", "read": "value", "time_s": np.nan, "kind": "raw"}
     for col, val in defaults.items():
         if col not in w:
             w[col] = val
@@ -296,7 +296,10 @@ def _choose_read(wells: pd.DataFrame, wanted: str | None, source: str) -> str:
         if wanted not in reads:
             raise InputError(f"{source} has no read {wanted!r}; its reads are {reads}")
         return wanted
-    endpoint = [r for r in reads if wells.loc[wells["read"] == r, "time_s"].isna().all()]
+    # calculated reads (kind) are never chosen for the user; name one to analyse it
+    raw = wells["kind"].eq("raw") if "kind" in wells else pd.Series(True, index=wells.index)
+    usable = (wells["time_s"].isna() & raw).groupby(wells["read"], sort=False).all()
+    endpoint = [r for r in reads if usable[r]]
     if len(endpoint) == 1:
         return endpoint[0]
     if not endpoint:

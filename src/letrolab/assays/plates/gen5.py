@@ -32,7 +32,7 @@ from letrolab.assays.plates._wells import (
 )
 from letrolab.errors import FormatError
 
-__all__ = ["parse_gen5_rows", "read_gen5_text"]
+__all__ = ["gen5_kind", "parse_gen5_rows", "read_gen5_text"]
 
 _TIME = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 _SKIP_BLOCKS = {"layout"}
@@ -98,7 +98,31 @@ def parse_gen5_rows(rows: list[list[str]], *, source: str) -> pd.DataFrame:
         if not got and len(sections) > 1:  # a plate's header survived, its values did not
             raise FormatError(f"{source}: {plate!r} has its header but no values (truncated file?)")
         frames += got
+    for f in frames:
+        f["kind"] = np.array([gen5_kind(r) for r in f["read"]], dtype=object)
     return finish(frames, source=source)
+
+
+_REDUCTION_PREFIXES = ("Blank ", "Corrected ", "Ratio ", "Mean ", "Max V", "R-Squared", "t at ")
+
+
+def gen5_kind(label: str) -> str:
+    """``raw`` for a Gen5 measurement label, ``calculated`` for a data-reduction step.
+
+    Gen5 names a read step ``NAME:WAVELENGTH`` (``abs450:450``, ``fluor:485,528``) or by its
+    wavelength (``600``); data reductions are named by their operation (``Blank 630nmAbs:630``,
+    ``Corrected [...]``, ``Ratio 260/280``, ``[Concentration]``, ``Max V [OD:600]``): a
+    bracketed source or one of Gen5's reduction prefixes. This naming rule, not an explicit
+    flag, is all a Gen5 export offers, which is why allotropy (which reads the procedure) is
+    tried first; a label matching neither is taken as a read.
+
+    >>> [gen5_kind(x) for x in ("abs450:450", "600", "Blank 630nmAbsRead:630", "Ratio 260/280")]
+    ['raw', 'raw', 'calculated', 'calculated']
+    """
+    text = str(label).strip()
+    if "[" in text or text.startswith(_REDUCTION_PREFIXES):
+        return "calculated"
+    return "raw"
 
 
 def _parse_section(rows: list[list[str]], plate: str, source: str) -> list[pd.DataFrame]:

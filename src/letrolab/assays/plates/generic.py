@@ -1,4 +1,8 @@
-"""Generic plate files: the matrix CSV letrolab defines, a tidy (long) CSV, and their writers.
+"""Generic plate files: the matrix CSV letrolab defines and a tidy (long) CSV (readers).
+
+These are letrolab's own interchange formats (written by
+:func:`letrolab.instruments.plates.write_plate` and by hand); no instrument writes them, so
+allotropy has no parser for them and letrolab keeps its own.
 
 Matrix CSV (``format="matrix"``), any number of plates and reads, comma, semicolon or tab
 separated; lines starting with ``#`` are comments::
@@ -29,12 +33,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from letrolab._io import atomic_write_text
 from letrolab.assays.plates._wells import (
     finish,
     geometry_for,
@@ -45,12 +47,12 @@ from letrolab.assays.plates._wells import (
     wavelength_of,
     wells_frame,
 )
-from letrolab.errors import FormatError, InputError
+from letrolab.errors import FormatError
 
-__all__ = ["read_matrix_csv", "read_tidy_csv", "write_plate"]
+__all__ = ["read_matrix_csv", "read_tidy_csv", "split_rows"]
 
 
-def _rows(text: str) -> list[list[str]]:
+def split_rows(text: str) -> list[list[str]]:
     lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
     sample = "\n".join(lines[:20])
     delim = ","
@@ -63,7 +65,7 @@ def _rows(text: str) -> list[list[str]]:
 
 def read_matrix_csv(text: str, *, source: str = "matrix CSV") -> pd.DataFrame:
     """Parse the generic matrix CSV (see module docstring) into the tidy wells table."""
-    rows = _rows(text)
+    rows = split_rows(text)
     frames = []
     plate = None
     read = "value"
@@ -163,140 +165,3 @@ def read_tidy_csv(text: str, *, source: str = "tidy CSV") -> pd.DataFrame:
         time_s=ts,
     )
     return finish([out], source=source)
-
-
-def _cell_text(value: float, flag: str, raw: str) -> str:
-    if flag == "ok":
-        return repr(float(value))  # shortest text that reads back to the same float
-    if flag == "saturated":
-        return "OVRFLW"
-    if flag == "missing":
-        return ""
-    return raw or "?????"
-
-
-def _require_wells(wells: pd.DataFrame) -> pd.DataFrame:
-    need = {"well", "value"}
-    missing = need - set(wells.columns)
-    if missing:
-        raise InputError(f"wells table lacks column(s) {sorted(missing)}; need well and value")
-    w = wells.copy()
-    if "plate" not in w:
-        w["plate"] = "Plate 1"
-    if "read" not in w:
-        w["read"] = "value"
-    if "flag" not in w:
-        w["flag"] = np.where(np.isfinite(w["value"].to_numpy(dtype=float)), "ok", "missing")
-    if "raw" not in w:
-        w["raw"] = ""
-    if "wavelength" not in w:
-        w["wavelength"] = [wavelength_of(r) for r in w["read"]]
-    if "time_s" not in w:
-        w["time_s"] = np.nan
-    bad = w["flag"].eq("ok") & ~np.isfinite(w["value"].to_numpy(dtype=float))
-    if bad.any():
-        raise InputError(
-            f"well {w.loc[bad, 'well'].iloc[0]} is flagged ok but its value is not finite; "
-            "flag it saturated, non_numeric or missing"
-        )
-    parsed = [parse_well(x) for x in w["well"]]
-    w["_r"] = [ord(r[0]) - 65 if len(r) == 1 else 26 + ord(r[1]) - 65 for r, _ in parsed]
-    w["_c"] = [c - 1 for _, c in parsed]
-    return w
-
-
-def _gen5_text(w: pd.DataFrame) -> str:
-    out = []
-    for plate, g in w.groupby("plate", sort=False):
-        nr, nc = geometry_for(int(g["_r"].max()) + 1, int(g["_c"].max()) + 1)
-        out += [
-            "",
-            "",
-            "Software Version\t3.12.08",
-            "",
-            "Experiment File Path:\t",
-            "Protocol File Path:\tletrolab virtual experiment",
-            "",
-            f"Plate Number\t{plate}",
-            "Reader Type:\tletrolab virtual reader",
-            "Reading Type\tSimulation",
-            "",
-            "Procedure Details",
-            "",
-            f"Plate Type\t{nr * nc} WELL PLATE",
-            "",
-            "Results",
-            "\t" + "\t".join(str(c + 1) for c in range(nc)),
-        ]
-        reads = list(pd.unique(g["read"]))
-        grids = {}
-        for rd in reads:
-            grid = np.full((nr, nc), "", dtype=object)
-            for _, x in g[g["read"] == rd].iterrows():
-                grid[x["_r"], x["_c"]] = _cell_text(x["value"], x["flag"], x["raw"])
-            grids[rd] = grid
-        for i, letter in enumerate(row_letters(nr)):
-            for k, rd in enumerate(reads):
-                lead = letter if k == 0 else ""
-                out.append("\t".join([lead, *grids[rd][i], str(rd)]))
-        out.append("")
-    return "\r\n".join(out) + "\r\n"
-
-
-def write_plate(path: str | Path, wells: pd.DataFrame, *, format: str = "matrix") -> Path:
-    """Write a wells table as the file a plate reader would write.
-
-    Parameters
-    ----------
-    path : path
-        Output file (written atomically).
-    wells : DataFrame
-        At least ``well`` and ``value``; optionally ``plate``, ``read``, ``wavelength``,
-        ``time_s``, ``flag`` (``saturated`` wells are written ``OVRFLW``, ``missing`` ones empty,
-        ``non_numeric`` ones as their ``raw`` text). Endpoint reads only for ``matrix`` and
-        ``gen5``.
-    format : {"matrix", "tidy", "gen5"}
-        ``matrix``: letrolab's generic matrix CSV; ``tidy``: one row per well; ``gen5``: a
-        BioTek Gen5 text export ("Results" matrices labelled per read), tab separated.
-
-    Returns
-    -------
-    Path of the written file. Every format is read back by :func:`read_plate` with the same
-    plates, wells, reads, values and flags.
-    """
-    if format not in {"matrix", "tidy", "gen5"}:
-        raise InputError(f"unknown plate format {format!r}; use matrix, tidy or gen5")
-    w = _require_wells(wells)
-    if format != "tidy" and w["time_s"].notna().any():
-        raise InputError(
-            f"format {format!r} holds endpoint reads only; use format='tidy' for kinetics"
-        )
-    if format == "tidy":
-        t = w[["plate", "well", "read", "wavelength", "time_s"]].copy()
-        t["value"] = [
-            _cell_text(v, f, r) for v, f, r in zip(w["value"], w["flag"], w["raw"], strict=True)
-        ]
-        text = t.to_csv(index=False, lineterminator="\n")
-        return atomic_write_text(path, text)
-    if format == "gen5":
-        return atomic_write_text(path, _gen5_text(w))
-    buf = io.StringIO()
-    wr = csv.writer(buf, lineterminator="\n")
-    buf.write("# letrolab plate matrix v1\n")
-    for (plate, rd), g in w.groupby(["plate", "read"], sort=False):
-        nr, nc = geometry_for(int(g["_r"].max()) + 1, int(g["_c"].max()) + 1)
-        grid = np.full((nr, nc), "", dtype=object)
-        for r_, c_, v, f, raw in zip(
-            g["_r"], g["_c"], g["value"], g["flag"], g["raw"], strict=True
-        ):
-            grid[r_, c_] = _cell_text(v, f, raw)
-        wr.writerow(["plate", plate])
-        wr.writerow(["read", rd])
-        wl = g["wavelength"].iloc[0]
-        if np.isfinite(wl):
-            wr.writerow(["wavelength", f"{wl:g}"])
-        wr.writerow(["", *range(1, nc + 1)])
-        for letter, line in zip(row_letters(nr), grid, strict=True):
-            wr.writerow([letter, *line])
-        wr.writerow([])
-    return atomic_write_text(path, buf.getvalue())

@@ -47,13 +47,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from letrolab._io import atomic_write_text
 from letrolab.assays.plates._wells import parse_well
 from letrolab.errors import FormatError, InputError
 from letrolab.units import molar_factor
 from letrolab.validate import unique_columns
 
-__all__ = ["ROLES", "Layout", "read_layout", "write_layout"]
+__all__ = ["ROLES", "Layout", "read_layout"]
 
 ROLES = ("blank", "vehicle", "treated", "empty")
 
@@ -227,24 +226,3 @@ def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -
             f"{out['plate'].iloc[j] or '(all)'!r} is listed twice"
         )
     return Layout(out.reset_index(drop=True), k, read)
-
-
-def write_layout(
-    path: str | Path, layout: pd.DataFrame | Layout, *, read: str | None = None
-) -> Path:
-    """Write a layout (a DataFrame in the layout columns, or a :class:`Layout`) as CSV.
-
-    ``read`` adds the ``# read: LABEL`` line. The file is checked by :func:`read_layout`
-    before it is written (atomically), so a bad map fails here, not in the analysis.
-    """
-    lay = layout if isinstance(layout, Layout) else read_layout(layout)
-    t = lay.table.drop(columns=["row", "col"])
-    keep = ["plate", "well", "role"]
-    for i in range(1, lay.n_drugs + 1):
-        keep += [f"drug{i}", f"conc{i}", f"unit{i}"]
-    keep += ["replicate", "block_id"]
-    t = t[keep].copy()
-    for i in range(1, lay.n_drugs + 1):
-        t[f"conc{i}"] = [f"{v:.10g}" for v in t[f"conc{i}"]]
-    header = f"# read: {read or lay.read}\n" if (read or lay.read) else ""
-    return atomic_write_text(path, header + t.to_csv(index=False, lineterminator="\n"))
