@@ -64,7 +64,9 @@ def trial_power(
     x = np.asarray(change, dtype=float)
     x = x[np.isfinite(x)]
     draws = x[rng.integers(0, x.size, size=(trials, n))]
-    t = draws.mean(axis=1) / (draws.std(axis=1, ddof=1) / np.sqrt(n))
+    mean, se = draws.mean(axis=1), draws.std(axis=1, ddof=1) / np.sqrt(n)
+    # an arm without spread: significant when its mean change is not 0 (t infinite), else not
+    t = np.divide(mean, se, out=np.where(mean != 0, np.inf, 0.0), where=se > 0)
     p = 2.0 * stats.t.sf(np.abs(t), n - 1)
     return float(np.mean(p < alpha))
 

@@ -180,7 +180,11 @@ def sample_cohort(
     params: dict[str, np.ndarray | np.float64] = {k: np.float64(v) for k, v in typ.items()}
     for name, (omega, _) in IIV.items():
         z = s * omega * rng.standard_normal(n)
-        if name in _FRACTIONS:  # a fraction in (0, 1): logit-normal
+        if name in _FRACTIONS and not 0.0 < typ[name] < 1.0:
+            # a fraction set to its bound (an ablation, e.g. Emax_E2L = 0) stays there: the
+            # logit-normal variability has no spread at 0 or 1
+            params[name] = np.full(n, typ[name])
+        elif name in _FRACTIONS:  # a fraction in (0, 1): logit-normal
             logit = np.log(typ[name] / (1.0 - typ[name]))
             params[name] = 1.0 / (1.0 + np.exp(-(logit + z)))
         else:
