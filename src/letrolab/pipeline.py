@@ -317,8 +317,8 @@ def run_negative_controls(
     with tempfile.TemporaryDirectory(prefix="letrolab-controls-") as scratch:
         for cid, claim in CLAIMS.items():
             exps = [e for e in experiments if cid in e.claims]
-            if not exps or cid not in intact:
-                continue
+            if not exps or cid not in intact or not intact[cid].evaluated:
+                continue  # nothing to control: the claim's experiment did not run
             ablation = check_overrides(claim.ablation)
             key = (tuple(e.id for e in exps), tuple(sorted(ablation.items())))
             if key not in cache:

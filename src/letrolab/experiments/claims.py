@@ -874,8 +874,8 @@ CLAIMS: dict[str, Claim] = {
             ("s9_ranking", "s9_biomarkers"),
             _eval_s9,
             "best downstream (PI3K/mTOR) benefit over letrozole",
-            {"pi3k_basal": 0.0, "k_pi3k_act": 0.0},
-            "PI3K activity (receptor-driven and basal input 0)",
+            {"k_r1_act": 0.0, "k_pi3k_act": 0.0, "pi3k_basal": 0.0},
+            "IGF-1R kinase signalling and PI3K input, the signalling the biomarkers read",
         ),
     ]
 }
