@@ -154,8 +154,8 @@ def _dimensionless_units(m) -> None:
     maths = [r.getMath() for r in m.getListOfRules()]
     maths += [a.getMath() for a in m.getListOfInitialAssignments()]
     maths += [r.getKineticLaw().getMath() for r in m.getListOfReactions() if r.getKineticLaw()]
-    for math in maths:
-        literals(math)
+    for node in maths:
+        literals(node)
     if m.getNumEvents():  # pragma: no cover - the network has no events
         raise libsbml.SBMLError("events are not exported")
 
