@@ -18,9 +18,11 @@ import json
 import math
 import os
 import platform
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,17 +33,18 @@ from letrolab._io import atomic_write_text, commit_stage, discard_stage, new_sta
 from letrolab._results import jsonable
 from letrolab.errors import InputError, LetrolabError
 from letrolab.experiments import (
+    CLAIMS,
+    ClaimResult,
     Context,
     Experiment,
     all_experiments,
-    evaluate_claims,
     model_provenance,
     pathway_diagram,
     trials_table,
 )
 from letrolab.model import get_model
 from letrolab.report import render_report
-from letrolab.runs import ExperimentRun, Figure, RunResult
+from letrolab.runs import ExperimentRun, Figure, NegativeControl, RunResult
 from letrolab.store import TableInfo, write_store
 
 __all__ = [
@@ -52,6 +55,8 @@ __all__ = [
     "provenance",
     "reproduce",
     "run_experiments",
+    "run_negative_controls",
+    "split_overrides",
 ]
 
 
@@ -111,16 +116,19 @@ def provenance(*, quick: bool, seed: int, overrides: Mapping[str, float]) -> dic
 
 
 def check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
-    """Validate model parameter overrides: known network parameters, finite values >= 0."""
+    """Validate parameter overrides: known network or patient-model parameters, finite >= 0."""
     out: dict[str, float] = {}
     if not overrides:
         return out
-    known = get_model().parameters
+    from letrolab.model.patient import parameter_table
+
+    known = set(get_model().parameters) | set(parameter_table())
     for name, value in overrides.items():
         if name not in known:
             raise InputError(
                 f"unknown model parameter {name!r} in overrides; see "
-                "letrolab.model.get_model().parameter_table() for the network's parameters"
+                "letrolab.model.get_model().parameter_table() (cell network) and "
+                "letrolab.model.patient.parameter_table() (patient model)"
             )
         try:
             v = float(value)
@@ -132,6 +140,106 @@ def check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
+def split_overrides(overrides: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """``(network, patient)``: the overrides of each model (the two share no parameter name)."""
+    network = set(get_model().parameters)
+    net = {k: v for k, v in overrides.items() if k in network}
+    return net, {k: v for k, v in overrides.items() if k not in network}
+
+
+def _run_one(exp: Experiment, ctx: Context) -> ExperimentRun:
+    """Run one experiment; its fate (``ok``, ``not run``, ``failed`` or ``error``) recorded.
+
+    ``failed``: the model could not simulate the protocol (a :class:`LetrolabError`, e.g. a
+    legal ``--set`` that stops growth); the experiment's claims then *fail* with that reason.
+    ``error``: a defect in letrolab (any other exception); its claims are *not evaluated*.
+    """
+    missing = exp.missing()
+    if missing:
+        reason = "missing part(s): " + "; ".join(missing)
+        return ExperimentRun(exp.id, exp.title, exp.claims, "not run", reason, 0.0, exp.methods)
+    t0 = time.perf_counter()
+    try:
+        output = exp.run(ctx)
+    except LetrolabError as exc:
+        status, reason = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # an upstream bug must not lose the other experiments
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        status = "error"
+        reason = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
+    else:
+        dt = time.perf_counter() - t0
+        return ExperimentRun(exp.id, exp.title, exp.claims, "ok", "", dt, exp.methods, output)
+    dt = time.perf_counter() - t0
+    return ExperimentRun(exp.id, exp.title, exp.claims, status, reason, dt, exp.methods)
+
+
+def _run_all(
+    experiments: Sequence[Experiment],
+    *,
+    outdir: Path,
+    quick: bool,
+    seed: int,
+    overrides: Mapping[str, float],
+    on_progress: Callable[[str, float, str], None] | None,
+) -> list[ExperimentRun]:
+    net_overrides, patient_overrides = split_overrides(overrides)
+    seen: set[str] = set()
+    runs: list[ExperimentRun] = []
+    for exp in experiments:
+        if exp.id in seen:
+            raise InputError(f"experiment {exp.id!r} is listed twice; list each experiment once")
+        seen.add(exp.id)
+
+        def progress(fraction: float, message: str = "", _id: str = exp.id) -> None:
+            if on_progress is not None:
+                on_progress(_id, float(fraction), message)
+
+        ctx = Context(
+            outdir=outdir,
+            quick=quick,
+            seed=seed,
+            overrides=net_overrides,
+            patient_overrides=patient_overrides,
+            progress=progress,
+        )
+        runs.append(_run_one(exp, ctx))
+        progress(1.0, runs[-1].status)
+    return runs
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """The tables of a set of experiment runs and why some claims cannot be judged on them."""
+
+    tables: dict[str, pd.DataFrame]
+    not_run: dict[str, str]
+    broken: dict[str, str]
+
+    def claim(self, cid: str) -> ClaimResult:
+        """Claim ``cid`` evaluated on these tables."""
+        return CLAIMS[cid](
+            self.tables, not_run=self.not_run.get(cid, ""), broken=self.broken.get(cid, "")
+        )
+
+
+def _evidence(runs: Sequence[ExperimentRun]) -> _Evidence:
+    """All tables of ``runs``; claims no run bears on are *not run*, those of failed runs fail."""
+    tables: dict[str, pd.DataFrame] = {}
+    covered = {cid for run in runs for cid in run.claims}
+    not_run = {c: "no experiment of this run bears on it" for c in CLAIMS if c not in covered}
+    broken: dict[str, str] = {}
+    for run in runs:
+        clash = set(tables) & set(run.output.tables)
+        if clash:
+            raise InputError(f"experiment {run.id!r} re-uses table name(s) {sorted(clash)}")
+        tables.update(run.output.tables)
+        why = f"experiment {run.id!r} {run.status}: {run.reason}"
+        for cid in run.claims if run.status != "ok" else ():
+            (broken if run.status == "failed" else not_run)[cid] = why
+    return _Evidence(tables, not_run, broken)
+
+
 def run_experiments(
     experiments: Sequence[Experiment],
     *,
@@ -140,6 +248,7 @@ def run_experiments(
     seed: int = 20080101,
     overrides: Mapping[str, float] | None = None,
     on_progress: Callable[[str, float, str], None] | None = None,
+    controls: bool = False,
 ) -> RunResult:
     """Run ``experiments`` into ``outdir`` and evaluate the claims.
 
@@ -153,9 +262,11 @@ def run_experiments(
     seed : int
         Seed of the run.
     overrides : mapping of str to float, optional
-        Model parameter overrides for every simulation (perturbation studies).
+        Model parameter overrides (network or patient model) for every simulation.
     on_progress : callable, optional
         ``on_progress(experiment_id, fraction_done, message)``.
+    controls : bool
+        Also run each claim's negative control (:func:`run_negative_controls`).
 
     Returns
     -------
@@ -164,97 +275,78 @@ def run_experiments(
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     overrides = check_overrides(overrides or {})
-    outdir = Path(outdir)
-    seen: set[str] = set()
-    runs: list[ExperimentRun] = []
-    for exp in experiments:
-        if exp.id in seen:
-            raise InputError(f"experiment {exp.id!r} is listed twice; list each experiment once")
-        seen.add(exp.id)
-
-        def progress(fraction: float, message: str = "", _id: str = exp.id) -> None:
-            if on_progress is not None:
-                on_progress(_id, float(fraction), message)
-
-        missing = exp.missing()
-        if missing:
-            runs.append(
-                ExperimentRun(
-                    exp.id,
-                    exp.title,
-                    exp.claims,
-                    "not run",
-                    "missing part(s): " + "; ".join(missing),
-                    0.0,
-                    exp.methods,
-                )
-            )
-            progress(1.0, "not run")
-            continue
-        ctx = Context(outdir=outdir, quick=quick, seed=seed, overrides=overrides, progress=progress)
-        t0 = time.perf_counter()
-        try:
-            output = exp.run(ctx)
-        except LetrolabError as exc:
-            runs.append(
-                ExperimentRun(
-                    exp.id,
-                    exp.title,
-                    exp.claims,
-                    "failed",
-                    f"{type(exc).__name__}: {exc}",
-                    time.perf_counter() - t0,
-                    exp.methods,
-                )
-            )
-        except Exception as exc:  # an upstream bug must not lose the other experiments
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            runs.append(
-                ExperimentRun(
-                    exp.id,
-                    exp.title,
-                    exp.claims,
-                    "failed",
-                    f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})",
-                    time.perf_counter() - t0,
-                    exp.methods,
-                )
-            )
-        else:
-            runs.append(
-                ExperimentRun(
-                    exp.id,
-                    exp.title,
-                    exp.claims,
-                    "ok",
-                    "",
-                    time.perf_counter() - t0,
-                    exp.methods,
-                    output,
-                )
-            )
-        progress(1.0, runs[-1].status)
-
-    tables: dict[str, pd.DataFrame] = {}
-    reasons: dict[str, str] = {}
-    for run in runs:
-        clash = set(tables) & set(run.output.tables)
-        if clash:
-            raise InputError(f"experiment {run.id!r} re-uses table name(s) {sorted(clash)}")
-        tables.update(run.output.tables)
-        if run.status != "ok":
-            for cid in run.claims:
-                reasons[cid] = f"experiment {run.id!r} {run.status}: {run.reason}"
-    claims = evaluate_claims(tables, reasons=reasons)
+    opts = {"quick": quick, "seed": seed, "on_progress": on_progress}
+    runs = _run_all(experiments, outdir=Path(outdir), overrides=overrides, **opts)
+    evidence = _evidence(runs)
+    claims = [evidence.claim(cid) for cid in CLAIMS]
+    found = (
+        run_negative_controls(experiments, claims, overrides=overrides, **opts) if controls else ()
+    )
     diagram, note = _pathway_diagram()
     return RunResult(
         runs=tuple(runs),
         claims=tuple(claims),
         provenance=provenance(quick=quick, seed=seed, overrides=overrides),
-        derived={"trials": trials_table(tables)},
+        derived={"trials": trials_table(evidence.tables)},
         diagram=diagram,
         diagram_note=note,
+        controls=tuple(found),
     )
+
+
+def run_negative_controls(
+    experiments: Sequence[Experiment],
+    claims: Sequence[ClaimResult],
+    *,
+    quick: bool = False,
+    seed: int = 20080101,
+    overrides: Mapping[str, float] | None = None,
+    on_progress: Callable[[str, float, str], None] | None = None,
+) -> list[NegativeControl]:
+    """Each claim's negative control: its experiments re-run with its mechanism removed.
+
+    The claim's :attr:`~letrolab.experiments.Claim.ablation` is added to the run's overrides
+    (exactly as ``reproduce --set`` would), the experiments bearing on the claim run again in a
+    scratch folder, and the claim is evaluated on their tables. A claim whose rule tests its
+    mechanism fails there. Claims sharing an ablation and experiments share one run.
+    """
+    base = check_overrides(overrides or {})
+    intact = {c.id: c for c in claims}
+    cache: dict[tuple, list[ExperimentRun]] = {}
+    out = []
+    with tempfile.TemporaryDirectory(prefix="letrolab-controls-") as scratch:
+        for cid, claim in CLAIMS.items():
+            exps = [e for e in experiments if cid in e.claims]
+            if not exps or cid not in intact or not intact[cid].evaluated:
+                continue  # nothing to control: the claim's experiment did not run
+            ablation = check_overrides(claim.ablation)
+            key = (tuple(e.id for e in exps), tuple(sorted(ablation.items())))
+            if key not in cache:
+                cache[key] = _run_all(
+                    exps,
+                    outdir=Path(scratch) / f"control-{len(cache)}",
+                    quick=quick,
+                    seed=seed,
+                    overrides={**base, **ablation},
+                    on_progress=None
+                    if on_progress is None
+                    else (lambda i, f, m, _c=cid: on_progress(f"control {_c}", f, m)),
+                )
+            res = _evidence(cache[key]).claim(cid)
+            out.append(
+                NegativeControl(
+                    claim=cid,
+                    mechanism=claim.mechanism,
+                    ablation=", ".join(f"{k}={v:g}" for k, v in ablation.items()),
+                    readout=claim.readout,
+                    intact=intact[cid].readout,
+                    ablated=res.readout,
+                    intact_status=intact[cid].status,
+                    ablated_status=res.status,
+                    ablated_model=res.model,
+                )
+            )
+    return out
 
 
 def reproduce(
@@ -265,6 +357,7 @@ def reproduce(
     overrides: Mapping[str, float] | None = None,
     experiments: Sequence[Experiment] | None = None,
     on_progress: Callable[[str, float, str], None] | None = None,
+    controls: bool = True,
 ) -> RunResult:
     """Run the seed's experiments and write ``out/{report.html,claims.json,results.duckdb}``.
 
@@ -277,8 +370,8 @@ def reproduce(
     ----------
     out : path-like
         Output folder (created).
-    quick, seed, overrides, on_progress
-        As in :func:`run_experiments`.
+    quick, seed, overrides, on_progress, controls
+        As in :func:`run_experiments` (negative controls on by default).
     experiments : sequence of Experiment, optional
         Defaults to all registered experiments (:func:`letrolab.experiments.all_experiments`).
 
@@ -289,7 +382,7 @@ def reproduce(
     exps = list(all_experiments() if experiments is None else experiments)
     stage = new_stage(out)
     try:
-        result = _write_run(stage, exps, quick, seed, overrides, on_progress)
+        result = _write_run(stage, exps, quick, seed, overrides, on_progress, controls)
         commit_stage(stage, out if result.complete else incomplete_dir(out))
     finally:
         discard_stage(stage)
@@ -303,10 +396,16 @@ def incomplete_dir(out: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".incomplete")
 
 
-def _write_run(stage: Path, exps, quick, seed, overrides, on_progress) -> RunResult:
+def _write_run(stage: Path, exps, quick, seed, overrides, on_progress, controls) -> RunResult:
     """Run the experiments into ``stage`` and write store, claims and report there."""
     result = run_experiments(
-        exps, outdir=stage, quick=quick, seed=seed, overrides=overrides, on_progress=on_progress
+        exps,
+        outdir=stage,
+        quick=quick,
+        seed=seed,
+        overrides=overrides,
+        on_progress=on_progress,
+        controls=controls,
     )
     info = {}
     for run in result.runs:
@@ -315,8 +414,15 @@ def _write_run(stage: Path, exps, quick, seed, overrides, on_progress) -> RunRes
     info["claims"] = TableInfo("claims", "S1–S9 evaluated from the tables of this store")
     info["experiments"] = TableInfo("pipeline", "what ran, what did not and why")
     info["trials"] = TableInfo("trials", "the seed's trials table with the model's predictions")
+    info["negative_controls"] = TableInfo(
+        "negative controls", "each claim re-evaluated with its mechanism removed (--set)"
+    )
     write_store(stage / "results.duckdb", result.tables, provenance=result.provenance, info=info)
-    claims_doc = [c.summary() for c in result.claims]
+    control = {c.claim: c.summary() for c in result.controls}
+    claims_doc = [
+        c.summary() | ({"negative_control": control[c.id]} if c.id in control else {})
+        for c in result.claims
+    ]
     atomic_write_text(
         stage / "claims.json",
         json.dumps(jsonable(claims_doc), indent=2, allow_nan=False) + "\n",

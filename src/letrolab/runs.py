@@ -10,6 +10,7 @@ and never on the experiments package (no import cycle between the two).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 
 from letrolab._results import jsonable
 
-__all__ = ["ClaimOutcome", "ExperimentRun", "Figure", "Output", "RunResult"]
+__all__ = ["ClaimOutcome", "ExperimentRun", "Figure", "NegativeControl", "Output", "RunResult"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,59 @@ class ClaimOutcome(Protocol):
         """One line of text."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class NegativeControl:
+    """A claim re-evaluated with its mechanism removed (the claim's ablation via ``--set``).
+
+    Attributes
+    ----------
+    claim : str
+        Claim id.
+    mechanism : str
+        What the ablation removes.
+    ablation : str
+        The parameter overrides, ``name=value, ...``.
+    readout : str
+        What the readout is.
+    intact, ablated : float
+        The readout with and without the mechanism (NaN when there is none).
+    intact_status, ablated_status : str
+        The claim's verdict with and without the mechanism.
+    ablated_model : str
+        The model's value under the ablation, in words.
+    """
+
+    claim: str
+    mechanism: str
+    ablation: str
+    readout: str
+    intact: float
+    ablated: float
+    intact_status: str
+    ablated_status: str
+    ablated_model: str
+
+    @property
+    def fails(self) -> bool:
+        """Whether the claim fails without its mechanism (what a negative control must show)."""
+        return self.ablated_status == "fails"
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able dict (non-finite readouts as ``None``)."""
+        return {
+            "claim": self.claim,
+            "mechanism": self.mechanism,
+            "ablation": self.ablation,
+            "readout": self.readout,
+            "intact": self.intact if math.isfinite(self.intact) else None,
+            "ablated": self.ablated if math.isfinite(self.ablated) else None,
+            "intact_status": self.intact_status,
+            "ablated_status": self.ablated_status,
+            "fails_without_mechanism": self.fails,
+            "ablated_model": self.ablated_model,
+        }
+
+
 _EXPERIMENT_COLUMNS = [
     "id",
     "title",
@@ -86,7 +140,12 @@ _EXPERIMENT_COLUMNS = [
 
 @dataclass(frozen=True)
 class ExperimentRun:
-    """One experiment's fate in a run: ``status`` is ``ok``, ``not run`` or ``failed``."""
+    """One experiment's fate in a run.
+
+    ``status`` is ``ok``; ``not run`` (a part of letrolab is missing); ``failed`` (the model
+    could not simulate the protocol, e.g. under a ``--set``: its claims fail); or ``error`` (a
+    defect in letrolab: its claims are not evaluated).
+    """
 
     id: str
     title: str
@@ -128,6 +187,8 @@ class RunResult:
         The model's pathway diagram, when it could be drawn.
     diagram_note : str
         Why there is no diagram.
+    controls : tuple of NegativeControl
+        Each claim's negative control (empty when they were not run).
     """
 
     runs: tuple[ExperimentRun, ...]
@@ -136,6 +197,7 @@ class RunResult:
     derived: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     diagram: Figure | None = None
     diagram_note: str = ""
+    controls: tuple[NegativeControl, ...] = ()
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -155,6 +217,8 @@ class RunResult:
                 for c in self.claims
             ]
         )
+        if self.controls:
+            out["negative_controls"] = pd.DataFrame([c.summary() for c in self.controls])
         out["experiments"] = pd.DataFrame(
             [
                 {k: ("; ".join(v) if isinstance(v, list) else v) for k, v in r.summary().items()}

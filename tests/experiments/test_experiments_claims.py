@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from letrolab.experiments.claims import CLAIMS, evaluate_claims
+from letrolab.experiments.claims import CLAIMS, ClaimError, ClaimResult, evaluate_claims
 
 
 def s6_bands(
@@ -61,6 +61,8 @@ def passing_tables() -> dict[str, pd.DataFrame]:
             "igf1_change_pct_median": [23.0, 25.0, 30.0],
             "igfbp3_change_pct_median": [0.5, -1.0, 0.0],
             "fsh_change_pct_median": [40.0, 45.0, 120.0],
+            "e2_change_pct_median": [-76.0, -78.0, -95.0],
+            "lh_change_pct_median": [30.0, 31.0, 150.0],
             "ovarian_igf1_change_pct_median": [np.nan, np.nan, 35.0],
         }
     )
@@ -72,6 +74,7 @@ def passing_tables() -> dict[str, pd.DataFrame]:
             "p_er_s118": [0.1, 0.3, 0.0, 0.0],
             "p_akt": [0.1, 0.2, 0.1, 0.2],
             "p_erk": [0.1, 0.3, 0.1, 0.3],
+            "er_activity": [0.3, 0.45, 0.05, 0.05],
             "growth_fold": [1.5, 2.5, 0.3, 0.5],
         }
     )
@@ -98,10 +101,10 @@ def passing_tables() -> dict[str, pd.DataFrame]:
     s6 = s6_bands({"LR1": (2.1, 1.8), "LR2": (1.6, 1.5)})
     s7 = pd.DataFrame(
         {
-            "clone": ["LR1", "LR1", "LR2", "LR2"],
-            "treatment": ["letrozole", "letrozole+everolimus"] * 2,
-            "growth_fold": [3.0, 1.5, 2.8, 1.6],
-            "sub_g1_pct": [4.0, 9.0, 4.5, 8.0],
+            "clone": ["parental", "parental", "LR1", "LR1", "LR2", "LR2"],
+            "treatment": ["letrozole", "letrozole+everolimus"] * 3,
+            "growth_fold": [2.0, 1.6, 3.0, 1.5, 2.8, 1.6],
+            "sub_g1_pct": [6.0, 7.0, 4.0, 9.0, 4.5, 8.0],
         }
     )
     s8 = pd.DataFrame(
@@ -109,6 +112,8 @@ def passing_tables() -> dict[str, pd.DataFrame]:
             "selectivity": ["dual"] * 3 + ["selective"] * 3,
             "igf1r_inhibition": [0.5, 0.8, 0.9] * 2,
             "hyperglycemia_pct": [5.0, 30.0, 60.0, 0.0, 1.0, 3.0],
+            "fasting_glucose_mM_median": [6.0, 7.5, 9.5, 5.3, 5.4, 5.5],
+            "fasting_glucose_mM_p95": [7.5, 9.0, 12.0, 5.9, 6.0, 6.2],
         }
     )
     s9r = pd.DataFrame(
@@ -151,12 +156,42 @@ def test_every_claim_holds_on_passing_tables():
     assert [r.id for r in res if not r.holds] == []
 
 
-def test_missing_tables_are_not_evaluated_and_do_not_hold():
-    res = evaluate_claims({}, reasons={"S4": "experiment 'proliferation' not run: no model"})
+def test_missing_tables_are_not_evaluated_only_when_the_experiment_did_not_run():
+    why = {c: f"experiment for {c} not run: no model" for c in CLAIMS}
+    res = evaluate_claims({}, not_run=why)
     assert not any(r.holds or r.evaluated for r in res)
-    s4 = res[3]
-    assert s4.model == "not evaluated: experiment 'proliferation' not run: no model"
-    assert res[0].model.startswith("not evaluated: results table(s) s1_letrozole_arms")
+    assert res[3].model == "not evaluated: experiment for S4 not run: no model"
+    assert res[3].status == "not evaluated"
+    # a table missing although its experiment ran is a defect, not "not evaluated"
+    del why["S4"]
+    with pytest.raises(ClaimError, match=r"claim S4: results table\(s\) s4_ci_at_fa missing"):
+        evaluate_claims({k: v for k, v in passing_tables().items() if k != "s4_ci_at_fa"})
+
+
+def test_a_typo_in_a_column_is_a_loud_defect_not_not_evaluated():
+    t = passing_tables()
+    t["s4_ci_at_fa"] = t["s4_ci_at_fa"].rename(columns={"ci": "CI"})
+    with pytest.raises(ClaimError, match="claim S4: its rule failed on the tables: KeyError"):
+        evaluate_claims(t)
+
+
+def test_an_experiment_the_model_could_not_simulate_makes_its_claims_fail_with_the_reason():
+    t = {k: v for k, v in passing_tables().items() if k not in ("s6_blot_bands", "s7_everolimus")}
+    why = "experiment 'resistance' failed: ModelError: passage 1: non-finite or negative growth"
+    res = {r.id: r for r in evaluate_claims(t, broken={"S6": why, "S7": why})}
+    for cid in ("S6", "S7"):
+        assert res[cid].status == "fails" and res[cid].evaluated and not res[cid].holds
+        assert res[cid].model == f"the experiment could not be simulated: {why}"
+    assert res["S5"].holds
+
+
+def test_claim_results_are_keyword_only_and_frozen():
+    with pytest.raises(TypeError):
+        ClaimResult("S1", "c", "s", "holds", "m", "r")  # type: ignore[misc]
+    r = evaluate_claims(passing_tables())[0]
+    with pytest.raises(AttributeError):
+        r.status = "fails"  # type: ignore[misc]
+    assert r.status == "holds" and r.readout == pytest.approx(25.0)
 
 
 def _set(t, name, col, where, value):
@@ -200,7 +235,49 @@ def _set(t, name, col, where, value):
         (
             "S3",
             lambda t: _set(
-                t, "s3_crosstalk", "growth_fold", lambda d: (d.crosstalk == "ablated") & d.igf1, 2.4
+                t, "s3_crosstalk", "er_activity", lambda d: (d.crosstalk == "intact") & d.igf1, 0.31
+            ),
+        ),
+        (
+            "S2",
+            lambda t: _set(
+                t, "s1_letrozole_arms", "e2_change_pct_median", lambda d: ~d.premenopausal, -95.0
+            ),
+        ),
+        (
+            "S2",
+            lambda t: _set(
+                t, "s1_letrozole_arms", "lh_change_pct_median", lambda d: d.premenopausal, 40.0
+            ),
+        ),
+        (
+            "S7",
+            lambda t: _set(
+                t,
+                "s7_everolimus",
+                "growth_fold",
+                lambda d: (d.clone == "parental") & (d.treatment != "letrozole"),
+                0.9,
+            ),
+        ),
+        (
+            "S8",
+            lambda t: _set(
+                t,
+                "s8_metabolic",
+                "fasting_glucose_mM_p95",
+                lambda d: (d.selectivity == "dual") & (d.igf1r_inhibition == 0.5),
+                15.0,
+            ),
+        ),
+        (
+            "S8",
+            lambda t: _set(
+                t,
+                "s8_metabolic",
+                "fasting_glucose_mM_median",
+                lambda d: (d.selectivity == "dual") & (d.igf1r_inhibition == 0.9),
+                8.0,
             ),
         ),
         (
@@ -297,7 +374,16 @@ def test_model_text_carries_the_computed_numbers():
 
 def test_claims_json_entry_shape():
     entry = evaluate_claims(passing_tables())[0].summary()
-    assert list(entry) == ["id", "claim", "seed", "model", "holds"]
+    assert list(entry) == [
+        "id",
+        "claim",
+        "seed",
+        "model",
+        "holds",
+        "status",
+        "readout_label",
+        "readout",
+    ]
     assert isinstance(entry["holds"], bool)
     assert set(CLAIMS) == {f"S{i}" for i in range(1, 10)}
 
@@ -391,13 +477,13 @@ def test_s6_a_noisy_increase_is_not_significant():
     assert not res.holds
 
 
-def test_s6_unbalanced_or_nonpositive_bands_are_not_evaluated():
+def test_s6_unbalanced_or_nonpositive_bands_fail_as_untestable():
     bands = s6_bands({"LR1": (1.5, 1.5)})
     res = _s6(bands[~((bands.clone == "LR1") & (bands.replicate == 3))])
-    assert not res.evaluated and not res.holds
-    assert "≥ 2 replicate blots with a positive ratio" in res.model
+    assert res.status == "fails"
+    assert "cannot be tested" in res.model and "≥ 2 replicate blots with a positive" in res.model
     bands.loc[0, "relative"] = 0.0
-    assert not _s6(bands).evaluated
+    assert _s6(bands).status == "fails"
 
 
 def test_blocked_contrast_two_lanes_is_the_paired_t_test():

@@ -62,14 +62,15 @@ def test_run_records_ok_not_run_and_failed(tmp_path):
     assert st["toy"].status == "ok"
     assert st["absent"].status == "not run"
     assert "letrolab.no_such_module:thing (ModuleNotFoundError" in st["absent"].reason
-    assert st["broken"].status == "failed"
+    assert st["broken"].status == "error"  # a defect, not the model's failure
     assert st["broken"].reason.startswith(
         "ZeroDivisionError: upstream bug (at test_experiments_runner.py:"
     )
     claims = {c.id: c for c in res.claims}
     assert claims["S4"].holds and claims["S4"].evaluated
     assert not claims["S5"].holds and "experiment 'absent' not run" in claims["S5"].model
-    assert "experiment 'broken' failed: ZeroDivisionError" in claims["S6"].model
+    assert "experiment 'broken' error: ZeroDivisionError" in claims["S6"].model
+    assert claims["S6"].status == "not evaluated"
     assert ("toy", 0.5, "half") in seen
     assert not res.complete
     assert set(res.tables) == {"s4_ci_at_fa", "claims", "experiments", "trials"}
@@ -100,7 +101,10 @@ def test_reproduce_writes_the_three_outputs(tmp_path):
     assert out.name == "out.incomplete"
     doc = json.loads((out / "claims.json").read_text())
     assert [d["id"] for d in doc] == [f"S{i}" for i in range(1, 10)]
-    assert all(list(d) == ["id", "claim", "seed", "model", "holds"] for d in doc)
+    keys = ["id", "claim", "seed", "model", "holds", "status", "readout_label", "readout"]
+    assert all(list(d)[:8] == keys for d in doc)
+    # the toy experiment bears on S4 only: only S4 has a negative control
+    assert [d["id"] for d in doc if "negative_control" in d] == ["S4"]
     assert [d["holds"] for d in doc] == [c.holds for c in res.claims]
     stored = read_table(out / "results.duckdb", "claims")
     assert stored["model"].tolist() == [c.model for c in res.claims]
@@ -161,3 +165,65 @@ def test_run_result_renders_itself(tmp_path):
     frame = res.to_frame()
     assert list(frame["id"]) == [f"S{i}" for i in range(1, 10)]
     assert frame.loc[frame["id"] == "S4", "holds"].item()
+
+
+def _stalls(ctx: Context) -> Output:
+    """Like a protocol whose growth the model cannot compute under the run's overrides."""
+    from letrolab.errors import ModelError
+
+    if ctx.overrides.get("k_irs_act") == 0:
+        raise ModelError("passage 1: the model gave non-finite or negative growth")
+    return _synergy(ctx)
+
+
+STALLS = Experiment("stalls", "Stalls under an override", ("S4",), (), _stalls)
+
+
+def test_a_legal_set_that_breaks_an_experiment_is_a_failing_claim_with_its_reason(tmp_path):
+    res = run_experiments([STALLS], outdir=tmp_path, overrides={"k_irs_act": 0})
+    (run,) = res.runs
+    assert run.status == "failed" and "non-finite or negative growth" in run.reason
+    s4 = {c.id: c for c in res.claims}["S4"]
+    assert s4.status == "fails" and s4.evaluated and not s4.holds
+    assert s4.model.startswith("the experiment could not be simulated: experiment 'stalls'")
+    assert "non-finite or negative growth" in s4.model
+    # claims of experiments outside the run are not evaluated, never a defect
+    assert {c.id: c.status for c in res.claims}["S1"] == "not evaluated"
+
+
+def test_set_reaches_the_patient_model(tmp_path):
+    from letrolab.pipeline import check_overrides, split_overrides
+
+    both = check_overrides({"Emax_E2L": 0, "k_r1_act": 1.5})
+    assert split_overrides(both) == ({"k_r1_act": 1.5}, {"Emax_E2L": 0.0})
+    with pytest.raises(InputError, match=r"unknown model parameter 'nope'.*patient"):
+        check_overrides({"nope": 1})
+    seen = {}
+
+    def spy(ctx: Context) -> Output:
+        seen.update(network=dict(ctx.overrides), patient=dict(ctx.patient_overrides))
+        return _synergy(ctx)
+
+    run_experiments([Experiment("spy", "Spy", ("S4",), (), spy)], outdir=tmp_path, overrides=both)
+    assert seen == {"network": {"k_r1_act": 1.5}, "patient": {"Emax_E2L": 0.0}}
+
+
+def test_negative_control_runs_the_claims_experiments_with_its_ablation(tmp_path):
+    """S4's ablation (IGF-1R kinase off) reaches the toy protocol as an override; a protocol
+    that responds to it makes the claim fail, and the control says so."""
+
+    def responds(ctx: Context) -> Output:
+        out = _synergy(ctx)
+        if ctx.overrides.get("k_r1_act") == 0:  # no IGF-1R signal: no synergy
+            ci = out.tables["s4_ci_at_fa"].assign(ci=1.0)
+            return Output(tables={"s4_ci_at_fa": ci})
+        return out
+
+    exp = Experiment("responds", "Responds", ("S4",), (), responds)
+    res = run_experiments([exp], outdir=tmp_path, controls=True)
+    (ctrl,) = res.controls
+    assert ctrl.claim == "S4" and ctrl.ablation == "k_r1_act=0"
+    assert ctrl.intact_status == "holds" and ctrl.ablated_status == "fails" and ctrl.fails
+    assert ctrl.intact == pytest.approx(0.31, abs=0.01) and ctrl.ablated == 1.0
+    assert res.tables["negative_controls"]["fails_without_mechanism"].tolist() == [True]
+    assert not list(tmp_path.glob("control-*"))  # the controls' files went to a scratch folder

@@ -41,6 +41,13 @@ def reproduce(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the claims as JSON on stdout.")
     ] = False,
+    no_controls: Annotated[
+        bool,
+        typer.Option(
+            "--no-controls",
+            help="Skip the negative controls (each claim re-run with its mechanism removed).",
+        ),
+    ] = False,
 ) -> None:
     """Run the seed's experiments on the model and write DIR/report.html, claims.json, results.duckdb."""
     from rich.console import Console
@@ -79,6 +86,13 @@ def reproduce(
         started: set[str] = set()
 
         def on_progress(exp_id: str, fraction: float, message: str) -> None:
+            if exp_id.startswith("control "):  # one bar for all negative controls
+                message, exp_id = f"{exp_id}: {message}", "negative controls"
+                if exp_id not in tasks:
+                    tasks[exp_id] = progress.add_task(exp_id, total=1.0, message="")
+                    started.add(exp_id)
+                progress.update(tasks[exp_id], message=message[:40])
+                return
             if exp_id not in started:  # the clock of a bar starts with its experiment
                 started.add(exp_id)
                 progress.start_task(tasks[exp_id])
@@ -93,7 +107,10 @@ def reproduce(
             experiments=exps,
             overrides=overrides,
             on_progress=on_progress,
+            controls=not no_controls,
         )
+        if "negative controls" in tasks:
+            progress.update(tasks["negative controls"], completed=1.0)
 
     if json_out:
         print_json([c.summary() for c in result.claims])
@@ -101,6 +118,11 @@ def reproduce(
         for c in result.claims:
             verdict = "holds" if c.holds else ("FAILS" if c.evaluated else "not evaluated")
             typer.echo(f"{c.id}: {verdict}")
+        for k in result.controls:
+            typer.echo(
+                f"negative control {k.claim} ({k.ablation}): "
+                + ("claim fails" if k.fails else f"claim still {k.ablated_status}")
+            )
         where = Path(out) if result.complete else incomplete_dir(out)
         typer.echo(f"report: {where / 'report.html'}")
     for r in result.runs:

@@ -16,17 +16,29 @@ from __future__ import annotations
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
 from letrolab.experiments._model import pathway_diagram
 from letrolab.experiments._model import provenance as model_provenance
-from letrolab.experiments.claims import CLAIMS, ClaimResult, evaluate_claims
+from letrolab.experiments.claims import (
+    CLAIMS,
+    Claim,
+    ClaimError,
+    ClaimResult,
+    ClaimStatus,
+    RuleOutcome,
+    evaluate_claims,
+)
 from letrolab.experiments.registry import all_experiments, get_experiment
 from letrolab.experiments.trials import trials_table
 
 __all__ = [
     "CLAIMS",
+    "Claim",
+    "ClaimError",
     "ClaimResult",
+    "ClaimStatus",
     "Context",
     "Experiment",
     "Figure",
     "Output",
+    "RuleOutcome",
     "all_experiments",
     "evaluate_claims",
     "get_experiment",

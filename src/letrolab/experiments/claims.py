@@ -3,8 +3,16 @@
 Nothing here knows an answer in advance: every evaluator reads the tables that the virtual
 experiments produced (the same tables that are written to ``results.duckdb``) and computes the
 model's value and whether the claim holds, with an acceptance rule stated in its docstring and
-in :attr:`Claim.rule`. A claim whose tables are absent (its experiment did not run) is *not
-evaluated*: ``holds`` is ``False`` and the model value says why — it is never assumed to hold.
+in :attr:`Claim.rule`. Each rule returns a :class:`RuleOutcome`; each claim's verdict is a
+:class:`ClaimResult` with ``status`` "holds", "fails" or "not evaluated". A claim is *not
+evaluated* only when its experiment did not run (the reason is given); an experiment the model
+could not simulate (e.g. under a ``--set``) makes its claims *fail* with the reason; a table
+missing after its experiment ran, or an error inside a rule, is a defect and raises
+:class:`ClaimError`.
+
+Every claim names its mechanism and the parameter overrides that remove it
+(:attr:`Claim.ablation`); the pipeline's negative control re-runs the claim's experiments with
+them, and a rule that tests its mechanism fails there.
 
 The claim statements and seed values are those of ``FACTS.md`` (the seed document's sources:
 Bajetta 1997 for S1, Lisztwan 2008 for S4/S5, Cavazzoni 2012 for S6/S7, the KW-2450 phase I
@@ -13,36 +21,78 @@ report for S8).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CLAIMS", "Claim", "ClaimResult", "evaluate_claims"]
+from letrolab.errors import LetrolabError
+
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "ClaimError",
+    "ClaimResult",
+    "ClaimStatus",
+    "RuleOutcome",
+    "evaluate_claims",
+]
+
+#: The verdict of one claim: its rule holds, fails (the experiment ran, or could not be
+#: simulated under the run's parameters), or the claim was not evaluated (its experiment did
+#: not run: a part of letrolab is missing, or the experiment stopped on a defect).
+ClaimStatus = Literal["holds", "fails", "not evaluated"]
 
 
-class _Missing(Exception):
-    """The tables a claim needs are absent."""
+class ClaimError(LetrolabError, RuntimeError):
+    """A claim rule met tables that its experiment should have produced but did not (a bug)."""
 
 
 @dataclass(frozen=True)
+class RuleOutcome:
+    """What a claim's rule finds in the results tables.
+
+    Attributes
+    ----------
+    holds : bool
+        Whether the rule is met.
+    model : str
+        The model's value in words and numbers.
+    readout : float
+        The claim's headline number (:attr:`Claim.readout` names it); the negative control
+        reports it with and without the claim's mechanism.
+    values : mapping
+        The numbers behind ``model`` (JSON-able).
+    """
+
+    holds: bool
+    model: str
+    readout: float
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClaimResult:
-    """The evaluation of one claim against the model.
+    """The evaluation of one claim against the model (keyword-only construction).
 
     Attributes
     ----------
     id, claim, seed : str
         Claim id, statement and the seed's value.
+    status : {"holds", "fails", "not evaluated"}
+        The verdict (see :data:`ClaimStatus`).
     model : str
-        The model's value, in words and numbers (or why it was not evaluated).
-    holds : bool
-        Whether the claim holds under the stated rule; ``False`` when not evaluated.
-    evaluated : bool
-        Whether the experiment behind the claim ran.
+        The model's value, in words and numbers, or why the claim fails without a value or
+        was not evaluated.
     rule : str
         The acceptance rule applied.
+    readout_label : str
+        What :attr:`readout` is.
+    readout : float
+        The claim's headline number (NaN when there is none).
     values : dict
         The numbers behind ``model`` (JSON-able).
     """
@@ -50,49 +100,118 @@ class ClaimResult:
     id: str
     claim: str
     seed: str
+    status: ClaimStatus
     model: str
-    holds: bool
-    evaluated: bool
     rule: str
-    values: dict[str, Any] = field(default_factory=dict)
+    readout_label: str = ""
+    readout: float = math.nan
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def holds(self) -> bool:
+        """Whether the claim holds under its rule."""
+        return self.status == "holds"
+
+    @property
+    def evaluated(self) -> bool:
+        """Whether the claim was judged (it holds or fails)."""
+        return self.status != "not evaluated"
 
     def summary(self) -> dict[str, Any]:
-        """The ``claims.json`` entry: ``{"id", "claim", "seed", "model", "holds"}``."""
+        """The ``claims.json`` entry: id, claim, seed, model, holds, status, readout(_label)."""
         return {
             "id": self.id,
             "claim": self.claim,
             "seed": self.seed,
             "model": self.model,
-            "holds": bool(self.holds),
+            "holds": self.holds,
+            "status": self.status,
+            "readout_label": self.readout_label,
+            "readout": self.readout if math.isfinite(self.readout) else None,
         }
 
     def report(self) -> str:
         """One line of text."""
-        verdict = "holds" if self.holds else ("FAILS" if self.evaluated else "NOT EVALUATED")
-        return f"{self.id} {verdict}: {self.model}"
+        verdict = {"holds": "holds", "fails": "FAILS", "not evaluated": "NOT EVALUATED"}
+        return f"{self.id} {verdict[self.status]}: {self.model}"
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A seed claim: statement, seed value, acceptance rule and the evaluator."""
+    """A seed claim: statement, seed value, acceptance rule, evaluator and negative control.
+
+    Attributes
+    ----------
+    id, claim, seed, rule : str
+    tables : tuple of str
+        Results tables the rule reads.
+    evaluate : callable
+        ``evaluate(tables) -> RuleOutcome``.
+    readout : str
+        What the rule's headline number is.
+    ablation : mapping of str to float
+        The claim's mechanism removed, as parameter overrides (``reproduce --set``); the
+        negative control runs the claim's experiments with it and the claim must fail.
+    mechanism : str
+        What the ablation removes, in words.
+    """
 
     id: str
     claim: str
     seed: str
     rule: str
     tables: tuple[str, ...]
-    evaluate: Callable[[Mapping[str, pd.DataFrame]], tuple[str, bool, dict[str, Any]]]
+    evaluate: Callable[[Mapping[str, pd.DataFrame]], RuleOutcome]
+    readout: str
+    ablation: Mapping[str, float]
+    mechanism: str
 
-    def __call__(self, tables: Mapping[str, pd.DataFrame], *, reason: str = "") -> ClaimResult:
-        missing = [t for t in self.tables if t not in tables]
-        if missing:
-            why = reason or f"results table(s) {', '.join(missing)} not produced"
-            return ClaimResult(
-                self.id, self.claim, self.seed, f"not evaluated: {why}", False, False, self.rule
-            )
-        model, holds, values = self.evaluate(tables)
+    def result(self, status: ClaimStatus, model: str, **kw: Any) -> ClaimResult:
+        """A :class:`ClaimResult` of this claim."""
         return ClaimResult(
-            self.id, self.claim, self.seed, model, bool(holds), True, self.rule, values
+            id=self.id,
+            claim=self.claim,
+            seed=self.seed,
+            status=status,
+            model=model,
+            rule=self.rule,
+            readout_label=self.readout,
+            **kw,
+        )
+
+    def __call__(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        *,
+        not_run: str = "",
+        broken: str = "",
+    ) -> ClaimResult:
+        """Evaluate the claim.
+
+        ``not_run`` says why its experiment did not run (the claim is *not evaluated*);
+        ``broken`` says why the model could not simulate it (the claim *fails*, with that
+        reason). Otherwise every table must be present: a table absent after its experiment
+        ran is a defect and raises :class:`ClaimError`, as does any error inside the rule.
+        """
+        if broken:
+            return self.result("fails", f"the experiment could not be simulated: {broken}")
+        missing = [t for t in self.tables if t not in tables]
+        if missing and not_run:
+            return self.result("not evaluated", f"not evaluated: {not_run}")
+        if missing:
+            raise ClaimError(
+                f"claim {self.id}: results table(s) {', '.join(missing)} missing although no "
+                "experiment reported a failure"
+            )
+        try:
+            out = self.evaluate(tables)
+        except Exception as exc:
+            raise ClaimError(f"claim {self.id}: its rule failed on the tables: {exc!r}") from exc
+        return self.result(
+            "holds" if out.holds else "fails",
+            out.model,
+            readout=float(out.readout),
+            values=dict(out.values),
         )
 
 
@@ -109,11 +228,11 @@ S1_DOSE_GAP_PCT = 10.0  # "no significant dose effect"
 S1_IGFBP3_TOL_PCT = 5.0  # "IGFBP-3 unchanged"
 
 
-def _eval_s1(t: Mapping[str, pd.DataFrame]):
+def _eval_s1(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
     arms = t["s1_letrozole_arms"]
     arms = arms[arms["premenopausal"] == False]  # noqa: E712 - column is boolean
     if arms.empty:
-        raise _Missing
+        return RuleOutcome(False, "the patients table has no postmenopausal arm", math.nan)
     igf = arms["igf1_change_pct_median"].to_numpy(float)
     bp3 = arms["igfbp3_change_pct_median"].to_numpy(float)
     each = [
@@ -134,68 +253,108 @@ def _eval_s1(t: Mapping[str, pd.DataFrame]):
         model += "; a {}-patient arm shows the rise at p < 0.05 with probability {}".format(
             n, " / ".join(f"{x:.2f}" for x in arms[power[0]].to_numpy(float))
         )
-    return model, holds, {"igf1_change_pct": igf.tolist(), "igfbp3_change_pct": bp3.tolist()}
+    top = float(igf[int(np.argmax(arms["dose_mg"].to_numpy(float)))])
+    return RuleOutcome(
+        holds, model, top, {"igf1_change_pct": igf.tolist(), "igfbp3_change_pct": bp3.tolist()}
+    )
 
 
 S2_FSH_MIN_PCT = 10.0  # a rise clearly above assay noise
+#: Measured plasma E2 change on letrozole in postmenopausal women: -68 to -88 % (Dowsett 1995
+#: Clin Cancer Res 1:1511; Geisler 2002 J Clin Oncol 20:751), immunoassays near their limit.
+S2_E2_MEASURED_PCT = (-88.0, -68.0)
+#: Eumenorrheic women, letrozole 2.5 mg for 7 days: mean LH more than doubled (Fertil Steril
+#: 2011;95:2063, "Aromatase inhibition causes increased amplitude, but not frequency, of
+#: hypothalamic-pituitary output"; LH pulse amplitude doubled, Jones 2020 Reprod Sci 27:1018).
+S2_PRE_LH_MIN_PCT = 100.0
 
 
-def _eval_s2(t: Mapping[str, pd.DataFrame]):
+def _eval_s2(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
+    """S2: FSH disinhibition, with the clinical magnitudes of its cause and its result.
+
+    (a) postmenopausal measured E2 falls by as much as on letrozole in the clinic
+    (:data:`S2_E2_MEASURED_PCT`); (b) postmenopausal FSH rises by > :data:`S2_FSH_MIN_PCT`;
+    (c) premenopausal LH at least doubles (:data:`S2_PRE_LH_MIN_PCT`) and FSH rises;
+    (d) ovarian IGF-1 rises in the premenopausal arm.
+    """
     arms = t["s1_letrozole_arms"]
     post = arms[arms["premenopausal"] == False]  # noqa: E712
     pre = arms[arms["premenopausal"] == True]  # noqa: E712
     fsh_post = post["fsh_change_pct_median"].to_numpy(float)
-    parts = [f"postmenopausal FSH {', '.join(f'{x:+.0f} %' for x in fsh_post)}"]
-    holds = len(fsh_post) > 0 and bool(np.all(fsh_post > S2_FSH_MIN_PCT))
-    values: dict[str, Any] = {"fsh_change_pct_post": fsh_post.tolist()}
-    if not pre.empty:
+    e2_post = post["e2_change_pct_median"].to_numpy(float)
+    lo, hi = S2_E2_MEASURED_PCT
+    e2_ok = len(e2_post) > 0 and bool(np.all((e2_post >= lo) & (e2_post <= hi)))
+    fsh_ok = len(fsh_post) > 0 and bool(np.all(fsh_post > S2_FSH_MIN_PCT))
+    parts = [
+        f"postmenopausal measured E2 {', '.join(f'{x:+.0f} %' for x in e2_post)} "
+        f"(clinic {lo:g} to {hi:g} %), FSH {', '.join(f'{x:+.0f} %' for x in fsh_post)}"
+    ]
+    values: dict[str, Any] = {
+        "fsh_change_pct_post": fsh_post.tolist(),
+        "e2_measured_change_pct_post": e2_post.tolist(),
+    }
+    holds = e2_ok and fsh_ok
+    if pre.empty:
+        parts.append("no premenopausal arm (LH and ovarian IGF-1 not tested)")
+        holds = False
+    else:
         fsh_pre = pre["fsh_change_pct_median"].to_numpy(float)
+        lh_pre = pre["lh_change_pct_median"].to_numpy(float)
         ov = pre["ovarian_igf1_change_pct_median"].to_numpy(float)
         parts.append(
-            f"premenopausal FSH {', '.join(f'{x:+.0f} %' for x in fsh_pre)} with ovarian "
+            f"premenopausal FSH {', '.join(f'{x:+.0f} %' for x in fsh_pre)}, LH "
+            f"{', '.join(f'{x:+.0f} %' for x in lh_pre)} (clinic: more than doubled), ovarian "
             f"IGF-1 {', '.join(f'{x:+.0f} %' for x in ov)}"
         )
-        holds = holds and bool(np.all(fsh_pre > S2_FSH_MIN_PCT)) and bool(np.all(ov > 0))
-        values |= {"fsh_change_pct_pre": fsh_pre.tolist(), "ovarian_igf1_change_pct": ov.tolist()}
-    else:
-        parts.append("no premenopausal arm (ovarian IGF-1 not tested)")
-        holds = False
-    return "median change under letrozole: " + "; ".join(parts), holds, values
+        holds = (
+            holds
+            and bool(np.all(fsh_pre > S2_FSH_MIN_PCT))
+            and bool(np.all(lh_pre >= S2_PRE_LH_MIN_PCT))
+            and bool(np.all(ov > 0))
+        )
+        values |= {
+            "fsh_change_pct_pre": fsh_pre.tolist(),
+            "lh_change_pct_pre": lh_pre.tolist(),
+            "ovarian_igf1_change_pct": ov.tolist(),
+        }
+    readout = float(np.min(fsh_post)) if len(fsh_post) else math.nan
+    return RuleOutcome(holds, "median change under letrozole: " + "; ".join(parts), readout, values)
 
 
 # --------------------------------------------------------------------------------------------
 # S3: crosstalk
 # --------------------------------------------------------------------------------------------
-S3_MIN_RISE = 0.10  # IGF-1 must raise p-AKT, p-ERK, p-ER S167/S118 and growth by > 10 %
-S3_MIN_SHARE = 0.5  # and removing the crosstalk must take away >= half of the growth
+S3_MIN_RISE = 0.10  # IGF-1 must raise each readout under letrozole by > 10 %
+S3_READOUTS = ("p_akt", "p_erk", "p_er_s167", "p_er_s118", "er_activity", "growth_fold")
 #: Readouts at or below the integrator's absolute tolerance (engine ``atol`` 1e-11) are numerical
 #: zeros: a rate set to 0 leaves ~1e-25 of solver round-off, which must not read as a rise.
 S3_NUMERICAL_ZERO = 1e-11
 
 
-def _eval_s3(t: Mapping[str, pd.DataFrame]):
-    df = t["s3_crosstalk"].set_index(["crosstalk", "igf1"])
+def _eval_s3(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
+    """S3: under letrozole, IGF-1 raises the kinases, ER phosphorylation, ER output and growth.
+
+    Only the intact network is judged; whether the rise depends on the kinase -> ER
+    phosphorylation is the negative control's question (the claim's ablation), not the rule's.
+    """
+    df = t["s3_crosstalk"]
+    df = df[df["crosstalk"] == "intact"].set_index("igf1")
 
     def rise(col: str) -> float:
-        lo = float(df.loc[("intact", False), col])
-        hi = float(df.loc[("intact", True), col])
+        lo = float(df.loc[False, col])
+        hi = float(df.loc[True, col])
         if lo <= S3_NUMERICAL_ZERO:
             return np.inf if hi > S3_NUMERICAL_ZERO else 0.0
         return hi / lo - 1.0
 
-    rises = {c: rise(c) for c in ("p_akt", "p_erk", "p_er_s167", "p_er_s118", "growth_fold")}
-    g_int = float(df.loc[("intact", True), "growth_fold"])
-    g_abl = float(df.loc[("ablated", True), "growth_fold"])
-    share = 1.0 - g_abl / g_int if g_int > 0 else 0.0
-    holds = min(rises.values()) > S3_MIN_RISE and share >= S3_MIN_SHARE
+    rises = {c: rise(c) for c in S3_READOUTS}
+    holds = min(rises.values()) > S3_MIN_RISE
     model = (
         "under letrozole, IGF-1 raises p-AKT by {p_akt:+.0%}, p-ERK by {p_erk:+.0%}, p-ER S167 "
-        "by {p_er_s167:+.0%}, p-ER S118 by {p_er_s118:+.0%} and 6-day growth by "
-        "{growth_fold:+.0%}".format(**rises)
-        + f"; without the AKT/S6K1/ERK → ER phosphorylation, growth under letrozole + IGF-1 is "
-        f"{100 * share:.0f} % lower ({g_abl:.2f}× vs {g_int:.2f}× the seeded cells)"
+        "by {p_er_s167:+.0%}, p-ER S118 by {p_er_s118:+.0%}, ER transcriptional output by "
+        "{er_activity:+.0%} and 6-day growth by {growth_fold:+.0%}".format(**rises)
     )
-    return model, holds, {"rise": rises, "crosstalk_share": share}
+    return RuleOutcome(holds, model, rises["er_activity"], {"rise": rises})
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,7 +363,7 @@ def _eval_s3(t: Mapping[str, pd.DataFrame]):
 S4_CI_MAX = 0.6
 
 
-def _eval_s4(t: Mapping[str, pd.DataFrame]):
+def _eval_s4(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
     ci = t["s4_ci_at_fa"]
     ci = ci[ci["fa"].isin([0.5, 0.75])]
     lines = sorted(ci["cell_line"].unique())
@@ -230,7 +389,9 @@ def _eval_s4(t: Mapping[str, pd.DataFrame]):
                     f"{k} {_fmt(float(g['ci'].median()))}" for k, g in inside.groupby("cell_line")
                 ),
             )
-    return model, ok, {"ci": ci[["cell_line", "fa", "ci"]].to_dict("records")}
+    vals = ci["ci"].to_numpy(float)
+    worst = float(np.max(np.where(np.isfinite(vals), vals, np.inf))) if len(vals) else math.nan
+    return RuleOutcome(ok, model, worst, {"ci": ci[["cell_line", "fa", "ci"]].to_dict("records")})
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,9 +417,9 @@ def _welch_greater(x: np.ndarray, y: np.ndarray) -> float:
     return float(stats.t.sf(diff / np.sqrt(se2), dof))
 
 
-def _eval_s5(t: Mapping[str, pd.DataFrame]):
+def _eval_s5(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
     df = t["s5_subg1"]
-    parts, ok, values = [], True, {}
+    parts, ok, values, excess = [], True, {}, []
     lines = sorted(df["cell_line"].unique())
     ok = len(lines) >= 1
     for line in lines:
@@ -281,7 +442,9 @@ def _eval_s5(t: Mapping[str, pd.DataFrame]):
             f"{means['nvp-aew541']:.1f} % (p={pvals['nvp-aew541']:.2g})"
         )
         values[line] = {"mean_pct": means, "p_one_sided": pvals}
-    return "; ".join(parts), ok, values
+        excess.append(means["combination"] - max(means["letrozole"], means["nvp-aew541"]))
+    readout = float(min(excess)) if excess else math.nan
+    return RuleOutcome(ok, "; ".join(parts), readout, values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,7 +488,7 @@ def _blocked_contrast_greater(y: np.ndarray) -> tuple[float, float, float, float
     return est, float(t), dof, float(stats.t.sf(t, dof))
 
 
-def _eval_s6(t: Mapping[str, pd.DataFrame]):
+def _eval_s6(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
     """S6: LR clones have higher p-AKT/AKT and p-S6/S6 than parental cells on the blots.
 
     "Higher than parental" is judged the way a lab judges replicate Western blots: by a
@@ -354,18 +517,27 @@ def _eval_s6(t: Mapping[str, pd.DataFrame]):
     df = t["s6_blot_bands"]
     clones = list(dict.fromkeys(df["clone"]))
     if len(clones) < 2 or clones[0] != "parental":
-        raise _Missing("s6_blot_bands: needs the parental lane first and ≥ 1 LR clone")
+        return RuleOutcome(
+            False,
+            "cannot be tested: the blots need the parental lane first and ≥ 1 LR clone",
+            math.nan,
+        )
     ok, parts, failed, values = True, [], [], {"alpha": S6_ALPHA, "readouts": {}}
     for target in S6_TARGETS:
         sub = df[df["target"] == target]
         if sub.empty:
-            raise _Missing(f"s6_blot_bands has no {target} bands")
+            return RuleOutcome(
+                False, f"cannot be tested: the blots have no {target} bands", math.nan
+            )
         rel = sub.pivot_table(index="clone", columns="replicate", values="relative")
         rel = rel.reindex(clones)
         y = rel.to_numpy(float)
         if y.shape[1] < 2 or not np.all(np.isfinite(y)) or np.any(y <= 0):
-            raise _Missing(
-                f"{target}: needs ≥ 2 replicate blots with a positive ratio in every lane"
+            return RuleOutcome(
+                False,
+                f"cannot be tested: {target} needs ≥ 2 replicate blots with a positive ratio in "
+                "every lane",
+                math.nan,
             )
         logy = np.log(y)
         est, tstat, dof, p = _blocked_contrast_greater(logy)
@@ -415,25 +587,55 @@ def _eval_s6(t: Mapping[str, pd.DataFrame]):
         f"p < {S6_ALPHA:g} and every clone > 1×: "
         + ("met" if ok else "not met (" + "; ".join(failed) + ")")
     )
-    return model, ok, values
+    readout = values["readouts"][S6_TARGETS[0]]["pooled_fold_change"]
+    return RuleOutcome(ok, model, readout, values)
 
 
 S7_MIN_GROWTH_DROP = 0.2  # letrozole + everolimus lowers 6-day growth by > 20 % vs letrozole
+#: ... and by at least this much more in LR clones than in parental cells: the claim is that the
+#: clones' AKT/mTOR hyperactivation makes everolimus work in them (Cavazzoni 2012), so the
+#: benefit must come from what selection changed, not from everolimus's effect on any cell.
+S7_MIN_EXCESS_DROP = 0.10
 
 
-def _eval_s7(t: Mapping[str, pd.DataFrame]):
+def _drop(df: pd.DataFrame, clone: str) -> tuple[float, float]:
+    """Growth drop (fraction) and sub-G1 rise (points) of letrozole + everolimus in ``clone``."""
+    let = df.loc[(clone, "letrozole")]
+    combo = df.loc[(clone, "letrozole+everolimus")]
+    drop = 1.0 - float(combo["growth_fold"]) / float(let["growth_fold"])
+    return drop, float(combo["sub_g1_pct"]) - float(let["sub_g1_pct"])
+
+
+def _eval_s7(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
+    """S7: everolimus works in LR clones, more than in the parental cells they came from.
+
+    In every LR clone: letrozole + everolimus lowers 6-day growth by > :data:`S7_MIN_GROWTH_DROP`
+    vs letrozole alone, raises sub-G1, and the growth drop exceeds the parental cells' drop by
+    ≥ :data:`S7_MIN_EXCESS_DROP` (the LR-vs-parental contrast).
+    """
     df = t["s7_everolimus"].set_index(["clone", "treatment"])
     clones = sorted({c for c, _ in df.index if c != "parental"})
-    ok, parts, values = bool(clones), [], {}
+    if "parental" not in {c for c, _ in df.index} or not clones:
+        return RuleOutcome(
+            False, "cannot be tested: needs parental cells and ≥ 1 LR clone", math.nan
+        )
+    p_drop, p_dd = _drop(df, "parental")
+    ok, parts, values = True, [], {"parental": {"growth_drop": p_drop, "sub_g1_rise_points": p_dd}}
+    excess = []
     for clone in clones:
-        let = df.loc[(clone, "letrozole")]
-        combo = df.loc[(clone, "letrozole+everolimus")]
-        drop = 1.0 - float(combo["growth_fold"]) / float(let["growth_fold"])
-        dd = float(combo["sub_g1_pct"]) - float(let["sub_g1_pct"])
-        ok = ok and drop > S7_MIN_GROWTH_DROP and dd > 0
-        parts.append(f"{clone}: growth −{100 * drop:.0f} %, sub-G1 {dd:+.1f} points")
+        drop, dd = _drop(df, clone)
+        excess.append(drop - p_drop)
+        ok = ok and drop > S7_MIN_GROWTH_DROP and dd > 0 and drop - p_drop >= S7_MIN_EXCESS_DROP
+        parts.append(
+            f"{clone}: growth −{100 * drop:.0f} % ({100 * (drop - p_drop):+.0f} points vs "
+            f"parental), sub-G1 {dd:+.1f} points"
+        )
         values[clone] = {"growth_drop": drop, "sub_g1_rise_points": dd}
-    return "letrozole + everolimus vs letrozole — " + "; ".join(parts), ok, values
+    model = (
+        f"letrozole + everolimus vs letrozole — parental: growth −{100 * p_drop:.0f} %, sub-G1 "
+        f"{p_dd:+.1f} points; " + "; ".join(parts)
+    )
+    return RuleOutcome(ok, model, 100 * float(min(excess)), values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,7 +645,27 @@ S8_MIN_EXCESS_POINTS = 20.0
 S8_SELECTIVE_MAX_PCT = 10.0
 
 
-def _eval_s8(t: Mapping[str, pd.DataFrame]):
+#: CTCAE v4.03 hyperglycaemia grades by fasting glucose: grade 2 > 160 mg/dL (8.9 mmol/L),
+#: grade 3 > 250 mg/dL (13.9 mmol/L).
+S8_GRADE2_MM = 8.9
+S8_GRADE3_MM = 13.9
+
+
+def _eval_s8(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
+    """S8: IR-mediated hyperglycaemia of the dual inhibitor, with clinical magnitudes.
+
+    (a) at matched IGF-1R inhibition the dual inhibitor's hyperglycaemia (fasting glucose
+    > 7 mmol/L) rises with dose and exceeds the selective one's by ≥ :data:`S8_MIN_EXCESS_POINTS`
+    at the top level, the selective one staying ≤ :data:`S8_SELECTIVE_MAX_PCT` (the
+    dual-vs-selective contrast, which removing the IR route must abolish);
+    (b) dose-limiting at the top level: median fasting glucose at grade ≥ 2 (> 8.9 mmol/L),
+    as hyperglycaemia was dose-limiting for KW-2450 (seed ref [8]);
+    (c) tolerable at the lowest level (half IGF-1R inhibition): the 95th percentile of fasting
+    glucose below grade 3 (13.9 mmol/L), as at the tolerated doses of the dual IGF-1R/IR kinase
+    inhibitor linsitinib hyperglycaemia was mostly grade ≤ 2 (phase I, intermittent dosing, no
+    DLT; Alam et al., NCRI 2011 abstract) and grade 3–4 toxicity of any kind 8.5 % (phase II,
+    Clin Cancer Res 2020;26:1837).
+    """
     df = t["s8_metabolic"].sort_values("igf1r_inhibition")
     dual = df[df["selectivity"] == "dual"]
     sel = df[df["selectivity"] == "selective"]
@@ -454,25 +676,28 @@ def _eval_s8(t: Mapping[str, pd.DataFrame]):
     dose_dependent = len(dh) >= 2 and bool(np.all(np.diff(dh) >= 0)) and dh[-1] > dh[0]
     excess = float(d_top["hyperglycemia_pct"].iloc[0]) - float(s_top["hyperglycemia_pct"].iloc[0])
     sel_max = float(sel["hyperglycemia_pct"].max())
-    holds = dose_dependent and excess >= S8_MIN_EXCESS_POINTS and sel_max <= S8_SELECTIVE_MAX_PCT
+    top_median = float(d_top["fasting_glucose_mM_median"].iloc[0])
+    low_p95 = float(dual["fasting_glucose_mM_p95"].iloc[0])
+    contrast = dose_dependent and excess >= S8_MIN_EXCESS_POINTS and sel_max <= S8_SELECTIVE_MAX_PCT
+    clinical = top_median > S8_GRADE2_MM and low_p95 < S8_GRADE3_MM
     model = (
         "hyperglycemia (fasting glucose > 7 mmol/L) at matched IGF-1R inhibition "
         + ", ".join(
             f"{100 * r.igf1r_inhibition:.0f} %: dual {r.hyperglycemia_pct:.0f} %"
             for r in dual.itertuples()
         )
-        + "; selective at most "
-        + f"{sel_max:.0f} %"
+        + f"; selective at most {sel_max:.0f} %; dual median fasting glucose at the top level "
+        f"{top_median:.1f} mmol/L (grade 2 from {S8_GRADE2_MM:g}), 95th percentile at the "
+        f"lowest {low_p95:.1f} mmol/L (grade 3 from {S8_GRADE3_MM:g})"
     )
-    return (
-        model,
-        holds,
-        {
-            "excess_points_at_top": excess,
-            "selective_max_pct": sel_max,
-            "dual_dose_dependent": dose_dependent,
-        },
-    )
+    values = {
+        "excess_points_at_top": excess,
+        "selective_max_pct": sel_max,
+        "dual_dose_dependent": dose_dependent,
+        "dual_top_median_glucose_mM": top_median,
+        "dual_lowest_p95_glucose_mM": low_p95,
+    }
+    return RuleOutcome(contrast and clinical, model, excess, values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,7 +708,7 @@ S9_MIN_RHO = 0.3
 S9_ALPHA = 0.01
 
 
-def _eval_s9(t: Mapping[str, pd.DataFrame]):
+def _eval_s9(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
     rank = t["s9_ranking"].sort_values("median_benefit", ascending=False)
     bio = t["s9_biomarkers"]
     by_class = rank.groupby("strategy")["median_benefit"].max()
@@ -511,14 +736,12 @@ def _eval_s9(t: Mapping[str, pd.DataFrame]):
             else "no tumour feature"
         )
     )
-    return (
-        model,
-        strategies_ok and biomarker_ok,
-        {
-            "best_by_strategy": {k: float(v) for k, v in by_class.items()},
-            "biomarker_drugs": added,
-        },
-    )
+    values = {
+        "best_by_strategy": {k: float(v) for k, v in by_class.items()},
+        "biomarker_drugs": added,
+    }
+    readout = float(by_class.get("downstream", math.nan))
+    return RuleOutcome(strategies_ok and biomarker_ok, model, readout, values)
 
 
 CLAIMS: dict[str, Claim] = {
@@ -534,27 +757,39 @@ CLAIMS: dict[str, Claim] = {
             f"< {S1_DOSE_GAP_PCT:g} points apart, |median IGFBP-3 change| < {S1_IGFBP3_TOL_PCT:g} %",
             ("s1_letrozole_arms",),
             _eval_s1,
+            "median IGF-I change on 2.5 mg (%)",
+            {"Emax_E2L": 0.0},
+            "oestradiol restraint of hepatic IGF-1 output (Emax_E2L = 0)",
         ),
         Claim(
             "S2",
             "Falling estrogen disinhibits pituitary FSH release; FSH raises intra-ovarian IGF-1 "
             "(premenopausal physiology)",
             "FSH rises when estrogen falls; FSH stimulates intra-ovarian IGF-1 (qualitative)",
-            f"median FSH change > +{S2_FSH_MIN_PCT:g} % under letrozole in post- and "
-            "premenopausal virtual patients, and ovarian IGF-1 rises in the premenopausal arm",
+            f"postmenopausal: median measured E2 change within {S2_E2_MEASURED_PCT[0]:g} to "
+            f"{S2_E2_MEASURED_PCT[1]:g} % (Dowsett 1995, Geisler 2002) and median FSH change > "
+            f"+{S2_FSH_MIN_PCT:g} %; premenopausal: FSH up > {S2_FSH_MIN_PCT:g} %, LH up ≥ "
+            f"{S2_PRE_LH_MIN_PCT:g} % (more than doubled on letrozole, Fertil Steril 2011;95:2063) "
+            "and ovarian IGF-1 up",
             ("s1_letrozole_arms",),
             _eval_s2,
+            "postmenopausal median FSH change (%)",
+            {"K_FSH_E2": 1e9, "K_LH_E2": 1e9},
+            "E2 negative feedback on pituitary FSH and LH (K_FSH_E2, K_LH_E2 → 1e9 pmol/L)",
         ),
         Claim(
             "S3",
             "IGF-1R activation drives PI3K/AKT/mTOR and MAPK/ERK, which phosphorylate and "
             "activate ER ligand-independently, driving proliferation under aromatase inhibition",
             "qualitative (refs [3–5] of the seed)",
-            f"under letrozole, IGF-1 (vs none) raises p-AKT, p-ERK, p-ER S167, p-ER S118 and "
-            f"6-day growth each by > {100 * S3_MIN_RISE:g} %, and removing the kinase → ER "
-            f"phosphorylation lowers growth under letrozole + IGF-1 by ≥ {100 * S3_MIN_SHARE:g} %",
+            f"under letrozole, IGF-1 (vs none) raises p-AKT, p-ERK, p-ER S167, p-ER S118, ER "
+            f"transcriptional output and 6-day growth each by > {100 * S3_MIN_RISE:g} % (the "
+            "mechanism is tested by the negative control, not by the rule)",
             ("s3_crosstalk",),
             _eval_s3,
+            "IGF-1-induced rise of ER transcriptional output under letrozole",
+            {"k_er167_akt": 0.0, "k_er167_s6k": 0.0, "k_er118_erk": 0.0},
+            "AKT/S6K1/ERK → ER phosphorylation (S167, S118 rates 0)",
         ),
         Claim(
             "S4",
@@ -565,6 +800,9 @@ CLAIMS: dict[str, Claim] = {
             "the plate files through the Chou–Talalay analysis",
             ("s4_ci_at_fa",),
             _eval_s4,
+            "largest CI at fa 0.5/0.75",
+            {"k_r1_act": 0.0},
+            "IGF-1R kinase signalling (autophosphorylation rate 0)",
         ),
         Claim(
             "S5",
@@ -575,6 +813,9 @@ CLAIMS: dict[str, Claim] = {
             f"p < {S5_ALPHA:g} over replicate FCS files, in every line",
             ("s5_subg1",),
             _eval_s5,
+            "sub-G1 excess of the combination over the better single agent (points)",
+            {"k_r1_act": 0.0},
+            "IGF-1R kinase signalling (autophosphorylation rate 0)",
         ),
         Claim(
             "S6",
@@ -586,6 +827,9 @@ CLAIMS: dict[str, Claim] = {
             f"block, clones pooled) at p < {S6_ALPHA:g}, and every clone's fold change > 1",
             ("s6_blot_bands",),
             _eval_s6,
+            "pooled p-AKT fold change, LR vs parental",
+            {"pi3k_basal": 0.02, "r1_level": 1.0, "k_pi3k_inact": 5.0},
+            "what selection changes in PI3K/AKT (LR clones held at the parental pi3k_basal, r1_level, k_pi3k_inact)",
         ),
         Claim(
             "S7",
@@ -593,9 +837,13 @@ CLAIMS: dict[str, Claim] = {
             "letrozole-resistant clones",
             "reduced proliferation and increased cell death (Cavazzoni 2012)",
             f"in every resistant clone, 6-day growth under letrozole + everolimus > "
-            f"{100 * S7_MIN_GROWTH_DROP:g} % below letrozole alone, and sub-G1 higher",
+            f"{100 * S7_MIN_GROWTH_DROP:g} % below letrozole alone, sub-G1 higher, and the growth "
+            f"drop ≥ {100 * S7_MIN_EXCESS_DROP:g} points larger than in parental cells",
             ("s7_everolimus",),
             _eval_s7,
+            "smallest excess growth drop, LR clone minus parental (points)",
+            {"pi3k_basal": 0.02, "r1_level": 1.0, "k_pi3k_inact": 5.0},
+            "what selection changes in PI3K/AKT (LR clones held at the parental pi3k_basal, r1_level, k_pi3k_inact)",
         ),
         Claim(
             "S8",
@@ -604,9 +852,15 @@ CLAIMS: dict[str, Claim] = {
             "hyperglycemia dose-limiting for KW-2450 (qualitative)",
             "at matched IGF-1R inhibition, the dual inhibitor's hyperglycemia rate rises with "
             f"dose and exceeds the selective one's by ≥ {S8_MIN_EXCESS_POINTS:g} points at the "
-            f"top level, while the selective one stays ≤ {S8_SELECTIVE_MAX_PCT:g} %",
+            f"top level, while the selective one stays ≤ {S8_SELECTIVE_MAX_PCT:g} %; clinical "
+            f"magnitudes: dual median fasting glucose at the top level > {S8_GRADE2_MM:g} mmol/L "
+            f"(grade 2, dose-limiting) and its 95th percentile at half IGF-1R inhibition < "
+            f"{S8_GRADE3_MM:g} mmol/L (grade 3; linsitinib at tolerated doses)",
             ("s8_metabolic",),
             _eval_s8,
+            "excess hyperglycaemia, dual minus selective, at the top level (points)",
+            {"w_IR_glc": 0.0},
+            "the insulin-receptor route of glucose disposal (w_IR_glc = 0)",
         ),
         Claim(
             "S9",
@@ -619,13 +873,19 @@ CLAIMS: dict[str, Claim] = {
             f"(Spearman ρ > {S9_MIN_RHO:g}, p < {S9_ALPHA:g})",
             ("s9_ranking", "s9_biomarkers"),
             _eval_s9,
+            "best downstream (PI3K/mTOR) benefit over letrozole",
+            {"k_r1_act": 0.0, "k_pi3k_act": 0.0, "pi3k_basal": 0.0},
+            "IGF-1R kinase signalling and PI3K input, the signalling the biomarkers read",
         ),
     ]
 }
 
 
 def evaluate_claims(
-    tables: Mapping[str, pd.DataFrame], *, reasons: Mapping[str, str] | None = None
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    not_run: Mapping[str, str] | None = None,
+    broken: Mapping[str, str] | None = None,
 ) -> list[ClaimResult]:
     """Evaluate S1–S9 from ``tables``.
 
@@ -633,30 +893,24 @@ def evaluate_claims(
     ----------
     tables : mapping of str to DataFrame
         The analysed results tables of a run.
-    reasons : mapping of claim id to str, optional
-        Why a claim's experiment did not run (used in the ``model`` text of a claim that is
-        not evaluated).
+    not_run : mapping of claim id to str, optional
+        Why a claim's experiment did not run (the claim is *not evaluated*).
+    broken : mapping of claim id to str, optional
+        Why the model could not simulate a claim's experiment under the run's parameters
+        (the claim *fails* with that reason).
 
     Returns
     -------
     list of ClaimResult
         One per claim, in order S1 … S9.
+
+    Raises
+    ------
+    ClaimError
+        A table is missing although its experiment ran, or a rule failed on its tables.
     """
-    reasons = dict(reasons or {})
-    out = []
-    for cid, claim in CLAIMS.items():
-        try:
-            out.append(claim(tables, reason=reasons.get(cid, "")))
-        except (_Missing, KeyError, IndexError) as exc:
-            out.append(
-                ClaimResult(
-                    cid,
-                    claim.claim,
-                    claim.seed,
-                    f"not evaluated: results tables lack what the rule needs ({exc!r})",
-                    False,
-                    False,
-                    claim.rule,
-                )
-            )
-    return out
+    not_run, broken = dict(not_run or {}), dict(broken or {})
+    return [
+        claim(tables, not_run=not_run.get(cid, ""), broken=broken.get(cid, ""))
+        for cid, claim in CLAIMS.items()
+    ]

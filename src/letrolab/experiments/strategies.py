@@ -149,15 +149,13 @@ def run(ctx: Context) -> Output:
         )
         for feat in FEATURES:
             x = tum[feat].to_numpy()
-            res = stats.spearmanr(x, b)
+            if np.ptp(x) > 0 and np.ptp(b) > 0:
+                res = stats.spearmanr(x, b)
+                rho, p_value = float(res.statistic), float(res.pvalue)
+            else:  # a constant feature or benefit predicts nothing (Spearman is undefined)
+                rho, p_value = 0.0, 1.0
             bio_rows.append(
-                {
-                    "added_drug": drug,
-                    "feature": feat,
-                    "rho": float(res.statistic),
-                    "p_value": float(res.pvalue),
-                    "n": n,
-                }
+                {"added_drug": drug, "feature": feat, "rho": rho, "p_value": p_value, "n": n}
             )
             lo, hi = np.percentile(x, [100 / 3, 200 / 3])
             sub_rows.append(

@@ -6,8 +6,18 @@ deprivation phase and its parameters set to the condition (cell line, androstene
 insulin, drug concentrations). Integrating it from t = 0 for ``days * 24`` hours in any SBML
 simulator reproduces :func:`letrolab.model.simulate` for that condition; the documented
 observables are assignment-rule parameters with the same ids as in the JSON output.
-Species carry MIRIAM identifiers (UniProt, ChEBI) as ``bqbiol:is`` CV terms; model units are
-nmol, litre and hour.
+Species carry MIRIAM identifiers (UniProt, ChEBI) as ``bqbiol:is`` CV terms.
+
+Units. The network mixes fractions of protein pools, cell numbers relative to the seeding
+density and concentrations (ligands, androstenedione, E2, drugs). Declaring all of them as nM
+species (the compiled network's convention) gives ~100 libsbml unit-consistency warnings, since
+``1 - ERb`` would subtract a concentration from a number. The export therefore writes one
+consistent system: every species, compartment and concentration is **dimensionless** —
+fractions and relative cell numbers as they are, concentrations as multiples of 1 nM (the
+number the network uses, ``c / 1 nM``) — and time is in hours (``time_unit`` = 3600 s; rate
+constants ``per_h``); every literal number in the math carries ``sbml:units="dimensionless"``.
+The numbers are unchanged, so the file simulates exactly as before, and libsbml's unit checks
+find nothing (``tests/model/test_sbml_export.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from letrolab.model.engine import (
     get_model,
 )
 
-__all__ = ["export_sbml", "validate_sbml"]
+__all__ = ["export_sbml", "unit_warnings", "validate_sbml"]
 
 
 def validate_sbml(text: str) -> list[str]:
@@ -88,6 +98,7 @@ def export_sbml(
     state = model.preequilibrate(values, hours=deprivation_h)
     values.update(const)
     values["androstenedione"] = _molar("androstenedione", androstenedione) * 1e9
+    state = model.dosed(state, values)
 
     doc = libsbml.readSBMLFromString(model.sbml)
     m = doc.getModel()
@@ -97,6 +108,7 @@ def export_sbml(
         p = m.getParameter(pid)
         if p is not None and p.getConstant():
             p.setValue(float(v))
+    _dimensionless_units(m)
     m.setName(f"letrolab {cl.name} condition")
     desc = _notes(cl.name, values, report, deprivation_h)
     m.setNotes(desc, True)
@@ -109,6 +121,60 @@ def export_sbml(
     return text
 
 
+#: Compiled-network unit ids -> export unit ids (concentrations counted in multiples of 1 nM).
+_UNIT_MAP = {"nM": "dimensionless", "nM_per_h": "per_h", "per_nM_per_h": "per_h"}
+
+
+def _dimensionless_units(m) -> None:
+    """Rewrite the model's units to the export's consistent system (see the module docstring)."""
+    import libsbml
+
+    for sid in ("substance", "extent", *_UNIT_MAP):
+        if m.getUnitDefinition(sid) is not None:
+            m.removeUnitDefinition(sid)
+    m.setSubstanceUnits("dimensionless")
+    m.setExtentUnits("dimensionless")
+    m.setVolumeUnits("dimensionless")
+    for c in m.getListOfCompartments():
+        c.setUnits("dimensionless")
+    for sp in m.getListOfSpecies():
+        sp.setSubstanceUnits("dimensionless")
+    for p in m.getListOfParameters():
+        if p.getUnits() in _UNIT_MAP:
+            p.setUnits(_UNIT_MAP[p.getUnits()])
+
+    def literals(node) -> None:
+        if node is None:
+            return
+        if node.isNumber() and not node.hasUnits():
+            node.setUnits("dimensionless")
+        for i in range(node.getNumChildren()):
+            literals(node.getChild(i))
+
+    maths = [r.getMath() for r in m.getListOfRules()]
+    maths += [a.getMath() for a in m.getListOfInitialAssignments()]
+    maths += [r.getKineticLaw().getMath() for r in m.getListOfReactions() if r.getKineticLaw()]
+    for node in maths:
+        literals(node)
+    if m.getNumEvents():  # pragma: no cover - the network has no events
+        raise libsbml.SBMLError("events are not exported")
+
+
+def unit_warnings(text: str) -> list[str]:
+    """libsbml's unit-consistency findings (any severity) for SBML ``text``."""
+    import libsbml
+
+    doc = libsbml.readSBMLFromString(text)
+    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, True)
+    doc.checkConsistency()
+    units = (libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, libsbml.LIBSBML_CAT_STRICT_UNITS_CONSISTENCY)
+    return [
+        f"{e.getErrorId()}: {' '.join(e.getMessage().split())}"
+        for e in (doc.getError(i) for i in range(doc.getNumErrors()))
+        if e.getCategory() in units
+    ]
+
+
 def _notes(name: str, values: dict[str, Any], drugs: dict, deprivation_h: float) -> str:
     from html import escape
 
@@ -119,6 +185,8 @@ def _notes(name: str, values: dict[str, Any], drugs: dict, deprivation_h: float)
         "drugs (nM): " + (", ".join(f"{k} {v:g}" for k, v in drugs.items()) or "none"),
         f"initial state: end of {deprivation_h:g} h steroid deprivation, viable cells rescaled to 1",
         "time unit hour; integrate from t = 0 to reproduce letrolab simulate",
+        "units: dimensionless throughout (fractions, relative cell numbers, concentrations as "
+        "multiples of 1 nM), rates per hour",
     ]
     body = "".join(f"<p>{escape(s)}</p>" for s in items)
     return f'<body xmlns="http://www.w3.org/1999/xhtml">{body}</body>'

@@ -105,4 +105,13 @@ def render_report(result: RunResult) -> str:
         trials=list(tables["trials"].itertuples(index=False)),
         general_methods=GENERAL_METHODS,
         experiments=experiments,
+        controls=list(result.controls),
+        fmt=_fmt_readout,
     )
+
+
+def _fmt_readout(x: float) -> str:
+    """A readout for the negative-control table: 3 significant digits, or an em dash."""
+    import math
+
+    return f"{x:.3g}" if isinstance(x, (int, float)) and math.isfinite(x) else "—"

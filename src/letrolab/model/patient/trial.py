@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,9 +198,9 @@ def _run_chunk_reference(payload: dict) -> _vector.BatchResult:
     P, oral, const = payload["p"], payload["oral"], payload["const"]
     t_end, dt = payload["t_end_h"], 0.5
     n = int(np.asarray(P["WT"]).size)
-    sel = ("time", "C_let_nM", "I_arom", "E2", "E2_measured", "FSH", "LH", "IGF1_ov", "GH")
-    sel += ("IGF1", "BP3", "G", "Ins", "f_IGF1R", "f_IR", "C_x1_nM", "C_x2_nM")
-    keys = ("E2", "E2_measured", "FSH", "LH", "IGF1_ov", "GH", "IGF1", "BP3", "G", "Ins")
+    sel = ("time", "C_let_nM", "I_arom", "E2", "E2_measured", "FSH", "LH", "IGF1_ov", "Fol")
+    sel += ("GH", "IGF1", "BP3", "G", "Ins", "f_IGF1R", "f_IR", "C_x1_nM", "C_x2_nM")
+    keys = ("E2", "E2_measured", "FSH", "LH", "IGF1_ov", "Fol", "GH", "IGF1", "BP3", "G", "Ins")
     out = {k: np.empty(n) for k in (*keys, "f_IGF1R", "f_IR", "arom")}
     others = [d.name for d in oral if d.name != "letrozole"]
     conc = {d.name: (np.empty(n), np.empty(n)) for d in oral}
@@ -225,7 +225,7 @@ def _run_chunk_reference(payload: dict) -> _vector.BatchResult:
         if k < n_trace:
             idx = np.searchsorted(r["time"], trace_t)
             for key in (*keys, "f_IGF1R", "f_IR", "C_let_nM"):
-                name = {"IGF1_ov": None}.get(key, key)
+                name = {"IGF1_ov": None, "Fol": None}.get(key, key)
                 if name is None:
                     continue
                 traces.setdefault(name, np.empty((n_trace, trace_t.size)))[k] = r[key][idx]
@@ -244,6 +244,7 @@ def _run_chunk_reference(payload: dict) -> _vector.BatchResult:
         "FSH_end": out["FSH"],
         "LH_end": out["LH"],
         "IGF1_ov_end": out["IGF1_ov"],
+        "Fol_end": out["Fol"],
         "GH_end": out["GH"],
         "IGF1_end": out["IGF1"],
         "BP3_end": out["BP3"],
@@ -472,6 +473,7 @@ def run_trial(
     n_trace: int = 20,
     trace_every_h: int = 6,
     pk_catalogue: str | os.PathLike | None = None,
+    parameters: Mapping[str, float] | None = None,
 ) -> TrialResult:
     """Run a virtual trial.
 
@@ -505,6 +507,9 @@ def run_trial(
         Keep time courses of the first ``n_trace`` patients every ``trace_every_h`` hours.
     pk_catalogue : path, optional
         A PK catalogue CSV instead of the built-in ``pk.csv``.
+    parameters : mapping of str to float, optional
+        Typical values of ``patient.ant`` parameters replacing the file's for every patient
+        (``letrolab reproduce --set``; see :func:`~letrolab.model.patient.sample_cohort`).
 
     Returns
     -------
@@ -516,13 +521,76 @@ def run_trial(
     >>> 165 < r.arm_summary("std")["letrozole_css_nM"]["median"] < 355
     True
     """
+    pk_cat = load_pk_catalogue(pk_catalogue)
+    parsed = _parse_arms(arms, pk_cat)
+    months = _check_options(patients, months, seed, engine, backend, workers, dt_h)
+    t_end_h = max(1, round(months * HOURS_PER_MONTH / dt_h)) * dt_h
+    cohort = sample_cohort(
+        int(patients),
+        seed=int(seed),
+        menopause=menopause,
+        population=population,
+        pk_catalogue=pk_cat,
+        parameters=parameters,
+    )
+    P_all = _trial_parameters(cohort, pk_cat)
+    n = cohort.n
+    if chunk_size is None:
+        parts = min(workers, 4 * (os.cpu_count() or 1)) if backend == "processes" else workers
+        chunk_size = min(50_000, max(1, math.ceil(n / max(1, parts))))
+    bounds = [(i, min(n, i + chunk_size)) for i in range(0, n, chunk_size)]
+    run = {
+        "t_end_h": t_end_h,
+        "dt_h": dt_h,
+        "n_trace": n_trace,
+        "trace_every": max(1, round(trace_every_h / dt_h)),
+        "engine": engine,
+    }
+    columns: dict[str, dict[str, np.ndarray]] = {}
+    traces: dict[str, dict[str, np.ndarray]] = {}
+    trace_t = np.zeros(0)
+    for ai, arm in enumerate(parsed):
+        oral, const = arm_drugs(
+            arm, cohort, t_end_h=t_end_h, seed=int(seed), arm_index=ai, pk_catalogue=pk_cat
+        )
+        results = _execute(
+            _payloads(P_all, oral, const, bounds, run), workers=int(workers), backend=backend
+        )
+        merged = {
+            key: np.concatenate([r.values[key] for r in results]) for key in results[0].values
+        }
+        columns[arm.name] = _columns(
+            _vector.BatchResult(merged, results[0].trace_t_h), P_all, arm, menopause
+        )
+        traces[arm.name] = results[0].traces
+        trace_t = results[0].trace_t_h
+    return TrialResult(
+        arms=tuple(parsed),
+        patients=n,
+        months=months,
+        seed=int(seed),
+        menopause=menopause,
+        population=population,
+        columns=columns,
+        covariates={"weight_kg": cohort.weight_kg, "cyp2a6_variants": cohort.cyp2a6_variants},
+        trace_t_h=trace_t,
+        traces=traces,
+    )
+
+
+def _parse_arms(arms: Sequence[str | Arm], pk_cat) -> list[Arm]:
+    """Parsed arms with unique names."""
     if not arms:
         raise InputError("give at least one arm, e.g. std:letrozole:2.5mg/day")
-    pk_cat = load_pk_catalogue(pk_catalogue)
     parsed = [a if isinstance(a, Arm) else parse_arm(a, pk_catalogue=pk_cat) for a in arms]
     names = [a.name for a in parsed]
     if len(set(names)) != len(names):
         raise InputError(f"arm names must be unique, got {', '.join(names)}")
+    return parsed
+
+
+def _check_options(patients, months, seed, engine, backend, workers, dt_h) -> float:
+    """Validate the trial options; returns ``months`` as a float."""
     if not isinstance(patients, (int, np.integer)) or patients < 1:
         raise InputError(f"--patients must be a whole number >= 1, got {patients!r}")
     try:
@@ -541,14 +609,11 @@ def run_trial(
         raise InputError(f"workers must be a whole number >= 1, got {workers!r}")
     if not (dt_h > 0 and math.isfinite(dt_h)):
         raise InputError(f"dt_h must be a positive number of hours, got {dt_h!r}")
-    t_end_h = max(1, round(months * HOURS_PER_MONTH / dt_h)) * dt_h
-    cohort = sample_cohort(
-        int(patients),
-        seed=int(seed),
-        menopause=menopause,
-        population=population,
-        pk_catalogue=pk_cat,
-    )
+    return months
+
+
+def _trial_parameters(cohort: Cohort, pk_cat) -> dict[str, Any]:
+    """The cohort's parameters with letrozole's PK taken from the catalogue row."""
     let_pk = lookup(pk_cat, "letrozole")
     P_all = dict(cohort.params)
     if let_pk is not None:  # the catalogue row is what the trial uses for letrozole
@@ -558,56 +623,21 @@ def run_trial(
             eta_CL_let=cohort.eta_pk[let_pk.drug]["cl"],
             eta_V_let=cohort.eta_pk[let_pk.drug]["v"],
         )
-    n = cohort.n
-    if chunk_size is None:
-        parts = min(workers, 4 * (os.cpu_count() or 1)) if backend == "processes" else workers
-        chunk_size = min(50_000, max(1, math.ceil(n / max(1, parts))))
-    bounds = [(i, min(n, i + chunk_size)) for i in range(0, n, chunk_size)]
-    trace_every = max(1, round(trace_every_h / dt_h))
-    columns: dict[str, dict[str, np.ndarray]] = {}
-    traces: dict[str, dict[str, np.ndarray]] = {}
-    trace_t = np.zeros(0)
-    for ai, arm in enumerate(parsed):
-        oral, const = arm_drugs(
-            arm, cohort, t_end_h=t_end_h, seed=int(seed), arm_index=ai, pk_catalogue=pk_cat
+    return P_all
+
+
+def _payloads(P_all, oral, const, bounds, run: Mapping[str, Any]) -> list[dict]:
+    """One engine payload per chunk of patients; only the first chunk records traces."""
+    out = []
+    for k, (a, b) in enumerate(bounds):
+        sl = slice(a, b)
+        out.append(
+            {
+                "p": {name: v[sl] if np.ndim(v) else v for name, v in P_all.items()},
+                "oral": _slice_drugs(oral, sl),
+                "const": const,
+                **run,
+                "n_trace": run["n_trace"] if k == 0 else 0,
+            }
         )
-        payloads = []
-        for k, (a, b) in enumerate(bounds):
-            sl = slice(a, b)
-            payloads.append(
-                {
-                    "p": {k: v[sl] if np.ndim(v) else v for k, v in P_all.items()},
-                    "oral": _slice_drugs(oral, sl),
-                    "const": const,
-                    "t_end_h": t_end_h,
-                    "dt_h": dt_h,
-                    "n_trace": n_trace if k == 0 else 0,
-                    "trace_every": trace_every,
-                    "engine": engine,
-                }
-            )
-        results = _execute(payloads, workers=int(workers), backend=backend)
-        merged = {
-            key: np.concatenate([r.values[key] for r in results]) for key in results[0].values
-        }
-        columns[arm.name] = _columns(
-            _vector.BatchResult(merged, results[0].trace_t_h), P_all, arm, menopause
-        )
-        traces[arm.name] = results[0].traces
-        trace_t = results[0].trace_t_h
-    covariates = {
-        "weight_kg": cohort.weight_kg,
-        "cyp2a6_variants": cohort.cyp2a6_variants,
-    }
-    return TrialResult(
-        arms=tuple(parsed),
-        patients=n,
-        months=months,
-        seed=int(seed),
-        menopause=menopause,
-        population=population,
-        columns=columns,
-        covariates=covariates,
-        trace_t_h=trace_t,
-        traces=traces,
-    )
+    return out
