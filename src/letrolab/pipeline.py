@@ -41,13 +41,15 @@ from letrolab.experiments import (
 )
 from letrolab.model import get_model
 from letrolab.report import render_report
-from letrolab.runs import ExperimentRun, Figure, RunResult
+from letrolab.runs import EnsembleOutcome, ExperimentRun, Figure, RunResult
 from letrolab.store import TableInfo, write_store
 
 __all__ = [
+    "QUICK_ENSEMBLE_SETS",
     "ExperimentRun",
     "RunResult",
     "check_overrides",
+    "evaluate_ensemble",
     "provenance",
     "reproduce",
     "run_experiments",
@@ -245,6 +247,7 @@ def run_experiments(
             for cid in run.claims:
                 reasons[cid] = f"experiment {run.id!r} {run.status}: {run.reason}"
     claims = evaluate_claims(tables, reasons=reasons)
+    ensemble = evaluate_ensemble(quick=quick, overrides=overrides)
     diagram, note = _pathway_diagram()
     return RunResult(
         runs=tuple(runs),
@@ -253,6 +256,45 @@ def run_experiments(
         derived={"trials": trials_table(tables)},
         diagram=diagram,
         diagram_note=note,
+        ensemble=ensemble,
+    )
+
+
+#: Parameter sets of the ensemble evaluated by a ``--quick`` run (a full run uses all of them).
+QUICK_ENSEMBLE_SETS = 40
+
+
+def evaluate_ensemble(
+    *, quick: bool = False, overrides: Mapping[str, float] | None = None, workers: int | None = None
+) -> EnsembleOutcome:
+    """Every claim's readout on the shipped calibrated ensemble (:mod:`letrolab.model.ensemble`).
+
+    A full run uses every set (>= 200), ``--quick`` every k-th set, :data:`QUICK_ENSEMBLE_SETS`
+    in all. ``overrides`` (``--set``) are applied on top of every set. A missing or unreadable
+    ensemble gives an empty outcome with the reason, never a crash.
+    """
+    from letrolab.experiments.support import claim_support, load_sobol
+    from letrolab.model.ensemble import load_ensemble
+
+    t0 = time.perf_counter()
+    try:
+        ens = load_ensemble()
+    except LetrolabError as exc:
+        return EnsembleOutcome(note=f"ensemble not evaluated: {exc}")
+    sets = ens.parameters
+    if quick and len(sets) > QUICK_ENSEMBLE_SETS:
+        step = len(sets) // QUICK_ENSEMBLE_SETS
+        sets = sets.iloc[::step].iloc[:QUICK_ENSEMBLE_SETS].reset_index(drop=True)
+    workers = workers or min(2, os.cpu_count() or 1)
+    known = get_model().parameters  # patient-model overrides do not reach the cell network
+    cell = {k: v for k, v in (overrides or {}).items() if k in known}
+    support = claim_support(sets, overrides=cell, workers=workers)
+    info = dict(ens.info) | {"sets_evaluated": str(len(sets)), "sets_shipped": str(len(ens))}
+    return EnsembleOutcome(
+        support=tuple(support),
+        info=info,
+        sobol=load_sobol(),
+        seconds=time.perf_counter() - t0,
     )
 
 
@@ -299,7 +341,7 @@ def reproduce(
         write_store(
             stage / "results.duckdb", result.tables, provenance=result.provenance, info=info
         )
-        claims_doc = [c.summary() for c in result.claims]
+        claims_doc = result.claims_document()
         atomic_write_text(
             stage / "claims.json",
             json.dumps(jsonable(claims_doc), indent=2, allow_nan=False) + "\n",

@@ -19,7 +19,14 @@ import pandas as pd
 
 from letrolab._results import jsonable
 
-__all__ = ["ClaimOutcome", "ExperimentRun", "Figure", "Output", "RunResult"]
+__all__ = [
+    "ClaimOutcome",
+    "EnsembleOutcome",
+    "ExperimentRun",
+    "Figure",
+    "Output",
+    "RunResult",
+]
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,36 @@ class ExperimentRun:
 
 
 @dataclass(frozen=True)
+class EnsembleOutcome:
+    """The claims on the calibrated parameter ensemble (``experiments.support``).
+
+    Attributes
+    ----------
+    support : tuple
+        One ``ClaimSupport`` per claim (``claim``, ``basis``, ``why``, ``support``, ``low95``,
+        ``high95``, ``quantiles``, ``holds``, ``note``; ``summary()`` gives the claims.json
+        fields).
+    info : dict of str to str
+        Where the ensemble came from (sampler, sets used).
+    sobol : DataFrame or None
+        ``claim, parameter, S1, S1_conf, ST, ST_conf`` (shipped with the ensemble).
+    seconds : float
+        Time spent evaluating the ensemble.
+    note : str
+        Why there is no ensemble evaluation, when ``support`` is empty.
+    """
+
+    support: tuple[Any, ...] = ()
+    info: dict[str, str] = field(default_factory=dict)
+    sobol: pd.DataFrame | None = None
+    seconds: float = 0.0
+    note: str = ""
+
+    def by_claim(self) -> dict[str, Any]:
+        return {s.claim: s for s in self.support}
+
+
+@dataclass(frozen=True)
 class RunResult:
     """A whole run: experiments, claims, all tables and provenance.
 
@@ -128,6 +165,8 @@ class RunResult:
         The model's pathway diagram, when it could be drawn.
     diagram_note : str
         Why there is no diagram.
+    ensemble : EnsembleOutcome
+        The claims on the calibrated ensemble (empty when not evaluated).
     """
 
     runs: tuple[ExperimentRun, ...]
@@ -136,6 +175,28 @@ class RunResult:
     derived: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     diagram: Figure | None = None
     diagram_note: str = ""
+    ensemble: EnsembleOutcome = field(default_factory=EnsembleOutcome)
+
+    def claims_document(self) -> list[dict[str, Any]]:
+        """The claims.json entries: each claim's summary with ``basis`` and ``support``.
+
+        Where the ensemble evaluated a claim, ``holds`` is the ensemble's verdict (the rule on
+        ``support`` in ``support.rule``) and ``holds_single_run`` the shipped set's.
+        """
+        sup = self.ensemble.by_claim()
+        out = []
+        for c in self.claims:
+            d = dict(c.summary())
+            s = sup.get(c.id)
+            d["holds_single_run"] = bool(c.holds)
+            if s is not None:
+                d.update(s.summary())
+                if s.holds is not None:
+                    d["holds"] = bool(s.holds)
+            else:
+                d.update({"basis": None, "support": None, "note": self.ensemble.note})
+            out.append(d)
+        return out
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
