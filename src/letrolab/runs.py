@@ -216,6 +216,24 @@ class RunResult:
                 for c in self.claims
             ]
         )
+        if self.ensemble.support:
+            out["claim_support"] = pd.DataFrame(
+                [
+                    {
+                        "claim": c.claim,
+                        "basis": c.basis,
+                        "why": c.why,
+                        "readout": c.readout,
+                        "support": c.support,
+                        "support_low95": c.low95,
+                        "support_high95": c.high95,
+                        "n_sets": c.n_sets,
+                        "holds": c.holds,
+                        "note": c.note,
+                    }
+                    for c in self.ensemble.support
+                ]
+            )
         out["experiments"] = pd.DataFrame(
             [
                 {k: ("; ".join(v) if isinstance(v, list) else v) for k, v in r.summary().items()}

@@ -18,8 +18,23 @@ from letrolab.store import list_tables, read_provenance, read_table
 def test_claims_json_has_exactly_the_contract_shape(quick_claims):
     assert [c["id"] for c in quick_claims] == [f"S{i}" for i in range(1, 10)]
     for c in quick_claims:
-        assert list(c) == ["id", "claim", "seed", "model", "holds"]
-        assert isinstance(c["holds"], bool)
+        assert list(c) == [
+            "id",
+            "claim",
+            "seed",
+            "model",
+            "holds",
+            "holds_single_run",
+            "basis",
+            "support",
+            "note",
+        ]
+        assert isinstance(c["holds"], bool) and isinstance(c["holds_single_run"], bool)
+        assert c["basis"]["kind"] in {"predicted", "calibrated", "structural"}
+        if c["support"] is not None:  # issue 12: support with its 95 % interval decides holds
+            lo, hi = c["support"]["ci95"]
+            assert 0 <= lo <= c["support"]["fraction"] <= hi <= 1
+            assert c["holds"] == (lo > 0.5)
         assert all(isinstance(c[k], str) and c[k] for k in ("claim", "seed", "model"))
 
 
@@ -50,7 +65,7 @@ def test_claims_recomputed_from_the_store_match_claims_json(quick_run, quick_cla
     assert needed <= names
     again = evaluate_claims({n: read_table(db, n) for n in names})
     assert [(c.id, c.holds, c.model) for c in again] == [
-        (c["id"], c["holds"], c["model"]) for c in quick_claims
+        (c["id"], c["holds_single_run"], c["model"]) for c in quick_claims
     ]
 
 
@@ -58,8 +73,8 @@ def test_report_shows_the_claims_of_claims_json(quick_run, quick_claims):
     html = (quick_run / "report.html").read_text(encoding="utf-8")
     for c in quick_claims:
         row = re.search(rf'<tr id="claim-{c["id"]}">(.*?)</tr>', html, re.S).group(1)
-        verdict = re.findall(r"<td class=\"(holds|fails|noteval)\">(.*?)</td>", row)[0][1]
-        assert verdict == ("yes" if c["holds"] else "no")
+        verdict = re.findall(r"<td class=\"(holds|fails|noteval)\">(.*?)</td>", row, re.S)[0][1]
+        assert verdict.split("<br>")[0] == ("yes" if c["holds"] else "no")
     assert "Pathway diagram not available" not in html
     assert html.count("<img ") >= 8  # pathway + one figure per experiment
 

@@ -116,7 +116,7 @@ def _s3(ctxs) -> tuple[float, bool]:
     let = {"letrozole": LET}
     rises = []
     for obs in ("p_akt", "p_erk", "p_er_s167", "p_er_s118"):
-        lo = _mean(on, "mcf7-aro", obs, drugs=let)
+        lo = _mean(on, "mcf7-aro", obs, drugs=let, igf1=0.0)  # serum-free, as in crosstalk.py
         hi = _mean(on, "mcf7-aro", obs, drugs=let, igf1=10e-9)
         rises.append(hi / lo - 1 if lo > 0 else math.inf)
 
@@ -125,7 +125,7 @@ def _s3(ctxs) -> tuple[float, bool]:
             "viable_cells"
         )
 
-    g0 = on.sim("mcf7-aro", drugs=let, androstenedione=A4, days=6.0).final("viable_cells")
+    g0 = on.sim("mcf7-aro", drugs=let, androstenedione=A4, days=6.0, igf1=0.0).final("viable_cells")
     g_int, g_abl = grow(on), grow(off)
     rises.append(g_int / g0 - 1)
     share = 1 - g_abl / g_int
@@ -199,10 +199,13 @@ def _s6(ctxs) -> tuple[float, bool]:
 
 
 def _s7(ctxs) -> tuple[float, bool]:
-    ctx = ctxs("intact")
-    growth = PREDICTIONS["lr_everolimus_growth_ratio"](ctx, "mcf7-aro-lr")
-    death = PREDICTIONS["lr_everolimus_subg1_ratio"](ctx, "mcf7-aro-lr")
-    drop = 1 - growth
+    ctx = ctxs("intact")  # resistance.py's S7 protocol: 6 days, letrozole 1 uM +- everolimus 10 nM
+    a = ctx.sim(
+        "mcf7-aro-lr", drugs={"letrozole": LET, "everolimus": 10e-9}, androstenedione=A4, days=6.0
+    )
+    b = ctx.sim("mcf7-aro-lr", drugs={"letrozole": LET}, androstenedione=A4, days=6.0)
+    drop = 1 - a.final("viable_cells") / b.final("viable_cells")
+    death = a.final("sub_g1_fraction") / b.final("sub_g1_fraction")
     return drop, drop > C.S7_MIN_GROWTH_DROP and death > 1.0
 
 
