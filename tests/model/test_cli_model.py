@@ -135,8 +135,9 @@ def test_model_observables_and_sensitivity(run_cli):
     )
     assert code == 0, err
     sens = json.loads(out)["sensitivities"]
-    # E2 scales with aromatase Vmax exactly (steady state of a linear clearance)
-    assert sens["e2_nM"]["arom_vmax"] == pytest.approx(1.0, abs=1e-3)
+    # E2 scales with aromatase Vmax (quasi-steady state of a linear clearance) except for the
+    # substrate it has used up: under 100 nM letrozole < 1 % of the A4 in 2 days
+    assert sens["e2_nM"]["arom_vmax"] == pytest.approx(1.0, abs=5e-3)
 
 
 def test_model_outputs_that_cannot_be_written_are_one_error_line(run_cli, tmp_path):

@@ -54,6 +54,8 @@ MODEL_ID = "letrolab_network"
 DEFAULT_DEPRIVATION_H = 240.0
 DEFAULT_ANDROSTENEDIONE_M = 10e-9
 CELL_SPECIES = ("G1", "S", "G2M", "Apo")
+#: The consumed aromatase substrate; the stimulation phase starts with it at ``androstenedione``.
+SUBSTRATE_SPECIES = "A4"
 _COMPILE_LOCK = threading.Lock()
 
 #: Documented observables: id -> meaning. The same ids are SBML assignment-rule parameters.
@@ -67,6 +69,7 @@ OBSERVABLES: dict[str, str] = {
     "s_fraction": "S fraction of viable cells",
     "g2m_fraction": "G2/M fraction of viable cells",
     "e2_nM": "estradiol concentration, nM",
+    "a4_nM": "androstenedione left in the medium (consumed by aromatase), nM",
     "p_igf1r": "phospho-IGF-1R (pY1135/1136), relative units (IGF-1R expression x fraction phosphorylated)",
     "p_ir": "phospho-insulin receptor, relative units",
     "p_irs1_y": "tyrosine-phosphorylated IRS-1, relative units",
@@ -128,7 +131,7 @@ def _unit_statements(text: str) -> str:
             raise ModelError(f"network.ant: unknown unit {m['unit'].strip()!r} of {m['name']}")
         if unit != "volume":
             lines.append(f"  {m['name']} has {unit}")
-    rate_rules = {"e2_nM": "nM", "death_rate": "per_h", "g1s_rate": "per_h"}
+    rate_rules = {"e2_nM": "nM", "a4_nM": "nM", "death_rate": "per_h", "g1s_rate": "per_h"}
     rate_rules |= {"k_g1s": "per_h", "k_apo": "per_h"}
     for name in re.findall(r"^\s*(\w+)\s*:=", text, flags=re.M):
         if name not in declared:
@@ -349,6 +352,7 @@ class Model:
             raise ModelError(f"network lacks documented observables: {', '.join(missing)}")
         self._cell_idx = np.array([self.species.index(s) for s in CELL_SPECIES])
         self._viable_idx = self._cell_idx[:3]
+        self._a4_idx = self.species.index(SUBSTRATE_SPECIES)
         self._drug_params = {d.name: d.parameter for d in self.catalogue}
 
     # ------------------------------------------------------------------ parameters
@@ -434,6 +438,16 @@ class Model:
         state[self._cell_idx] /= viable
         return state
 
+    def dosed(self, state: np.ndarray, values: Mapping[str, float]) -> np.ndarray:
+        """``state`` with the medium substrate set to ``values["androstenedione"]`` (nM).
+
+        Stimulation starts with a medium change that adds androstenedione; from then on the
+        substrate is consumed by aromatase (network.ant, steroid module).
+        """
+        out = np.array(state, dtype=float)
+        out[self._a4_idx] = float(values["androstenedione"])
+        return out
+
     def run(
         self,
         values: Mapping[str, float],
@@ -450,7 +464,7 @@ class Model:
         """
         rr = self._rr
         self._set(values)
-        rr.model.setFloatingSpeciesConcentrations(np.asarray(state, dtype=float))
+        rr.model.setFloatingSpeciesConcentrations(self.dosed(state, values))
         times = np.asarray(times, dtype=float)
         sel = ["time", *selections]
         breaks = sorted({float(t) for t, _ in schedule if times[0] < t < times[-1]})
@@ -533,6 +547,7 @@ class Model:
                     raise ModelError("steroid-deprivation phase failed: the population died out")
                 state[self._cell_idx] /= viable
                 m.setGlobalParameterValues(idx_all, vec)
+                state[self._a4_idx] = vec[pos["androstenedione"]]
                 m.setFloatingSpeciesConcentrations(state)
                 out[i] = self._integrate(t_list, sel)[:, 1:]
             except (ModelError, RuntimeError) as exc:

@@ -83,6 +83,7 @@ def export_sbml(
     state = model.preequilibrate(values, hours=deprivation_h)
     values.update(const)
     values["androstenedione"] = _molar("androstenedione", androstenedione) * 1e9
+    state = model.dosed(state, values)
 
     doc = libsbml.readSBMLFromString(model.sbml)
     m = doc.getModel()

@@ -116,6 +116,7 @@ REFERENCE_SELECTIONS = (
     "FSH",
     "LH",
     "IGF1_ov",
+    "Fol",
     "GH",
     "IGF1",
     "BP3",

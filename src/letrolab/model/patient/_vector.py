@@ -166,7 +166,7 @@ def simulate_batch(
     n_steps = round(t_end_h / dt_h)
     if n_steps < 1 or abs(n_steps * dt_h - t_end_h) > 1e-9 * max(t_end_h, 1.0):
         raise InputError(f"simulation length {t_end_h} h is not a whole number of {dt_h} h steps")
-    shape = np.broadcast(*[np.asarray(v) for v in p.values()]).shape
+    shape = np.broadcast_shapes(*(np.shape(v) for v in p.values()))
     n = int(shape[0]) if shape else 1
     P = {k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in p.items()}
     h = dt_h
@@ -210,7 +210,8 @@ def simulate_batch(
     d_ov, d_igf, d_bp3 = decay("t_half_IGF1_ov"), decay("t_half_IGF1"), decay("t_half_BP3")
     # exponential-integrator coefficients: y <- y d + (1 - d) target
     a_e2 = e2_peri * (1 - d_e2)
-    a_e2_ov = ovary * P["E2_ov0"] / fsh0 * (1 - d_e2)
+    a_e2_ov = ovary * P["E2_ov0"] * (1 - d_e2)
+    d_fol, n_fol = decay("t_half_fol"), P["n_fol"]
     a_fsh = fsh0 * (1 + e2_0 / k_fsh) * k_fsh * (1 - d_fsh)  # target = num K / (K + E2)
     a_lh = lh0 * (1 + e2_0 / k_lh) * k_lh * (1 - d_lh)
     a_igf = igf0 / r_e2l_0 * (1 - d_igf)
@@ -226,6 +227,7 @@ def simulate_batch(
     fsh = fsh0.copy()
     lh = lh0.copy()
     igf_ov = ovary.copy()
+    fol = np.ones(n)
     igf1 = igf0.copy()
     bp3 = bp30.copy()
 
@@ -362,15 +364,18 @@ def simulate_batch(
                 g_st = target + (g_st - target) * np.exp(-rate * hs)
         # endocrine exponential-integrator steps
         e2_old = e2
-        supply = a_e2 + a_e2_ov * fsh if any_ovary else a_e2  # peripheral (+ ovarian) E2
+        supply = a_e2 + a_e2_ov * fol if any_ovary else a_e2  # peripheral (+ ovarian) E2
         e2 = e2 * d_e2 + supply * resid
         e2_mid = 0.5 * (e2 + e2_old)
         fsh_old = fsh
         fsh = fsh * d_fsh + a_fsh / (k_fsh + e2_mid)
         lh = lh * d_lh + a_lh / (k_lh + e2_mid)
         if any_ovary:
-            target = ovary * 0.5 * (fsh + fsh_old) / fsh0
+            fsh_rel = 0.5 * (fsh + fsh_old) / fsh0
+            target = ovary * fsh_rel
             igf_ov = target + (igf_ov - target) * d_ov
+            target = fsh_rel**n_fol  # follicular aromatase capacity (ovarian escape)
+            fol = target + (fol - target) * d_fol
         # IGF-1 under GH (quasi-steady state, IGF-1 feedback) restrained by E2:
         # target = IGF1_0 GH/GH_0 R(E2)/R(E2_0), GH/GH_0 = (1+g)/(1+g s), R = 1 - Emax E2/(E2+EC50)
         igf1_old = igf1
@@ -411,6 +416,7 @@ def simulate_batch(
         "FSH_end": fsh,
         "LH_end": lh,
         "IGF1_ov_end": igf_ov,
+        "Fol_end": fol,
         "GH_end": gh_now(slice(None), igf1, c_final),
         "IGF1_end": igf1,
         "BP3_end": bp3,

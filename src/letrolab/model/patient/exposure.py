@@ -29,6 +29,12 @@ from letrolab.model.patient.pk import load_pk_catalogue, lookup
 from letrolab.model.patient.schedule import Arm, parse_arm
 from letrolab.model.patient.trial import HOURS_PER_MONTH, arm_drugs
 
+#: Exchange rate (1/h) of tumour interstitial androstenedione with plasma. ASSUMPTION: small
+#: steroids equilibrate between plasma and a vascularised tissue within minutes (capillary
+#: permeability of lipophilic molecules); any value >> the tumour's aromatase turnover
+#: (arom_vmax / arom_km ~ 0.1/h) keeps the tissue substrate at the plasma value.
+TUMOUR_A4_EXCHANGE_PER_H = 6.0
+
 __all__ = ["Exposure", "drive_tumour", "patient_exposure"]
 
 
@@ -265,6 +271,10 @@ def drive_tumour(
     if bad:
         raise InputError(f"unknown observable(s) {', '.join(bad)}; see letrolab.model.OBSERVABLES")
     cl, values = model.resolve(cell_line, parameters)
+    if "k_a4_supply" not in (parameters or {}):
+        # a perfused tumour: interstitial androstenedione is replenished from plasma, unlike a
+        # closed culture well where aromatase uses the substrate up (network.ant steroid module)
+        values["k_a4_supply"] = TUMOUR_A4_EXCHANGE_PER_H
     edges, means = exposure.interval_means(update_every_h)
     drug_params = {}
     for key in means:

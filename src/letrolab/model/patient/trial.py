@@ -198,9 +198,9 @@ def _run_chunk_reference(payload: dict) -> _vector.BatchResult:
     P, oral, const = payload["p"], payload["oral"], payload["const"]
     t_end, dt = payload["t_end_h"], 0.5
     n = int(np.asarray(P["WT"]).size)
-    sel = ("time", "C_let_nM", "I_arom", "E2", "E2_measured", "FSH", "LH", "IGF1_ov", "GH")
-    sel += ("IGF1", "BP3", "G", "Ins", "f_IGF1R", "f_IR", "C_x1_nM", "C_x2_nM")
-    keys = ("E2", "E2_measured", "FSH", "LH", "IGF1_ov", "GH", "IGF1", "BP3", "G", "Ins")
+    sel = ("time", "C_let_nM", "I_arom", "E2", "E2_measured", "FSH", "LH", "IGF1_ov", "Fol")
+    sel += ("GH", "IGF1", "BP3", "G", "Ins", "f_IGF1R", "f_IR", "C_x1_nM", "C_x2_nM")
+    keys = ("E2", "E2_measured", "FSH", "LH", "IGF1_ov", "Fol", "GH", "IGF1", "BP3", "G", "Ins")
     out = {k: np.empty(n) for k in (*keys, "f_IGF1R", "f_IR", "arom")}
     others = [d.name for d in oral if d.name != "letrozole"]
     conc = {d.name: (np.empty(n), np.empty(n)) for d in oral}
@@ -225,7 +225,7 @@ def _run_chunk_reference(payload: dict) -> _vector.BatchResult:
         if k < n_trace:
             idx = np.searchsorted(r["time"], trace_t)
             for key in (*keys, "f_IGF1R", "f_IR", "C_let_nM"):
-                name = {"IGF1_ov": None}.get(key, key)
+                name = {"IGF1_ov": None, "Fol": None}.get(key, key)
                 if name is None:
                     continue
                 traces.setdefault(name, np.empty((n_trace, trace_t.size)))[k] = r[key][idx]
@@ -244,6 +244,7 @@ def _run_chunk_reference(payload: dict) -> _vector.BatchResult:
         "FSH_end": out["FSH"],
         "LH_end": out["LH"],
         "IGF1_ov_end": out["IGF1_ov"],
+        "Fol_end": out["Fol"],
         "GH_end": out["GH"],
         "IGF1_end": out["IGF1"],
         "BP3_end": out["BP3"],
