@@ -177,3 +177,26 @@ def test_parameter_table_documents_every_parameter():
     assert set(table["status"]) <= {"V", "V2", "A", "fit", "condition"}
     assert (table["source"].str.len() > 10).all()
     assert (table["unit"].str.len() > 0).all()
+
+
+def test_no_fitted_parameter_sits_on_its_bound_without_a_stated_reason():
+    """Issue 12 §4: a fitted value at (within 2 % of) its prior bound needs the reason in
+    priors.csv; every fitted parameter is a sampled one, status ``fit`` in network.ant."""
+    from letrolab.model.ensemble import load_priors
+
+    model = get_model()
+    table = model.parameter_table().set_index("parameter")
+    fitted = set(table.index[table["status"] == "fit"])
+    priors = {p.parameter: p for p in load_priors()}
+    assert fitted == set(priors)
+    at_bound = []
+    for name, p in priors.items():
+        v = model.parameters[name]
+        assert p.low * (1 - 1e-6) <= v <= p.high * (1 + 1e-6), name
+        if v <= p.low * 1.02 or v >= p.high / 1.02:
+            at_bound.append(name)
+            assert "bound" in p.reason, f"{name} sits on its bound without a stated reason"
+    # the reason is not a blanket excuse: only parameters actually at a bound carry one
+    for name, p in priors.items():
+        if "at this literature bound" in p.reason:
+            assert name in at_bound, f"{name}: reason says 'at the bound' but it is not"

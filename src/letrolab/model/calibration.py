@@ -1,21 +1,26 @@
 """Calibration of the network against the targets table, and local sensitivities.
 
 The targets are data (``targets.csv`` beside this module): ``id, measure, cell_line, value,
-lower, upper, scale, status, source``. Each ``measure`` names a virtual experiment in
-:data:`MEASURES` (a dose-response IC50, a phospho ratio, a Chou-Talalay CI ...); a target is met
-when the simulated measure lies in ``[lower, upper]``.
+sd, scale, status, source, spread``. Each ``measure`` names a virtual experiment in
+:data:`MEASURES`; ``sd`` is the target's standard deviation on its scale (natural log where
+``scale == "log"``) taken from the data's own spread, and ``spread`` says how (replicate wells,
+the spread over a cell-line panel, a reported range read as a 95 % interval, or the stated
+default for a single report, :data:`SINGLE_REPORT_SD_LOG`). A target is met when the simulated
+measure lies in its 95 % interval ``value +- Z95 sd``.
+
+The targets are single agents and mechanism only. The readouts that the claims test (the
+letrozole + NVP-AEW541 CI, combination sub-G1, the LR clones' p-AKT and everolimus response,
+the patients' IGF-I) are :data:`PREDICTIONS`, never targets; ``load_targets`` refuses them and
+``tests/model/test_targets_claims_disjoint.py`` shows that no target looks at a claim's
+cell line, drug combination and readout (:data:`MEASURE_CONDITIONS`).
 
 :func:`calibrate` is multistart least squares on log-parameters (``scipy.optimize.least_squares``,
 trust-region reflective within log-bounds; starts drawn by Latin hypercube,
-``scipy.stats.qmc.LatinHypercube``). The residual of a target is its distance from ``value``
-in units of the half-width of its tolerance band (on log scale where ``scale == "log"``), so a
-residual within +-1 roughly means "inside the band".
+``scipy.stats.qmc.LatinHypercube``) on the standardised residuals of :func:`residuals`. The
+Bayesian version (likelihood, priors, emcee ensemble) is :mod:`letrolab.model.ensemble`.
 
 :func:`sensitivities` gives normalised local sensitivities ``d ln y / d ln p`` (central
 differences, Saltelli et al. 2008, *Global Sensitivity Analysis*, ch. 1) of key readouts.
-
-Running a calibration takes minutes and is kept out of the test suite; the tests check that the
-shipped parameter set meets every target and that the routine runs on a tiny problem.
 """
 
 from __future__ import annotations
@@ -65,37 +70,18 @@ COMBO_LETROZOLE_NM = np.array([3.0, 10.0, 30.0, 100.0, 300.0])
 COMBO_RATIO = 10.0
 
 
-#: Fitted parameters of the shipped set and their bounds (status ``fit`` in network.ant). The
-#: shipped values came from ``calibrate(FIT_BOUNDS, n_starts=0, max_nfev=40)`` started from a
-#: first 14-parameter pass (one Latin-hypercube start plus the hand-set values); final cost 0.23.
-#: The PI3K -> Ras weight ``w_pi3k_ras`` was added afterwards at 1 by hand (see network.ant);
-#: every target is met. ``python -m letrolab.model.calibration`` repeats the fit.
-#: The AKT -> mTORC1 -> S6 operating range was refitted later (targets ``alpelisib_ps6_4h`` and
-#: ``control_ps6_fraction`` added): ``k_mtor_act, k_s6_act, k_irs_s6k, mcl1_mtor, K_surv,
-#: w_akt_surv, k_g1s_max, K_rb, alpha_er_phos, K_er_tx`` by least squares from the previous
-#: values (25 evaluations, cost 0.61), with ``mtor_basal`` and ``k_s6k_act`` set by hand (a free
-#: fit drives both to their lower bounds: they are not identified by the targets).
-FIT_BOUNDS: dict[str, tuple[float, float]] = {
-    "arom_vmax": (5, 300),
-    "alpha_er_phos": (0.005, 0.8),
-    "K_er_tx": (0.002, 0.2),
-    "k_irs_s6k": (0.5, 40),
-    "cd_er": (0.05, 4),
-    "K_surv": (0.3, 2.5),
-    "k_apo_max": (0.01, 0.3),
-    "k_g1s_max": (0.02, 0.3),
-    "K_rb": (0.2, 1.0),
-    "r1_er": (0.2, 0.95),
-    "irs_er": (0.2, 0.95),
-    "bcl2_er": (0.1, 3),
-    "mcl1_mtor": (0.1, 8),
-    "w_akt_surv": (0.1, 3),
-    "k_mtor_act": (0.2, 8),
-    "k_s6_act": (0.5, 100),
-    "k_s": (1 / 14, 1 / 6),
-    "k_m": (1 / 8, 1 / 3),
-    "k_apo_basal": (0.0003, 0.005),
-}
+def _read_bounds() -> dict[str, tuple[float, float]]:
+    import csv
+
+    with Path(__file__).with_name("priors.csv").open(encoding="utf-8", newline="") as fh:
+        return {r["parameter"]: (float(r["low"]), float(r["high"])) for r in csv.DictReader(fh)}
+
+
+#: Fitted (sampled) parameters and their ranges: the log-uniform prior ranges of ``priors.csv``
+#: (one reason per range there), shared by :func:`calibrate` and the ensemble sampler
+#: (:mod:`letrolab.model.ensemble`). The shipped values in network.ant (status ``fit``) are the
+#: highest-posterior set of the shipped ensemble (``ensemble.csv``).
+FIT_BOUNDS: dict[str, tuple[float, float]] = _read_bounds()
 
 
 # ---------------------------------------------------------------------- small maths
