@@ -141,6 +141,7 @@ def run_experiments(
     seed: int = 20080101,
     overrides: Mapping[str, float] | None = None,
     on_progress: Callable[[str, float, str], None] | None = None,
+    ensemble: bool = False,
 ) -> RunResult:
     """Run ``experiments`` into ``outdir`` and evaluate the claims.
 
@@ -157,6 +158,8 @@ def run_experiments(
         Model parameter overrides for every simulation (perturbation studies).
     on_progress : callable, optional
         ``on_progress(experiment_id, fraction_done, message)``.
+    ensemble : bool
+        Also evaluate every claim on the calibrated ensemble (:func:`evaluate_ensemble`).
 
     Returns
     -------
@@ -247,7 +250,11 @@ def run_experiments(
             for cid in run.claims:
                 reasons[cid] = f"experiment {run.id!r} {run.status}: {run.reason}"
     claims = evaluate_claims(tables, reasons=reasons)
-    ensemble = evaluate_ensemble(quick=quick, overrides=overrides)
+    ens = (
+        evaluate_ensemble(quick=quick, overrides=overrides)
+        if ensemble
+        else EnsembleOutcome(note="ensemble not evaluated in this run")
+    )
     diagram, note = _pathway_diagram()
     return RunResult(
         runs=tuple(runs),
@@ -256,7 +263,7 @@ def run_experiments(
         derived={"trials": trials_table(tables)},
         diagram=diagram,
         diagram_note=note,
-        ensemble=ensemble,
+        ensemble=ens,
     )
 
 
@@ -306,6 +313,7 @@ def reproduce(
     overrides: Mapping[str, float] | None = None,
     experiments: Sequence[Experiment] | None = None,
     on_progress: Callable[[str, float, str], None] | None = None,
+    ensemble: bool | None = None,
 ) -> RunResult:
     """Run the seed's experiments and write ``out/{report.html,claims.json,results.duckdb}``.
 
@@ -321,6 +329,9 @@ def reproduce(
         As in :func:`run_experiments`.
     experiments : sequence of Experiment, optional
         Defaults to all registered experiments (:func:`letrolab.experiments.all_experiments`).
+    ensemble : bool, optional
+        Evaluate the claims on the calibrated ensemble (claims.json ``support``, the report's
+        ensemble section). Default: when the seed's full set of experiments runs.
 
     Returns
     -------
@@ -329,7 +340,13 @@ def reproduce(
     exps = list(all_experiments() if experiments is None else experiments)
     with staged_dir(out) as stage:
         result = run_experiments(
-            exps, outdir=stage, quick=quick, seed=seed, overrides=overrides, on_progress=on_progress
+            exps,
+            outdir=stage,
+            quick=quick,
+            seed=seed,
+            overrides=overrides,
+            on_progress=on_progress,
+            ensemble=experiments is None if ensemble is None else ensemble,
         )
         info = {}
         for run in result.runs:

@@ -168,7 +168,9 @@ class Likelihood:
         cap = (self.hi - self.lo) ** 2 / 12.0
         sd = np.sqrt(np.clip(np.diag(cov), 1e-12, None))
         scale = np.minimum(1.0, np.sqrt(cap) / sd)
-        return cov * np.outer(scale, scale)
+        cov = cov * np.outer(scale, scale)
+        w, v = np.linalg.eigh((cov + cov.T) / 2)  # symmetric PSD up to round-off: make it exact
+        return (v * np.clip(w, 0.0, None)) @ v.T
 
     def log_likelihood(self, x: np.ndarray) -> float:
         return float(-0.5 * np.sum(self.residuals(x) ** 2))
