@@ -112,16 +112,19 @@ def provenance(*, quick: bool, seed: int, overrides: Mapping[str, float]) -> dic
 
 
 def check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
-    """Validate model parameter overrides: known network parameters, finite values >= 0."""
+    """Validate parameter overrides: known network or patient-model parameters, finite >= 0."""
     out: dict[str, float] = {}
     if not overrides:
         return out
-    known = get_model().parameters
+    from letrolab.model.patient import parameter_table
+
+    known = set(get_model().parameters) | set(parameter_table())
     for name, value in overrides.items():
         if name not in known:
             raise InputError(
                 f"unknown model parameter {name!r} in overrides; see "
-                "letrolab.model.get_model().parameter_table() for the network's parameters"
+                "letrolab.model.get_model().parameter_table() (cell network) and "
+                "letrolab.model.patient.parameter_table() (patient model)"
             )
         try:
             v = float(value)
@@ -131,6 +134,13 @@ def check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
             raise InputError(f"override {name}={value!r} must be a finite number >= 0")
         out[str(name)] = v
     return out
+
+
+def split_overrides(overrides: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """``(network, patient)``: the overrides of each model (the two share no parameter name)."""
+    network = set(get_model().parameters)
+    net = {k: v for k, v in overrides.items() if k in network}
+    return net, {k: v for k, v in overrides.items() if k not in network}
 
 
 def run_experiments(
@@ -168,6 +178,7 @@ def run_experiments(
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     overrides = check_overrides(overrides or {})
+    net_overrides, patient_overrides = split_overrides(overrides)
     outdir = Path(outdir)
     seen: set[str] = set()
     runs: list[ExperimentRun] = []
@@ -195,7 +206,14 @@ def run_experiments(
             )
             progress(1.0, "not run")
             continue
-        ctx = Context(outdir=outdir, quick=quick, seed=seed, overrides=overrides, progress=progress)
+        ctx = Context(
+            outdir=outdir,
+            quick=quick,
+            seed=seed,
+            overrides=net_overrides,
+            patient_overrides=patient_overrides,
+            progress=progress,
+        )
         t0 = time.perf_counter()
         try:
             output = exp.run(ctx)

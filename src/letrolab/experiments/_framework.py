@@ -39,8 +39,10 @@ class Context:
     seed : int
         Seed of the run; each experiment derives its own generator with :meth:`rng`.
     overrides : mapping of str to float
-        Model parameter overrides applied to every simulation of the run (used to show that a
-        claim depends on a mechanism, e.g. the IGF-1R → ER crosstalk set to zero).
+        Cell-network parameter overrides applied to every simulation of the run (used to show
+        that a claim depends on a mechanism, e.g. the IGF-1R → ER crosstalk set to zero).
+    patient_overrides : mapping of str to float
+        Patient-model (``patient.ant``) parameter overrides applied to every virtual patient.
     progress : callable
         ``progress(fraction_done, message)``; the command line draws it as a progress bar.
     """
@@ -49,6 +51,7 @@ class Context:
     quick: bool = False
     seed: int = 20080101
     overrides: Mapping[str, float] = field(default_factory=dict)
+    patient_overrides: Mapping[str, float] = field(default_factory=dict)
     progress: Callable[[float, str], None] = _no_progress
 
     def rng(self, stream: str) -> np.random.Generator:

@@ -102,7 +102,14 @@ def run(ctx: Context) -> Output:
             arms.append(f"{name}:{drug}:{conc:.6g}nM")
             meta[name] = (drug, sel, level, conc)
     ctx.progress(0.1, f"{len(arms)} arms, {n} patients")
-    trial = run_trial(arms, patients=n, months=MONTHS, seed=seed, backend="serial")
+    trial = run_trial(
+        arms,
+        patients=n,
+        months=MONTHS,
+        seed=seed,
+        backend="serial",
+        parameters=dict(ctx.patient_overrides) or None,
+    )
     rows = []
     for name, (drug, sel, level, conc) in meta.items():
         col = trial.arm(name)
@@ -131,8 +138,11 @@ def run(ctx: Context) -> Output:
             "the trial's IGF-1R inhibition differs from the matched target by more than 1 point "
             f"for {', '.join(df.loc[off, 'drug'] + ' ' + df.loc[off, 'igf1r_inhibition'].astype(str))}"
         )
-    if ctx.overrides:
-        notes.append("the run's cell-network parameter overrides do not apply to the patient model")
+    if ctx.patient_overrides:
+        notes.append(
+            "patient-model parameters set for this run: "
+            + ", ".join(f"{k}={v:g}" for k, v in ctx.patient_overrides.items())
+        )
     return Output(tables={"s8_metabolic": df}, figures=(_figure(df),), notes=tuple(notes))
 
 

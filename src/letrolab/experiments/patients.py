@@ -129,12 +129,13 @@ def run(ctx: Context) -> Output:
     """Run the S1/S2 cohorts (see the module docstring)."""
     from letrolab.model.patient import run_trial
 
+    params = dict(ctx.patient_overrides) or None
     notes = (
         (
-            "the run's parameter overrides are cell-network parameters; the patient model ran "
-            "without them",
+            "patient-model parameters set for this run: "
+            + ", ".join(f"{k}={v:g}" for k, v in ctx.patient_overrides.items()),
         )
-        if ctx.overrides
+        if ctx.patient_overrides
         else ()
     )
     n = PATIENTS[bool(ctx.quick)]
@@ -148,11 +149,18 @@ def run(ctx: Context) -> Output:
         seed=seed,
         menopause="post",
         backend="serial",
+        parameters=params,
     )
     ctx.progress(0.6, f"premenopausal cohort, {n} patients")
     pre_key = _arm_spec(*PRE_ARM)
     t_pre = run_trial(
-        [pre_key], patients=n, months=MONTHS, seed=seed, menopause="pre", backend="serial"
+        [pre_key],
+        patients=n,
+        months=MONTHS,
+        seed=seed,
+        menopause="pre",
+        backend="serial",
+        parameters=params,
     )
     rng = ctx.rng("patients-power")
     a1, p1 = _rows(t_post, post, False, rng)

@@ -30,7 +30,7 @@ from letrolab.errors import InputError
 __all__ = ["OralDrug", "fasting_steady_state", "simulate_batch"]
 
 LN2 = float(np.log(2.0))
-_GLUCOSE_KEYS = ("G_0", "I_0", "EG0", "SI", "alpha_G", "n_ins")
+_GLUCOSE_KEYS = ("G_0", "I_0", "EG0", "SI", "alpha_G", "n_ins", "w_IR_glc")
 
 
 @dataclass
@@ -72,14 +72,14 @@ class BatchResult:
 def fasting_steady_state(p: dict[str, np.ndarray], f_ir) -> tuple[np.ndarray, np.ndarray]:
     """Fasting glucose (mmol/L) and insulin (pmol/L) at steady state for IR inhibition ``f_ir``.
 
-    Solves ``R0 = (EG0 + SI (1 - f_IR) I(G)) G`` with ``I(G) = sigma/n G^2 / (alpha + G^2)``,
+    Solves ``R0 = (EG0 + SI (1 - w f_IR) I(G)) G`` (``w`` = ``w_IR_glc``) with ``I(G) = sigma/n G^2 / (alpha + G^2)``,
     the steady state of the Bergman minimal model with Topp-type secretion in ``patient.ant``
     (``R0`` and ``sigma`` anchored at the patient's untreated ``G_0``, ``I_0``). The left side is
     increasing in ``G``, so the root is unique; Newton steps are kept inside a bisection bracket.
     """
     g0, i0 = np.asarray(p["G_0"], float), np.asarray(p["I_0"], float)
     eg0, si, alpha = (np.asarray(p[k], float) for k in ("EG0", "SI", "alpha_G"))
-    f_ir = np.asarray(f_ir, float)
+    f_ir = np.asarray(f_ir, float) * np.asarray(p.get("w_IR_glc", 1.0), float)
     r0 = (eg0 + si * i0) * g0
     imax = i0 * (alpha + g0**2) / g0**2  # sigma / n
     s_eff = si * (1.0 - f_ir)
@@ -359,7 +359,7 @@ def simulate_batch(
                 ins_st = target + (ins_st - target) * d_ins
                 target = P["SI"] * ins_st
                 x_st = target + (x_st - target) * d_x
-                rate = P["EG0"] + x_st * (1 - f)
+                rate = P["EG0"] + x_st * (1 - P["w_IR_glc"] * f)
                 target = r0 / rate
                 g_st = target + (g_st - target) * np.exp(-rate * hs)
         # endocrine exponential-integrator steps

@@ -10,6 +10,8 @@ so a seed gives the same cohort on any machine and with any number of worker pro
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +111,18 @@ class Cohort:
         return pd.DataFrame(cols)
 
 
+def _checked_overrides(parameters: Mapping[str, float], known: Mapping[str, float]):
+    out = {}
+    for name, value in parameters.items():
+        if name not in known:
+            raise InputError(f"patient model has no parameter {name!r}; see parameter_table()")
+        v = float(value)
+        if not (math.isfinite(v) and v >= 0):
+            raise InputError(f"patient parameter {name!r} must be finite and >= 0, got {value!r}")
+        out[name] = v
+    return out
+
+
 def sample_cohort(
     n: int,
     *,
@@ -117,6 +131,7 @@ def sample_cohort(
     population: str = "european",
     pk_catalogue: dict[str, DrugPK] | None = None,
     variability: bool = True,
+    parameters: Mapping[str, float] | None = None,
 ) -> Cohort:
     """Draw ``n`` virtual patients.
 
@@ -134,6 +149,9 @@ def sample_cohort(
         PK catalogue (default ``pk.csv``); every catalogued drug gets PK variability.
     variability : bool
         False gives ``n`` copies of the typical patient (70 kg, no CYP2A6 variant).
+    parameters : mapping of str to float, optional
+        Typical values of ``patient.ant`` parameters to use instead of the file's (after the
+        premenopausal preset); inter-individual variability applies on top. Finite, >= 0.
 
     Examples
     --------
@@ -154,6 +172,7 @@ def sample_cohort(
     typ = defaults()
     if menopause == "pre":
         typ.update(PREMENOPAUSAL)
+    typ.update(_checked_overrides(parameters or {}, typ))
     n = int(n)
     s = 1.0 if variability else 0.0
     # parameters without variability stay scalars (broadcast by the engines), so that a cohort

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -473,6 +473,7 @@ def run_trial(
     n_trace: int = 20,
     trace_every_h: int = 6,
     pk_catalogue: str | os.PathLike | None = None,
+    parameters: Mapping[str, float] | None = None,
 ) -> TrialResult:
     """Run a virtual trial.
 
@@ -506,6 +507,9 @@ def run_trial(
         Keep time courses of the first ``n_trace`` patients every ``trace_every_h`` hours.
     pk_catalogue : path, optional
         A PK catalogue CSV instead of the built-in ``pk.csv``.
+    parameters : mapping of str to float, optional
+        Typical values of ``patient.ant`` parameters replacing the file's for every patient
+        (``letrolab reproduce --set``; see :func:`~letrolab.model.patient.sample_cohort`).
 
     Returns
     -------
@@ -549,6 +553,7 @@ def run_trial(
         menopause=menopause,
         population=population,
         pk_catalogue=pk_cat,
+        parameters=parameters,
     )
     let_pk = lookup(pk_cat, "letrozole")
     P_all = dict(cohort.params)
