@@ -311,8 +311,7 @@ def evaluate_ensemble(
         step = len(sets) // QUICK_ENSEMBLE_SETS
         sets = sets.iloc[::step].iloc[:QUICK_ENSEMBLE_SETS].reset_index(drop=True)
     workers = workers or min(2, os.cpu_count() or 1)
-    known = get_model().parameters  # patient-model overrides do not reach the cell network
-    cell = {k: v for k, v in (overrides or {}).items() if k in known}
+    cell, _patient = split_overrides(overrides or {})  # the ensemble is of the cell network
     support = claim_support(sets, overrides=cell, workers=workers)
     info = dict(ens.info) | {"sets_evaluated": str(len(sets)), "sets_shipped": str(len(ens))}
     return EnsembleOutcome(

@@ -374,6 +374,8 @@ def evaluate_readouts(
     if unknown:
         raise InputError(f"no ensemble readout for claim(s) {', '.join(unknown)}")
     rows = [{**r, **dict(overrides or {})} for r in parameter_sets.to_dict("records")]
+    if not rows:
+        raise InputError("parameter_sets is empty; give one row per parameter set")
     workers = max(1, workers or os.cpu_count() or 1)
     pieces = [rows[i :: workers * 2] for i in range(workers * 2)] if len(rows) > 1 else [rows]
     order = [i for k in range(len(pieces)) for i in range(len(rows))[k :: len(pieces)]]
