@@ -29,7 +29,7 @@ lines. :func:`identifiability` names the parameters the data do not constrain.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -269,6 +269,8 @@ def sample_ensemble(
     x0: np.ndarray | None = None,
     pool: Any = None,
     progress: bool = False,
+    checkpoint: Callable[[Ensemble], None] | None = None,
+    checkpoint_every: int = 10,
 ) -> Ensemble:
     """Sample the posterior with emcee's affine-invariant ensemble sampler.
 
@@ -288,6 +290,9 @@ def sample_ensemble(
         Centre of the initial ball (default: the shipped values, :attr:`Likelihood.x0`).
     pool : object with ``map``, optional
         Passed to emcee to evaluate walkers in parallel (e.g. ``multiprocessing.Pool``).
+    checkpoint : callable, optional
+        Called with the ensemble so far every ``checkpoint_every`` steps after burn-in (e.g. to
+        write it to disk, so that a long run can be stopped and still be used).
 
     Returns
     -------
@@ -295,7 +300,6 @@ def sample_ensemble(
         ``n_walkers * (n_steps - burn) / thin`` sets.
     """
     import emcee
-    import pandas as pd
 
     d = len(likelihood.names)
     n_walkers = n_walkers or max(2 * d + 2, 16)
@@ -316,21 +320,35 @@ def sample_ensemble(
     start = np.clip(start, likelihood.lo + 1e-9, likelihood.hi - 1e-9)
     sampler = emcee.EnsembleSampler(n_walkers, d, likelihood, pool=pool)
     sampler.random_state = np.random.RandomState(seed).get_state()  # emcee's own RNG, seeded
-    sampler.run_mcmc(start, n_steps, progress=progress)
+    for step, _state in enumerate(sampler.sample(start, iterations=n_steps, progress=progress)):
+        done = step + 1
+        if checkpoint is not None and done > burn and (done - burn) % checkpoint_every == 0:
+            checkpoint(_collect(sampler, likelihood.names, burn=burn, thin=thin, seed=seed))
+    return _collect(sampler, likelihood.names, burn=burn, thin=thin, seed=seed)
+
+
+def _collect(sampler, names: Sequence[str], *, burn: int, thin: int, seed: int) -> Ensemble:
+    """The chain after ``burn`` steps, every ``thin``-th step, with the sampler's diagnostics."""
+    import emcee
+    import pandas as pd
+
+    steps = sampler.iteration
     chain = sampler.get_chain(discard=burn, thin=thin, flat=True)
     lp = sampler.get_log_prob(discard=burn, thin=thin, flat=True)
-    tau = sampler.get_autocorr_time(quiet=True, tol=0) if n_steps >= 20 else np.full(d, np.nan)
+    tau = (
+        sampler.get_autocorr_time(quiet=True, tol=0) if steps >= 20 else np.full(len(names), np.nan)
+    )
     info = {
         "sampler": f"emcee {emcee.__version__} EnsembleSampler (stretch move)",
-        "walkers": n_walkers,
-        "steps": n_steps,
+        "walkers": sampler.nwalkers,
+        "steps": steps,
         "burn": burn,
         "thin": thin,
         "seed": seed,
         "acceptance_fraction": round(float(np.mean(sampler.acceptance_fraction)), 3),
         "max_autocorr_steps": round(float(np.nanmax(tau)), 1),
     }
-    frame = pd.DataFrame(np.exp(chain), columns=list(likelihood.names))
+    frame = pd.DataFrame(np.exp(chain), columns=list(names))
     return Ensemble(parameters=frame, log_posterior=lp, info=info)
 
 
@@ -394,7 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     priors = load_priors()
     lik = Likelihood(priors)
-    kw = {"n_walkers": args.walkers, "n_steps": args.steps, "burn": args.burn}
+    kw = {
+        "n_walkers": args.walkers,
+        "n_steps": args.steps,
+        "burn": args.burn,
+        "checkpoint": lambda e: e.save(args.out),
+    }
     if args.workers > 1:
         import multiprocessing as mp
 
