@@ -9,6 +9,11 @@ random point of the prior box's middle half), and compared with the truth:
 - recovered: the truth lies within the parameter's central 95 % posterior interval;
 - identified: that interval spans < ``IDENTIFIED_MAX_SHARE`` of the prior's log width.
 
+``--method laplace`` is the quick local version (2 d model evaluations instead of
+thousands): the Gauss-Newton covariance of the log-parameters at the truth
+(:meth:`Likelihood.laplace_covariance`, prior-capped) gives each parameter's 95 % width, hence
+the same identified/non-identified split, without a recovery test.
+
 The CI-sized version is ``tests/model/test_identifiability.py``. Writes the section
 ``identifiability`` of RESULTS.md.
 """
@@ -42,6 +47,7 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=80)
     ap.add_argument("--burn", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--method", choices=("emcee", "laplace"), default="emcee")
     args = ap.parse_args(argv)
     model = get_model()
     priors = load_priors()
@@ -49,6 +55,8 @@ def main(argv=None) -> None:
     targets = load_targets()
     targets["value"] = evaluate_measures(targets, parameters=truth)
     lik = Likelihood(priors, targets=targets)
+    if args.method == "laplace":
+        return _laplace(lik, priors, truth, len(targets), IDENTIFIED_MAX_SHARE)
     rng = np.random.default_rng(3)
     x0 = lik.lo + (0.25 + 0.5 * rng.random(len(priors))) * (lik.hi - lik.lo)
     t0 = time.perf_counter()
@@ -98,6 +106,54 @@ def main(argv=None) -> None:
         "identifiability",
         body,
         command="PYTHONPATH=src python benchmarks/identifiability_study.py",
+    )
+    print(body)
+
+
+def _laplace(lik, priors, truth, n_targets, max_share) -> None:
+    t0 = time.perf_counter()
+    x = np.log([truth[p.parameter] for p in priors])
+    sd = np.sqrt(np.diag(lik.laplace_covariance(x)))
+    secs = time.perf_counter() - t0
+    rows, non = [], []
+    for p, s in zip(priors, sd, strict=True):
+        share = 2 * 1.959964 * s / p.log_width
+        ident = share < max_share
+        if not ident:
+            non.append(p.parameter)
+        lo, hi = (
+            truth[p.parameter] * np.exp(-1.959964 * s),
+            truth[p.parameter] * np.exp(1.959964 * s),
+        )
+        rows.append(
+            f"| {p.parameter} | {truth[p.parameter]:.4g} | [{lo:.4g}, {hi:.4g}] | "
+            f"{100 * min(share, 1):.0f} % | {'yes' if ident else 'no'} |"
+        )
+    body = "\n".join(
+        [
+            "## Identifiability, local (identifiability_study.py --method laplace)",
+            "",
+            f"Truth: the shipped values of the {len(priors)} sampled parameters; data: the "
+            f"{n_targets} calibration measures simulated at the truth with their own SDs. "
+            "Gauss-Newton (Laplace) covariance of the log-parameters at the truth, capped at "
+            f"the prior's variance; {secs:.0f} s. No recovery test in this mode (the sampler "
+            "version is the default method; its CI-sized form is "
+            "tests/model/test_identifiability.py).",
+            "",
+            "| parameter | truth | Laplace 95 % interval | share of prior | identified |",
+            "|---|---:|---:|---:|:-:|",
+            *rows,
+            "",
+            f"Identified: 95 % interval < {100 * max_share:.0f} % of the prior's log width. "
+            "**Not identifiable from the calibration targets: "
+            + (", ".join(non) if non else "none")
+            + ".**",
+        ]
+    )
+    write_section(
+        "identifiability_laplace",
+        body,
+        command="PYTHONPATH=src python benchmarks/identifiability_study.py --method laplace",
     )
     print(body)
 

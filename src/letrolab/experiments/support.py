@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -385,8 +386,12 @@ def evaluate_readouts(
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        get_model()  # compiled before the fork, inherited by the workers
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        # fork inherits the compiled model (workers start in ms); with other threads alive a
+        # fork is unsafe, so spawn then (each worker compiles once, ~1-2 s)
+        single = threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
+        get_model()
+        ctx = mp.get_context("fork" if single else "spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             parts = list(pool.map(_chunk, pieces, [claims] * len(pieces)))
     elif backend == "dask":
         import dask

@@ -270,7 +270,7 @@ def sample_ensemble(
     pool: Any = None,
     progress: bool = False,
     checkpoint: Callable[[Ensemble], None] | None = None,
-    checkpoint_every: int = 10,
+    checkpoint_every: int = 5,
 ) -> Ensemble:
     """Sample the posterior with emcee's affine-invariant ensemble sampler.
 
