@@ -4,7 +4,7 @@
 claim's readout (:mod:`letrolab.experiments.support`: a few direct simulations per claim). The
 peer is what a naive implementation would do: run all seven virtual experiments
 (:func:`letrolab.pipeline.run_experiments`, instrument files, analyses) once per set, here for
-two sets of the same ensemble, in the same process and run. Ratio = seconds per set, full
+one set of the same ensemble (``N_FULL``), in the same process and run. Ratio = seconds per set, full
 experiments over readouts.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import write_section
 
-N_FULL = 2
+N_FULL = 1
 
 
 def main() -> None:
@@ -35,8 +35,8 @@ def main() -> None:
     sup = claim_support(sets, workers=2)
     readout_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    claim_support(sets.iloc[:40], workers=1, backend="serial")
-    serial_s = (time.perf_counter() - t0) / 40
+    claim_support(sets.iloc[:10], workers=1, backend="serial")
+    serial_s = (time.perf_counter() - t0) / 10
     full = []
     for k in range(N_FULL):
         with tempfile.TemporaryDirectory(prefix="letrolab-bench-") as tmp:
@@ -59,7 +59,7 @@ def main() -> None:
         "| path | seconds per set | all sets |",
         "|---|---:|---:|",
         f"| readouts, 2 worker processes | {per_readout:.3f} | {readout_s:.1f} s |",
-        f"| readouts, serial (40 sets) | {serial_s:.3f} | — |",
+        f"| readouts, serial (10 sets) | {serial_s:.3f} | — |",
         f"| full virtual experiments (run_experiments, {N_FULL} sets) | {per_full:.1f} | "
         f"{per_full * len(sets) / 60:.0f} min (extrapolated) |",
         "",
