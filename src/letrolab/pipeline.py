@@ -42,15 +42,19 @@ from letrolab.experiments import (
     pathway_diagram,
     trials_table,
 )
+from letrolab.experiments.support import claim_support, load_sobol
 from letrolab.model import get_model
+from letrolab.model.ensemble import load_ensemble
 from letrolab.report import render_report
-from letrolab.runs import ExperimentRun, Figure, NegativeControl, RunResult
+from letrolab.runs import EnsembleOutcome, ExperimentRun, Figure, NegativeControl, RunResult
 from letrolab.store import TableInfo, write_store
 
 __all__ = [
+    "QUICK_ENSEMBLE_SETS",
     "ExperimentRun",
     "RunResult",
     "check_overrides",
+    "evaluate_ensemble",
     "incomplete_dir",
     "provenance",
     "reproduce",
@@ -249,6 +253,7 @@ def run_experiments(
     overrides: Mapping[str, float] | None = None,
     on_progress: Callable[[str, float, str], None] | None = None,
     controls: bool = False,
+    ensemble: bool = False,
 ) -> RunResult:
     """Run ``experiments`` into ``outdir`` and evaluate the claims.
 
@@ -267,6 +272,8 @@ def run_experiments(
         ``on_progress(experiment_id, fraction_done, message)``.
     controls : bool
         Also run each claim's negative control (:func:`run_negative_controls`).
+    ensemble : bool
+        Also evaluate every claim on the calibrated ensemble (:func:`evaluate_ensemble`).
 
     Returns
     -------
@@ -282,6 +289,11 @@ def run_experiments(
     found = (
         run_negative_controls(experiments, claims, overrides=overrides, **opts) if controls else ()
     )
+    ens = (
+        evaluate_ensemble(quick=quick, overrides=overrides)
+        if ensemble
+        else EnsembleOutcome(note="ensemble not evaluated in this run")
+    )
     diagram, note = _pathway_diagram()
     return RunResult(
         runs=tuple(runs),
@@ -291,6 +303,41 @@ def run_experiments(
         diagram=diagram,
         diagram_note=note,
         controls=tuple(found),
+        ensemble=ens,
+    )
+
+
+#: Parameter sets of the ensemble evaluated by a ``--quick`` run (a full run uses all of them).
+QUICK_ENSEMBLE_SETS = 40
+
+
+def evaluate_ensemble(
+    *, quick: bool = False, overrides: Mapping[str, float] | None = None, workers: int | None = None
+) -> EnsembleOutcome:
+    """Every claim's readout on the shipped calibrated ensemble (:mod:`letrolab.model.ensemble`).
+
+    A full run uses every set (>= 200), ``--quick`` every k-th set, :data:`QUICK_ENSEMBLE_SETS`
+    in all. ``overrides`` (``--set``) are applied on top of every set. A missing or unreadable
+    ensemble gives an empty outcome with the reason, never a crash.
+    """
+    t0 = time.perf_counter()
+    try:
+        ens = load_ensemble()
+    except LetrolabError as exc:
+        return EnsembleOutcome(note=f"ensemble not evaluated: {exc}")
+    sets = ens.parameters
+    if quick and len(sets) > QUICK_ENSEMBLE_SETS:
+        step = len(sets) // QUICK_ENSEMBLE_SETS
+        sets = sets.iloc[::step].iloc[:QUICK_ENSEMBLE_SETS].reset_index(drop=True)
+    workers = workers or min(2, os.cpu_count() or 1)
+    cell, _patient = split_overrides(overrides or {})  # the ensemble is of the cell network
+    support = claim_support(sets, overrides=cell, workers=workers)
+    info = dict(ens.info) | {"sets_evaluated": str(len(sets)), "sets_shipped": str(len(ens))}
+    return EnsembleOutcome(
+        support=tuple(support),
+        info=info,
+        sobol=load_sobol(),
+        seconds=time.perf_counter() - t0,
     )
 
 
@@ -358,6 +405,7 @@ def reproduce(
     experiments: Sequence[Experiment] | None = None,
     on_progress: Callable[[str, float, str], None] | None = None,
     controls: bool = True,
+    ensemble: bool | None = None,
 ) -> RunResult:
     """Run the seed's experiments and write ``out/{report.html,claims.json,results.duckdb}``.
 
@@ -374,6 +422,9 @@ def reproduce(
         As in :func:`run_experiments` (negative controls on by default).
     experiments : sequence of Experiment, optional
         Defaults to all registered experiments (:func:`letrolab.experiments.all_experiments`).
+    ensemble : bool, optional
+        Evaluate the claims on the calibrated ensemble (claims.json ``support``, the report's
+        ensemble section). Default: when the seed's full set of experiments runs.
 
     Returns
     -------
@@ -382,7 +433,8 @@ def reproduce(
     exps = list(all_experiments() if experiments is None else experiments)
     stage = new_stage(out)
     try:
-        result = _write_run(stage, exps, quick, seed, overrides, on_progress, controls)
+        ens = experiments is None if ensemble is None else ensemble
+        result = _write_run(stage, exps, quick, seed, overrides, on_progress, controls, ens)
         commit_stage(stage, out if result.complete else incomplete_dir(out))
     finally:
         discard_stage(stage)
@@ -396,7 +448,9 @@ def incomplete_dir(out: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".incomplete")
 
 
-def _write_run(stage: Path, exps, quick, seed, overrides, on_progress, controls) -> RunResult:
+def _write_run(
+    stage: Path, exps, quick, seed, overrides, on_progress, controls, ensemble
+) -> RunResult:
     """Run the experiments into ``stage`` and write store, claims and report there."""
     result = run_experiments(
         exps,
@@ -406,6 +460,7 @@ def _write_run(stage: Path, exps, quick, seed, overrides, on_progress, controls)
         overrides=overrides,
         on_progress=on_progress,
         controls=controls,
+        ensemble=ensemble,
     )
     info = {}
     for run in result.runs:
@@ -414,14 +469,17 @@ def _write_run(stage: Path, exps, quick, seed, overrides, on_progress, controls)
     info["claims"] = TableInfo("claims", "S1–S9 evaluated from the tables of this store")
     info["experiments"] = TableInfo("pipeline", "what ran, what did not and why")
     info["trials"] = TableInfo("trials", "the seed's trials table with the model's predictions")
+    info["claim_support"] = TableInfo(
+        "ensemble", "each claim's support on the calibrated parameter ensemble"
+    )
     info["negative_controls"] = TableInfo(
         "negative controls", "each claim re-evaluated with its mechanism removed (--set)"
     )
     write_store(stage / "results.duckdb", result.tables, provenance=result.provenance, info=info)
     control = {c.claim: c.summary() for c in result.controls}
     claims_doc = [
-        c.summary() | ({"negative_control": control[c.id]} if c.id in control else {})
-        for c in result.claims
+        d | ({"negative_control": control[d["id"]]} if d["id"] in control else {})
+        for d in result.claims_document()
     ]
     atomic_write_text(
         stage / "claims.json",

@@ -20,7 +20,15 @@ import pandas as pd
 
 from letrolab._results import jsonable
 
-__all__ = ["ClaimOutcome", "ExperimentRun", "Figure", "NegativeControl", "Output", "RunResult"]
+__all__ = [
+    "ClaimOutcome",
+    "EnsembleOutcome",
+    "ExperimentRun",
+    "Figure",
+    "NegativeControl",
+    "Output",
+    "RunResult",
+]
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,36 @@ class ExperimentRun:
 
 
 @dataclass(frozen=True)
+class EnsembleOutcome:
+    """The claims on the calibrated parameter ensemble (``experiments.support``).
+
+    Attributes
+    ----------
+    support : tuple
+        One ``ClaimSupport`` per claim (``claim``, ``basis``, ``why``, ``support``, ``low95``,
+        ``high95``, ``quantiles``, ``holds``, ``note``; ``summary()`` gives the claims.json
+        fields).
+    info : dict of str to str
+        Where the ensemble came from (sampler, sets used).
+    sobol : DataFrame or None
+        ``claim, parameter, S1, S1_conf, ST, ST_conf`` (shipped with the ensemble).
+    seconds : float
+        Time spent evaluating the ensemble.
+    note : str
+        Why there is no ensemble evaluation, when ``support`` is empty.
+    """
+
+    support: tuple[Any, ...] = ()
+    info: dict[str, str] = field(default_factory=dict)
+    sobol: pd.DataFrame | None = None
+    seconds: float = 0.0
+    note: str = ""
+
+    def by_claim(self) -> dict[str, Any]:
+        return {s.claim: s for s in self.support}
+
+
+@dataclass(frozen=True)
 class RunResult:
     """A whole run: experiments, claims, all tables and provenance.
 
@@ -189,6 +227,8 @@ class RunResult:
         Why there is no diagram.
     controls : tuple of NegativeControl
         Each claim's negative control (empty when they were not run).
+    ensemble : EnsembleOutcome
+        The claims on the calibrated ensemble (empty when not evaluated).
     """
 
     runs: tuple[ExperimentRun, ...]
@@ -198,6 +238,28 @@ class RunResult:
     diagram: Figure | None = None
     diagram_note: str = ""
     controls: tuple[NegativeControl, ...] = ()
+    ensemble: EnsembleOutcome = field(default_factory=EnsembleOutcome)
+
+    def claims_document(self) -> list[dict[str, Any]]:
+        """The claims.json entries: each claim's summary with ``basis`` and ``support``.
+
+        Where the ensemble evaluated a claim, ``holds`` is the ensemble's verdict (the rule on
+        ``support`` in ``support.rule``) and ``holds_single_run`` the shipped set's.
+        """
+        sup = self.ensemble.by_claim()
+        out = []
+        for c in self.claims:
+            d = dict(c.summary())
+            s = sup.get(c.id)
+            d["holds_single_run"] = bool(c.holds)
+            if s is not None:
+                d.update(s.summary())
+                if s.holds is not None:
+                    d["holds"] = bool(s.holds)
+            else:
+                d.update({"basis": None, "support": None, "note": self.ensemble.note})
+            out.append(d)
+        return out
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -219,6 +281,24 @@ class RunResult:
         )
         if self.controls:
             out["negative_controls"] = pd.DataFrame([c.summary() for c in self.controls])
+        if self.ensemble.support:
+            out["claim_support"] = pd.DataFrame(
+                [
+                    {
+                        "claim": c.claim,
+                        "basis": c.basis,
+                        "why": c.why,
+                        "readout": c.readout,
+                        "support": c.support,
+                        "support_low95": c.low95,
+                        "support_high95": c.high95,
+                        "n_sets": c.n_sets,
+                        "holds": c.holds,
+                        "note": c.note,
+                    }
+                    for c in self.ensemble.support
+                ]
+            )
         out["experiments"] = pd.DataFrame(
             [
                 {k: ("; ".join(v) if isinstance(v, list) else v) for k, v in r.summary().items()}

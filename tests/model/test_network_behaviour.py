@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from letrolab.model import get_model, simulate, simulate_grid
-from letrolab.model.calibration import MEASURES, _Context, _ic50
+from letrolab.model.calibration import MEASURES, PREDICTIONS, _Context, _ic50
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def ctx():
 
 
 def measure(ctx, name, cell_line="mcf7-aro"):
-    return MEASURES[name](ctx, cell_line)
+    return {**MEASURES, **PREDICTIONS}[name](ctx, cell_line)
 
 
 def test_letrozole_e2_ic50_within_3x_of_0_07_nM(ctx):

@@ -50,14 +50,16 @@ def test_ps6_is_a_substantial_unsaturated_fraction_in_growing_cells(ctx):
 @pytest.mark.parametrize("change", [{"k_pi3k_inact": 2.5}, {"pi3k_basal": 0.1}])
 def test_pi3k_pathway_activation_shows_up_in_ps6(change):
     """d ln p-S6 / d ln p-AKT under letrozole: the shipped set before this range was set gave
-    0.45 (a half-saturated mTORC1 with a large AKT-independent input); now about 0.6."""
+    0.45 (a half-saturated mTORC1 with a large AKT-independent input); the hand fit after it
+    about 0.6; the highest-posterior set of the calibrated ensemble (issue 12) 0.55. The bound
+    0.5 separates the two regimes."""
     kw = {"drugs": LETROZOLE, "days": 2.0, "points_per_day": 4, "observables": ["p_akt", "p_s6"]}
     base = simulate(**kw)
     up = simulate(parameters=change, **kw)
     r_akt = up.final("p_akt") / base.final("p_akt")
     r_s6 = up.final("p_s6") / base.final("p_s6")
     assert r_akt > 1.3
-    assert math.log(r_s6) / math.log(r_akt) > 0.55
+    assert math.log(r_s6) / math.log(r_akt) > 0.5
 
 
 @pytest.mark.parametrize("name", ["k_mtor_act", "k_s6_act"])

@@ -19,8 +19,23 @@ def test_claims_json_has_exactly_the_contract_shape(quick_claims):
     assert [c["id"] for c in quick_claims] == [f"S{i}" for i in range(1, 10)]
     keys = ["id", "claim", "seed", "model", "holds", "status", "readout_label", "readout"]
     for c in quick_claims:
-        assert list(c) == [*keys, "negative_control"]
-        assert isinstance(c["holds"], bool) and c["holds"] == (c["status"] == "holds")
+        assert list(c) == [
+            *keys,
+            "holds_single_run",
+            "basis",
+            "support",
+            "note",
+            "negative_control",
+        ]
+        assert isinstance(c["holds"], bool) and isinstance(c["holds_single_run"], bool)
+        assert c["holds_single_run"] == (c["status"] == "holds")
+        assert c["basis"]["kind"] in {"predicted", "calibrated", "structural"}
+        if c["support"] is not None:  # issue 12: support with its 95 % interval decides holds
+            lo, hi = c["support"]["ci95"]
+            assert 0 <= lo <= c["support"]["fraction"] <= hi <= 1
+            assert c["holds"] == (lo > 0.5)
+        else:
+            assert c["holds"] == c["holds_single_run"]
         assert all(isinstance(c[k], str) and c[k] for k in ("claim", "seed", "model"))
 
 
@@ -40,6 +55,15 @@ def test_each_claims_negative_control_fails(quick_claims):
         assert nc["ablated_status"] == "fails", (c["id"], nc["ablation"], nc["ablated_model"])
         assert nc["fails_without_mechanism"] is True
         assert nc["intact_status"] == c["status"]
+
+
+def test_a_failing_claim_is_reported_with_the_models_value(quick_claims):
+    """Issue 12: the claims are predictions; one that fails is reported failing with the
+    model's number and, where the ensemble evaluated it, its support (never retuned away)."""
+    for c in quick_claims:
+        if not c["holds"]:
+            assert re.search(r"\d", c["model"]), c["id"]
+            assert c["support"] is None or c["support"]["ci95"][0] <= 0.5
 
 
 def test_every_experiment_ran(quick_run):
@@ -64,7 +88,7 @@ def test_claims_recomputed_from_the_store_match_claims_json(quick_run, quick_cla
     assert needed <= names
     again = evaluate_claims({n: read_table(db, n) for n in names})
     assert [(c.id, c.holds, c.model) for c in again] == [
-        (c["id"], c["holds"], c["model"]) for c in quick_claims
+        (c["id"], c["holds_single_run"], c["model"]) for c in quick_claims
     ]
 
 
@@ -72,12 +96,16 @@ def test_report_shows_the_claims_of_claims_json(quick_run, quick_claims):
     html = (quick_run / "report.html").read_text(encoding="utf-8")
     for c in quick_claims:
         row = re.search(rf'<tr id="claim-{c["id"]}">(.*?)</tr>', html, re.S).group(1)
-        verdict = re.findall(r"<td class=\"(holds|fails|noteval)\">(.*?)</td>", row)[0][1]
-        assert verdict == ("yes" if c["holds"] else "no")
+        verdict = re.findall(r"<td class=\"(holds|fails|noteval)\">(.*?)</td>", row, re.S)[0][1]
+        assert verdict.split("<br>")[0] == ("yes" if c["holds"] else "no")
     for c in quick_claims:  # the negative-control table has one row per claim
         row = re.search(rf'<tr id="control-{c["id"]}">(.*?)</tr>', html, re.S).group(1)
         assert c["negative_control"]["ablation"].split(",")[0] in row
     assert "Pathway diagram not available" not in html
+    for c in quick_claims:  # the ensemble section: every sampled claim's support and spread
+        if c["support"] is not None:
+            row = re.search(rf'<tr id="ensemble-{c["id"]}">(.*?)</tr>', html, re.S).group(1)
+            assert f"{c['support']['fraction']:.2f}" in row and c["basis"]["kind"] in row
     assert html.count("<img ") >= 8  # pathway + one figure per experiment
 
 

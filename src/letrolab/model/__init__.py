@@ -3,7 +3,10 @@
 - ``network.ant``: the Antimony source of truth (every parameter with unit, status, source);
 - ``drugs.csv``: the drug catalogue (targets, potency, mode, MW, references);
 - ``cell_lines.csv``: MCF-7/Aro, T47D/Aro and a letrozole-resistant example as justified overrides;
-- :func:`simulate`, :func:`simulate_grid`, :func:`run_ensemble`: the libroadrunner engine.
+- :func:`simulate`, :func:`simulate_grid`, :func:`run_ensemble`: the libroadrunner engine;
+- :mod:`letrolab.model.calibration` (targets, measures, least squares) and
+  :mod:`letrolab.model.ensemble` (``Likelihood``, ``load_priors``, ``sample_ensemble``,
+  ``load_ensemble``, ``identifiability``): the calibration and its Bayesian ensemble.
 
 Heavy libraries (libroadrunner, antimony, pandas) are imported only when a model is built.
 """

@@ -61,6 +61,39 @@ def _table_html(df: pd.DataFrame, *, max_rows: int = 60) -> str:
     return html
 
 
+def _ensemble_rows(ens) -> list[dict]:
+    """One row per claim: basis, support with its interval, readout spread, top-5 Sobol."""
+    sob = ens.sobol
+    rows = []
+    for s in ens.support:
+        top = []
+        if sob is not None and s.support is not None:
+            sub = sob[sob["claim"] == s.claim].sort_values("ST", ascending=False).head(5)
+            top = [f"{r.parameter} (S1 {r.S1:.2f}, ST {r.ST:.2f})" for r in sub.itertuples()]
+        rows.append(
+            {
+                "claim": s.claim,
+                "basis": s.basis,
+                "why": s.why,
+                "readout": s.readout,
+                "support": (
+                    f"{s.support:.2f} [{s.low95:.2f}, {s.high95:.2f}]"
+                    if s.support is not None
+                    else "not sampled"
+                ),
+                "spread": (
+                    f"{s.quantiles[1]:.3g} [{s.quantiles[0]:.3g}, {s.quantiles[2]:.3g}]"
+                    if s.quantiles
+                    else ""
+                ),
+                "holds": s.holds,
+                "note": s.note,
+                "sobol": top,
+            }
+        )
+    return rows
+
+
 def render_report(result: RunResult) -> str:
     """Render ``result`` as one self-contained HTML document (figures as ``data:`` URIs)."""
     import jinja2
@@ -95,10 +128,16 @@ def render_report(result: RunResult) -> str:
     if result.diagram is not None:
         diagram = _Img(_uri(result.diagram.data, result.diagram.mime), result.diagram.caption)
     claims = list(result.claims)
+    ens = result.ensemble
+    verdict = {d["id"]: d["holds"] for d in result.claims_document()}
     return template.render(
         prov=result.provenance,
         claims=claims,
-        n_holds=sum(c.holds for c in claims),
+        verdict=verdict,
+        ensemble=_ensemble_rows(ens),
+        ensemble_info=ens.info,
+        ensemble_note=ens.note,
+        n_holds=sum(bool(verdict.get(c.id, c.holds)) for c in claims),
         n_noteval=sum(not c.evaluated for c in claims),
         diagram=diagram,
         diagram_note=result.diagram_note,

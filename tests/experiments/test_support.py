@@ -1,0 +1,108 @@
+"""Claims on the ensemble: readouts, support with its interval, the holds rule, Sobol indices."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from letrolab.errors import InputError
+from letrolab.experiments._model import crosstalk_off
+from letrolab.experiments.support import (
+    CLAIM_READOUTS,
+    SUPPORT_HOLDS,
+    claim_support,
+    evaluate_readouts,
+    sobol_indices,
+)
+from letrolab.model import get_model, simulate
+
+
+@pytest.fixture(scope="module")
+def shipped_row():
+    m = get_model()
+    return pd.DataFrame([{"k_s": m.parameters["k_s"]}])
+
+
+def test_s3_readout_is_the_crosstalk_experiments_numbers(shipped_row):
+    """The S3 readout recomputed by hand from the crosstalk protocol (crosstalk.py)."""
+    values, holds = evaluate_readouts(shipped_row, claims=["S3"], workers=1)
+    kw = {"drugs": {"letrozole": 1e-6}, "days": 6.0, "points_per_day": 1}
+    a = simulate(igf1=0.0, **kw)
+    b = simulate(igf1=10e-9, **kw)
+    c = simulate(igf1=10e-9, parameters=crosstalk_off(), **kw)
+    rises = [
+        np.mean(b[o]) / np.mean(a[o]) - 1 for o in ("p_akt", "p_erk", "p_er_s167", "p_er_s118")
+    ]
+    rises.append(b.final("viable_cells") / a.final("viable_cells") - 1)
+    share = 1 - c.final("viable_cells") / b.final("viable_cells")
+    assert values[0, 0] == pytest.approx(min(min(rises), share), rel=1e-9)
+    assert holds[0, 0] == (min(rises) > 0.10 and share >= 0.5)
+
+
+def test_removing_the_crosstalk_on_every_set_takes_s3_support_to_zero(shipped_row):
+    rows = pd.concat([shipped_row] * 3, ignore_index=True)
+    sup = {s.claim: s for s in claim_support(rows, overrides=crosstalk_off(), workers=1)}
+    assert sup["S3"].support == 0.0 and sup["S3"].holds is False
+    # exact Clopper-Pearson upper limit for 0 of 3: 1 - 0.025^(1/3)
+    assert sup["S3"].high95 == pytest.approx(1 - 0.025 ** (1 / 3), rel=1e-9)
+
+
+def test_support_fields_and_rule(shipped_row):
+    rows = pd.concat([shipped_row] * 2, ignore_index=True)
+    sup = claim_support(rows, workers=1)
+    assert [s.claim for s in sup] == [f"S{i}" for i in range(1, 10)]
+    for s in sup:
+        d = s.summary()
+        assert d["basis"]["kind"] in {"predicted", "calibrated", "structural"}
+        if s.support is None:
+            assert s.holds is None and "patient-model" in s.note and d["support"] is None
+        else:
+            assert 0 <= s.low95 <= s.support <= s.high95 <= 1
+            assert s.holds == (s.low95 > SUPPORT_HOLDS)
+            assert "rule" in d["support"]
+
+
+def test_unknown_claim_and_backend_are_errors(shipped_row):
+    with pytest.raises(InputError, match="no ensemble readout"):
+        evaluate_readouts(shipped_row, claims=["S42"], workers=1)
+    with pytest.raises(InputError, match="backend must be"):
+        evaluate_readouts(pd.concat([shipped_row] * 2), workers=2, backend="threads")
+
+
+def test_a_failing_set_counts_as_not_holding(monkeypatch, shipped_row):
+    """A set whose virtual experiment fails (a ModelError) is a set where the claim fails:
+    a NaN readout and holds False, never a crash."""
+    import dataclasses
+
+    from letrolab.errors import ModelError
+    from letrolab.experiments import support
+
+    def broken(_ctxs):
+        raise ModelError("integration failed")
+
+    monkeypatch.setitem(
+        support.CLAIM_READOUTS, "S4", dataclasses.replace(CLAIM_READOUTS["S4"], compute=broken)
+    )
+    values, holds = evaluate_readouts(shipped_row, claims=["S4", "S9"], workers=1)
+    assert math.isnan(values[0, 0]) and not holds[0, 0]
+    assert holds[0, 1]  # the other claims of the set are still evaluated
+
+
+def test_sobol_indices_rank_the_parameter_that_drives_a_readout():
+    """A two-parameter ensemble: the S9 growth benefit depends on the G1 -> S rate, not on the
+    S6 phosphorylation rate (no growth effect), so k_g1s_max dominates the total index."""
+    rng = np.random.default_rng(0)
+    sets = pd.DataFrame(
+        {
+            "k_g1s_max": np.exp(rng.uniform(np.log(0.06), np.log(0.2), 20)),
+            "k_s6_act": np.exp(rng.uniform(np.log(2), np.log(50), 20)),
+        }
+    )
+    df = sobol_indices(sets, n_base=8, workers=1)
+    s9 = df[df["claim"] == "S9"].set_index("parameter")
+    assert s9.loc["k_g1s_max", "ST"] > 0.5
+    assert abs(s9.loc["k_s6_act", "ST"]) < 0.05
+    assert set(df["claim"]) == set(CLAIM_READOUTS)
