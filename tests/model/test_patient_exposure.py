@@ -13,7 +13,9 @@ def test_typical_patient_exposure():
     assert {"e2_pM", "igf1_nM", "insulin_pM", "androstenedione_nM", "letrozole_nM"} <= set(df)
     assert ex.e2_pM[-1] < 0.01 * ex.e2_pM[0]
     assert ex.igf1_nM[0] == pytest.approx(130 / 7649 * 1e3)
-    assert ex.igf1_nM[-1] > 1.15 * ex.igf1_nM[0]
+    # E2 suppression raises IGF-I (oestrogen lowers hepatic GH sensitivity); its size (+24 %,
+    # Bajetta 1997) is claim S1's prediction, judged there, so only the direction is fixed here
+    assert ex.igf1_nM[-1] > ex.igf1_nM[0]
     assert np.all(np.diff(ex.time_h) == 1.0)
     s = ex.summary()
     assert s["end"]["letrozole_nM"] > 100

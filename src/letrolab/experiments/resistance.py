@@ -449,6 +449,9 @@ def _figure(hist, quant, ev, examples) -> Figure:
     ax.legend(fontsize=7)
     ax.set_xlabel("months in letrozole")
     ax.set_ylabel("population fold growth per passage")
+    lo, hi = ax.get_ylim()
+    if not hi > lo * (1 + 1e-9):  # identical flasks: matplotlib cannot widen a flat log axis
+        ax.set_ylim(lo / 2, hi * 2)
     for k, name in enumerate(examples):
         ax = fig.add_subplot(gs[k // 2, 1 + k % 2])
         ax.imshow(examples[name], cmap="gray", aspect="auto")

@@ -10,12 +10,13 @@ rule's threshold from :mod:`letrolab.experiments.claims`:
 claim   readout (rule)                                                              basis
 ======  ==========================================================================  ==========
 S3      min over p-AKT, p-ERK, p-ER S167/S118, growth of the IGF-1-induced rise     predicted
-        under letrozole (> S3_MIN_RISE), and the crosstalk's growth share (>= ..)
+        under letrozole, intact network (> S3_MIN_RISE; the ablation is the control)
 S4      largest Chou-Talalay CI at fa 0.5/0.75, constant-ratio design, both lines   predicted
         (< S4_CI_MAX)
 S5      sub-G1 of the combination / the higher single agent, both lines (> 1)      predicted
 S6      p-AKT and p-S6 of the LR line over parental under letrozole (> 1)           structural
-S7      LR growth drop with everolimus (> S7_MIN_GROWTH_DROP) and sub-G1 ratio > 1  predicted
+S7      LR growth drop with everolimus (> S7_MIN_GROWTH_DROP), sub-G1 ratio > 1,   predicted
+        and the LR drop's excess over parental cells in points (>= S7_MIN_EXCESS)
 S9      growth benefit of the best downstream and the vertical partner (> 10 %)     predicted
 ======  ==========================================================================  ==========
 
@@ -112,26 +113,29 @@ def _mean(ctx: MeasureContext, cl: str, obs: str, **kw) -> float:
     return float(np.mean(r[obs]))
 
 
+def _rise(lo: float, hi: float) -> float:
+    """Relative rise ``hi / lo - 1``; a numerical-zero baseline counts as no rise or infinite."""
+    if lo <= C.S3_NUMERICAL_ZERO:
+        return math.inf if hi > C.S3_NUMERICAL_ZERO else 0.0
+    return hi / lo - 1.0
+
+
 def _s3(ctxs) -> tuple[float, bool]:
-    on, off = ctxs("intact"), ctxs("ablated")
+    """S3 as the claim rule judges it: the intact network only (the ablation is the control)."""
+    on = ctxs("intact")
     let = {"letrozole": LET}
     rises = []
     for obs in ("p_akt", "p_erk", "p_er_s167", "p_er_s118"):
         lo = _mean(on, "mcf7-aro", obs, drugs=let, igf1=0.0)  # serum-free, as in crosstalk.py
         hi = _mean(on, "mcf7-aro", obs, drugs=let, igf1=10e-9)
-        rises.append(hi / lo - 1 if lo > 0 else math.inf)
-
-    def grow(c):
-        return c.sim("mcf7-aro", drugs=let, androstenedione=A4, days=6.0, igf1=10e-9).final(
-            "viable_cells"
-        )
-
-    g0 = on.sim("mcf7-aro", drugs=let, androstenedione=A4, days=6.0, igf1=0.0).final("viable_cells")
-    g_int, g_abl = grow(on), grow(off)
-    rises.append(g_int / g0 - 1)
-    share = 1 - g_abl / g_int
-    value = min(min(rises), share)
-    return value, min(rises) > C.S3_MIN_RISE and share >= C.S3_MIN_SHARE
+        rises.append(_rise(lo, hi))
+    g0, g1 = (
+        on.sim("mcf7-aro", drugs=let, androstenedione=A4, days=6.0, igf1=i).final("viable_cells")
+        for i in (0.0, 10e-9)
+    )
+    rises.append(_rise(g0, g1))
+    value = min(rises)
+    return value, value > C.S3_MIN_RISE
 
 
 def _ci(ctx: MeasureContext, cl: str) -> float:
@@ -199,15 +203,24 @@ def _s6(ctxs) -> tuple[float, bool]:
     return v, v > 1.0
 
 
-def _s7(ctxs) -> tuple[float, bool]:
-    ctx = ctxs("intact")  # resistance.py's S7 protocol: 6 days, letrozole 1 uM +- everolimus 10 nM
+def _everolimus_drop(ctx: MeasureContext, cell_line: str) -> tuple[float, float]:
+    """Growth drop and sub-G1 ratio of letrozole + everolimus vs letrozole (resistance.py)."""
     a = ctx.sim(
-        "mcf7-aro-lr", drugs={"letrozole": LET, "everolimus": 10e-9}, androstenedione=A4, days=6.0
+        cell_line, drugs={"letrozole": LET, "everolimus": 10e-9}, androstenedione=A4, days=6.0
     )
-    b = ctx.sim("mcf7-aro-lr", drugs={"letrozole": LET}, androstenedione=A4, days=6.0)
+    b = ctx.sim(cell_line, drugs={"letrozole": LET}, androstenedione=A4, days=6.0)
     drop = 1 - a.final("viable_cells") / b.final("viable_cells")
-    death = a.final("sub_g1_fraction") / b.final("sub_g1_fraction")
-    return drop, drop > C.S7_MIN_GROWTH_DROP and death > 1.0
+    return drop, a.final("sub_g1_fraction") / b.final("sub_g1_fraction")
+
+
+def _s7(ctxs) -> tuple[float, bool]:
+    """S7 as the claim rule judges it: the LR clone's drop, and its excess over parental cells."""
+    ctx = ctxs("intact")  # resistance.py's S7 protocol: 6 days, letrozole 1 uM +- everolimus 10 nM
+    drop, death = _everolimus_drop(ctx, "mcf7-aro-lr")
+    p_drop, _ = _everolimus_drop(ctx, "mcf7-aro")
+    excess = drop - p_drop
+    holds = drop > C.S7_MIN_GROWTH_DROP and death > 1.0 and excess >= C.S7_MIN_EXCESS_DROP
+    return 100 * excess, holds
 
 
 def _s9(ctxs) -> tuple[float, bool]:
