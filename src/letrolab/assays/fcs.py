@@ -834,7 +834,7 @@ def _pick(options: list[_Reading]) -> list[_Reading]:
 
 
 def _locate_data(
-    n: int,
+    buf: memoryview,
     base: int,
     hdr: dict,
     kw: Mapping[str, str],
@@ -847,9 +847,11 @@ def _locate_data(
 
     A repair is accepted only when the file's own numbers single it out: a reading that
     matches $TOT and $PnB inside a stated segment wins; otherwise exactly one alternative
-    (another event count, another integer width) must fit the segment. Two equally good
-    readings, or none, raise :class:`~letrolab.errors.FCSError` naming them.
+    (another event count, another integer width) must fit the segment. When several do, the
+    values each gives are checked against the channels' ``$PnR``; two readings that survive
+    equally, or none, raise :class:`~letrolab.errors.FCSError` naming them.
     """
+    n = len(buf)
     if n_tot == 0:  # no events: whatever the offsets say, there is nothing to read
         return _Reading("", base, 0, 0)
     cands = _data_candidates(hdr, kw, label)
@@ -872,6 +874,8 @@ def _locate_data(
         declared += d
         repaired += r
     tier = _pick(declared) or _pick(repaired)
+    if len(tier) > 1:
+        tier = [r for r in tier if _within_range(buf, kw, bits, r, label)] or tier
     if len(tier) > 1:
         ways = "; or ".join(r.detail or f"{r.count} events from the {r.src} offsets" for r in tier)
         raise FCSError(
@@ -904,6 +908,26 @@ def _locate_data(
             f"that fits the data ({chosen.count} events, {chosen.nbytes} bytes)",
         )
     return chosen
+
+
+def _within_range(
+    buf: memoryview, kw: Mapping[str, str], bits: list[int], r: _Reading, label: str
+) -> bool:
+    """Whether every integer value of a reading lies within its channel's ``$PnR``: the file's
+    own numbers, used to tell apart layouts that fit the DATA length equally."""
+    if kw.get("$DATATYPE", "").strip().upper() != "I":
+        return True
+    stored = list(r.bits) if r.bits is not None else bits
+    n_par = len(stored)
+    ranges = np.array([_kw_float(kw, f"$P{i}R", 0.0) for i in range(1, n_par + 1)])
+    if not np.all(ranges >= 1):
+        return True  # no range to check against
+    raw = {k: v for k, v in kw.items() if not re.fullmatch(r"\$P\d+R", k)}  # unmasked values
+    try:
+        vals = _decode_data(buf[r.start : r.start + r.nbytes], raw, n_par, r.count, stored, label)
+    except (LetrolabError, ValueError, TypeError):
+        return False
+    return bool(np.all(vals <= ranges))
 
 
 def _ascii_segment(
@@ -1119,7 +1143,7 @@ def _build(
     declared = bits
     if kw.get("$DATATYPE", "").strip().upper() == "I" and any(b % 8 for b in bits):
         bits = _word_storage(hdr, kw, bits, n_tot, quirks)
-    where = _locate_data(len(buf), base, hdr, kw, bits, n_tot, label, quirks)
+    where = _locate_data(buf, base, hdr, kw, bits, n_tot, label, quirks)
     if where.bits is not None:  # the segment fits another integer width only
         bits = declared = list(where.bits)
     seg = buf[where.start : where.start + where.nbytes]
