@@ -221,8 +221,16 @@ def test_header_and_text_offsets_that_disagree_are_a_warning():
 
 def test_byte_order_oddities_are_warnings():
     vals = np.array([[1, 2], [3, 4]], dtype="<u2")
+    # $BYTEORD missing: big-endian would give 256..1024, outside $PnR=1024 (0..1023)
     missing = read_fcs(build(int_keywords(["A", "B"], 16, 2, byteord=None), vals.tobytes()))
-    assert kinds(missing) == {"byte_order"} and "missing" in missing.repairs[0].detail
+    np.testing.assert_array_equal(missing.events, vals)
+    assert kinds(missing) == {"byte_order"} and "little-endian" in missing.repairs[0].detail
+    floats = np.array([[1234.5, 87.25]], dtype=">f4")
+    kw = float_keywords(["A", "B"], 1)
+    del kw["$BYTEORD"]
+    data = read_fcs(build(kw, floats.tobytes()))
+    np.testing.assert_array_equal(data.events, floats.astype("<f4"))
+    assert "big-endian" in data.repairs[0].detail
     big = vals.astype(">u4")
     short = read_fcs(build(int_keywords(["A", "B"], 32, 2, byteord="2,1"), big.tobytes()))
     np.testing.assert_array_equal(short.events, vals)
@@ -274,6 +282,21 @@ def test_two_offset_pairs_that_both_fit_are_refused():
     )
     with pytest.raises(FCSError, match="refusing to guess"):
         read_fcs(blob)
+
+
+def test_missing_byteorder_that_values_do_not_settle_is_refused():
+    both = np.array([[1, 256]], dtype="<u2")  # 1,256 or 256,1: both within $PnR 65536
+    with pytest.raises(FCSError, match="both byte orders"):
+        read_fcs(build(int_keywords(["A", "B"], 16, 1, rng=65536, byteord=None), both.tobytes()))
+    neither = np.array([[1, 2]], dtype="<u2")  # no $PnR to check against
+    kw = int_keywords(["A", "B"], 16, 1, byteord=None)
+    del kw["$P1R"], kw["$P2R"]
+    with pytest.raises(FCSError, match="neither byte order"):
+        read_fcs(build(kw, neither.tobytes()))
+    same = np.array([[0, 0]], dtype="<u2")  # the same numbers either way: nothing to repair
+    assert not read_fcs(
+        build(int_keywords(["A", "B"], 16, 1, byteord=None), same.tobytes())
+    ).repairs
 
 
 def test_tot_missing_with_a_part_event_is_refused():

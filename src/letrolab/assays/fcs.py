@@ -927,7 +927,67 @@ def _within_range(
         vals = _decode_data(buf[r.start : r.start + r.nbytes], raw, n_par, r.count, stored, label)
     except (LetrolabError, ValueError, TypeError):
         return False
-    return bool(np.all(vals <= ranges))
+    return _in_range(vals, ranges)
+
+
+def _in_range(vals: np.ndarray, ranges: np.ndarray) -> bool:
+    """Integer values within ``$PnR`` (FCS 3.1 section 3.3.22: 0 to ``$PnR`` - 1)."""
+    return bool(np.all(vals < ranges))
+
+
+def _plausible(vals: np.ndarray, kw: Mapping[str, str]) -> bool:
+    """Whether decoded values look like the instrument's: integers within ``$PnR``; floats
+    finite, and each non-zero magnitude between 1e-15 and 1e15 (bytes read in the wrong
+    order give denormals or astronomic values)."""
+    n_par = vals.shape[1]
+    if kw.get("$DATATYPE", "").strip().upper() == "I":
+        ranges = np.array([_kw_float(kw, f"$P{i}R", 0.0) for i in range(1, n_par + 1)])
+        return bool(np.all(ranges >= 1)) and _in_range(vals, ranges)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mag = np.abs(vals.astype(np.float64))
+    if not np.all(np.isfinite(mag)):
+        return False
+    nz = mag[mag > 0]
+    return bool(np.all((nz > 1e-15) & (nz < 1e15)))
+
+
+def _settle_byteorder(
+    seg: memoryview,
+    kw: dict[str, str],
+    count: int,
+    bits: list[int],
+    label: str,
+    quirks: list,
+) -> dict[str, str]:
+    """``$BYTEORD`` is required (FCS 3.1 section 3.2.18). When it is missing from a file with
+    multi-byte values, the order is taken only if the values settle it: exactly one order gives
+    plausible values (:func:`_plausible`). Otherwise the file is refused."""
+    dtype_code = kw.get("$DATATYPE", "").strip().upper()
+    if kw.get("$BYTEORD", "").strip() or dtype_code not in ("I", "F", "D") or count == 0:
+        return kw
+    widths = {b // 8 for b in bits if b % 8 == 0}
+    if not widths or max(widths) <= 1:
+        return kw  # single bytes or bit-packed fields: no byte order to choose
+    unmasked = {k: v for k, v in kw.items() if not re.fullmatch(r"\$P\d+R", k)}
+    trials = {}
+    for name, order in (("little", "1,2,3,4"), ("big", "4,3,2,1")):
+        vals = _decode_data(seg, {**unmasked, "$BYTEORD": order}, len(bits), count, bits, label)
+        trials[name] = ({**kw, "$BYTEORD": order}, vals)
+    if np.array_equal(trials["little"][1], trials["big"][1]):
+        return trials["little"][0]  # the same numbers either way
+    ok = [name for name, (_, vals) in trials.items() if _plausible(vals, kw)]
+    if len(ok) != 1:
+        raise FCSError(
+            f"{label}: $BYTEORD is missing and {'both byte orders give' if ok else 'neither byte order gives'} "
+            f"plausible values (within $PnR, or finite floats of instrument size); refusing to guess"
+        )
+    _repair(
+        quirks,
+        "byte_order",
+        f"$BYTEORD is missing; values read {ok[0]}-endian, the only byte order whose values "
+        f"are plausible (within $PnR, or finite floats of instrument size)",
+    )
+    return trials[ok[0]][0]
 
 
 def _ascii_segment(
@@ -1149,6 +1209,7 @@ def _build(
     seg = buf[where.start : where.start + where.nbytes]
     count = where.count
     try:
+        kw = _settle_byteorder(seg, kw, count, bits, label, quirks)
         events = _decode_data(seg, kw, n_par, count, bits, label, declared, quirks)
     except FormatError:
         raise
