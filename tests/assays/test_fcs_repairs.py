@@ -434,3 +434,43 @@ def test_corrupted_tot_is_a_visible_repair_or_a_refusal(n_ch, n_ev, bits, wrong,
     assert "tot" in kinds(data) or "bit_width" in kinds(data), data.repairs
     if "tot" in kinds(data) and data.n_events == n_ev:
         np.testing.assert_array_equal(data.events, vals.astype(np.float64))
+
+
+# ------------------------------------------------------------------------------------------
+# every FCS file of ../shared/data that flowio parses: the same events (Time in seconds)
+# ------------------------------------------------------------------------------------------
+# flowio 1.4 refuses these; letrolab reads them (or refuses them itself, test_fcs_read.py)
+FLOWIO_REFUSES = {
+    "Cytek_xP5.fcs": "reshape error on the TIME channel's keywords",
+    "Data003.fcs": "reshape error on the TIME channel's keywords",
+    "Guava Muse.fcs": "multiple datasets (read_multiple_data_sets)",
+    "coulter.lmd": "multiple datasets (read_multiple_data_sets)",
+    "fake_large_fcs.fcs": "blank HEADER offsets",
+    "sample_header.fcs": "truncated (TEXT only)",
+    "corrupted.fcs": "not FCS",
+    "variable_int_example.fcs": "placeholder $TIMESTEP",
+}
+
+
+def test_shared_fcs_files_match_flowio(shared_data):
+    files = sorted(
+        p
+        for p in (shared_data / "fcs").rglob("*")
+        if p.is_file() and p.read_bytes()[:3] == b"FCS" and p.name not in FLOWIO_REFUSES
+    )
+    assert len(files) >= 50
+    for path in files:
+        blob = path.read_bytes()
+        # MACSQuant files state DATA one byte long; flowio reads them when told to
+        kwargs = {"ignore_offset_error": True}
+        if "discrepancy" in path.name:  # placeholder $TIMESTEP as well: the stored values
+            kwargs["ignore_offset_discrepancy"] = True
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fd = flowio.FlowData(io.BytesIO(blob), **kwargs)
+            ref = np.reshape(np.array(fd.events, dtype=np.float64), (-1, fd.channel_count))
+            ours = read_fcs(blob, scale=False).events
+        else:
+            ref, ours = flowio_events(blob, **kwargs), read_fcs(blob).events
+        assert ours.shape == ref.shape, path
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, err_msg=str(path))

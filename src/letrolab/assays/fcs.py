@@ -8,20 +8,37 @@ the files flowio refuses. The event data (the DATA segment) is always decoded wi
 vectorised step (a zero-copy view for float data), so a million-event file reads in about
 10 ms; flowio's own decoder builds Python arrays and cannot read 10-bit or 24-bit fields.
 
-Quirks handled (each one, when met, is recorded in :attr:`FcsData.quirks`):
+No silent repair. Every departure from the standard that is met is recorded in
+:attr:`FcsData.quirks`; those that change which numbers are read are also
+:class:`FCSRepair` objects (``kind``, ``detail``) in :attr:`FcsData.repairs`, which the
+``letrolab fcs`` and ``letrolab cellcycle`` commands show on stderr and in ``--json``. A repair
+is made only when the file's own numbers single it out (the DATA length, the file length, the
+channels' ``$PnR``); where two readings fit equally, or none does, the file is refused with
+:class:`~letrolab.errors.FCSError` naming them, rather than read as garbage.
+
+The Time channel (``$PnN`` "Time", any case) is multiplied by ``$TIMESTEP`` when read with
+``scale=True``, giving seconds (FCS 3.1, keyword ``$TIMESTEP``), and gets no ``$PnG`` gain;
+flowio's ``FlowData.as_array`` and FlowKit do the same.
+
+Quirks handled (each one, when met, is recorded; the ones marked (R) are repairs):
 
 - keywords and values padded with spaces (Partec/FloMax, Beckman) are stripped;
-- DATA end offsets that point one byte past the segment (MACSQuant) are corrected;
+- DATA end offsets that point one byte past the segment (MACSQuant) are corrected (R);
 - HEADER and TEXT offsets that disagree (CyAn, Accuri, BD Accuri C6 Plus, S1400): the pair that
-  matches ``$TOT`` x bytes-per-event wins;
+  matches ``$TOT`` x bytes-per-event wins (R);
 - HEADER offsets left blank or zero (files over 99,999,999 bytes, some exporters): TEXT is used;
 - TEXT end offsets that cut the last value or overshoot: the segment is re-delimited;
 - several datasets in one file (Beckman LMD, Guava): follow ``$NEXTDATA``; ``dataset=`` picks one;
 - ``$PnB`` widths that are not 8/16/32/64 bits (10-bit FACScan and others): bit-packed fields are
-  unpacked; odd widths stored in whole bytes are read as such; values above ``$PnR`` are masked
-  to the next power of two as FCS 3.1 section 3.3.22 prescribes;
+  unpacked; odd widths stored in whole words are read as such (R); values above ``$PnR`` are
+  masked to the next power of two as FCS 3.1 section 3.3.22 prescribes (R);
+- ``$TOT`` that disagrees with the DATA segment, or is missing: the count the segment holds,
+  when that is the only consistent reading (R); a ``$PnB`` that fits neither the segment nor
+  the data type: the one width that does (R);
 - mixed integer widths per channel (CyFlow: 16, 32 and 8 bits) via a structured dtype;
-- either byte order, including permuted ``$BYTEORD`` such as ``3,4,1,2``;
+- either byte order, including permuted ``$BYTEORD`` such as ``3,4,1,2``; a ``$BYTEORD``
+  stated for another word size (R); a missing one, when only one order gives plausible
+  values (R);
 - ``$DATATYPE`` I, F, D and A (fixed-width or delimited ASCII).
 
 A file that is truly broken (not FCS, truncated, inconsistent beyond repair) raises
@@ -604,7 +621,8 @@ def _note_byteorder(
             "$BYTEORD is missing; multi-byte values read as little-endian (1,2,3,4)",
         )
         return
-    # FCS 3.1 section 3.2.18: $BYTEORD is stated for 32-bit words and applies to every width
+    # FCS 3.1, keyword $BYTEORD (Spidlen 2010): the order is stated for 32-bit words and
+    # applies to every width
     if len(order) not in widths | {4}:
         ends = "little" if order == sorted(order) else "big"
         _repair(
@@ -959,7 +977,7 @@ def _settle_byteorder(
     label: str,
     quirks: list,
 ) -> dict[str, str]:
-    """``$BYTEORD`` is required (FCS 3.1 section 3.2.18). When it is missing from a file with
+    """``$BYTEORD`` is a required keyword (FCS 3.1). When it is missing from a file with
     multi-byte values, the order is taken only if the values settle it: exactly one order gives
     plausible values (:func:`_plausible`). Otherwise the file is refused."""
     dtype_code = kw.get("$DATATYPE", "").strip().upper()
@@ -978,8 +996,9 @@ def _settle_byteorder(
     ok = [name for name, (_, vals) in trials.items() if _plausible(vals, kw)]
     if len(ok) != 1:
         raise FCSError(
-            f"{label}: $BYTEORD is missing and {'both byte orders give' if ok else 'neither byte order gives'} "
-            f"plausible values (within $PnR, or finite floats of instrument size); refusing to guess"
+            f"{label}: $BYTEORD is missing and "
+            f"{'both byte orders give' if ok else 'neither byte order gives'} plausible values "
+            f"(within $PnR, or finite floats of instrument size); refusing to guess"
         )
     _repair(
         quirks,
@@ -1281,7 +1300,7 @@ def _build(
 
 
 def _is_time(c: Channel) -> bool:
-    """The Time parameter: ``$PnN`` "Time" in any case (FCS 3.1 section 3.3.27; flowio's test)."""
+    """The Time parameter: ``$PnN`` "Time" in any case (FCS 3.1, $TIMESTEP; flowio's test)."""
     return c.name.strip().casefold() == "time"
 
 

@@ -14,8 +14,9 @@ that cannot be read or fitted keeps its place with null numbers and an ``"error"
 line), and gets one ``error: FILE: why`` line on stderr; the others are still analysed, and
 the exit status is 2. A file that the FCS reader repaired gets one more key, ``"repairs"``
 (``[{"kind", "detail"}]``), a ``repairs:`` block in the text output, and one ``warning: FILE:
-...`` line per repair on stderr; so does the control file, on stderr. ``--out DIR`` receives ``cellcycle.json`` (full results), ``cellcycle.csv``
-(one row per file) and one histogram figure per file, all at once when the run ends.
+...`` line per repair on stderr; so does the control file, on stderr. ``--out DIR`` receives
+``cellcycle.json`` (full results, the errors and the repairs), ``cellcycle.csv`` (one row per
+file) and one histogram figure per file, all at once when the run ends.
 """
 
 from __future__ import annotations
