@@ -352,6 +352,21 @@ def test_cli_cellcycle_carries_the_reader_repairs(run_cli, tmp_path):
     ]
     code, out, _ = run_cli("cellcycle", bad)
     assert code == 0 and f"repairs: {bad}" in out and "  tot: $TOT=4100" in out
+    # the control's repairs are shown too, and --out keeps every file's repairs
+    code, _, err = run_cli("cellcycle", good, "--control", bad, "--out", tmp_path / "o")
+    assert code == 0 and f"warning: control {bad}: FCS repair tot:" in err
+    code, _, err = run_cli("cellcycle", good, bad, "--out", tmp_path / "o2")
+    saved = json.loads((tmp_path / "o2" / "cellcycle.json").read_text())
+    assert code == 0 and [(r["file"], r["kind"]) for r in saved["repairs"]] == [(str(bad), "tot")]
+
+
+def test_cli_cellcycle_failure_after_a_repair_is_still_one_line(run_cli, tmp_path):
+    bad = tmp_path / "tot.fcs"
+    bad.write_bytes(_set_tot(_pi_file(tmp_path, "x.fcs").read_bytes(), 4100, b"\0" * 64))
+    code, out, err = run_cli("cellcycle", bad, "--channel", "FL9-A", "--json")
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: ")
+    assert "no channel 'FL9-A'" in err and "(after FCS repairs: tot: $TOT=4100" in err
+    assert json.loads(out)["files"][0]["repairs"][0]["kind"] == "tot"
 
 
 def test_cli_cellcycle_refuses_what_it_used_to_fit_as_garbage(run_cli, tmp_path):

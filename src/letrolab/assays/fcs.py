@@ -1122,7 +1122,8 @@ def read_fcs(
     scale : bool, keyword-only
         Decode log-amplified integer channels (``$PnE`` = f1,f2 with f1 > 0) to linear values,
         ``f2 * 10**(f1 * x / $PnR)``, and divide linear channels by ``$PnG`` (FCS 3.1 sections
-        3.3.25 and 3.3.23). ``False`` returns the stored values.
+        3.3.25 and 3.3.23), and multiply the Time channel by ``$TIMESTEP`` (seconds; FCS 3.1,
+        as flowio and FlowKit do). ``False`` returns the stored values.
 
     Returns
     -------
@@ -1132,6 +1133,9 @@ def read_fcs(
     ------
     FormatError
         The file is not FCS, is truncated, or is inconsistent beyond repair.
+    FCSError
+        (a FormatError) The file could be read in more than one way, or in none, and its own
+        numbers do not tell which: the message names the readings.
 
     Examples
     --------

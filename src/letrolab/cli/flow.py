@@ -128,8 +128,10 @@ def cellcycle(
     repairs = _reader_repairs(list(batch.files))
     if control is not None:
         _warn_repairs(f"control {control}", _reader_repairs([str(control)])[str(control)])
+    failed = dict(batch.failed)
     for f in batch.files:
-        _warn_repairs(f, repairs[f])
+        if f not in failed:  # a failed file's repairs go into its one error line
+            _warn_repairs(f, repairs[f])
     if out is not None:
         _write_outputs(batch, out, repairs)
     if as_json:
@@ -140,7 +142,11 @@ def cellcycle(
             if repairs[f]:
                 typer.echo(f"repairs: {f}")
                 typer.echo("\n".join(f"  {r}" for r in repairs[f]))
-    lines = [r if f in r else f"{f}: {r}" for f, r in batch.failed]  # name each file once
+    lines = [  # name each file once; say which repairs the reader made before the failure
+        (r if f in r else f"{f}: {r}")
+        + (f" (after FCS repairs: {'; '.join(map(str, repairs[f]))})" if repairs[f] else "")
+        for f, r in batch.failed
+    ]
     if lines:
         # one "error:" line per failed file; the last one is raised so the exit status is 2
         for line in lines[:-1]:
