@@ -9,6 +9,7 @@ stderr and exit status 2.
 from __future__ import annotations
 
 __all__ = [
+    "FCSError",
     "FitError",
     "FormatError",
     "InputError",
@@ -40,3 +41,8 @@ class FitError(LetrolabError, RuntimeError):
 
 class ModelError(LetrolabError, RuntimeError):
     """The mechanistic model could not be built or simulated."""
+
+
+class FCSError(FormatError):
+    """An FCS file cannot be read without a guess: its layout keywords disagree with its DATA
+    segment in a way that the file's own numbers do not settle (see letrolab.assays.fcs)."""

@@ -8,20 +8,37 @@ the files flowio refuses. The event data (the DATA segment) is always decoded wi
 vectorised step (a zero-copy view for float data), so a million-event file reads in about
 10 ms; flowio's own decoder builds Python arrays and cannot read 10-bit or 24-bit fields.
 
-Quirks handled (each one, when met, is recorded in :attr:`FcsData.quirks`):
+No silent repair. Every departure from the standard that is met is recorded in
+:attr:`FcsData.quirks`; those that change which numbers are read are also
+:class:`FCSRepair` objects (``kind``, ``detail``) in :attr:`FcsData.repairs`, which the
+``letrolab fcs`` and ``letrolab cellcycle`` commands show on stderr and in ``--json``. A repair
+is made only when the file's own numbers single it out (the DATA length, the file length, the
+channels' ``$PnR``); where two readings fit equally, or none does, the file is refused with
+:class:`~letrolab.errors.FCSError` naming them, rather than read as garbage.
+
+The Time channel (``$PnN`` "Time", any case) is multiplied by ``$TIMESTEP`` when read with
+``scale=True``, giving seconds (FCS 3.1, keyword ``$TIMESTEP``), and gets no ``$PnG`` gain;
+flowio's ``FlowData.as_array`` and FlowKit do the same.
+
+Quirks handled (each one, when met, is recorded; the ones marked (R) are repairs):
 
 - keywords and values padded with spaces (Partec/FloMax, Beckman) are stripped;
-- DATA end offsets that point one byte past the segment (MACSQuant) are corrected;
+- DATA end offsets that point one byte past the segment (MACSQuant) are corrected (R);
 - HEADER and TEXT offsets that disagree (CyAn, Accuri, BD Accuri C6 Plus, S1400): the pair that
-  matches ``$TOT`` x bytes-per-event wins;
+  matches ``$TOT`` x bytes-per-event wins (R);
 - HEADER offsets left blank or zero (files over 99,999,999 bytes, some exporters): TEXT is used;
 - TEXT end offsets that cut the last value or overshoot: the segment is re-delimited;
 - several datasets in one file (Beckman LMD, Guava): follow ``$NEXTDATA``; ``dataset=`` picks one;
 - ``$PnB`` widths that are not 8/16/32/64 bits (10-bit FACScan and others): bit-packed fields are
-  unpacked; odd widths stored in whole bytes are read as such; values above ``$PnR`` are masked
-  to the next power of two as FCS 3.1 section 3.3.22 prescribes;
+  unpacked; odd widths stored in whole words are read as such (R); values above ``$PnR`` are
+  masked to the next power of two as FCS 3.1 section 3.3.22 prescribes (R);
+- ``$TOT`` that disagrees with the DATA segment, or is missing: the count the segment holds,
+  when that is the only consistent reading (R); a ``$PnB`` that fits neither the segment nor
+  the data type: the one width that does (R);
 - mixed integer widths per channel (CyFlow: 16, 32 and 8 bits) via a structured dtype;
-- either byte order, including permuted ``$BYTEORD`` such as ``3,4,1,2``;
+- either byte order, including permuted ``$BYTEORD`` such as ``3,4,1,2``; a ``$BYTEORD``
+  stated for another word size (R); a missing one, when only one order gives plausible
+  values (R);
 - ``$DATATYPE`` I, F, D and A (fixed-width or delimited ASCII).
 
 A file that is truly broken (not FCS, truncated, inconsistent beyond repair) raises
@@ -50,9 +67,17 @@ from typing import Any
 
 import numpy as np
 
-from letrolab.errors import FormatError, InputError, LetrolabError
+from letrolab.errors import FCSError, FormatError, InputError, LetrolabError
 
-__all__ = ["Channel", "FcsData", "count_datasets", "normalize_name", "read_fcs", "write_fcs"]
+__all__ = [
+    "Channel",
+    "FCSRepair",
+    "FcsData",
+    "count_datasets",
+    "normalize_name",
+    "read_fcs",
+    "write_fcs",
+]
 
 _HEADER_LEN = 58
 _MAX_DATASETS = 1024
@@ -106,6 +131,33 @@ class Channel:
         return {"name": self.name, "label": self.label, "range": float(self.range)}
 
 
+@dataclass(frozen=True)
+class FCSRepair:
+    """A departure from the standard that changed which numbers were read.
+
+    Attributes
+    ----------
+    kind : str
+        "tot" ($TOT disagrees with the DATA segment, or is missing), "bit_width" (a ``$PnB``
+        that does not fit the DATA segment or the data type), "data_offsets" (HEADER and TEXT
+        DATA offsets that disagree, or a stated end past the segment), "byte_order"
+        (``$BYTEORD`` missing or declared for another word size), "range_mask" (values above
+        ``$PnR`` masked), "scale" (``$PnE`` unusable), "timestep" (``$TIMESTEP`` unusable).
+    detail : str
+        One sentence: what the file says, and what was read instead.
+    """
+
+    kind: str
+    detail: str
+
+    def summary(self) -> dict[str, str]:
+        """``{"kind", "detail"}`` as in the ``--json`` outputs."""
+        return {"kind": self.kind, "detail": self.detail}
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"
+
+
 @dataclass(frozen=True, eq=False)
 class FcsData:
     """Events and metadata of one FCS dataset.
@@ -131,6 +183,9 @@ class FcsData:
         The departures from the standard that were met and repaired, one sentence each.
     parser : str
         "flowio" when flowio's standard parser read the TEXT, "tolerant" otherwise.
+    repairs : tuple of FCSRepair
+        The repairs among :attr:`quirks` that changed which numbers were read (the CLI shows
+        them on stderr and in ``--json``); empty for a file read exactly as it declares itself.
     """
 
     path: str
@@ -142,6 +197,7 @@ class FcsData:
     datasets: int = 1
     quirks: tuple[str, ...] = ()
     parser: str = "tolerant"
+    repairs: tuple[FCSRepair, ...] = ()
 
     @property
     def n_events(self) -> int:
@@ -203,7 +259,9 @@ class FcsData:
         for c in self.channels:
             label = f" [{c.label}]" if c.label else ""
             lines.append(f"  {c.index + 1:>3} {c.name}{label}  range {c.range:g}")
-        lines.extend(f"quirk repaired: {q}" for q in self.quirks)
+        shown = {r.detail for r in self.repairs}
+        lines.extend(f"quirk repaired: {q}" for q in self.quirks if q not in shown)
+        lines.extend(f"warning: repair changed the numbers read: {r}" for r in self.repairs)
         return "\n".join(lines)
 
     def to_frame(self) -> Any:
@@ -429,9 +487,13 @@ def _decode_data(
     bits: list[int],
     label: str,
     declared: list[int] | None = None,
+    quirks: list | None = None,
 ) -> np.ndarray:
     dtype_code = kw.get("$DATATYPE", "").strip().upper()
     order = _byteorder(kw, label) if dtype_code != "A" else None
+    notes = quirks if quirks is not None else []
+    if dtype_code in ("F", "D", "I"):
+        _note_byteorder(kw, order, bits, dtype_code, notes)
     if dtype_code in ("F", "D"):
         width = 4 if dtype_code == "F" else 8
         count = n_tot * n_par
@@ -448,7 +510,7 @@ def _decode_data(
             vals = vals.astype(dt.newbyteorder("="))
         return vals
     if dtype_code == "I":
-        return _decode_int(seg, kw, n_par, n_tot, bits, order, label, declared or bits)
+        return _decode_int(seg, kw, n_par, n_tot, bits, order, label, declared or bits, notes)
     if dtype_code == "A":
         return _decode_ascii(seg, n_par, n_tot, bits, label)
     raise FormatError(f"{label}: $DATATYPE {dtype_code!r} is not I, F, D or A")
@@ -477,6 +539,7 @@ def _decode_int(
     order: list[int] | None,
     label: str,
     declared: list[int],
+    quirks: list,
 ) -> np.ndarray:
     """Integer DATA: ``bits`` are the stored field widths, ``declared`` the $PnB values (they
     differ when odd widths are stored in whole words)."""
@@ -510,7 +573,7 @@ def _decode_int(
                 pos += w
         full = np.array([(1 << b) - 1 for b in bits], dtype=np.uint64)
         if np.any(masks < full):
-            vals = vals.astype(np.uint64) & masks
+            vals = _masked(vals.astype(np.uint64), masks, quirks)
         return vals.astype(np.float64)
     # bit-packed fields (FCS 2.0/3.0 allow any $PnB): unpack the bit stream, most significant
     # bit first within each field as the standard's bit order prescribes
@@ -526,7 +589,48 @@ def _decode_int(
             axis=1, dtype=np.uint64
         )
         pos += b
-    return (vals & masks).astype(np.float64)
+    return _masked(vals, masks, quirks).astype(np.float64)
+
+
+def _masked(vals: np.ndarray, masks: np.ndarray, quirks: list) -> np.ndarray:
+    """Values with the bits above $PnR cleared; a repair is recorded when any value changed."""
+    out = vals & masks
+    changed = np.count_nonzero(out != vals, axis=0)
+    if changed.any():
+        cols = [f"#{j + 1} ({int(c)})" for j, c in enumerate(changed) if c]
+        _repair(
+            quirks,
+            "range_mask",
+            f"values above $PnR masked to the range's bits (FCS 3.1 section 3.3.22) in "
+            f"channel(s) {', '.join(cols[:6])}{' ...' if len(cols) > 6 else ''}",
+        )
+    return out
+
+
+def _note_byteorder(
+    kw: Mapping[str, str], order: list[int] | None, bits: list[int], dtype_code: str, quirks: list
+) -> None:
+    """Record how multi-byte values were ordered when $BYTEORD does not say it for them."""
+    widths = {max(1, b // 8) for b in bits if b % 8 == 0} or {1}
+    if max(widths) == 1:
+        return
+    if order is None:
+        _repair(
+            quirks,
+            "byte_order",
+            "$BYTEORD is missing; multi-byte values read as little-endian (1,2,3,4)",
+        )
+        return
+    # FCS 3.1, keyword $BYTEORD (Spidlen 2010): the order is stated for 32-bit words and
+    # applies to every width
+    if len(order) not in widths | {4}:
+        ends = "little" if order == sorted(order) else "big"
+        _repair(
+            quirks,
+            "byte_order",
+            f"$BYTEORD {kw.get('$BYTEORD', '').strip()} is stated for {len(order)}-byte words "
+            f"but values are {'/'.join(str(w) for w in sorted(widths))}-byte; read {ends}-endian",
+        )
 
 
 def _decode_ascii(
@@ -554,8 +658,9 @@ def _decode_ascii(
     return vals.reshape(n_tot, n_par)
 
 
-def _bits(kw: Mapping[str, str], n_par: int, label: str) -> list[int]:
+def _bits(kw: Mapping[str, str], n_par: int, label: str, quirks: list) -> list[int]:
     out = []
+    forced: list[str] = []
     dtype_code = kw.get("$DATATYPE", "").strip().upper()
     for i in range(1, n_par + 1):
         raw = kw.get(f"$P{i}B", "").strip()
@@ -572,11 +677,19 @@ def _bits(kw: Mapping[str, str], n_par: int, label: str) -> list[int]:
                 raise FormatError(
                     f"{label}: $P{i}B (bits of channel {i}) is missing or not a number"
                 )
-        if dtype_code == "F" and b != 32:
-            b = 32  # $PnB must be 32 for float data; some exporters write the ADC resolution
-        if dtype_code == "D" and b != 64:
-            b = 64
+        # $PnB must be 32 (F) or 64 (D) for float data; some exporters write the ADC resolution
+        want = {"F": 32, "D": 64}.get(dtype_code)
+        if want is not None and b != want:
+            forced.append(f"$P{i}B={b}")
+            b = want
         out.append(b)
+    if forced:
+        _repair(
+            quirks,
+            "bit_width",
+            f"{', '.join(forced[:4])}{' ...' if len(forced) > 4 else ''} declared for "
+            f"$DATATYPE {dtype_code}; read as {out[0]}-bit values as the data type requires",
+        )
     return out
 
 
@@ -595,9 +708,12 @@ def _word_storage(
             lengths.append(b - a + 1)
     need = n_tot * sum(words) // 8
     if any(length in (need, need + 1) for length in lengths):
-        quirks.append(
+        _repair(
+            quirks,
+            "bit_width",
             f"$PnB widths {sorted(set(bits))} are stored in whole "
-            f"{'/'.join(str(w) for w in sorted(set(words)))}-bit words"
+            f"{'/'.join(str(w) for w in sorted(set(words)))}-bit words (the DATA length fits "
+            f"words, not packed bits)",
         )
         return words
     return bits
@@ -612,75 +728,335 @@ def _event_bytes(kw: Mapping[str, str], bits: list[int]) -> float:
     return float(sum(bits) // 8)
 
 
-def _locate_data(
+def _repair(quirks: list, kind: str, detail: str) -> None:
+    """Record a repair that changes which numbers are read (see :class:`FCSRepair`)."""
+    quirks.append(FCSRepair(kind, detail))
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One way of reading the DATA segment: absolute start, events, bytes, stored widths."""
+
+    src: str
+    start: int
+    count: int
+    nbytes: int
+    bits: tuple[int, ...] | None = None  # stored widths when they differ from $PnB
+    kind: str = ""  # "" when the file is read as it declares itself
+    detail: str = ""
+
+    def key(self) -> tuple:
+        return (self.start, self.count, self.nbytes, self.bits)
+
+
+def _data_candidates(hdr: dict, kw: Mapping[str, str], label: str) -> list[tuple[str, int, int]]:
+    """(source, begin, end) DATA offset pairs, the one the version prefers first."""
+    h0, h1 = hdr["data"]
+    t0, t1 = _kw_int(kw, "$BEGINDATA"), _kw_int(kw, "$ENDDATA")
+    pairs = [("TEXT", t0, t1), ("HEADER", h0, h1)]
+    if hdr["version"] == "2.0":
+        pairs.reverse()
+    cands = [(s, a, b) for s, a, b in pairs if a is not None and b is not None and 0 < a <= b]
+    if not cands:
+        raise FormatError(f"{label}: neither HEADER nor TEXT gives the DATA segment offsets")
+    return cands
+
+
+def _readings(
     n: int,
+    base: int,
+    cand: tuple[str, int, int],
+    kw: Mapping[str, str],
+    bits: list[int],
+    n_tot: int,
+) -> tuple[list[_Reading], list[_Reading]]:
+    """Readings of one offset pair that are consistent with the file's own numbers.
+
+    Returns (declared, repaired): ``declared`` read $TOT events of $PnB widths inside the
+    stated segment (less than one event of slack); ``repaired`` are the alternatives that
+    fit the segment exactly when $TOT or $PnB is wrong.
+    """
+    src, a, b = cand
+    per_event = _event_bytes(kw, bits)
+    length, avail = b - a + 1, n - base - a
+    need = int(np.ceil(n_tot * per_event))
+    declared: list[_Reading] = []
+    repaired: list[_Reading] = []
+    where = f"{src} offsets {a}..{b}, {length} bytes"
+    if need <= avail and 0 <= length - need < max(per_event, 1.0):
+        detail = ""
+        if length == need + 1:  # MACSQuant and others: end offset one past the segment
+            detail = f"DATA end offset ({src}) one byte past the segment; corrected"
+        elif length > need:
+            detail = (
+                f"DATA segment ({where}) is {length - need} bytes longer than $TOT={n_tot} "
+                f"events need; the extra bytes are not read"
+            )
+        declared.append(_Reading(src, base + a, n_tot, need, None, "data_offsets", detail))
+        return declared, repaired
+    if length > avail:
+        return declared, repaired  # the segment runs past the end of the file
+    if length >= need + per_event:
+        repaired.append(
+            _Reading(
+                src,
+                base + a,
+                n_tot,
+                need,
+                None,
+                "tot",
+                f"DATA segment ({where}) is longer than $TOT={n_tot} events of {per_event:g} "
+                f"bytes; the first {n_tot} events are read and {length - need} bytes are not",
+            )
+        )
+    total_bits = sum(bits)
+    if total_bits > 0 and (length * 8) % total_bits == 0 and length * 8 // total_bits != n_tot:
+        k = length * 8 // total_bits
+        repaired.append(
+            _Reading(
+                src,
+                base + a,
+                k,
+                length,
+                None,
+                "tot",
+                f"$TOT={n_tot} disagrees with the DATA segment ({where}), which holds {k} "
+                f"events of {per_event:g} bytes; {k} events are read",
+            )
+        )
+    if kw.get("$DATATYPE", "").strip().upper() == "I":
+        n_par = len(bits)
+        for w in (8, 16, 32, 64):
+            if [w] * n_par != bits and n_tot * n_par * w // 8 == length:
+                repaired.append(
+                    _Reading(
+                        src,
+                        base + a,
+                        n_tot,
+                        length,
+                        (w,) * n_par,
+                        "bit_width",
+                        f"$PnB {sorted(set(bits))} does not fit the DATA segment ({where}) "
+                        f"for $TOT={n_tot} x $PAR={n_par}; read as {w}-bit values, which fit",
+                    )
+                )
+    return declared, repaired
+
+
+def _pick(options: list[_Reading]) -> list[_Reading]:
+    """Distinct readings (two offset pairs can give the same one)."""
+    out: dict[tuple, _Reading] = {}
+    for r in options:
+        out.setdefault(r.key(), r)
+    return list(out.values())
+
+
+def _locate_data(
+    buf: memoryview,
     base: int,
     hdr: dict,
     kw: Mapping[str, str],
-    per_event: float,
+    bits: list[int],
     n_tot: int | None,
     label: str,
-    quirks: list[str],
-) -> tuple[int, int, int]:
-    """Absolute (start, stop_exclusive, n_events) of the DATA segment."""
-    h0, h1 = hdr["data"]
-    t0, t1 = _kw_int(kw, "$BEGINDATA"), _kw_int(kw, "$ENDDATA")
+    quirks: list,
+) -> _Reading:
+    """Where the DATA segment is, how many events it holds and how wide they are.
+
+    A repair is accepted only when the file's own numbers single it out: a reading that
+    matches $TOT and $PnB inside a stated segment wins; otherwise exactly one alternative
+    (another event count, another integer width) must fit the segment. When several do, the
+    values each gives are checked against the channels' ``$PnR``; two readings that survive
+    equally, or none, raise :class:`~letrolab.errors.FCSError` naming them.
+    """
+    n = len(buf)
     if n_tot == 0:  # no events: whatever the offsets say, there is nothing to read
-        return base, base, 0
-    cands: list[tuple[str, int, int]] = []
-    text_first = hdr["version"] != "2.0"
-    pairs = [("TEXT", t0, t1), ("HEADER", h0, h1)]
-    if not text_first:
-        pairs.reverse()
-    for src, a, b in pairs:
-        if a is not None and b is not None and a > 0 and b >= a:
-            cands.append((src, a, b))
-    if not cands:
-        raise FormatError(f"{label}: neither HEADER nor TEXT gives the DATA segment offsets")
-    known = np.isfinite(per_event) and per_event > 0
-    if len(cands) == 2 and cands[0][1:] != cands[1][1:]:
+        return _Reading("", base, 0, 0)
+    cands = _data_candidates(hdr, kw, label)
+    disagree = len(cands) == 2 and cands[0][1:] != cands[1][1:]
+    if disagree:
+        h0, h1 = hdr["data"]
+        t0, t1 = _kw_int(kw, "$BEGINDATA"), _kw_int(kw, "$ENDDATA")
         quirks.append(
             f"HEADER DATA offsets {h0}..{h1} disagree with TEXT $BEGINDATA/$ENDDATA {t0}..{t1}"
         )
-    if n_tot is not None and known:
-        need = int(np.ceil(n_tot * per_event))
-        # 1) a pair whose length matches exactly, or is one byte long (MACSQuant), and fits
-        for src, a, b in cands:
-            length = b - a + 1
-            if base + a + need <= n and length in (need, need + 1):
-                if length == need + 1:
-                    quirks.append(f"DATA end offset ({src}) one byte past the segment; corrected")
-                if src != cands[0][0]:
-                    quirks.append(
-                        f"HEADER and TEXT DATA offsets disagree; the {src} pair fits $TOT"
-                    )
-                return base + a, base + a + need, n_tot
-        # 2) a start from which $TOT events fit in the file
-        for src, a, _b in cands:
-            if base + a + need <= n:
-                quirks.append(
-                    f"DATA offsets disagree with $TOT x {per_event:g} bytes; "
-                    f"read {need} bytes from the {src} start offset"
-                )
-                return base + a, base + a + need, n_tot
-        src, a, _b = cands[0]
-        have = max(0, n - base - a)
-        raise FormatError(
-            f"{label}: file is truncated: $TOT={n_tot} events need {need} bytes of DATA "
-            f"but only {have} remain after offset {a}"
+    per_event = _event_bytes(kw, bits)
+    if not (np.isfinite(per_event) and per_event > 0):  # delimited ASCII
+        return _ascii_segment(n, base, cands[0], n_tot, label, quirks)
+    if n_tot is None:
+        return _count_from_length(n, base, cands[0], per_event, sum(bits), label, quirks)
+    declared: list[_Reading] = []
+    repaired: list[_Reading] = []
+    for cand in cands:
+        d, r = _readings(n, base, cand, kw, bits, n_tot)
+        declared += d
+        repaired += r
+    tier = _pick(declared) or _pick(repaired)
+    if len(tier) > 1:
+        tier = [r for r in tier if _within_range(buf, kw, bits, r, label)] or tier
+    if len(tier) > 1:
+        ways = "; or ".join(r.detail or f"{r.count} events from the {r.src} offsets" for r in tier)
+        raise FCSError(
+            f"{label}: the DATA segment can be read in {len(tier)} ways that fit the file "
+            f"equally well ({ways}); refusing to guess"
         )
-    # $TOT absent (optional in FCS 2.0) or delimited ASCII: use the stated segment
-    src, a, b = cands[0]
+    if not tier:
+        src, a, b = cands[0]
+        need = int(np.ceil(n_tot * per_event))
+        have = max(0, n - base - a)
+        if need > have:
+            raise FormatError(
+                f"{label}: file is truncated: $TOT={n_tot} events need {need} bytes of DATA "
+                f"but only {have} remain after offset {a}"
+            )
+        raise FCSError(
+            f"{label}: the DATA segment ({src} offsets {a}..{b}, {b - a + 1} bytes) fits "
+            f"neither $TOT={n_tot} events of {per_event:g} bytes nor any other consistent "
+            f"layout; refusing to guess"
+        )
+    (chosen,) = tier
+    if chosen.detail:
+        _repair(quirks, chosen.kind, chosen.detail)
+    if disagree:
+        quirks.append(f"HEADER and TEXT DATA offsets disagree; the {chosen.src} pair fits $TOT")
+        _repair(
+            quirks,
+            "data_offsets",
+            f"HEADER and TEXT DATA offsets disagree; the {chosen.src} pair is the only one "
+            f"that fits the data ({chosen.count} events, {chosen.nbytes} bytes)",
+        )
+    return chosen
+
+
+def _within_range(
+    buf: memoryview, kw: Mapping[str, str], bits: list[int], r: _Reading, label: str
+) -> bool:
+    """Whether every integer value of a reading lies within its channel's ``$PnR``: the file's
+    own numbers, used to tell apart layouts that fit the DATA length equally."""
+    if kw.get("$DATATYPE", "").strip().upper() != "I":
+        return True
+    stored = list(r.bits) if r.bits is not None else bits
+    n_par = len(stored)
+    ranges = np.array([_kw_float(kw, f"$P{i}R", 0.0) for i in range(1, n_par + 1)])
+    if not np.all(ranges >= 1):
+        return True  # no range to check against
+    raw = {k: v for k, v in kw.items() if not re.fullmatch(r"\$P\d+R", k)}  # unmasked values
+    try:
+        vals = _decode_data(buf[r.start : r.start + r.nbytes], raw, n_par, r.count, stored, label)
+    except (LetrolabError, ValueError, TypeError):
+        return False
+    return _in_range(vals, ranges)
+
+
+def _in_range(vals: np.ndarray, ranges: np.ndarray) -> bool:
+    """Integer values within ``$PnR`` (FCS 3.1 section 3.3.22: 0 to ``$PnR`` - 1)."""
+    return bool(np.all(vals < ranges))
+
+
+def _plausible(vals: np.ndarray, kw: Mapping[str, str]) -> bool:
+    """Whether decoded values look like the instrument's: integers within ``$PnR``; floats
+    finite, and each non-zero magnitude between 1e-15 and 1e15 (bytes read in the wrong
+    order give denormals or astronomic values)."""
+    n_par = vals.shape[1]
+    if kw.get("$DATATYPE", "").strip().upper() == "I":
+        ranges = np.array([_kw_float(kw, f"$P{i}R", 0.0) for i in range(1, n_par + 1)])
+        return bool(np.all(ranges >= 1)) and _in_range(vals, ranges)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mag = np.abs(vals.astype(np.float64))
+    if not np.all(np.isfinite(mag)):
+        return False
+    nz = mag[mag > 0]
+    return bool(np.all((nz > 1e-15) & (nz < 1e15)))
+
+
+def _settle_byteorder(
+    seg: memoryview,
+    kw: dict[str, str],
+    count: int,
+    bits: list[int],
+    label: str,
+    quirks: list,
+) -> dict[str, str]:
+    """``$BYTEORD`` is a required keyword (FCS 3.1). When it is missing from a file with
+    multi-byte values, the order is taken only if the values settle it: exactly one order gives
+    plausible values (:func:`_plausible`). Otherwise the file is refused."""
+    dtype_code = kw.get("$DATATYPE", "").strip().upper()
+    if kw.get("$BYTEORD", "").strip() or dtype_code not in ("I", "F", "D") or count == 0:
+        return kw
+    widths = {b // 8 for b in bits if b % 8 == 0}
+    if not widths or max(widths) <= 1:
+        return kw  # single bytes or bit-packed fields: no byte order to choose
+    unmasked = {k: v for k, v in kw.items() if not re.fullmatch(r"\$P\d+R", k)}
+    trials = {}
+    for name, order in (("little", "1,2,3,4"), ("big", "4,3,2,1")):
+        vals = _decode_data(seg, {**unmasked, "$BYTEORD": order}, len(bits), count, bits, label)
+        trials[name] = ({**kw, "$BYTEORD": order}, vals)
+    if np.array_equal(trials["little"][1], trials["big"][1]):
+        return trials["little"][0]  # the same numbers either way
+    ok = [name for name, (_, vals) in trials.items() if _plausible(vals, kw)]
+    if len(ok) != 1:
+        raise FCSError(
+            f"{label}: $BYTEORD is missing and "
+            f"{'both byte orders give' if ok else 'neither byte order gives'} plausible values "
+            f"(within $PnR, or finite floats of instrument size); refusing to guess"
+        )
+    _repair(
+        quirks,
+        "byte_order",
+        f"$BYTEORD is missing; values read {ok[0]}-endian, the only byte order whose values "
+        f"are plausible (within $PnR, or finite floats of instrument size)",
+    )
+    return trials[ok[0]][0]
+
+
+def _ascii_segment(
+    n: int, base: int, cand: tuple[str, int, int], n_tot: int | None, label: str, quirks: list
+) -> _Reading:
+    """Delimited ASCII: the stated segment; $TOT is required to know the event count."""
+    src, a, b = cand
+    if n_tot is None:
+        raise FormatError(f"{label}: delimited ASCII data without $TOT cannot be read")
     if base + a >= n:
         raise FormatError(f"{label}: DATA offset {a} is beyond the end of the file")
-    stop = min(base + b + 1, n)
-    if stop < base + b + 1:
-        quirks.append("DATA segment runs past the end of the file; read what is there")
-    if known:
-        count = int((stop - base - a) // per_event)
-        quirks.append("$TOT missing; event count taken from the DATA segment length")
-        return base + a, base + a + int(np.ceil(count * per_event)), count
-    return base + a, stop, -1
+    if base + b + 1 > n:
+        raise FCSError(
+            f"{label}: the DATA segment ({src} offsets {a}..{b}) runs past the end of the "
+            f"file; the file is truncated or its offsets are wrong"
+        )
+    return _Reading(src, base + a, n_tot, b - a + 1)
+
+
+def _count_from_length(
+    n: int,
+    base: int,
+    cand: tuple[str, int, int],
+    per_event: float,
+    total_bits: int,
+    label: str,
+    quirks: list,
+) -> _Reading:
+    """$TOT absent (optional in FCS 2.0): the event count must follow from the segment."""
+    src, a, b = cand
+    length = b - a + 1
+    if base + a + length > n:
+        raise FCSError(
+            f"{label}: $TOT is missing and the DATA segment ({src} offsets {a}..{b}) runs "
+            f"past the end of the file; the event count cannot be checked"
+        )
+    count = length * 8 // total_bits
+    if length * 8 - count * total_bits >= 8:  # more than byte padding left over
+        raise FCSError(
+            f"{label}: $TOT is missing and the DATA segment ({length} bytes) is not a whole "
+            f"number of {per_event:g}-byte events; the event count cannot be checked"
+        )
+    quirks.append("$TOT missing; event count taken from the DATA segment length")
+    _repair(
+        quirks,
+        "tot",
+        f"$TOT is missing; {count} events counted from the DATA segment length "
+        f"({length} bytes / {per_event:g} bytes per event)",
+    )
+    return _Reading(src, base + a, count, int(np.ceil(count * per_event)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -746,7 +1122,8 @@ def read_fcs(
     scale : bool, keyword-only
         Decode log-amplified integer channels (``$PnE`` = f1,f2 with f1 > 0) to linear values,
         ``f2 * 10**(f1 * x / $PnR)``, and divide linear channels by ``$PnG`` (FCS 3.1 sections
-        3.3.25 and 3.3.23). ``False`` returns the stored values.
+        3.3.25 and 3.3.23), and multiply the Time channel by ``$TIMESTEP`` (seconds; FCS 3.1,
+        as flowio and FlowKit do). ``False`` returns the stored values.
 
     Returns
     -------
@@ -756,6 +1133,9 @@ def read_fcs(
     ------
     FormatError
         The file is not FCS, is truncated, or is inconsistent beyond repair.
+    FCSError
+        (a FormatError) The file could be read in more than one way, or in none, and its own
+        numbers do not tell which: the message names the readings.
 
     Examples
     --------
@@ -832,7 +1212,7 @@ def _build(
         )
     if "$DATATYPE" not in kw:
         raise FormatError(f"{label}: $DATATYPE keyword is missing")
-    bits = _bits(kw, n_par, label)
+    bits = _bits(kw, n_par, label, quirks)
     dtype_code = kw["$DATATYPE"].strip().upper()
     bad = [j for j, b in enumerate(bits) if b < 0 or (b == 0 and dtype_code != "A")]
     if bad:
@@ -846,13 +1226,14 @@ def _build(
     declared = bits
     if kw.get("$DATATYPE", "").strip().upper() == "I" and any(b % 8 for b in bits):
         bits = _word_storage(hdr, kw, bits, n_tot, quirks)
-    per_event = _event_bytes(kw, bits)
-    start, stop, count = _locate_data(len(buf), base, hdr, kw, per_event, n_tot, label, quirks)
-    if count < 0:  # delimited ASCII without $TOT
-        raise FormatError(f"{label}: delimited ASCII data without $TOT cannot be read")
-    seg = buf[start:stop]
+    where = _locate_data(buf, base, hdr, kw, bits, n_tot, label, quirks)
+    if where.bits is not None:  # the segment fits another integer width only
+        bits = declared = list(where.bits)
+    seg = buf[where.start : where.start + where.nbytes]
+    count = where.count
     try:
-        events = _decode_data(seg, kw, n_par, count, bits, label, declared)
+        kw = _settle_byteorder(seg, kw, count, bits, label, quirks)
+        events = _decode_data(seg, kw, n_par, count, bits, label, declared, quirks)
     except FormatError:
         raise
     except (ValueError, TypeError, OverflowError) as exc:
@@ -867,6 +1248,12 @@ def _build(
             dec, l0 = float("nan"), 0.0
         if not (np.isfinite(dec) and np.isfinite(l0)):
             quirks.append(f"$P{i}E {pne!r} is not two numbers f1,f2; channel {i} read as linear")
+            if scale:
+                _repair(
+                    quirks,
+                    "scale",
+                    f"$P{i}E {pne!r} is not two numbers f1,f2; channel {i} read as linear",
+                )
             dec, l0 = 0.0, 0.0
         if dec > 0 and l0 <= 0:
             l0 = 1.0  # FCS 3.1 3.3.25: f2 = 0 with f1 > 0 is read as 1
@@ -891,7 +1278,7 @@ def _build(
         )
     if scale:
         with np.errstate(over="ignore", invalid="ignore"):
-            events = _apply_scale(events, channels, kw)
+            events = _apply_scale(events, channels, kw, quirks)
     # cheap screen: a sum is finite when every term is; only a non-finite sum (a NaN or an
     # infinity, or an overflow of the sum itself) needs the exact count
     with np.errstate(over="ignore", invalid="ignore"):
@@ -910,24 +1297,60 @@ def _build(
         keywords=dict(kw),
         dataset=dataset,
         datasets=datasets,
-        quirks=tuple(dict.fromkeys(quirks)),
+        quirks=tuple(dict.fromkeys(q.detail if isinstance(q, FCSRepair) else q for q in quirks)),
         parser=parser,
+        repairs=tuple(dict.fromkeys(q for q in quirks if isinstance(q, FCSRepair))),
     )
 
 
-def _apply_scale(events: np.ndarray, channels: list[Channel], kw: Mapping[str, str]) -> np.ndarray:
+def _is_time(c: Channel) -> bool:
+    """The Time parameter: ``$PnN`` "Time" in any case (FCS 3.1, $TIMESTEP; flowio's test)."""
+    return c.name.strip().casefold() == "time"
+
+
+def _timestep(kw: Mapping[str, str], channels: list[Channel], quirks: list) -> float | None:
+    """``$TIMESTEP`` when the file has a Time channel and a usable value, else None."""
+    raw = kw.get("$TIMESTEP")
+    if raw is None or not any(_is_time(c) for c in channels):
+        return None
+    step = _kw_float(kw, "$TIMESTEP", float("nan"))
+    if not (np.isfinite(step) and step > 0):
+        _repair(
+            quirks,
+            "timestep",
+            f"$TIMESTEP {raw!r} is not a positive number; the Time channel is left in "
+            f"stored units, not seconds",
+        )
+        return None
+    return step
+
+
+def _apply_scale(
+    events: np.ndarray, channels: list[Channel], kw: Mapping[str, str], quirks: list
+) -> np.ndarray:
+    """Stored values to physical ones: log decoding and gain (FCS 3.1 sections 3.3.25 and
+    3.3.23) and the Time channel times ``$TIMESTEP``.
+
+    FCS 3.1 (Spidlen et al. 2010, keyword ``$TIMESTEP``) gives the time step of the Time
+    parameter in seconds: time = stored value x ``$TIMESTEP``. flowio (``FlowData.as_array``,
+    preprocess=True) and FlowKit apply it the same way, and give the Time channel no gain.
+    """
     is_int = kw.get("$DATATYPE", "").strip().upper() == "I"
+    step = _timestep(kw, channels, quirks)
     todo = [
         c
         for c in channels
         if (is_int and c.decades > 0 and c.range > 0)
         or (c.gain not in (0.0, 1.0) and c.decades == 0)
+        or (step is not None and _is_time(c))
     ]
     if not todo:
         return events
     events = np.array(events, dtype=np.float64)  # a writable copy
     for c in todo:
-        if is_int and c.decades > 0:
+        if step is not None and _is_time(c):
+            events[:, c.index] *= step
+        elif is_int and c.decades > 0:
             events[:, c.index] = c.log_zero * np.power(
                 10.0, c.decades * events[:, c.index] / c.range
             )

@@ -1,7 +1,10 @@
 """``letrolab fcs`` and ``letrolab cellcycle``: FCS files and their DNA-content analysis.
 
 ``letrolab fcs FILE [--json]`` describes one FCS file: ``{"version", "events", "channels":
-[{"name", "label", "range"}], "datasets"}``.
+[{"name", "label", "range"}], "datasets"}``, plus ``"repairs": [{"kind", "detail"}]`` when the
+reader had to repair the file in a way that changes which numbers are read (see
+:class:`letrolab.assays.fcs.FCSRepair`). Each repair is also one ``warning: FILE: ...`` line on
+stderr. A file whose repair the file's own numbers cannot confirm is refused (exit 2).
 
 ``letrolab cellcycle FILE... [--channel NAME] [--control FILE] [--model djf|watson]
 [--out DIR] [--json]`` analyses each file (a folder stands for every FCS file in it) and prints
@@ -9,16 +12,20 @@
 "g1_mean", "g2_mean", "g2_g1_ratio", "g1_cv", "rcs", "model"}, ...]}`` in input order. A file
 that cannot be read or fitted keeps its place with null numbers and an ``"error"`` key (one
 line), and gets one ``error: FILE: why`` line on stderr; the others are still analysed, and
-the exit status is 2. ``--out DIR`` receives ``cellcycle.json`` (full results), ``cellcycle.csv``
-(one row per file) and one histogram figure per file, all at once when the run ends.
+the exit status is 2. A file that the FCS reader repaired gets one more key, ``"repairs"``
+(``[{"kind", "detail"}]``), a ``repairs:`` block in the text output, and one ``warning: FILE:
+...`` line per repair on stderr; so does the control file, on stderr. ``--out DIR`` receives
+``cellcycle.json`` (full results, the errors and the repairs), ``cellcycle.csv`` (one row per
+file) and one histogram figure per file, all at once when the run ends.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,8 +47,11 @@ def fcs(
     from letrolab.cli import print_json
 
     data = read_fcs(file, dataset=dataset)
+    _warn_repairs(str(file), data.repairs)
     if as_json:
         doc = data.summary()
+        if data.repairs:
+            doc["repairs"] = [r.summary() for r in data.repairs]
         if keywords:
             doc["keywords"] = dict(data.keywords)
             doc["quirks"] = list(data.quirks)
@@ -51,6 +61,30 @@ def fcs(
         if keywords:
             for key, value in data.keywords.items():
                 typer.echo(f"  {key} = {value}")
+
+
+def _warn_repairs(file: str, repairs: Sequence[Any]) -> None:
+    """One ``warning: FILE: kind: detail`` line on stderr per reader repair."""
+    for r in repairs:
+        sys.stderr.write(f"warning: {file}: FCS repair {' '.join(str(r).split())}\n")
+
+
+def _reader_repairs(files: Sequence[str]) -> dict[str, tuple]:
+    """The FCS reader's repairs of every readable file, by file name.
+
+    The cell-cycle analysis reads the files itself; the repairs are taken from a second,
+    cheap read here so that the command shows them whatever the analysis keeps.
+    """
+    from letrolab.assays.fcs import read_fcs
+    from letrolab.errors import LetrolabError
+
+    out: dict[str, tuple] = {}
+    for f in files:
+        try:
+            out[f] = read_fcs(f).repairs
+        except (LetrolabError, OSError):  # the analysis reports why the file failed
+            out[f] = ()
+    return out
 
 
 def cellcycle(
@@ -91,13 +125,28 @@ def cellcycle(
 
         check_output_dir(out)  # fail before the analysis, not after it
     batch = analyze_batch(files, control=control, channel=channel, model=model, cv=cv)
+    repairs = _reader_repairs(list(batch.files))
+    if control is not None:
+        _warn_repairs(f"control {control}", _reader_repairs([str(control)])[str(control)])
+    failed = dict(batch.failed)
+    for f in batch.files:
+        if f not in failed:  # a failed file's repairs go into its one error line
+            _warn_repairs(f, repairs[f])
     if out is not None:
-        _write_outputs(batch, out)
+        _write_outputs(batch, out, repairs)
     if as_json:
-        print_json({"files": _json_entries(batch, SUMMARY_KEYS, model)})
+        print_json({"files": _json_entries(batch, SUMMARY_KEYS, model, repairs)})
     elif any(batch.results):  # nothing analysed: the reasons go to stderr only
         typer.echo(batch.report())
-    lines = [r if f in r else f"{f}: {r}" for f, r in batch.failed]  # name each file once
+        for f in batch.files:
+            if repairs[f]:
+                typer.echo(f"repairs: {f}")
+                typer.echo("\n".join(f"  {r}" for r in repairs[f]))
+    lines = [  # name each file once; say which repairs the reader made before the failure
+        (r if f in r else f"{f}: {r}")
+        + (f" (after FCS repairs: {'; '.join(map(str, repairs[f]))})" if repairs[f] else "")
+        for f, r in batch.failed
+    ]
     if lines:
         # one "error:" line per failed file; the last one is raised so the exit status is 2
         for line in lines[:-1]:
@@ -110,22 +159,25 @@ def cellcycle(
         raise LetrolabError(lines[-1])
 
 
-def _json_entries(batch, keys: tuple[str, ...], model: str) -> list[dict]:
+def _json_entries(batch, keys: tuple[str, ...], model: str, repairs: dict) -> list[dict]:
     """One ``--json`` entry per input file, in input order: the contract keys of an analysed
-    file; for a failed file the same keys with null numbers, plus its one-line ``error``."""
+    file; for a failed file the same keys with null numbers, plus its one-line ``error``; for
+    a file the reader repaired, its ``repairs``."""
     entries = []
     for f, r in zip(batch.files, batch.results, strict=True):
         if r:
             summ = r.summary()
-            entries.append({k: summ[k] for k in keys})
+            entry = {k: summ[k] for k in keys}
         else:
             entry = {k: None for k in keys}
             entry.update(file=f, model=model, error=" ".join(r.reason.split()))
-            entries.append(entry)
+        if repairs.get(f):
+            entry["repairs"] = [x.summary() for x in repairs[f]]
+        entries.append(entry)
     return entries
 
 
-def _write_outputs(batch, out: Path) -> None:
+def _write_outputs(batch, out: Path, repairs: dict) -> None:
     from letrolab._io import atomic_write_text, csv_text, staged_dir
     from letrolab.assays.flow_plots import save_cell_cycle_figure
     from letrolab.cli import _jsonable
@@ -133,6 +185,9 @@ def _write_outputs(batch, out: Path) -> None:
     with staged_dir(out) as stage:
         doc = {"files": [r.summary() for r in batch.results if r]}
         doc["errors"] = [{"file": f, "error": e} for f, e in batch.failed]
+        doc["repairs"] = [
+            {"file": f, **x.summary()} for f in batch.files for x in repairs.get(f, ())
+        ]
         (stage / "cellcycle.json").write_text(
             json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n"
         )
@@ -160,7 +215,10 @@ _CELLCYCLE_HELP = (
     "with the same keys, every number null, and one more key, error (its reason on one "
     "line); the reason also goes to stderr as one 'error: FILE: ...' line (in a batch, a "
     "last line counts the failures), the other files are still analysed, and the exit "
-    "status is 2."
+    "status is 2. A file the FCS reader had to repair (a repair that changes which numbers are "
+    "read: $TOT, $PnB, DATA offsets, byte order, range masking, $TIMESTEP) has one more key, "
+    "repairs ([{kind, detail}]), and one 'warning: FILE: ...' line per repair on stderr; a file "
+    "whose repair cannot be confirmed from its own numbers is refused like any bad file."
     "\n\n"
     "--out DIR gets cellcycle.json (full results, and an 'errors' list), cellcycle.csv and "
     "one histogram figure per file."
