@@ -37,6 +37,7 @@ __all__ = [
     "FIT_OBSERVABLES",
     "FitData",
     "ObservableSpec",
+    "check_conditions",
     "check_fit_data",
     "from_dose_response",
     "read_fit_data",
@@ -83,6 +84,7 @@ FIT_OBSERVABLES: dict[str, ObservableSpec] = {
 
 _CONC_COL = re.compile(r"^(?P<what>.+)_(?P<unit>pM|nM|uM|µM|mM|M)$")
 _LIGANDS = ("androstenedione", "igf1", "insulin")
+_ID = re.compile(r"^[A-Za-z_]\w*$")
 _TIME = {"h": 1.0, "d": 24.0}
 
 
@@ -113,7 +115,8 @@ class FitData:
         ]
 
 
-def _conditions(df: pd.DataFrame) -> pd.DataFrame:
+def check_conditions(df: pd.DataFrame) -> pd.DataFrame:
+    """Check a conditions table and return it with every concentration in nM (module docstring)."""
     cat = load_catalogue()
     if "conditionId" not in df.columns or "cell_line" not in df.columns:
         raise InputError("conditions table needs columns conditionId and cell_line")
@@ -121,6 +124,12 @@ def _conditions(df: pd.DataFrame) -> pd.DataFrame:
     if out["conditionId"].duplicated().any():
         dup = out.loc[out["conditionId"].duplicated(), "conditionId"].iloc[0]
         raise InputError(f"conditions table: conditionId {dup!r} appears twice")
+    for i, cid in enumerate(out["conditionId"]):
+        if not _ID.match(cid):
+            raise InputError(
+                f"conditions row {i + 1}: conditionId {cid!r} must be letters, digits and "
+                "underscores, not starting with a digit (PEtab identifiers)"
+            )
     lines = []
     for i, v in enumerate(df["cell_line"]):
         try:
@@ -236,7 +245,7 @@ def check_fit_data(measurements: pd.DataFrame, conditions: pd.DataFrame) -> FitD
     >>> float(d.conditions["letrozole_nM"].iloc[0]), float(d.measurements["time"].iloc[0])
     (1000.0, 144.0)
     """
-    cond = _conditions(conditions)
+    cond = check_conditions(conditions)
     meas = _measurements(measurements, set(cond["conditionId"]))
     if meas.empty:
         raise InputError("measurements table has no rows")
@@ -288,7 +297,7 @@ def from_dose_response(
             if isinstance(drug, str) and drug and nm > 0:
                 key.append((drug, nm))
         k = tuple(sorted(key))
-        cid = rows_c.setdefault(k, f"c{len(rows_c)}")
+        cid = rows_c.setdefault(k, f"c{len(rows_c)}")  # PEtab-valid ids
         meas.append(
             {
                 "observableId": observable,

@@ -156,6 +156,8 @@ def lint_petab(directory: str | Path) -> list[str]:
     try:
         problem = petab.Problem.from_yaml(str(Path(directory) / YAML_NAME))
         failed = petab.lint_problem(problem)
+    except ValueError as exc:  # the linter raises on some errors instead of logging them
+        return [" ".join(str(exc).split())]
     finally:
         log.removeHandler(keep)
     msgs = [m for m in keep.messages if "Visualization table not available" not in m]
