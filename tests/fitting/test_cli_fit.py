@@ -120,3 +120,20 @@ def test_bad_measurements_are_one_line_exit_2(run_cli, lab_files, tmp_path, edit
     )
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_profiles_bound_the_estimate_and_name_flat_parameters():
+    """Profile likelihood (Raue 2009): zero at the optimum, interval around the estimate."""
+    from letrolab.fitting import FitProblem, check_fit_data, fit
+
+    lab = simulate_lab(TRUTH, doses={"everolimus": np.logspace(-2, 3, 5)}, seed=5)
+    pr = FitProblem(check_fit_data(lab.measurements, lab.conditions), ("k_g1s_max", "K_surv"))
+    res = fit(pr, n_starts=2, profiles=True, profile_points=5)
+    assert [p.parameter for p in res.profiles] == ["k_g1s_max", "K_surv"]
+    t = res.intervals().set_index("parameter")
+    assert (t.loc[["k_g1s_max", "K_surv"], "method"] == "profile").all()
+    for p in res.profiles:
+        k = int(np.argmin(np.abs(p.grid - res.x[pr.ids.index(p.parameter)])))
+        assert p.delta[k] == pytest.approx(0.0, abs=0.05)
+    assert (t["ci_low"] <= t["estimate"]).all() and (t["estimate"] <= t["ci_high"]).all()
+    assert set(res.non_identifiable) == set(t.index[~t["identifiable"]])
