@@ -81,6 +81,20 @@ def test_fit_writes_report_and_petab_then_predict(run_cli, lab_files, tmp_path):
         and (pred["pi_low"] <= pred["median"]).all()
         and (pred["median"] <= pred["pi_high"]).all()
     )
+    # the predicted plate is read by the plate analysis like a lab's plate
+    pred_dir = tmp_path / "pred"
+    code, _out, err = run_cli(
+        "plate",
+        pred_dir / "plate.csv",
+        "--layout",
+        pred_dir / "layout.csv",
+        "--read",
+        "value",
+        "--out",
+        tmp_path / "pl",
+    )
+    assert code == 0, err
+    assert (tmp_path / "pl" / "viability.csv").is_file()
     code, _out, err = run_cli("fit", "--from-petab", tmp_path / "pe")
     assert code == 0, err
 

@@ -115,7 +115,8 @@ def predict_command(
 
     from letrolab._io import atomic_write_text, check_output_dir, csv_text, staged_dir
     from letrolab.cli import print_json
-    from letrolab.fitting.predict import combination_table, load_fit, predict
+    from letrolab.fitting.predict import combination_table, load_fit, predict, predicted_plate
+    from letrolab.instruments.plates import write_layout, write_plate
 
     if not (0 < days <= 60) or not (2 <= sets <= 5000):
         raise InputError("--days must be in (0, 60] and --sets in 2-5000")
@@ -136,6 +137,10 @@ def predict_command(
         if "viability" in obs and len(drugs) == 2:
             combo = combination_table(pred, drugs[0], drugs[1])
             atomic_write_text(stage / "combination.csv", csv_text(combo, index=False))
+        if "viability" in obs and len(pred.table) // len(obs) + 4 <= 96:
+            wells, layout = predicted_plate(pred)
+            write_plate(stage / "plate.csv", wells)
+            write_layout(stage / "layout.csv", layout, read="predicted viability")
     if json_:
         print_json({"out": str(out), "n_sets": pred.n_sets, "rows": len(pred.table)})
     else:

@@ -30,7 +30,7 @@ from letrolab.fitting.data import FIT_OBSERVABLES, check_conditions, check_fit_d
 from letrolab.fitting.estimate import FitResult, StartResult
 from letrolab.fitting.problem import FitProblem
 
-__all__ = ["Prediction", "combination_table", "load_fit", "predict", "save_fit"]
+__all__ = ["Prediction", "combination_table", "load_fit", "predict", "predicted_plate", "save_fit"]
 
 FIT_FILE = "fit.json"
 
@@ -147,6 +147,56 @@ def combination_table(pred: Prediction, drug_row: str, drug_col: str) -> pd.Data
             "conc_c_unit": "nM",
         }
     )
+
+
+#: Blank (medium-only) wells added to a predicted plate, as a lab's plate map has them.
+N_BLANKS = 4
+
+
+def predicted_plate(pred: Prediction) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The predicted viability as a 96-well plate read and its plate map.
+
+    Each design condition is one well (row-major from A1) whose value is the predicted median
+    signal relative to the vehicle of its cell line (vehicle = 1), followed by
+    :data:`N_BLANKS` blank wells reading 0: the shape the plate readers
+    (:mod:`letrolab.assays.plates`) take with a layout, one block per cell line.
+
+    Raises
+    ------
+    InputError
+        Without a viability prediction, or with more conditions than a 96-well plate holds.
+    """
+    t = pred.table[pred.table["observableId"] == "viability"].reset_index(drop=True)
+    if t.empty:
+        raise InputError("the prediction has no viability readout to put on a plate")
+    if len(t) + N_BLANKS > 96:
+        raise InputError(f"{len(t)} conditions do not fit one 96-well plate; use predictions.csv")
+    drugs = [
+        c[:-3]
+        for c in t.columns
+        if c.endswith("_nM") and c[:-3] not in ("androstenedione", "igf1", "insulin")
+    ]
+    wells = [f"{chr(65 + k // 12)}{k % 12 + 1}" for k in range(len(t) + N_BLANKS)]
+    layout = []
+    for k, r in enumerate(t.to_dict("records")):
+        treated = any(r[f"{d}_nM"] > 0 for d in drugs)
+        row = {
+            "plate": "Plate 1",
+            "well": wells[k],
+            "role": "treated" if treated else "vehicle",
+            "replicate": 1,
+            "block_id": r["cell_line"],
+        }
+        for i, d in enumerate(drugs, start=1):
+            row |= {f"drug{i}": d, f"conc{i}": r[f"{d}_nM"], f"unit{i}": "nM"}
+        layout.append(row)
+    for w in wells[len(t) :]:
+        layout.append(
+            {"plate": "Plate 1", "well": w, "role": "blank", "replicate": 1, "block_id": ""}
+        )
+    values = np.concatenate([t["percent_of_vehicle"].to_numpy() / 100.0, np.zeros(N_BLANKS)])
+    read = pd.DataFrame({"plate": "Plate 1", "well": wells, "value": values})
+    return read, pd.DataFrame(layout).fillna("")
 
 
 def save_fit(result: FitResult, directory: Path) -> None:
