@@ -122,3 +122,30 @@ def test_dose_response_table_becomes_fit_data():
     assert d.conditions["letrozole_nM"].tolist() == pytest.approx([0.0, 100.0, 100.0], rel=1e-12)
     assert d.conditions["everolimus_nM"].tolist() == [0.0, 0.0, 10.0]
     assert d.measurements["measurement"].tolist() == [1.0, 0.7, 0.4]
+
+
+def test_cell_cycle_and_blot_tables_become_measurements():
+    from letrolab.fitting.data import from_blot, from_cell_cycle
+
+    m0, c = _tables()
+    cc = pd.DataFrame(
+        {"conditionId": ["veh", "let"], "sub_g1_pct": [3.0, 8.0], "g1_pct": [55.0, 70.0]}
+    )
+    blot = pd.DataFrame(
+        {
+            "conditionId": ["veh", "let"],
+            "target": ["p-AKT", "p-S6"],
+            "time_h": [24, 24],
+            "ratio": [1.0, 0.4],
+        }
+    )
+    m = pd.concat([m0, from_cell_cycle(cc, c), from_blot(blot)], ignore_index=True)
+    d = check_fit_data(m, c)
+    assert d.observables == ["g1", "p_akt", "p_s6", "sub_g1", "viability"]
+    assert d.measurements.query("observableId == 'sub_g1'")["measurement"].tolist() == [
+        0.05,
+        0.03,
+        0.08,
+    ]
+    with pytest.raises(InputError, match="blot row 1: unknown target 'ki67'"):
+        from_blot(blot.assign(target="ki67"))

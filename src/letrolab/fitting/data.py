@@ -34,11 +34,15 @@ from letrolab.model.drugs import load_catalogue
 from letrolab.units import molar_factor
 
 __all__ = [
+    "BLOT_TARGETS",
+    "CELL_CYCLE_COLUMNS",
     "FIT_OBSERVABLES",
     "FitData",
     "ObservableSpec",
     "check_conditions",
     "check_fit_data",
+    "from_blot",
+    "from_cell_cycle",
     "from_dose_response",
     "read_fit_data",
 ]
@@ -174,7 +178,11 @@ def _measurements(df: pd.DataFrame, condition_ids: set[str]) -> pd.DataFrame:
     out = df[sorted(need)].copy()
     out["observableId"] = out["observableId"].astype(str)
     out["simulationConditionId"] = out["simulationConditionId"].astype(str)
-    t_unit = df["timeUnit"].astype(str) if "timeUnit" in df.columns else pd.Series("h", df.index)
+    t_unit = (
+        df["timeUnit"].fillna("h").astype(str)
+        if "timeUnit" in df.columns
+        else pd.Series("h", df.index)
+    )
     units = df["unit"] if "unit" in df.columns else pd.Series([None] * len(df), df.index)
     noise = (
         pd.to_numeric(df["noise"], errors="coerce")
@@ -315,3 +323,82 @@ def from_dose_response(
     for what, v in (medium or {}).items():
         cond[f"{what}_nM"] = float(v)
     return check_fit_data(pd.DataFrame(meas), cond)
+
+
+#: Cell-cycle result columns (``letrolab cellcycle --json`` keys, percentages) -> observables.
+CELL_CYCLE_COLUMNS = {"sub_g1_pct": "sub_g1", "g1_pct": "g1", "s_pct": "s_phase", "g2m_pct": "g2m"}
+#: Blot targets as the blot analysis names them -> observables (phospho/total ratios).
+BLOT_TARGETS = {
+    "p-akt": "p_akt",
+    "pakt": "p_akt",
+    "p_akt": "p_akt",
+    "p-s6": "p_s6",
+    "ps6": "p_s6",
+    "p_s6": "p_s6",
+    "p-erk": "p_erk",
+    "perk": "p_erk",
+    "p_erk": "p_erk",
+    "p-igf1r": "p_igf1r",
+    "p_igf1r": "p_igf1r",
+}
+
+
+def from_cell_cycle(
+    results: pd.DataFrame, conditions: pd.DataFrame, *, time_h: float = 144.0
+) -> pd.DataFrame:
+    """Measurements from cell-cycle results (one row per sample).
+
+    ``results`` has ``conditionId`` and any of ``sub_g1_pct, g1_pct, s_pct, g2m_pct`` (the
+    cell-cycle analysis' percentages), optionally ``time_h``. Returns a measurements table
+    (fractions) to concatenate with others and pass to :func:`check_fit_data` with
+    ``conditions``, which is checked here too.
+    """
+    check_conditions(conditions)
+    if "conditionId" not in results.columns:
+        raise InputError(
+            "cell-cycle results need a conditionId column naming each sample's condition"
+        )
+    cols = [c for c in CELL_CYCLE_COLUMNS if c in results.columns]
+    if not cols:
+        raise InputError(f"cell-cycle results hold none of {', '.join(CELL_CYCLE_COLUMNS)}")
+    rows = []
+    for r in results.to_dict("records"):
+        for c in cols:
+            rows.append(
+                {
+                    "observableId": CELL_CYCLE_COLUMNS[c],
+                    "simulationConditionId": r["conditionId"],
+                    "time": float(r.get("time_h", time_h)),
+                    "measurement": float(r[c]) / 100.0,
+                    "unit": "fraction",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def from_blot(table: pd.DataFrame) -> pd.DataFrame:
+    """Measurements from blot densitometry: ``conditionId, target, time_h, ratio``.
+
+    ``ratio`` is phospho over total (or over a loading control), relative to any reference lane:
+    the observable's fitted scale absorbs the reference.
+    """
+    missing = sorted({"conditionId", "target", "time_h", "ratio"} - set(table.columns))
+    if missing:
+        raise InputError(f"blot table lacks column(s) {', '.join(missing)}")
+    rows = []
+    for i, r in enumerate(table.to_dict("records")):
+        obs = BLOT_TARGETS.get(str(r["target"]).strip().lower())
+        if obs is None:
+            raise InputError(
+                f"blot row {i + 1}: unknown target {r['target']!r}; known: {', '.join(sorted(set(BLOT_TARGETS.values())))}"
+            )
+        rows.append(
+            {
+                "observableId": obs,
+                "simulationConditionId": r["conditionId"],
+                "time": float(r["time_h"]),
+                "measurement": float(r["ratio"]),
+                "unit": "relative",
+            }
+        )
+    return pd.DataFrame(rows)
