@@ -95,6 +95,9 @@ class FitResult:
         Noise SD per observable (estimated or given).
     profiles : tuple of Profile
         Empty when profiles were not computed.
+    agreeing : int
+        Converged starts of the first stage (same noise SDs for all) whose cost is within
+        :data:`SAME_OPTIMUM` of the best one.
     """
 
     problem: FitProblem
@@ -103,13 +106,13 @@ class FitResult:
     covariance: np.ndarray
     sd: dict[str, float]
     profiles: tuple[Profile, ...] = field(default=())
+    agreeing: int = 1
 
     @property
     def converged(self) -> bool:
-        """The best start ended on a convergence criterion and another start agrees with it."""
-        best = self.starts[0]
-        agree = sum(s.converged and s.cost - best.cost < SAME_OPTIMUM for s in self.starts)
-        return best.converged and (agree >= 2 or len(self.starts) == 1)
+        """The best start ended on a convergence criterion, and (with several starts) another
+        start of the first stage reached the same optimum."""
+        return self.starts[0].converged and (self.agreeing >= 2 or len(self.starts) == 1)
 
     @property
     def cost(self) -> float:
@@ -172,6 +175,7 @@ class FitResult:
             "cost": self.cost,
             "n_starts": len(self.starts),
             "n_converged": sum(s.converged for s in self.starts),
+            "n_at_best": self.agreeing,
             "sd": self.sd,
             "non_identifiable": self.non_identifiable,
             "parameters": self.intervals().drop(columns="source").to_dict("records"),
@@ -286,6 +290,7 @@ def fit(
     runs.sort(key=lambda s: s.cost)
     if not math.isfinite(runs[0].cost):
         raise FitError("no start of the fit produced a finite cost")
+    agreeing = sum(s.converged and s.cost - runs[0].cost < SAME_OPTIMUM for s in runs)
     sd = _estimate_sd(problem, runs[0].x)
     problem2 = problem.with_sd(sd)
     if np.any(problem.estimated_sd):  # second stage with the estimated SDs
@@ -293,12 +298,12 @@ def fit(
         runs = [polished] + [_rescore(problem2, s) for s in runs]
         runs.sort(key=lambda s: s.cost)
     x = runs[0].x
-    result = FitResult(problem2, tuple(runs), x, _covariance(problem2, x), sd)
+    result = FitResult(problem2, tuple(runs), x, _covariance(problem2, x), sd, agreeing=agreeing)
     if profiles:
         profs = tuple(
             profile(result, name, points=profile_points) for name in problem.model_parameters
         )
-        result = FitResult(problem2, tuple(runs), x, result.covariance, sd, profs)
+        result = FitResult(problem2, tuple(runs), x, result.covariance, sd, profs, agreeing)
     return result
 
 
