@@ -151,3 +151,16 @@ def test_profiles_bound_the_estimate_and_name_flat_parameters():
         assert p.delta[k] == pytest.approx(0.0, abs=0.05)
     assert (t["ci_low"] <= t["estimate"]).all() and (t["estimate"] <= t["ci_high"]).all()
     assert set(res.non_identifiable) == set(t.index[~t["identifiable"]])
+
+
+def test_dask_starts_give_the_serial_result():
+    """The starts as Dask tasks (local processes) reach the same optimum as in this process."""
+    pytest.importorskip("dask")
+    from letrolab.fitting import FitProblem, check_fit_data, fit
+
+    lab = simulate_lab(TRUTH, doses={"everolimus": np.logspace(-2, 3, 5)}, seed=5)
+    pr = FitProblem(check_fit_data(lab.measurements, lab.conditions), ("K_surv",))
+    serial = fit(pr, n_starts=2, seed=4)
+    parallel = fit(pr, n_starts=2, seed=4, dask=True)
+    assert parallel.cost == pytest.approx(serial.cost, rel=1e-9)
+    np.testing.assert_allclose(parallel.x, serial.x, rtol=1e-9)
