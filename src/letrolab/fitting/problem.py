@@ -26,6 +26,7 @@ import pandas as pd
 
 from letrolab.errors import InputError, ModelError
 from letrolab.fitting.data import FIT_OBSERVABLES, FitData
+from letrolab.model.cell_lines import get_cell_line
 from letrolab.model.engine import DEFAULT_DEPRIVATION_H, Model
 from letrolab.model.ensemble import Prior, load_priors
 
@@ -38,8 +39,9 @@ __all__ = [
 ]
 
 #: Parameters fitted by default: growth, death and survival parameters that single-agent
-#: viability and sub-G1 data inform, and that no shipped cell line overrides (so a fitted value
-#: carries over to the resistant line's own overrides).
+#: viability and sub-G1 data inform, and that the resistant line does not override. A fitted
+#: parameter that a condition's cell line overrides keeps the line's value in that condition
+#: (the fit estimates the parental cells; ``cell_lines.csv`` states how the others differ).
 DEFAULT_FIT_PARAMETERS = ("k_g1s_max", "k_apo_max", "K_surv", "mcl1_mtor", "k_apo_basal")
 SCALE_BOUNDS = (1e-3, 1e3)
 #: CVODE tolerances of the fitting model: looser than the engine's default (1e-8) yet far below
@@ -202,7 +204,9 @@ class FitProblem:
             ligands = {k: float(r[f"{k}_nM"]) for k in ("igf1", "insulin") if f"{k}_nM" in r}
             key = (r["cell_line"], tuple(sorted(ligands.items())))
             if key not in cache:
-                _cl, vals = model.resolve(r["cell_line"], {**self.fixed, **model_values})
+                own = get_cell_line(r["cell_line"]).overrides  # a line's own values win
+                fitted = {k: v for k, v in model_values.items() if k not in own}
+                _cl, vals = model.resolve(r["cell_line"], {**self.fixed, **fitted})
                 vals.update(ligands)
                 cache[key] = (vals, model.preequilibrate(vals, hours=self.deprivation_h))
             vals, state = cache[key]
