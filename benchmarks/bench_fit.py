@@ -2,7 +2,7 @@
 
 A virtual lab whose cells differ from the shipped model (five parameters moved within their
 priors) measures 5 drugs x 8 doses + vehicle, two readouts (viability, sub-G1) at day 6 with
-noise (8 % well CV, sub-G1 SD 0.005). The fit uses 20 multi-starts on Dask (local processes,
+noise (the virtual plate reader's MTS absorbances; sub-G1 SD 0.005). The fit uses 20 multi-starts on Dask (local processes,
 2 workers), then predicts the untested letrozole x everolimus matrix (6 x 6) in MCF-7/Aro and
 the everolimus response of the letrozole-resistant line (8 doses), with 100 parameter sets,
 and scores the predictions against new noisy measurements of the same virtual lab.
@@ -26,7 +26,7 @@ from _results import write_section
 
 from letrolab.fitting import FitProblem, check_fit_data, fit
 from letrolab.fitting.predict import predict
-from letrolab.fitting.virtual_lab import simulate_lab
+from letrolab.fitting.virtual_lab import measure, simulate_lab
 
 TRUTH = {
     "k_g1s_max": 0.12,
@@ -61,30 +61,6 @@ def design() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def new_measurements(design_df: pd.DataFrame, scale: float, seed: int) -> pd.DataFrame:
-    meas = pd.DataFrame(
-        [
-            {
-                "observableId": o,
-                "simulationConditionId": c,
-                "time": 144.0,
-                "measurement": 0.5 if o == "viability" else 0.05,
-            }
-            for o in ("viability", "sub_g1")
-            for c in design_df["conditionId"]
-        ]
-    )
-    pr = FitProblem(check_fit_data(meas, design_df), tuple(TRUTH))
-    h = pr.predict_rows(np.log10([{**TRUTH, "scale_viability": scale}[p] for p in pr.ids]))
-    rng = np.random.default_rng(seed)
-    via = (meas["observableId"] == "viability").to_numpy()
-    meas["truth"] = h
-    meas["measurement"] = np.where(
-        via, h * np.exp(rng.normal(0, 0.08, h.size)), h + rng.normal(0, 0.005, h.size)
-    )
-    return meas
-
-
 def main() -> None:
     lab = simulate_lab(TRUTH, seed=7)
     problem = FitProblem(check_fit_data(lab.measurements, lab.conditions), tuple(TRUTH))
@@ -95,7 +71,7 @@ def main() -> None:
     d = design()
     pred = predict(result, d, n_sets=100, seed=1).table
     t_pred = time.perf_counter() - t0
-    meas = new_measurements(d, lab.scale_viability, seed=99)
+    meas = measure(lab, d, seed=99)
     p = pred.set_index(["observableId", "conditionId"]).loc[
         list(zip(meas["observableId"], meas["simulationConditionId"], strict=True))
     ]
@@ -119,7 +95,8 @@ def main() -> None:
     body = f"""## Fit and predict round trip (bench_fit.py, issue 19)
 
 Virtual lab: MCF-7/Aro with five parameters moved from the shipped values; 5 drugs x 8 doses +
-vehicle, viability and sub-G1 at day 6 (82 measurements), noise 8 % CV / SD 0.005.
+vehicle, viability (virtual plate reader: MTS absorbance, 5 % well CV, reader noise, inner ring)
+and sub-G1 (SD 0.005) at day 6 (82 measurements).
 Fit: scipy least_squares (trf), 20 Latin-hypercube starts as Dask tasks (local processes,
 2 workers); {n_conv}/{len(result.starts)} starts converged; converged = {result.converged}.
 

@@ -15,7 +15,7 @@ import pytest
 
 from letrolab.fitting import FitProblem, check_fit_data, fit
 from letrolab.fitting.predict import predict
-from letrolab.fitting.virtual_lab import simulate_lab
+from letrolab.fitting.virtual_lab import measure, simulate_lab
 
 TRUTH = {
     "k_g1s_max": 0.12,
@@ -76,27 +76,9 @@ def test_predictions_cover_new_measurements(fitted):
     lab, result = fitted
     design = _design()
     pred = predict(result, design, n_sets=40, seed=2).table
-    # the truth: the same virtual lab measuring the design (new noise)
-    meas = pd.DataFrame(
-        [
-            {
-                "observableId": o,
-                "simulationConditionId": c,
-                "time": 144.0,
-                "measurement": 0.5 if o == "viability" else 0.05,
-            }
-            for o in ("viability", "sub_g1")
-            for c in design["conditionId"]
-        ]
-    )
-    truth_pr = FitProblem(check_fit_data(meas, design), tuple(TRUTH))
-    x = np.log10([{**TRUTH, "scale_viability": lab.scale_viability}[p] for p in truth_pr.ids])
-    h = truth_pr.predict_rows(x)
-    rng = np.random.default_rng(11)
-    via = (meas["observableId"] == "viability").to_numpy()
-    y = np.where(via, h * np.exp(rng.normal(0, 0.08, h.size)), h + rng.normal(0, 0.005, h.size))
-    p = pred.set_index(["observableId", "conditionId"]).loc[
-        list(zip(meas["observableId"], meas["simulationConditionId"], strict=True))
-    ]
+    meas = measure(lab, design, seed=11)  # the same virtual lab measuring the design
+    keys = list(zip(meas["observableId"], meas["simulationConditionId"], strict=True))
+    p = pred.set_index(["observableId", "conditionId"]).loc[keys]
+    y = meas["measurement"].to_numpy()
     inside = (y >= p["pi_low"].to_numpy()) & (y <= p["pi_high"].to_numpy())
     assert inside.mean() >= 0.9, inside.mean()
