@@ -89,7 +89,6 @@ from letrolab.assays.fcs import FcsData, normalize_name, read_fcs
 from letrolab.errors import FitError, InputError, LetrolabError
 
 __all__ = [
-    "PI_CHANNELS",
     "SUMMARY_KEYS",
     "CellCycleBatch",
     "CellCycleResult",
@@ -98,7 +97,6 @@ __all__ = [
     "analyze_cell_cycle",
     "find_dna_channel",
     "gate_singlets",
-    "simulate_dna_content",
 ]
 
 _MODELS = ("djf", "watson")
@@ -834,7 +832,7 @@ def analyze_cell_cycle(
     A virtual PI measurement with known truth (60 % G1, 25 % S, 15 % G2/M, 5 % sub-G1):
 
     >>> import pathlib, tempfile
-    >>> from letrolab.assays.fcs import write_fcs
+    >>> from letrolab.instruments.flow import PI_CHANNELS, simulate_dna_content, write_fcs
     >>> ev = simulate_dna_content(20_000, g1=0.6, s=0.25, g2m=0.15, sub_g1=0.05, rng=0)
     >>> p = write_fcs(pathlib.Path(tempfile.mkdtemp()) / "pi.fcs", ev, channels=PI_CHANNELS)
     >>> res = analyze_cell_cycle(p)
@@ -1220,105 +1218,3 @@ def analyze_batch(
             )
             results.append(_failed(str(f), msg))
     return CellCycleBatch(tuple(results), tuple(str(f) for f in files))
-
-
-# --------------------------------------------------------------------------------------------
-# simulation (virtual experiments and tests)
-# --------------------------------------------------------------------------------------------
-PI_CHANNELS = ("FSC-A", "SSC-A", "PI-A", "PI-W", "PI-H")
-
-
-def simulate_dna_content(
-    n: int,
-    *,
-    g1: float,
-    s: float,
-    g2m: float,
-    sub_g1: float = 0.0,
-    doublets: float = 0.0,
-    debris: float = 0.0,
-    g1_mean: float = 200.0,
-    cv: float = 0.04,
-    linearity: float = 1.95,
-    sub_g1_shape: str = "beta",
-    rng: np.random.Generator | int | None = None,
-) -> np.ndarray:
-    """Events of a propidium-iodide DNA-content measurement with known truth.
-
-    The generative form of the Dean–Jett–Fox model: G1 and G2/M contents are Gaussian (mean
-    ``g1_mean`` and ``linearity * g1_mean``, CV ``cv``); S-phase contents are uniform between
-    the two means and broadened with the CV interpolated between them; sub-G1 (apoptotic,
-    hypodiploid) events form a smooth hump between 0.1 and 0.85 x the G1 mean
-    (0.1 + 0.75 x Beta(2, 2.5): a shape the analysis does not assume) or, with
-    ``sub_g1_shape="normal"``, the Gaussian the analysis fits (mean 0.45, SD 0.12 x the G1 mean,
-    folded at zero); debris follows the single-cut model of Bagwell et al. (1991):
-    a cycling nucleus cut once at a uniformly random point. Doublets are two cycling cells
-    measured together: their area is the sum and their pulse width about twice a singlet's.
-    Pulse width grows with the cube root of DNA content (cell diameter), height is area/width
-    up to scale.
-
-    Parameters
-    ----------
-    n : int
-        Number of events.
-    g1, s, g2m : float
-        Fractions of cycling cells (normalised to sum 1).
-    sub_g1 : float
-        Fraction of all singlet events that are sub-G1.
-    doublets : float
-        Fraction of all events that are doublets.
-    debris : float
-        Fraction of all singlet events that are nuclear fragments (single-cut debris).
-    sub_g1_shape : {"beta", "normal"}
-        Shape of the sub-G1 hump (see above).
-    rng : Generator or seed
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, 5)
-        Columns :data:`PI_CHANNELS` = FSC-A, SSC-A, PI-A, PI-W, PI-H; write them with
-        :func:`letrolab.assays.fcs.write_fcs` ``(path, events, channels=PI_CHANNELS)``.
-    """
-    gen = np.random.default_rng(rng)
-    fr = np.array([g1, s, g2m], dtype=float)
-    if n <= 0 or np.any(fr < 0) or fr.sum() <= 0:
-        raise InputError("n must be positive and the phase fractions non-negative, not all zero")
-    if not (sub_g1 >= 0 and debris >= 0 and sub_g1 + debris < 1 and 0 <= doublets < 1):
-        raise InputError("sub_g1, debris and doublets must be fractions with sub_g1 + debris < 1")
-    if sub_g1_shape not in ("beta", "normal"):
-        raise InputError(f"sub_g1_shape must be 'beta' or 'normal', not {sub_g1_shape!r}")
-    fr = fr / fr.sum()
-    n_dbl = round(doublets * n)
-    n_sing = n - n_dbl
-    n_sub = round(sub_g1 * n_sing)
-    n_deb = round(debris * n_sing)
-
-    def cycling(m: int) -> np.ndarray:
-        phase = gen.choice(3, size=m, p=fr)
-        mu2 = linearity * g1_mean
-        base = np.where(phase == 0, g1_mean, mu2)
-        t = gen.uniform(0.0, 1.0, m)
-        s_mean = g1_mean + t * (mu2 - g1_mean)
-        base = np.where(phase == 1, s_mean, base)
-        return base * (1.0 + cv * gen.standard_normal(m))
-
-    dna = np.concatenate(
-        [
-            cycling(n_sing - n_sub - n_deb),
-            g1_mean * (0.1 + 0.75 * gen.beta(2.0, 2.5, n_sub))
-            if sub_g1_shape == "beta"
-            else g1_mean * np.abs(0.45 + 0.12 * gen.standard_normal(n_sub)),
-            cycling(n_deb) * gen.uniform(0.0, 1.0, n_deb),
-            cycling(n_dbl) + cycling(n_dbl),
-        ]
-    )
-    is_dbl = np.zeros(n, bool)
-    is_dbl[n_sing:] = True
-    rel = np.maximum(dna / g1_mean, 1e-3)
-    width = 50.0 * np.cbrt(np.where(is_dbl, rel / 2.0, rel)) * (1.0 + 0.04 * gen.standard_normal(n))
-    width = np.where(is_dbl, 2.0 * width, width)
-    height = dna / width * 50.0
-    fsc = 4e4 * np.cbrt(rel) * (1.0 + 0.1 * gen.standard_normal(n))
-    ssc = 2e4 * np.cbrt(rel) * (1.0 + 0.15 * gen.standard_normal(n))
-    out = np.column_stack([fsc, ssc, dna, width, height])
-    return out[gen.permutation(n)]
