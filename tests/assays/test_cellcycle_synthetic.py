@@ -251,8 +251,10 @@ def test_fractions_are_invariant_to_instrument_gain_and_sum_to_100(scale, g1, s,
 def _as_data(ev, cls):
     from letrolab.assays.fcs import Channel
 
-    chans = tuple(Channel(i, n, "", 1024.0, 32) for i, n in enumerate(PI_CHANNELS))
     arr = np.asarray(ev, dtype=np.float64)
+    # $PnR as write_fcs sets it: the next power of two above the channel's data
+    top = [float(max(1024, 2 ** int(np.ceil(np.log2(max(t, 1.0) + 1))))) for t in arr.max(0)]
+    chans = tuple(Channel(i, n, "", top[i], 32) for i, n in enumerate(PI_CHANNELS))
     return cls(path="<memory>", version="3.1", channels=chans, events=arr, keywords={})
 
 
