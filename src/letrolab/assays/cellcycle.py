@@ -1139,12 +1139,10 @@ class OffScale:
 
 
 def _off_scale(x: np.ndarray, top: float) -> tuple[np.ndarray, OffScale]:
-    """Mask of on-scale events and the off-scale counts. The last channel is ``top - 1`` for
-    integer channel data (``$PnR`` channels numbered 0 .. top - 1), ``top`` for float data."""
-    head = x[: min(x.size, 5000)]
-    integer = bool(np.all(head == np.round(head)))
-    hi = top - 1.0 if integer else top
-    low, high = x <= 0.0, x >= hi
+    """Mask of on-scale events and the off-scale counts: at or below 0 (the first channel), or
+    at or above ``top - 1`` (the last channel of ``$PnR`` channels numbered 0 .. top - 1, and
+    the clipped maximum of float data)."""
+    low, high = x <= 0.0, x >= top - 1.0
     return ~(low | high), OffScale(int(low.sum()), int(high.sum()), int(x.size), float(top))
 
 
@@ -1536,9 +1534,11 @@ def _result(
     comp = {
         n: fit.basis[:, i] * fit.amp[i]
         for i, n in enumerate(fit.names)
-        if not re.fullmatch(r"S\d+", n)
+        if not re.fullmatch(r"S\d+b?", n)
     }
     comp.update(s_comp)
+    if "S0b" in fit.names:
+        comp.update(_cycle_phases(fit, hist, "djf", "b")[1])
     comp["debris"] = comp.pop("debris_exp") + comp.pop("debris_cut")
     comp["model"] = sum(comp.values(), np.zeros_like(hist.counts))
     notes, warns = _checks(fit, opts, off)

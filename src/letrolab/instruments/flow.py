@@ -73,6 +73,23 @@ class DnaStain:
             raise InputError("DnaStain needs width > 0 and 0 <= width_cv < 0.5")
 
 
+_S_SHAPES = {
+    "uniform": lambda t: np.ones_like(t),
+    "trapezoid": lambda t: 1.6 - 1.2 * t,
+    "quadratic": lambda t: 0.4 + 3.6 * t * (1.0 - t),
+}
+
+
+def _s_position(u: np.ndarray, shape: str) -> np.ndarray:
+    """Positions in S (0 = G1, 1 = G2) with the density ``shape``, by inverting its CDF."""
+    if shape == "uniform":
+        return u
+    grid = np.linspace(0.0, 1.0, 1025)
+    dens = _S_SHAPES[shape](grid)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]))])
+    return np.interp(u, cdf / cdf[-1], grid)
+
+
 #: Channels of :func:`simulate_dna_content` events, in column order.
 PI_CHANNELS = ("FSC-A", "SSC-A", "PI-A", "PI-W", "PI-H")
 
@@ -88,6 +105,7 @@ def simulate_dna_content(
     debris: float = 0.0,
     stain: DnaStain | None = None,
     sub_g1_shape: str = "beta",
+    s_shape: str = "uniform",
     rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
     """Events of a propidium-iodide DNA-content measurement with known truth.
@@ -120,6 +138,11 @@ def simulate_dna_content(
         G1 position, CV, G2/G1 ratio and pulse width (defaults of :class:`DnaStain`).
     sub_g1_shape : {"beta", "normal"}
         Shape of the sub-G1 hump (see above).
+    s_shape : {"uniform", "trapezoid", "quadratic"}
+        Density of S-phase DNA content between the G1 and G2 means, at position ``t`` in
+        (0, 1): uniform (Fox's rectangle), ``1.6 - 1.2 t`` (a trapezoid, more cells in early S)
+        or ``0.4 + 3.6 t (1 - t)`` (Dean & Jett's quadratic, more cells in mid S). The shapes
+        are of the family the DJF model fits (Dean & Jett 1974).
     rng : Generator or seed
 
     Returns
@@ -142,6 +165,8 @@ def simulate_dna_content(
         raise InputError("n must be positive and the phase fractions non-negative, not all zero")
     if not (sub_g1 >= 0 and debris >= 0 and sub_g1 + debris < 1 and 0 <= doublets < 1):
         raise InputError("sub_g1, debris and doublets must be fractions with sub_g1 + debris < 1")
+    if s_shape not in _S_SHAPES:
+        raise InputError(f"s_shape must be one of {', '.join(_S_SHAPES)}, not {s_shape!r}")
     if sub_g1_shape not in ("beta", "normal"):
         raise InputError(f"sub_g1_shape must be 'beta' or 'normal', not {sub_g1_shape!r}")
     fr = fr / fr.sum()
@@ -154,7 +179,7 @@ def simulate_dna_content(
         phase = gen.choice(3, size=m, p=fr)
         mu2 = linearity * g1_mean
         base = np.where(phase == 0, g1_mean, mu2)
-        t = gen.uniform(0.0, 1.0, m)
+        t = _s_position(gen.uniform(0.0, 1.0, m), s_shape)
         s_mean = g1_mean + t * (mu2 - g1_mean)
         base = np.where(phase == 1, s_mean, base)
         return base * (1.0 + cv * gen.standard_normal(m))
