@@ -1,16 +1,26 @@
 """DNA-content analysis of flow-cytometry data: singlets, debris, sub-G1 and the cell cycle.
 
-The pipeline for one file is
+The pipeline for one file (:func:`analyze_cell_cycle`, options in one :class:`CycleOptions`
+record) is a chain of named stages:
 
-1. find the DNA channel (PI, DNA, DAPI, Hoechst, 7-AAD, FL2-A ...) and its pulse width or
-   height partner (:func:`find_dna_channel`);
-2. gate singlets: doublets have a larger pulse width, or a smaller height, than a single cell of
-   the same DNA area (:func:`gate_singlets`);
-3. locate the G1 peak (the lower member of the most prominent peak pair at a ratio near 2, or
-   taken from a control file, as FlowJo advises for perturbed samples);
-4. fit the histogram of the singlets by the Dean–Jett–Fox model or by Watson's pragmatic model,
-   with a debris model, and report phase percentages of the modelled cycling events;
-5. count sub-G1 (hypodiploid, apoptotic) events below a gate placed relative to the G1 peak, as
+1. :func:`choose_channel`: the DNA channel (a dye name: PI, DAPI, Hoechst, DRAQ5, 7-AAD ...;
+   else the only fluorescence area channel with a pulse-width partner, FL3-A/FL3-W; else
+   FL2-A; else the only area/height pair, "FL3 INT LIN"/"FL3 PEAK LIN") and its pulse partner,
+   with the reason for the choice;
+2. off-scale events, at the first channel (<= 0) or the last (>= ``$PnR`` - 1), are excluded
+   from every count and fit and reported (:class:`OffScale`); more than 5 % is a warning, and
+   a G2/M peak placed beyond ``$PnR`` is refused;
+3. :func:`gate_singlets`: doublets have a larger pulse width, or a smaller height, than a
+   single cell of the same DNA area;
+4. :func:`locate_g1`: the lower member of the most prominent peak pair at a ratio near 2, or
+   the control file's G1, as FlowJo advises for perturbed samples;
+5. :func:`find_second_population`: a second G0/G1 peak that is not at 2x a G1 (an aneuploid
+   cycle with its own G2/M peak, or a reference standard named with ``standard=``); it is
+   modelled, as a second cycle with its DNA index (ModFit's aneuploid model) or as a lone
+   Gaussian, and never folded into S;
+6. :func:`fit_djf` and, for Watson's model, :func:`fit_watson`: the histogram of the singlets
+   with a debris model; phase percentages of the modelled cycling events;
+7. count sub-G1 (hypodiploid, apoptotic) events below a gate placed relative to the G1 peak, as
    a percentage of singlets (Nicoletti et al. 1991, J Immunol Methods 139:271).
 
 Models
@@ -46,6 +56,24 @@ a linear or mid-S-peaked S density is still recognised (trapezoid, quadratic) on
 10 simulated 20,000-event files each. The test presumes that the quadratic fits; when its RCS
 exceeds 8 (a synchronised S cohort is no polynomial), the degree with the smallest chi-square
 is kept instead and the result carries a note.
+
+*G2/G1 ratio* (issue 15): bounded by default to 1.9-2.05 (:data:`LINEARITY_RANGE`; ModFit's
+linearity setting, and what cytometers show for PI), because a free ratio lets a sloped S phase
+absorb the G2/M peak (a FACSCalibur file gave 6 % G2/M at G2/G1 = 2.20 free, 18 % bounded).
+``linearity="free"`` (1.75-2.2), ``"fixed=X"`` or ``"range=A:B"`` change it. The data can
+"argue otherwise": when the chosen degree refitted with the free ratio is better by ΔAIC > 10
+*and* describes the histogram (RCS < 8), the free fit is kept with a note (the 5 h RPE file,
+G2/G1 1.785, RCS 1.0 free vs 3.2 bounded). Every DJF result also carries its alternatives
+(the three S degrees and the free-ratio refit); when those within ΔAIC 2 of the best (Burnham
+& Anderson 2002, sec. 2.6) differ by more than 3 points in any phase, the result warns and
+reports the range (``phase_range``).
+
+*Choice of the S-shape rule* (``benchmarks/cellcycle_shape_study.py``, re-runnable): 200
+synthetic histograms (S uniform, trapezoid or quadratic; CV 3-7 %; G2/M 3-30 %; S 10-45 %;
+20,000 events), each fitted with the bounded ratio, each rule's pick scored by its largest
+phase error against the truth (table in benchmarks/RESULTS.md, "Cell-cycle S-shape rule").
+Under the 1.9-2.05 bound no rule can move G2/M onto the S phase by stretching the ratio, which
+is what made the F test trade G2 for S on real files; the F test at 1 % is kept as default.
 
 *Debris* (Bagwell et al. 1991, Cytometry 12:107, "DNA histogram debris theory and
 compensation"; Rabinovitch 1994, Methods Cell Biol 41:263): the single-cut ("sliced
