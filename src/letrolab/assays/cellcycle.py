@@ -705,11 +705,14 @@ def _fit_djf(
 def _with_alternatives(
     chosen: CycleFit, fits: list[CycleFit], des: _Design, shared_cv: bool
 ) -> CycleFit:
-    """The chosen fit, carrying the S-shape alternatives and, when ``L`` is bounded to a
-    range, the chosen degree refitted with ``L`` free (the bound's influence)."""
+    """The chosen fit, carrying the S-shape alternatives and, when ``L`` stopped at a bound
+    of its range, the chosen degree refitted with ``L`` free (the bound's influence)."""
     alts = list(fits)
     lo, hi = chosen.bounds["L"]
-    if lo < hi and (lo, hi) != _LINEARITY_FREE:
+    lin = chosen.theta["L"]
+    # an optimum inside the bounds is also one of the free problem: refit only at a bound
+    at_bound = np.isclose(lin, lo, rtol=1e-4) or np.isclose(lin, hi, rtol=1e-4)
+    if lo < hi and (lo, hi) != _LINEARITY_FREE and at_bound:
         b = {**chosen.bounds, "L": _LINEARITY_FREE}
         d = replace(des, apoptosis="apoptotic" in chosen.names)
         free = _fit(d, chosen.theta, b, shared_cv=shared_cv, s_degree=chosen.s_degree)
