@@ -23,8 +23,9 @@ sys.path.insert(0, str(HERE))
 
 from _results import timed, write_section  # noqa: E402
 
-from letrolab.assays.cellcycle import PI_CHANNELS, analyze_cell_cycle, simulate_dna_content  # noqa: E402
-from letrolab.assays.fcs import read_fcs, write_fcs  # noqa: E402
+from letrolab.assays.cellcycle import analyze_cell_cycle  # noqa: E402
+from letrolab.assays.fcs import read_fcs  # noqa: E402
+from letrolab.instruments.flow import PI_CHANNELS, simulate_dna_content, write_fcs  # noqa: E402
 
 N_EVENTS = 1_000_000
 REPEAT = 5

@@ -194,7 +194,9 @@ def test_yeast_against_ploidypeaks_output(shared_data):
     clean = analyze_cell_cycle(yeast / "A07-G12", channel="FITC-A")
     assert clean.g1_mean == pytest.approx(165, rel=0.02)
     assert clean.g2_mean == pytest.approx(325, rel=0.02)
-    assert not clean.notes
+    # events at the first and last channel are excluded and said so (issue 15), nothing else
+    assert (clean.off_scale.low, clean.off_scale.high) == (128, 463)
+    assert [n for n in clean.notes if "excluded" not in n] == []
     odd = analyze_cell_cycle(yeast / "A09-A02", channel="FITC-A")
     assert any("bound" in n for n in odd.notes)
 
@@ -206,8 +208,13 @@ def test_auto_s_degree_is_no_f_test_when_no_degree_fits(shared_data):
     (here the quadratic, G1 at the visible G1 peak near 160) and says the fit is poor."""
     control = analyze_cell_cycle(shared_data / RPE / "Data.016")
     path = shared_data / RPE / "Data.002"
-    auto = analyze_cell_cycle(path, control=control)
-    fixed = [analyze_cell_cycle(path, control=control, s_degree=d) for d in (0, 1, 2)]
+    # the S-degree rule is tested under the G2/G1 bounds it was written for (1.75-2.2); the
+    # default 1.9-2.05 pins this cohort file at L = 1.9 with G1 at 151 (RCS 23 either way)
+    lin = "range=1.75:2.2"
+    auto = analyze_cell_cycle(path, control=control, linearity=lin)
+    fixed = [
+        analyze_cell_cycle(path, control=control, s_degree=d, linearity=lin) for d in (0, 1, 2)
+    ]
     assert auto.rcs > 8 and any("Watson" in n for n in auto.notes)
     assert auto.rcs <= 1.001 * min(r.rcs for r in fixed)
     assert auto.s_degree == 2 and auto.g1_mean == pytest.approx(fixed[2].g1_mean, rel=1e-6)

@@ -17,21 +17,27 @@ from hypothesis import strategies as st
 
 from letrolab._results import Failed
 from letrolab.assays.cellcycle import (
-    PI_CHANNELS,
     analyze_batch,
     analyze_cell_cycle,
     find_dna_channel,
     gate_singlets,
-    simulate_dna_content,
 )
-from letrolab.assays.fcs import read_fcs, write_fcs
+from letrolab.assays.fcs import read_fcs
 from letrolab.errors import FitError, InputError
+from letrolab.instruments.flow import PI_CHANNELS, DnaStain, simulate_dna_content, write_fcs
 
 CASES = [
     dict(g1=0.60, s=0.25, g2m=0.15),
     dict(g1=0.30, s=0.50, g2m=0.20, sub_g1=0.10, doublets=0.05),
-    dict(g1=0.45, s=0.35, g2m=0.20, sub_g1=0.05, doublets=0.03, g1_mean=50_000.0, cv=0.035),
-    dict(g1=0.15, s=0.15, g2m=0.70, sub_g1=0.25, doublets=0.08, cv=0.06),
+    dict(
+        g1=0.45,
+        s=0.35,
+        g2m=0.20,
+        sub_g1=0.05,
+        doublets=0.03,
+        stain=DnaStain(g1_mean=50_000.0, cv=0.035),
+    ),
+    dict(g1=0.15, s=0.15, g2m=0.70, sub_g1=0.25, doublets=0.08, stain=DnaStain(cv=0.06)),
 ]
 # The last case is the hard one: a G2/M-arrested sample (CV 6 %, so S and the G2/M peak overlap
 # strongly) with a 25 % apoptotic hump reaching under the foot of the G1 peak. The fit models
@@ -66,9 +72,9 @@ def test_djf_recovers_known_fractions(written, i):
     got = np.array([res.g1_pct, res.s_pct, res.g2m_pct])
     np.testing.assert_allclose(got, truth, atol=TOLERANCE)
     assert res.sub_g1_pct == pytest.approx(100 * case.get("sub_g1", 0.0), abs=1.0)
-    assert res.g1_mean == pytest.approx(case.get("g1_mean", 200.0), rel=0.01)
+    assert res.g1_mean == pytest.approx(case.get("stain", DnaStain()).g1_mean, rel=0.01)
     assert res.g2_g1_ratio == pytest.approx(1.95, abs=0.02)
-    assert res.g1_cv == pytest.approx(100 * case.get("cv", 0.04), abs=0.5)
+    assert res.g1_cv == pytest.approx(100 * case.get("stain", DnaStain()).cv, abs=0.5)
     # all doublets removed, hardly any singlet lost
     n_dbl = round(case.get("doublets", 0.0) * 20_000)
     assert 20_000 - n_dbl - 20 <= res.singlets <= 20_000 - n_dbl + 0.1 * n_dbl
@@ -245,8 +251,10 @@ def test_fractions_are_invariant_to_instrument_gain_and_sum_to_100(scale, g1, s,
 def _as_data(ev, cls):
     from letrolab.assays.fcs import Channel
 
-    chans = tuple(Channel(i, n, "", 1024.0, 32) for i, n in enumerate(PI_CHANNELS))
     arr = np.asarray(ev, dtype=np.float64)
+    # $PnR as write_fcs sets it: the next power of two above the channel's data
+    top = [float(max(1024, 2 ** int(np.ceil(np.log2(max(t, 1.0) + 1))))) for t in arr.max(0)]
+    chans = tuple(Channel(i, n, "", top[i], 32) for i, n in enumerate(PI_CHANNELS))
     return cls(path="<memory>", version="3.1", channels=chans, events=arr, keywords={})
 
 

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from letrolab.assays.cellcycle import PI_CHANNELS, simulate_dna_content
-from letrolab.assays.fcs import write_fcs
+from letrolab.instruments.flow import PI_CHANNELS, simulate_dna_content, write_fcs
 
 ENTRY_KEYS = {
     "file", "events", "singlets", "sub_g1_pct", "g1_pct", "s_pct", "g2m_pct",

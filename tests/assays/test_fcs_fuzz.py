@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from letrolab.assays.fcs import read_fcs, write_fcs
+from letrolab.assays.fcs import read_fcs
 from letrolab.errors import FormatError, InputError
+from letrolab.instruments.flow import write_fcs
 
 _SEEDS: list[bytes] = []
 

@@ -14,8 +14,9 @@ import warnings
 import numpy as np
 import pytest
 
-from letrolab.assays.fcs import count_datasets, normalize_name, read_fcs, write_fcs
+from letrolab.assays.fcs import count_datasets, normalize_name, read_fcs
 from letrolab.errors import FormatError, InputError
+from letrolab.instruments.flow import write_fcs
 
 
 def build_fcs(

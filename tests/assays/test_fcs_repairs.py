@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from letrolab.assays.cellcycle import PI_CHANNELS, simulate_dna_content
-from letrolab.assays.fcs import FCSRepair, read_fcs, write_fcs
+from letrolab.assays.fcs import FCSRepair, read_fcs
 from letrolab.errors import FCSError, LetrolabError
+from letrolab.instruments.flow import PI_CHANNELS, simulate_dna_content, write_fcs
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,16 +1,26 @@
 """DNA-content analysis of flow-cytometry data: singlets, debris, sub-G1 and the cell cycle.
 
-The pipeline for one file is
+The pipeline for one file (:func:`analyze_cell_cycle`, options in one :class:`CycleOptions`
+record) is a chain of named stages:
 
-1. find the DNA channel (PI, DNA, DAPI, Hoechst, 7-AAD, FL2-A ...) and its pulse width or
-   height partner (:func:`find_dna_channel`);
-2. gate singlets: doublets have a larger pulse width, or a smaller height, than a single cell of
-   the same DNA area (:func:`gate_singlets`);
-3. locate the G1 peak (the lower member of the most prominent peak pair at a ratio near 2, or
-   taken from a control file, as FlowJo advises for perturbed samples);
-4. fit the histogram of the singlets by the Dean–Jett–Fox model or by Watson's pragmatic model,
-   with a debris model, and report phase percentages of the modelled cycling events;
-5. count sub-G1 (hypodiploid, apoptotic) events below a gate placed relative to the G1 peak, as
+1. :func:`choose_channel`: the DNA channel (a dye name: PI, DAPI, Hoechst, DRAQ5, 7-AAD ...;
+   else the only fluorescence area channel with a pulse-width partner, FL3-A/FL3-W; else
+   FL2-A; else the only area/height pair, "FL3 INT LIN"/"FL3 PEAK LIN") and its pulse partner,
+   with the reason for the choice;
+2. off-scale events, at the first channel (<= 0) or the last (>= ``$PnR`` - 1), are excluded
+   from every count and fit and reported (:class:`OffScale`); more than 5 % is a warning, and
+   a G2/M peak placed beyond ``$PnR`` is refused;
+3. :func:`gate_singlets`: doublets have a larger pulse width, or a smaller height, than a
+   single cell of the same DNA area;
+4. :func:`locate_g1`: the lower member of the most prominent peak pair at a ratio near 2, or
+   the control file's G1, as FlowJo advises for perturbed samples;
+5. :func:`find_second_population`: a second G0/G1 peak that is not at 2x a G1 (an aneuploid
+   cycle with its own G2/M peak, or a reference standard named with ``standard=``); it is
+   modelled, as a second cycle with its DNA index (ModFit's aneuploid model) or as a lone
+   Gaussian, and never folded into S;
+6. :func:`fit_djf` and, for Watson's model, :func:`fit_watson`: the histogram of the singlets
+   with a debris model; phase percentages of the modelled cycling events;
+7. count sub-G1 (hypodiploid, apoptotic) events below a gate placed relative to the G1 peak, as
    a percentage of singlets (Nicoletti et al. 1991, J Immunol Methods 139:271).
 
 Models
@@ -47,6 +57,29 @@ a linear or mid-S-peaked S density is still recognised (trapezoid, quadratic) on
 exceeds 8 (a synchronised S cohort is no polynomial), the degree with the smallest chi-square
 is kept instead and the result carries a note.
 
+*G2/G1 ratio* (issue 15): bounded by default to 1.9-2.05 (:data:`LINEARITY_RANGE`; ModFit's
+linearity setting, and what cytometers show for PI), because a free ratio lets a sloped S phase
+absorb the G2/M peak (a FACSCalibur file gave 6 % G2/M at G2/G1 = 2.20 free, 18 % bounded).
+``linearity="free"`` (1.75-2.2), ``"fixed=X"`` or ``"range=A:B"`` change it. The data can
+"argue otherwise": when the chosen degree refitted with the free ratio is better by ΔAIC > 10
+*and* describes the histogram (RCS < 8), the free fit is kept with a note (the 5 h RPE file,
+G2/G1 1.785, RCS 1.0 free vs 3.2 bounded). Every DJF result also carries its alternatives
+(the three S degrees, and a free-ratio refit when the ratio stopped at a bound); when those within ΔAIC 2 of the best (Burnham
+& Anderson 2002, sec. 2.6) differ by more than 3 points in any phase, the result warns and
+reports the range (``phase_range``).
+
+*Choice of the S-shape rule* (``benchmarks/cellcycle_shape_study.py``, re-runnable): 200
+synthetic histograms (S uniform, trapezoid or quadratic; CV 3-7 %; G2/M 3-30 %; S 10-45 %;
+20,000 events), each fitted with the bounded ratio, each rule's pick scored by its largest
+phase error against the truth (full table in benchmarks/RESULTS.md). Mean / 95th percentile
+error, share of histograms off by more than 2 points: F test at 1 % 0.63 / 1.53 / 3.5 %; least
+AIC 0.69 / 1.68 / 3.5 %; least BIC 0.64 / 1.48 / 3.0 %; always rectangle 2.53 / 6.62 / 54.5 %
+(3.05 and 4.11 mean on trapezoid and quadratic S); always quadratic 0.82 / 1.88 / 4.0 %.
+Under the 1.9-2.05 bound no rule can move G2/M onto the S phase by stretching the ratio, which
+is what made the F test trade G2 for S on real files. With the bound, the F test at 1 % and
+least BIC are equally good (0.63 vs 0.64 mean) and better than AIC, which picks needless
+quadratics on uniform S; the F test is kept as default (the choice earlier results rest on).
+
 *Debris* (Bagwell et al. 1991, Cytometry 12:107, "DNA histogram debris theory and
 compensation"; Rabinovitch 1994, Methods Cell Biol 41:263): the single-cut ("sliced
 nucleus") model — a nucleus of content ``y`` cut once at a random point gives fragments
@@ -78,7 +111,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +122,30 @@ from letrolab.assays.fcs import FcsData, normalize_name, read_fcs
 from letrolab.errors import FitError, InputError, LetrolabError
 
 __all__ = [
-    "PI_CHANNELS",
+    "LINEARITY_RANGE",
     "SUMMARY_KEYS",
     "CellCycleBatch",
     "CellCycleResult",
+    "ChannelChoice",
+    "CycleFit",
+    "CycleOptions",
+    "FitParams",
+    "G1Start",
+    "Histogram",
+    "Linearity",
+    "OffScale",
+    "Phases",
+    "SecondPopulation",
     "SingletGate",
     "analyze_batch",
     "analyze_cell_cycle",
+    "choose_channel",
     "find_dna_channel",
+    "find_second_population",
+    "fit_djf",
+    "fit_watson",
     "gate_singlets",
-    "simulate_dna_content",
+    "locate_g1",
 ]
 
 _MODELS = ("djf", "watson")
@@ -108,8 +155,19 @@ _DNA_TOKENS = ("propidium", "dna", "dapi", "hoechst", "7aad", "draq5", "fxcycle"
 # --------------------------------------------------------------------------------------------
 # channels
 # --------------------------------------------------------------------------------------------
+# Pulse-shape words of cytometer channel names: INT/PEAK are the integral (area) and peak
+# (height) of a pulse on Beckman and older BD instruments ("FL3 INT LIN", "FL3 PEAK LIN");
+# LIN/LOG name the amplifier and carry no pulse information.
+_KIND_WORDS = (("area", "a"), ("width", "w"), ("height", "h"), ("int", "a"), ("peak", "h"))
+_KIND_NAMES = {"a": "area", "w": "width", "h": "height", "": "unspecified pulse"}
+_SCATTER = ("fsc", "ssc", "time", "fs", "ss")
+
+
 def _stem_and_kind(key: str) -> tuple[str, str]:
-    for suffix, kind in (("area", "a"), ("width", "w"), ("height", "h")):
+    for amp in ("lin", "log"):
+        if key.endswith(amp) and len(key) > len(amp) + 1:
+            key = key[: -len(amp)]
+    for suffix, kind in _KIND_WORDS:
         if key.endswith(suffix) and len(key) > len(suffix):
             return key[: -len(suffix)], kind
     if len(key) > 1 and key[-1] in "awh":
@@ -117,39 +175,18 @@ def _stem_and_kind(key: str) -> tuple[str, str]:
     return key, ""
 
 
-def find_dna_channel(data: FcsData, channel: str | None = None) -> str:
-    """Name (``$PnN``) of the DNA-content channel of ``data``.
+@dataclass(frozen=True)
+class ChannelChoice:
+    """The DNA channel of a file, its pulse partner for the singlet gate, and why.
 
-    With ``channel`` given, it is looked up by ``$PnN`` or ``$PnS`` (case, spaces and punctuation
-    ignored). Otherwise the first match, in this order of preference, is taken: a channel whose
-    name or label names a DNA dye (propidium iodide, PI, DNA, DAPI, Hoechst, 7-AAD, DRAQ5, FxCycle)
-    with an area signal; the same without area; FL2-A (FACSCalibur PI detector).
-
-    Raises
-    ------
-    InputError
-        When no channel can be identified; the message lists the channels.
+    ``partner_kind`` is "width", "height" or "none"; ``reason`` is one sentence naming the rule
+    that chose the channel (a dye name, an area/width pair, FL2-A, or the user's choice).
     """
-    if channel is not None:
-        return data.find_channel(channel).name
-    scored: list[tuple[int, int]] = []
-    for c in data.channels:
-        for text in (c.label, c.name):
-            key = normalize_name(text)
-            stem, kind = _stem_and_kind(key)
-            words = re.split(r"[\W_]+", text.casefold())
-            dye = any(t in key for t in _DNA_TOKENS[:-1]) or "pi" in words or stem == "pi"
-            if dye:
-                scored.append((0 if kind == "a" else 1 if kind == "" else 3, c.index))
-            elif key == "fl2a":
-                scored.append((2, c.index))
-    if not scored:
-        names = ", ".join(c.name + (f" [{c.label}]" if c.label else "") for c in data.channels)
-        raise InputError(
-            f"cannot tell which channel holds DNA content in {data.path}; "
-            f"pass --channel NAME (one of: {names})"
-        )
-    return data.channels[min(scored)[1]].name
+
+    name: str
+    partner: str | None
+    partner_kind: str
+    reason: str
 
 
 def _partner(data: FcsData, dna: str, kind: str) -> str | None:
@@ -167,6 +204,110 @@ def _partner(data: FcsData, dna: str, kind: str) -> str | None:
                 if ostem == stem and okind == kind:
                     return other.name
     return None
+
+
+def _dye_rank(data: FcsData) -> list[tuple[int, int, str]]:
+    """(rank, channel index, why) of every channel whose name or label names a DNA dye."""
+    scored: list[tuple[int, int, str]] = []
+    for c in data.channels:
+        for text in (c.label, c.name):
+            key = normalize_name(text)
+            stem, kind = _stem_and_kind(key)
+            words = re.split(r"[\W_]+", text.casefold())
+            if any(t in key for t in _DNA_TOKENS[:-1]) or "pi" in words or stem == "pi":
+                rank = 0 if kind == "a" else 1 if kind == "" else 6
+                why = f"{text!r} names a DNA dye ({_KIND_NAMES[kind]} signal)"
+                scored.append((rank, c.index, why))
+    return scored
+
+
+def _pair_rank(data: FcsData) -> list[tuple[int, int, str]]:
+    """Fluorescence area channels with a width (rank 2) or height (rank 4) partner."""
+    scored: list[tuple[int, int, str]] = []
+    for c in data.channels:
+        stem, kind = _stem_and_kind(normalize_name(c.name))
+        if kind != "a" or stem.startswith(_SCATTER):
+            continue
+        for k, rank in (("w", 2), ("h", 4)):
+            other = _partner(data, c.name, k)
+            if other is not None:
+                why = (
+                    f"area channel with a pulse-{_KIND_NAMES[k]} partner {other} "
+                    "(the doublet-discrimination pair)"
+                )
+                scored.append((rank, c.index, why))
+                break
+    widths = [s for s in scored if s[0] == 2]
+    heights = [s for s in scored if s[0] == 4]
+    # every channel of a modern cytometer has A and H: an A/H pair is evidence only if unique
+    return (
+        widths
+        if len(widths) == 1
+        else ([] if len(widths) > 1 else heights[:1] if len(heights) == 1 else [])
+    )
+
+
+def choose_channel(
+    data: FcsData, channel: str | None = None, singlets: str = "auto"
+) -> ChannelChoice:
+    """The DNA-content channel of ``data``, its singlet-gate partner, and the reason.
+
+    With ``channel`` given it is looked up by ``$PnN`` or ``$PnS``. Otherwise, in this order:
+    a channel whose name or label names a DNA dye (propidium iodide, PI, DNA, DAPI, Hoechst,
+    7-AAD, DRAQ5, FxCycle) with an area signal, then without a pulse suffix; the only
+    fluorescence area channel with a pulse-width partner (FL3-A/FL3-W, "FL3 INT LIN" with
+    "FL3 WIDTH"), as a doublet-discrimination pair marks the DNA channel on instruments that
+    record width for one detector only; FL2-A (the FACSCalibur PI detector); the only area
+    channel with a height partner ("FL3 INT LIN"/"FL3 PEAK LIN").
+
+    ``singlets`` ("auto", "width", "height", "none") selects the partner kind.
+
+    Raises
+    ------
+    InputError
+        No channel can be identified (the message lists the channels), or the requested
+        partner kind does not exist.
+    """
+    if singlets not in ("auto", "width", "height", "none"):
+        raise InputError(f"singlets must be 'auto', 'width', 'height' or 'none', not {singlets!r}")
+    if channel is not None:
+        name, why = data.find_channel(channel).name, "chosen by the user"
+    else:
+        scored = _dye_rank(data) + _pair_rank(data)
+        scored += [
+            (3, c.index, "FL2-A, the FACSCalibur PI detector")
+            for c in data.channels
+            if normalize_name(c.name) == "fl2a"
+        ]
+        if not scored:
+            names = ", ".join(c.name + (f" [{c.label}]" if c.label else "") for c in data.channels)
+            raise InputError(
+                f"cannot tell which channel holds DNA content in {data.path}; "
+                f"pass --channel NAME (one of: {names})"
+            )
+        _, idx, why = min(scored)
+        name = data.channels[idx].name
+    partner, kind = None, "none"
+    for k, label in (("w", "width"), ("h", "height")):
+        if partner is None and singlets in ("auto", label):
+            partner = _partner(data, name, k)
+            kind = label if partner else "none"
+    if singlets in ("width", "height") and partner is None:
+        raise InputError(
+            f"{data.path}: no pulse {singlets} channel belongs to {name}; use singlets='auto' or 'none'"
+        )
+    return ChannelChoice(name, partner, kind, f"{name}: {why}")
+
+
+def find_dna_channel(data: FcsData, channel: str | None = None) -> str:
+    """Name (``$PnN``) of the DNA-content channel of ``data`` (see :func:`choose_channel`).
+
+    Raises
+    ------
+    InputError
+        When no channel can be identified; the message lists the channels.
+    """
+    return choose_channel(data, channel, "none").name
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,6 +476,8 @@ class _Design:
     fit_mask: np.ndarray
     single_cut: np.ndarray
     apoptosis: bool = True
+    second: float = 0.0  # G1 mean of a second G0/G1 population (0: none)
+    second_cycle: bool = True  # the second population cycles (else: a reference standard)
 
 
 def _basis(
@@ -360,6 +503,21 @@ def _basis(
         bern = bern / bern.sum(axis=0, keepdims=True)  # each S basis integrates to one event
         cols.extend(list((kern @ bern).T))
         names += [f"S{i}" for i in k]
+    if des.second > 0:
+        mu_b = theta["mu_b"]
+        cols.append(_gauss_bins(des.edges, np.array([mu_b]), np.array([cv1 * mu_b]))[:, 0])
+        names.append("G1b")
+        if des.second_cycle:
+            # a second (aneuploid) cycle: G1 and G2/M peaks with the main cycle's CV and G2/G1
+            # ratio and a broadened rectangular S (ModFit's aneuploid model)
+            cols.append(
+                _gauss_bins(des.edges, np.array([lin * mu_b]), np.array([cv2 * lin * mu_b]))[:, 0]
+            )
+            t = (np.arange(_N_S) + 0.5) / _N_S
+            yb = mu_b * (1 + t * (lin - 1))
+            sdb = cv1 * mu_b + t * (cv2 * lin * mu_b - cv1 * mu_b)
+            cols.append(_gauss_bins(des.edges, yb, sdb).mean(axis=1))
+            names += ["G2b", "S0b"]
     if des.apoptosis:
         # hypodiploid (apoptotic) nuclei: a Gaussian below G1 whose mean + 2 SD stays below
         # the foot of the G1 peak (parametrised by the mean fraction ``am`` and the reach ``ar``)
@@ -408,7 +566,7 @@ def _solve(theta: dict[str, float], des: _Design, mask: np.ndarray, s_degree: in
     return amp, resid, basis, names
 
 
-_PARAMS = ("mu1", "cv1", "L", "cv2", "tau", "am", "ar")
+_PARAMS = ("mu1", "cv1", "L", "cv2", "tau", "am", "ar", "mu_b")
 
 
 def _fit(
@@ -420,7 +578,7 @@ def _fit(
     s_degree: int | None,
 ):
     """Variable-projection fit: bounded least squares over the non-linear parameters, the
-    component amplitudes solved by NNLS at every step. Returns a :class:`_FitOut` (theta,
+    component amplitudes solved by NNLS at every step. Returns a :class:`CycleFit` (theta,
     amplitudes, basis, names, mask, reduced chi-square, chi-square and its degrees of
     freedom)."""
     from scipy.optimize import least_squares
@@ -458,11 +616,16 @@ def _fit(
     dof = int(informative.sum()) - n_par
     chi2 = float(np.sum(resid[informative] ** 2))
     rcs = chi2 / dof if dof > 0 else float("nan")
-    return _FitOut(theta, amp, basis, names, mask, rcs, chi2, dof)
+    return CycleFit(theta, amp, basis, names, mask, rcs, chi2, dof, n_par, bounds, s_degree)
 
 
-@dataclass(frozen=True)
-class _FitOut:
+@dataclass(frozen=True, eq=False)
+class CycleFit:
+    """One fit of the histogram model: parameters ``theta`` (keys of :class:`FitParams`),
+    component amplitudes and bases (named by ``names``), the fitted bins, goodness of fit,
+    the bounds it was fitted within, its S degree, and the alternative fits it was chosen
+    from (for the ΔAIC check)."""
+
     theta: dict[str, float]
     amp: np.ndarray
     basis: np.ndarray
@@ -471,6 +634,27 @@ class _FitOut:
     rcs: float
     chi2: float
     dof: int
+    n_par: int
+    bounds: dict[str, tuple[float, float]]
+    s_degree: int | None
+    alternatives: tuple[CycleFit, ...] = ()
+
+    @property
+    def params(self) -> FitParams:
+        """The non-linear parameters as a record."""
+        return FitParams(**self.theta)
+
+    @property
+    def second(self) -> float:
+        """G1 mean of the second population (0: none)."""
+        return float(self.theta.get("mu_b", 0.0))
+
+    @property
+    def aic(self) -> float:
+        """Akaike's criterion of a weighted least-squares fit, ``chi2 + 2 k`` (Burnham &
+        Anderson 2002, sec. 2.2; the constant of the Gaussian likelihood cancels between fits
+        to the same bins)."""
+        return self.chi2 + 2.0 * self.n_par
 
 
 _S_NAMES = {0: "rectangle", 1: "trapezoid", 2: "quadratic"}
@@ -487,7 +671,7 @@ def _fit_djf(
     *,
     shared_cv: bool,
     s_degree: int | str,
-) -> tuple[_FitOut, int]:
+) -> CycleFit:
     """The DJF fit with a fixed S-phase degree, or ("auto") the lowest degree from 0 to 2
     that fits as well as the quadratic by the extra-sum-of-squares F test at the 1 % level.
 
@@ -500,29 +684,58 @@ def _fit_djf(
     from scipy.stats import f as f_dist
 
     if s_degree != "auto":
-        return _fit_staged(des, start, bounds, shared_cv=shared_cv, s_degree=int(s_degree)), int(
-            s_degree
-        )
+        fit = _fit_staged(des, start, bounds, shared_cv=shared_cv, s_degree=int(s_degree))
+        return _with_alternatives(fit, [fit], des, shared_cv)
     top = max(_S_NAMES)
     full = _fit_staged(des, start, bounds, shared_cv=shared_cv, s_degree=top)
     if not (full.dof > 0 and full.chi2 > 0):
-        return full, top
+        return full
     if "apoptotic" not in full.names:  # the lower degrees keep the staged fit's choice
         des, bounds = _without_apoptosis(des, bounds, full.theta)
     cands = [_fit(des, full.theta, bounds, shared_cv=shared_cv, s_degree=d) for d in range(top)]
+    fits = [*cands, full]
     if full.rcs > _RCS_POOR:
         # The F test presumes that the larger model fits; when even the quadratic is far from
         # Poisson counting (a synchronised S cohort), no degree fits and the one with the
         # smallest chi-square is kept (a lower degree can win where the quadratic's optimiser
         # stopped in a worse local minimum).
-        fits = [*cands, full]
-        best = min(range(top + 1), key=lambda d: fits[d].chi2)
-        return fits[best], best
+        return _with_alternatives(min(fits, key=lambda f: f.chi2), fits, des, shared_cv)
     for d, cand in enumerate(cands):
         f_val = max(cand.chi2 - full.chi2, 0.0) / (top - d) / (full.chi2 / full.dof)
         if f_dist.sf(f_val, top - d, full.dof) >= _F_ALPHA:
-            return cand, d
-    return full, top
+            return _with_alternatives(cand, fits, des, shared_cv)
+    return _with_alternatives(full, fits, des, shared_cv)
+
+
+def _with_alternatives(
+    chosen: CycleFit, fits: list[CycleFit], des: _Design, shared_cv: bool
+) -> CycleFit:
+    """The chosen fit, carrying the S-shape alternatives and, when ``L`` stopped at a bound
+    of its range, the chosen degree refitted with ``L`` free (the bound's influence)."""
+    alts = list(fits)
+    lo, hi = chosen.bounds["L"]
+    lin = chosen.theta["L"]
+    # an optimum inside the bounds is also one of the free problem: refit only at a bound
+    at_bound = np.isclose(lin, lo, rtol=1e-4) or np.isclose(lin, hi, rtol=1e-4)
+    if lo < hi and (lo, hi) != _LINEARITY_FREE and at_bound:
+        b = {**chosen.bounds, "L": _LINEARITY_FREE}
+        d = replace(des, apoptosis="apoptotic" in chosen.names)
+        free = _fit(d, chosen.theta, b, shared_cv=shared_cv, s_degree=chosen.s_degree)
+        alts.append(free)
+        if free.aic < chosen.aic - _AIC_RELEASE and free.rcs < _RCS_POOR:
+            # "unless the data argue otherwise" (issue 15): strong evidence for a ratio
+            # outside the range, from a fit that describes the histogram, releases L
+            return replace(free, alternatives=tuple(alts))
+    return replace(chosen, alternatives=tuple(alts))
+
+
+#: AIC gain of a free G2/G1 ratio over the bounded one that releases the ratio (Burnham &
+#: Anderson 2002, sec. 2.6: ΔAIC > 10 leaves the other model essentially no support), when the
+#: free fit also describes the histogram (RCS below 8). Without that second condition a free
+#: ratio moved G2/M onto the S cohort of early synchronised RPE files (3-4 h: G2/G1 1.56-1.78,
+#: G2/M 75-80 % where the cells are in S, RCS 20-36); with it the 5 h file, whose G2/G1 is
+#: 1.785 (RCS 1.0 free, 3.2 bounded), is released and keeps its G1 at the manifest's 170.
+_AIC_RELEASE = 10.0
 
 
 def _without_apoptosis(
@@ -539,7 +752,7 @@ def _fit_staged(
     *,
     shared_cv: bool,
     s_degree: int | None,
-) -> _FitOut:
+) -> CycleFit:
     """Fit the cycle and debris first, then add the apoptotic component from there.
 
     A Gaussian free to move below G1 gives the least-squares surface extra local minima (it
@@ -636,13 +849,16 @@ SUMMARY_KEYS = (
 class CellCycleResult:
     """Cell-cycle and sub-G1 analysis of one FCS file.
 
-    Percentages: ``g1_pct + s_pct + g2m_pct = 100`` (of the modelled cycling events);
+    Percentages: ``g1_pct + s_pct + g2m_pct = 100`` (of the main cycle's modelled events);
     ``sub_g1_pct`` (gate count) and ``apoptotic_pct`` (the fitted apoptotic component) are
-    percentages of singlets. ``apoptotic_pct`` is the whole fitted Gaussian, including its
-    extrapolation below the fit range (about 1.3 of 21 points on a 25 % sub-G1 hump), whereas
-    ``debris_pct`` counts the debris inside the fit range only. ``g1_cv``/``g2_cv`` are in
-    percent. ``s_degree`` is the degree of
-    the DJF S-phase polynomial used (0 rectangle, 1 trapezoid, 2 quadratic; None for Watson).
+    percentages of on-scale singlets. ``apoptotic_pct`` is the whole fitted Gaussian, including
+    its extrapolation below the fit range (about 1.3 of 21 points on a 25 % sub-G1 hump),
+    whereas ``debris_pct`` counts the debris inside the fit range only. ``g1_cv``/``g2_cv`` are
+    in percent. ``s_degree`` is the degree of the DJF S-phase polynomial used (0 rectangle,
+    1 trapezoid, 2 quadratic; None for Watson). ``off_scale`` counts the events excluded at the
+    first and last channel; ``second`` is a second G0/G1 population (None when there is none);
+    ``phase_range`` the (min, max) of G1, S and G2/M over fits within ΔAIC 2 when they differ
+    by more than 3 points (else None); ``warnings`` what a user must look at.
     """
 
     file: str
@@ -665,34 +881,81 @@ class CellCycleResult:
     sub_g1_gate: tuple[float, float]
     singlet_gate: SingletGate
     cv_mode: str
-    control: str | None = None
-    well: str | None = None
-    notes: tuple[str, ...] = ()
-    s_degree: int | None = None
-    edges: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
-    counts: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
-    components: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    fit_mask: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    channel_reason: str
+    off_scale: OffScale
+    linearity: Linearity
+    histogram: Histogram = field(repr=False)
+    components: dict[str, np.ndarray] = field(repr=False)
+    fit_mask: np.ndarray = field(repr=False)
+    second: SecondPopulation | None
+    phase_range: tuple[tuple[float, float], ...] | None
+    control: str | None
+    well: str | None
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+    s_degree: int | None
 
     def __bool__(self) -> bool:
         return True
 
+    @property
+    def edges(self) -> np.ndarray:
+        """Bin edges of the histogram."""
+        return self.histogram.edges
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Singlet counts per bin."""
+        return self.histogram.counts
+
     def summary(self) -> dict[str, Any]:
         """JSON-able dict: the ``letrolab cellcycle --json`` entry, then details."""
         out: dict[str, Any] = {k: getattr(self, k) for k in SUMMARY_KEYS}
+        sec = self.second
         out.update(
             {
                 "channel": self.channel,
+                "channel_reason": self.channel_reason,
                 "g2_cv": self.g2_cv,
                 "cv_mode": self.cv_mode,
                 "debris_pct": self.debris_pct,
                 "apoptotic_pct": self.apoptotic_pct,
                 "sub_g1_gate": list(self.sub_g1_gate),
                 "singlet_gate": self.singlet_gate.summary(),
+                "off_scale": {
+                    "first_channel": self.off_scale.low,
+                    "last_channel": self.off_scale.high,
+                    "pct": self.off_scale.pct,
+                    "range": self.off_scale.top,
+                },
+                "linearity": {
+                    "mode": self.linearity.mode,
+                    "low": self.linearity.low,
+                    "high": self.linearity.high,
+                },
+                "second_population": None
+                if sec is None
+                else {
+                    "kind": sec.kind,
+                    "g1_mean": sec.g1_mean,
+                    "dna_index": sec.dna_index,
+                    "pct": sec.pct,
+                    "phases": None
+                    if sec.phases is None
+                    else {
+                        "g1_pct": sec.phases.g1,
+                        "s_pct": sec.phases.s,
+                        "g2m_pct": sec.phases.g2m,
+                    },
+                },
+                "phase_range": None
+                if self.phase_range is None
+                else [list(r) for r in self.phase_range],
                 "control": self.control,
                 "well": self.well,
                 "s_degree": self.s_degree,
                 "notes": list(self.notes),
+                "warnings": list(self.warnings),
             }
         )
         return out
@@ -703,21 +966,36 @@ class CellCycleResult:
         lines = [
             f"{name}: {self.model.upper()} fit of {self.channel} ({self.cv_mode} CV), "
             f"{self.singlets}/{self.events} singlets ({self.singlet_gate.method} gate)",
+            f"  channel {self.channel_reason}",
             f"  sub-G1 {self.sub_g1_pct:6.2f} % of singlets "
             f"(gate {self.sub_g1_gate[0]:.4g}-{self.sub_g1_gate[1]:.4g}); debris {self.debris_pct:.2f} %; "
             f"apoptotic component {self.apoptotic_pct:.2f} %",
             f"  G1 {self.g1_pct:6.2f} %   S {self.s_pct:6.2f} %   G2/M {self.g2m_pct:6.2f} %",
             f"  G1 mean {self.g1_mean:.4g} (CV {self.g1_cv:.2f} %), G2 mean {self.g2_mean:.4g} "
-            f"(CV {self.g2_cv:.2f} %), G2/G1 {self.g2_g1_ratio:.3f}, RCS {self.rcs:.2f}"
+            f"(CV {self.g2_cv:.2f} %), G2/G1 {self.g2_g1_ratio:.3f} ({self.linearity.mode} "
+            f"{self.linearity.low:g}-{self.linearity.high:g}), RCS {self.rcs:.2f}"
             + (
                 f", S {_S_NAMES.get(self.s_degree, f'degree {self.s_degree}')}"
                 if self.s_degree is not None
                 else ""
             ),
         ]
+        sec = self.second
+        if sec is not None:
+            what = (
+                f"reference standard {sec.kind}"
+                if sec.phases is None
+                else f"second cycle: G1 {sec.phases.g1:.2f} %  S {sec.phases.s:.2f} %  "
+                f"G2/M {sec.phases.g2m:.2f} %"
+            )
+            lines.append(
+                f"  second G0/G1 population at {sec.g1_mean:.4g}, DNA index {sec.dna_index:.3f}, "
+                f"{sec.pct:.1f} % of events ({what})"
+            )
         if self.control:
             lines.append(f"  G1 position guided by control {Path(self.control).name}")
         lines.extend(f"  note: {n}" for n in self.notes)
+        lines.extend(f"  WARNING: {w}" for w in self.warnings)
         return "\n".join(lines)
 
     def to_frame(self) -> Any:
@@ -748,8 +1026,120 @@ def _failed(file: str, reason: str) -> Failed:
 
 
 # --------------------------------------------------------------------------------------------
-# analysis
+# options
 # --------------------------------------------------------------------------------------------
+#: Default G2/G1 range: cytometers show G2/G1 = 1.9-2.05 for PI (ModFit LT manual,
+#: "Linearity"; Shapiro 2003, *Practical Flow Cytometry*, 4th ed., ch. 7).
+LINEARITY_RANGE = (1.9, 2.05)
+_LINEARITY_FREE = (1.75, 2.2)
+
+
+@dataclass(frozen=True)
+class Linearity:
+    """How the G2/G1 ratio ``L`` is constrained: ``mode`` "range" (``low <= L <= high``),
+    "fixed" (``L = low = high``) or "free" (1.75-2.2, the span seen on real cytometers and the bounds of earlier releases).
+
+    Examples
+    --------
+    >>> Linearity.parse("range=1.9:2.05"), Linearity.parse("fixed=1.97").low
+    (Linearity(low=1.9, high=2.05, mode='range'), 1.97)
+    """
+
+    low: float = LINEARITY_RANGE[0]
+    high: float = LINEARITY_RANGE[1]
+    mode: str = "range"
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("range", "fixed", "free"):
+            raise InputError(f"linearity mode must be range, fixed or free, not {self.mode!r}")
+        ok = np.isfinite(self.low) and np.isfinite(self.high) and 1.0 < self.low <= self.high < 3.0
+        if not ok or (self.mode == "range" and self.low == self.high):
+            raise InputError(
+                f"linearity bounds must satisfy 1 < low < high < 3, not {self.low!r}:{self.high!r}"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Linearity:
+        """``free``, ``fixed=X`` or ``range=A:B`` (the ``--linearity`` option)."""
+        t = str(text).strip().casefold()
+        try:
+            if t == "free":
+                return cls(*_LINEARITY_FREE, "free")
+            if t.startswith("fixed="):
+                v = float(t[6:])
+                return cls(v, v, "fixed")
+            if t.startswith("range="):
+                a, b = t[6:].split(":")
+                return cls(float(a), float(b), "range")
+        except ValueError:
+            pass
+        raise InputError(f"linearity must be free, fixed=X or range=A:B, not {text!r}")
+
+    @classmethod
+    def coerce(cls, value: Linearity | str | tuple[float, float]) -> Linearity:
+        """A :class:`Linearity` from itself, its text form, or a ``(low, high)`` pair."""
+        if isinstance(value, Linearity):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        try:
+            low, high = (float(v) for v in value)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"linearity must be free, fixed=X or range=A:B, not {value!r}"
+            ) from None
+        return cls(low, high, "fixed" if low == high else "range")
+
+
+@dataclass(frozen=True)
+class CycleOptions:
+    """Options of one cell-cycle analysis (the keyword arguments of :func:`analyse_cell_cycle`).
+
+    See :func:`analyze_cell_cycle` for each field; validated on construction, so a bad option
+    is one :class:`~letrolab.errors.InputError` before any file is read.
+    """
+
+    channel: str | None = None
+    model: str = "djf"
+    cv: str = "shared"
+    singlets: str = "auto"
+    singlet_k: float = 4.0
+    g1_tolerance: float = 0.15
+    sub_g1_sigmas: float = 3.0
+    sub_g1_floor: float = 0.05
+    linearity: Linearity = Linearity()
+    fit_from: float = 0.2
+    s_degree: int | str = "auto"
+    apoptosis: bool = True
+    standard: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "linearity", Linearity.coerce(self.linearity))
+        _check_options(self.model, self.cv)
+        for nm in ("g1_tolerance", "sub_g1_sigmas"):
+            val = getattr(self, nm)
+            if not (np.isfinite(val) and val > 0):
+                raise InputError(f"{nm} must be a positive number, not {val!r}")
+        if not (0 <= self.sub_g1_floor < 1):
+            raise InputError(f"sub_g1_floor must be in [0, 1), not {self.sub_g1_floor!r}")
+        sd = self.s_degree
+        if not (
+            sd == "auto"
+            or (isinstance(sd, (int, np.integer)) and not isinstance(sd, bool) and 0 <= sd <= 6)
+        ):
+            raise InputError(f"s_degree must be 'auto' or an integer from 0 to 6, not {sd!r}")
+        if not isinstance(self.apoptosis, (bool, np.bool_)):
+            raise InputError(f"apoptosis must be True or False, not {self.apoptosis!r}")
+        if not (0.0 <= self.fit_from < 0.9):
+            raise InputError(
+                f"fit_from must be in [0, 0.9) (a fraction of the G1 mean), not {self.fit_from!r}"
+            )
+        if self.singlets not in ("auto", "width", "height", "none"):
+            raise InputError(
+                f"singlets must be 'auto', 'width', 'height' or 'none', not {self.singlets!r}"
+            )
+
+
 def _check_options(model: str, cv: str) -> None:
     if model not in _MODELS:
         raise InputError(f"model must be one of {', '.join(_MODELS)}, not {model!r}")
@@ -757,43 +1147,519 @@ def _check_options(model: str, cv: str) -> None:
         raise InputError(f"cv must be 'shared' or 'free', not {cv!r}")
 
 
+# --------------------------------------------------------------------------------------------
+# range
+# --------------------------------------------------------------------------------------------
+#: Share of events off scale above which the result carries a warning (issue 15).
+OFF_SCALE_WARN_PCT = 5.0
+
+
+@dataclass(frozen=True)
+class OffScale:
+    """Events at the instrument's first or last channel, excluded from every count and fit.
+
+    A pile-up at the last channel holds cells whose true signal is anywhere above it and one at
+    the first channel electronic noise or clipped debris: neither has a DNA content. ``top`` is
+    the channel's ``$PnR``.
+    """
+
+    low: int
+    high: int
+    events: int
+    top: float
+
+    @property
+    def pct(self) -> float:
+        """Off-scale events as a percentage of all events."""
+        return 100.0 * (self.low + self.high) / self.events if self.events else 0.0
+
+
+def _off_scale(x: np.ndarray, top: float) -> tuple[np.ndarray, OffScale]:
+    """Mask of on-scale events and the off-scale counts: at or below 0 (the first channel), or
+    at or above ``top - 1`` (the last channel of ``$PnR`` channels numbered 0 .. top - 1, and
+    the clipped maximum of float data)."""
+    low, high = x <= 0.0, x >= top - 1.0
+    return ~(low | high), OffScale(int(low.sum()), int(high.sum()), int(x.size), float(top))
+
+
+# --------------------------------------------------------------------------------------------
+# stages
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class G1Start:
+    """Starting G1 mean, CV and G2/G1 ratio of the fit, and the control that gave them."""
+
+    mean: float
+    cv: float
+    linearity: float
+    control: str | None = None
+
+
+def locate_g1(x: np.ndarray, control: CellCycleResult | None = None) -> G1Start:
+    """G1 start: from the control's fit when given (as FlowJo advises for perturbed samples),
+    else the lower member of the strongest peak pair near ratio 2 (:func:`_find_g1`).
+
+    Raises
+    ------
+    FitError
+        No peak in the histogram.
+    """
+    if control is not None:
+        return G1Start(control.g1_mean, control.g1_cv / 100.0, control.g2_g1_ratio, control.file)
+    mu0, cv0 = _find_g1(x)
+    return G1Start(mu0, cv0, 1.95)
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Binned singlet DNA contents and the bins the cycle model is fitted to."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    fit_mask: np.ndarray
+
+    @property
+    def centers(self) -> np.ndarray:
+        """Bin centres."""
+        return 0.5 * (self.edges[1:] + self.edges[:-1])
+
+
+def _histogram(x: np.ndarray, start: G1Start, opts: CycleOptions, upper: float) -> Histogram:
+    """Bins of at least the data quantum, about G1/60 wide, from 0 to ``upper``; fitted from
+    ``fit_from x G1`` up."""
+    mu0 = start.mean
+    quantum = 1.0 if np.all(x[: min(x.size, 5000)] == np.round(x[: min(x.size, 5000)])) else 0.0
+    width = mu0 / 60.0
+    if quantum:
+        width = max(1.0, float(np.round(width)))
+    n_bins = int(np.ceil(upper / width))
+    edges = np.arange(n_bins + 1) * width
+    if quantum:
+        edges = edges - 0.5  # integer channels sit at bin centres
+    # uniform bins: the range form takes NumPy's fast path
+    counts = np.histogram(x, bins=n_bins, range=(float(edges[0]), float(edges[-1])))[0]
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    return Histogram(edges, counts.astype(np.float64), centers >= opts.fit_from * mu0)
+
+
+@dataclass(frozen=True)
+class FitParams:
+    """Non-linear parameters of the histogram model (module docstring): G1 mean ``mu1`` and CV
+    ``cv1``, G2/G1 ratio ``L``, G2 CV ``cv2``, debris decay ``tau`` (in G1 units), apoptotic
+    mean ``am`` and reach ``ar``; ``mu_b`` the G1 mean of a second population (0: none)."""
+
+    mu1: float
+    cv1: float
+    L: float
+    cv2: float
+    tau: float
+    am: float
+    ar: float
+    mu_b: float = 0.0
+
+
+def _bounds(start: G1Start, opts: CycleOptions, am0: float, ar0: float, second: float) -> dict:
+    lin = opts.linearity
+    return {
+        "mu_b": (0.93 * second, 1.07 * second),
+        "mu1": (start.mean * (1 - opts.g1_tolerance), start.mean * (1 + opts.g1_tolerance)),
+        "cv1": (0.005, 0.35),
+        "L": (lin.low, lin.high),
+        "cv2": (0.005, 0.35),
+        "tau": (0.02, 1.0),
+        "am": (0.1, _AM_MAX) if opts.apoptosis else (am0, am0),
+        "ar": (_AR_MIN, 1.0) if opts.apoptosis else (ar0, ar0),
+    }
+
+
+def fit_djf(hist: Histogram, start: G1Start, opts: CycleOptions, second: float = 0.0) -> CycleFit:
+    """Dean–Jett–Fox fit of the histogram (module docstring), S degree by ``opts.s_degree``.
+
+    ``second`` is the G1 mean of a second G0/G1 population (0 for none), modelled as a second
+    cycle with the same CV and G2/G1 ratio, or, with ``opts.standard``, as a lone peak.
+    """
+    des = _Design(
+        hist.edges,
+        hist.centers,
+        hist.counts,
+        hist.fit_mask,
+        _single_cut(hist.counts, hist.centers),
+        opts.apoptosis,
+        second,
+        opts.standard is None,
+    )
+    am0, ar0 = _apoptotic_start(
+        hist.centers, hist.counts, opts.fit_from * start.mean, start.mean, start.cv
+    )
+    bounds = _bounds(start, opts, am0, ar0, second)
+    theta = {
+        "mu1": start.mean,
+        "cv1": float(np.clip(start.cv, 0.01, 0.25)),
+        "L": float(np.clip(start.linearity, *bounds["L"])),
+        "cv2": start.cv,
+        "tau": 0.15,
+        "am": am0,
+        "ar": ar0,
+        "mu_b": second,
+    }
+    return _fit_djf(des, theta, bounds, shared_cv=opts.cv == "shared", s_degree=opts.s_degree)
+
+
+def fit_watson(hist: Histogram, djf: CycleFit, opts: CycleOptions) -> CycleFit:
+    """Watson's pragmatic fit: the peak means stay where the DJF fit put them; the SDs and areas
+    come from the outer halves (below the G1 mean, and from the G2 mean to 3 SD above it, so
+    aggregates beyond G2 stay out). S is then the histogram between the means less the peaks
+    and debris (:func:`_phases`)."""
+    th = djf.theta
+    mu2 = th["L"] * th["mu1"]
+    c = hist.centers
+    right = (c >= mu2) & (c <= mu2 * (1 + 3 * th["cv2"]))
+    outer = hist.fit_mask & ((c <= th["mu1"]) | right)
+    bounds = _bounds(G1Start(th["mu1"], th["cv1"], th["L"]), opts, th["am"], th["ar"], 0.0)
+    for p in ("mu1", "L", "am", "ar", "mu_b"):
+        bounds[p] = (th[p], th[p])
+    des = _Design(
+        hist.edges,
+        c,
+        hist.counts,
+        outer,
+        _single_cut(hist.counts, c),
+        "apoptotic" in djf.names,
+        djf.second,
+        opts.standard is None,
+    )
+    fit = _fit(des, th, bounds, shared_cv=opts.cv == "shared", s_degree=None)
+    return replace(fit, alternatives=djf.alternatives)
+
+
+@dataclass(frozen=True)
+class Phases:
+    """Phase percentages of one cycle (``g1 + s + g2m = 100``) and its event total."""
+
+    g1: float
+    s: float
+    g2m: float
+    total: float
+
+
+def _cycle_phases(
+    fit: CycleFit, hist: Histogram, model: str, suffix: str = ""
+) -> tuple[Phases, dict]:
+    """Phases of the main cycle (``suffix`` "") or the second one ("b"), and its S curve."""
+    amp = dict(zip(fit.names, fit.amp, strict=True))
+    comp = {n: fit.basis[:, i] * fit.amp[i] for i, n in enumerate(fit.names)}
+    g1, g2 = float(amp.get("G1" + suffix, 0.0)), float(amp.get("G2" + suffix, 0.0))
+    s_names = [n for n in fit.names if re.fullmatch(rf"S\d+{suffix}", n)]
+    if model == "djf" or suffix:
+        s = float(sum(amp[n] for n in s_names))
+        s_curve = sum((comp[n] for n in s_names), np.zeros_like(hist.counts))
+    else:
+        mu1 = fit.theta["mu1"]
+        between = (hist.centers > mu1) & (hist.centers < fit.theta["L"] * mu1)
+        others = sum((comp[n] for n in comp if n not in s_names), np.zeros_like(hist.counts))
+        resid = hist.counts - others
+        s = max(float(resid[between].sum()), 0.0)
+        s_curve = np.where(between, resid, 0.0)
+    total = g1 + s + g2
+    if not total > 0:
+        return Phases(float("nan"), float("nan"), float("nan"), 0.0), {}
+    return Phases(100 * g1 / total, 100 * s / total, 100 * g2 / total, total), {
+        "S" + suffix: s_curve
+    }
+
+
+#: Alternative fits within this AIC of the chosen one count as equally supported (Burnham &
+#: Anderson 2002, *Model selection and multimodel inference*, 2nd ed., sec. 2.6).
+DELTA_AIC = 2.0
+#: Phases of equally supported fits that differ by more than this many points are a warning.
+PHASE_SPREAD_WARN = 3.0
+
+
+def _phase_spread(fit: CycleFit, hist: Histogram) -> tuple[tuple[float, float], ...] | None:
+    """(min, max) of G1, S and G2/M over the fits within ΔAIC 2 of the best, or None."""
+    alts = [
+        a for a in fit.alternatives if a.aic <= min(b.aic for b in fit.alternatives) + DELTA_AIC
+    ]
+    if len(alts) < 2:
+        return None
+    ph = np.array([[p.g1, p.s, p.g2m] for p in (_cycle_phases(a, hist, "djf")[0] for a in alts)])
+    if not np.all(np.isfinite(ph)):
+        return None
+    return tuple((float(lo), float(hi)) for lo, hi in zip(ph.min(0), ph.max(0), strict=True))
+
+
+# --------------------------------------------------------------------------------------------
+# second population
+# --------------------------------------------------------------------------------------------
+def find_second_population(x: np.ndarray, start: G1Start, *, standard: bool = False) -> float:
+    """G1 mean of a second G0/G1 population, or 0.0 when there is none.
+
+    A second population is a narrow peak (CV at most twice the G1 CV, so a broad S-phase cohort
+    of synchronised cells is not one) of at least 5 % of the G1 peak's height, above 0.6 x the
+    G1 mean (below lie apoptotic nuclei and debris), that is neither the G1 peak (within 15 %,
+    the range a control-guided G1 may move), nor the main
+    G2/M peak (1.8-2.2 x G1). Without ``standard`` it must have a G2/M peak of its own at 1.8-2.2
+    x its mean (a cycling, aneuploid population, what ModFit reports as a second G0/G1 peak);
+    with ``standard`` (an internal standard: chicken or trout erythrocyte nuclei, a plant
+    reference) the highest such peak is taken.
+    """
+    from scipy.ndimage import gaussian_filter1d
+    from scipy.signal import find_peaks, peak_widths
+
+    mu1, cv1 = start.mean, max(start.cv, 0.01)
+    pos = x[(x > 0.5 * mu1) & (x < 5.0 * mu1)]
+    if pos.size < 200:
+        return 0.0
+    width = mu1 / 100.0
+    counts, edges = np.histogram(pos, bins=int(4.5 * mu1 / width), range=(0.5 * mu1, 5.0 * mu1))
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    smooth = gaussian_filter1d(counts.astype(float), max(1.0, 0.4 * cv1 * 100))
+    g1_height = smooth[int(np.argmin(np.abs(centers - mu1)))]
+    peaks, _ = find_peaks(smooth, prominence=max(5.0, 0.05 * g1_height))
+    if peaks.size == 0:
+        return 0.0
+    fwhm = peak_widths(smooth, peaks, rel_height=0.5)[0] * width
+    narrow = []
+    for p, w in zip(peaks, fwhm, strict=True):
+        r, cv = centers[p] / mu1, w / 2.3548 / centers[p]
+        if r < 0.6 or abs(r - 1.0) < max(3 * cv1, 0.15) or 1.8 <= r <= 2.2 or cv > 2 * cv1:
+            continue
+        if smooth[p] >= 0.1 * g1_height:
+            narrow.append((float(smooth[p]), float(centers[p]), float(cv)))
+    if standard:
+        return max(narrow)[1] if narrow else 0.0
+    # a cycling population has its own narrow G2/M peak, at least a tenth of its G1 peak's
+    # height, at 1.8-2.2 x its G1 (a synchronised S-phase cohort, the other narrow peak
+    # between G1 and G2, has none)
+    cycling = []
+    for h, c, _ in narrow:
+        for p, w in zip(peaks, fwhm, strict=True):
+            cv2 = w / 2.3548 / centers[p]
+            if 1.8 * c <= centers[p] <= 2.2 * c and smooth[p] >= 0.1 * h and cv2 <= 2 * cv1:
+                cycling.append((h, c))
+                break
+    return max(cycling)[1] if cycling else 0.0
+
+
+@dataclass(frozen=True)
+class SecondPopulation:
+    """A second G0/G1 population: an aneuploid cycle (``kind="cycle"``, with its phases) or a
+    reference standard named by the user (``kind`` is its name, ``phases`` None). ``dna_index``
+    is its G1 mean over the main G1 mean (ModFit's DNA index); ``pct`` its share of the modelled
+    events (both populations, all phases)."""
+
+    kind: str
+    g1_mean: float
+    dna_index: float
+    pct: float
+    phases: Phases | None
+
+
+# --------------------------------------------------------------------------------------------
+# analysis
+# --------------------------------------------------------------------------------------------
 def _load(source: str | os.PathLike | FcsData) -> FcsData:
     return source if isinstance(source, FcsData) else read_fcs(source)
+
+
+def _options(options: CycleOptions | None, kwargs: dict[str, Any]) -> CycleOptions:
+    if options is not None and kwargs:
+        raise InputError("give either options= or keyword options, not both")
+    if options is not None:
+        return options
+    unknown = set(kwargs) - {f.name for f in fields(CycleOptions)}
+    if unknown:
+        raise InputError(
+            f"unknown option(s) {', '.join(sorted(unknown))} for the cell-cycle analysis"
+        )
+    return CycleOptions(**kwargs)
+
+
+def _control_result(control: Any, opts: CycleOptions) -> CellCycleResult | None:
+    """The control's analysis with the same options (it guides the G1 position)."""
+    if control is None or isinstance(control, CellCycleResult):
+        return control
+    res = analyze_cell_cycle(control, options=opts)
+    if not res:
+        raise InputError(f"control could not be analysed: {res.reason}")
+    return res
+
+
+def _second(
+    fit: CycleFit, hist: Histogram, opts: CycleOptions, main_total: float
+) -> SecondPopulation | None:
+    mu_b = fit.theta.get("mu_b", 0.0)
+    if not mu_b:
+        return None
+    if opts.standard is not None:
+        amp = float(fit.amp[fit.names.index("G1b")])
+        return SecondPopulation(
+            opts.standard, mu_b, mu_b / fit.theta["mu1"], 100 * amp / (amp + main_total), None
+        )
+    ph, _ = _cycle_phases(fit, hist, "djf", "b")
+    return SecondPopulation(
+        "cycle", mu_b, mu_b / fit.theta["mu1"], 100 * ph.total / (ph.total + main_total), ph
+    )
+
+
+def _checks(fit: CycleFit, opts: CycleOptions, off: OffScale) -> tuple[list[str], list[str]]:
+    """Notes and warnings of a fit: parameters at a bound, poor RCS, off-scale events."""
+    notes: list[str] = []
+    warns: list[str] = []
+    at = [
+        p
+        for p in ("mu1", "L")
+        if fit.bounds[p][0] < fit.bounds[p][1]
+        and any(np.isclose(fit.theta[p], b, rtol=1e-4) for b in fit.bounds[p])
+    ]
+    if at:
+        notes.append(f"fit stopped at a bound of {', '.join(at)}; check the G1 position")
+    lo, hi = opts.linearity.low, opts.linearity.high
+    if opts.linearity.mode == "range" and not lo <= fit.theta["L"] <= hi:
+        notes.append(
+            f"G2/G1 {fit.theta['L']:.3f} lies outside {lo:g}-{hi:g}: a free ratio fits better by "
+            f"ΔAIC > {_AIC_RELEASE:g}"
+        )
+    if opts.model == "djf" and fit.rcs > _RCS_POOR:
+        notes.append(
+            f"RCS {fit.rcs:.1f}: the S phase is no low-degree polynomial here (a synchronised "
+            "cohort?); Watson's model assumes no S shape"
+        )
+    if off.low or off.high:
+        notes.append(
+            f"{off.low} events at the first and {off.high} at the last channel "
+            f"({off.pct:.1f} % of events) excluded"
+        )
+    if off.pct > OFF_SCALE_WARN_PCT:
+        warns.append(f"{off.pct:.1f} % of events are off scale (over {OFF_SCALE_WARN_PCT:g} %)")
+    return notes, warns
+
+
+def _sub_g1(x: np.ndarray, mu1: float, cv1: float, opts: CycleOptions, notes: list[str]):
+    lo = opts.sub_g1_floor * mu1
+    hi = mu1 * (1.0 - opts.sub_g1_sigmas * cv1)
+    if hi <= lo:
+        hi = lo
+        notes.append("G1 CV too wide for a sub-G1 gate; sub-G1 reported as 0")
+    return int(np.count_nonzero((x >= lo) & (x < hi))), (float(lo), float(hi))
+
+
+def _result(
+    data: FcsData,
+    choice: ChannelChoice,
+    gate: SingletGate,
+    off: OffScale,
+    x: np.ndarray,
+    hist: Histogram,
+    fit: CycleFit,
+    opts: CycleOptions,
+    ctrl: CellCycleResult | None,
+) -> CellCycleResult | Failed:
+    th = fit.theta
+    mu1, lin, cv1 = th["mu1"], th["L"], th["cv1"]
+    second_cycle = th.get("mu_b", 0.0) and opts.standard is None
+    top_peak = max(lin * mu1, lin * th.get("mu_b", 0.0) if second_cycle else 0.0)
+    if top_peak > off.top:
+        return _failed(
+            data.path,
+            f"a G2/M peak placed at {top_peak:.4g}, beyond the channel's range ($PnR {off.top:g})",
+        )
+    phases, s_comp = _cycle_phases(fit, hist, opts.model)
+    if not phases.total > 0 or fit.amp[fit.names.index("G1")] <= 0:
+        return _failed(data.path, "no G1 population in the fitted model")
+    comp = {
+        n: fit.basis[:, i] * fit.amp[i]
+        for i, n in enumerate(fit.names)
+        if not re.fullmatch(r"S\d+b?", n)
+    }
+    comp.update(s_comp)
+    if "S0b" in fit.names:
+        comp.update(_cycle_phases(fit, hist, "djf", "b")[1])
+    comp["debris"] = comp.pop("debris_exp") + comp.pop("debris_cut")
+    comp["model"] = sum(comp.values(), np.zeros_like(hist.counts))
+    notes, warns = _checks(fit, opts, off)
+    spread = _phase_spread(fit, hist) if opts.model == "djf" else None
+    if spread is not None and max(hi - lo for lo, hi in spread) > PHASE_SPREAD_WARN:
+        warns.append(
+            "phases depend on the S shape or the G2/G1 bound: fits within ΔAIC 2 give "
+            + ", ".join(
+                f"{n} {lo:.1f}-{hi:.1f} %"
+                for n, (lo, hi) in zip(("G1", "S", "G2/M"), spread, strict=True)
+            )
+        )
+    else:
+        spread = None
+    n_sing = int(x.size)
+    n_sub, sub_gate = _sub_g1(x, mu1, cv1, opts, notes)
+    apo = comp.get("apoptotic", np.zeros_like(hist.counts))
+    return CellCycleResult(
+        file=data.path,
+        model=opts.model,
+        channel=choice.name,
+        events=int(data.n_events),
+        singlets=n_sing,
+        sub_g1_pct=100.0 * n_sub / n_sing if n_sing else float("nan"),
+        g1_pct=phases.g1,
+        s_pct=phases.s,
+        g2m_pct=phases.g2m,
+        g1_mean=float(mu1),
+        g2_mean=float(lin * mu1),
+        g2_g1_ratio=float(lin),
+        g1_cv=100.0 * float(cv1),
+        g2_cv=100.0 * float(th["cv2"]),
+        rcs=float(fit.rcs),
+        debris_pct=100.0 * float(comp["debris"][hist.fit_mask].sum()) / n_sing
+        if n_sing
+        else float("nan"),
+        apoptotic_pct=100.0 * float(apo.sum()) / n_sing if n_sing else float("nan"),
+        sub_g1_gate=sub_gate,
+        singlet_gate=gate,
+        cv_mode=opts.cv,
+        channel_reason=choice.reason,
+        off_scale=off,
+        linearity=opts.linearity,
+        histogram=hist,
+        components=comp,
+        fit_mask=fit.mask,
+        second=_second(fit, hist, opts, phases.total),
+        phase_range=spread,
+        control=ctrl.file if ctrl is not None else None,
+        well=_well(data),
+        notes=tuple(notes),
+        warnings=tuple(warns),
+        s_degree=fit.s_degree if opts.model == "djf" else None,
+    )
 
 
 def analyze_cell_cycle(
     source: str | os.PathLike | FcsData,
     *,
-    channel: str | None = None,
-    model: str = "djf",
-    cv: str = "shared",
     control: str | os.PathLike | FcsData | CellCycleResult | None = None,
-    singlets: str = "auto",
-    singlet_k: float = 4.0,
-    g1_tolerance: float = 0.15,
-    sub_g1_sigmas: float = 3.0,
-    sub_g1_floor: float = 0.05,
-    linearity: tuple[float, float] = (1.75, 2.2),
-    fit_from: float = 0.2,
-    s_degree: int | str = "auto",
-    apoptosis: bool = True,
+    options: CycleOptions | None = None,
+    **kwargs: Any,
 ) -> CellCycleResult | Failed:
     """Cell-cycle phases and sub-G1 fraction of one FCS file.
+
+    The stages: :func:`choose_channel`, off-scale exclusion, :func:`gate_singlets`,
+    :func:`locate_g1`, :func:`find_second_population`, :func:`fit_djf` and, for Watson's model,
+    :func:`fit_watson`.
 
     Parameters
     ----------
     source : path or FcsData
         The FCS file.
+    control : path, FcsData or CellCycleResult, optional
+        Control sample (untreated, asynchronous), analysed with the same options: its G1 mean
+        and G2/G1 ratio start the fit and the G1 mean is kept within ``g1_tolerance`` of it.
+        Use it for samples whose G1 peak is small or missing (arrested, synchronised).
+    options : CycleOptions, optional
+        All options as one record; or give them as keywords:
     channel : str, optional
-        DNA channel by ``$PnN`` or ``$PnS``; detected when omitted (:func:`find_dna_channel`).
+        DNA channel by ``$PnN`` or ``$PnS``; chosen when omitted (:func:`choose_channel`).
     model : {"djf", "watson"}
         Dean–Jett–Fox or Watson pragmatic (see the module docstring).
     cv : {"shared", "free"}
         G2/M peak CV equal to the G1 CV, or fitted separately.
-    control : path, FcsData or CellCycleResult, optional
-        Control sample (untreated, asynchronous): its G1 mean and G2/G1 ratio start the fit and
-        the G1 mean is kept within ``g1_tolerance`` of the control's. Use it for samples whose
-        G1 peak is small or missing (arrested, synchronised, drug-treated).
     singlets : {"auto", "width", "height", "none"}
         Doublet discrimination on DNA area vs width or height ("auto": width if the file has
         it, else height, else none).
@@ -805,20 +1671,18 @@ def analyze_cell_cycle(
         The sub-G1 gate's upper edge is ``G1 mean x (1 - sub_g1_sigmas x G1 CV)``.
     sub_g1_floor : float
         The gate's lower edge as a fraction of the G1 mean (excludes the zero pile-up and noise).
-    linearity : (float, float)
-        Bounds of the G2/G1 ratio.
+    linearity : Linearity, str or (float, float)
+        G2/G1 ratio: "range=A:B" (default 1.9:2.05), "fixed=X" or "free" (:class:`Linearity`).
     s_degree : "auto" or int
-        Degree of the S-phase polynomial of the DJF model: 2 is Dean & Jett's quadratic, 1 a
-        broadened trapezoid, 0 a broadened rectangle (Fox 1980); "auto" (default) takes the
-        lowest of 0-2 that the F test cannot tell from the quadratic (module docstring).
-        Higher degrees allow more S shapes (a narrow cohort of synchronised cells in early S
-        is still no polynomial: prefer Watson's model there).
+        Degree of the S-phase polynomial of the DJF model (module docstring).
     apoptosis : bool
         Fit the apoptotic (hypodiploid) Gaussian component below G1 (module docstring).
     fit_from : float
-        The histogram is fitted from ``fit_from x G1 mean`` up to ``2.75 x G1 mean`` (the debris
-        model covers the region below G1; events above the range, such as aggregates, are left
-        out of the cycle model but stay among the singlets).
+        The histogram is fitted from ``fit_from x G1 mean`` up to ``2.75 x G1 mean`` (or past
+        a second population's G2/M peak).
+    standard : str, optional
+        Name of an internal reference standard (e.g. "chicken erythrocytes"): a second G0/G1
+        peak is then modelled as that standard, not as a second cycle.
 
     Returns
     -------
@@ -834,255 +1698,52 @@ def analyze_cell_cycle(
     A virtual PI measurement with known truth (60 % G1, 25 % S, 15 % G2/M, 5 % sub-G1):
 
     >>> import pathlib, tempfile
-    >>> from letrolab.assays.fcs import write_fcs
+    >>> from letrolab.instruments.flow import PI_CHANNELS, simulate_dna_content, write_fcs
     >>> ev = simulate_dna_content(20_000, g1=0.6, s=0.25, g2m=0.15, sub_g1=0.05, rng=0)
     >>> p = write_fcs(pathlib.Path(tempfile.mkdtemp()) / "pi.fcs", ev, channels=PI_CHANNELS)
     >>> res = analyze_cell_cycle(p)
     >>> round(res.g1_pct), round(res.s_pct), round(res.g2m_pct), round(res.sub_g1_pct)
     (60, 25, 15, 5)
     """
-    _check_options(model, cv)
-    for nm, val in (("g1_tolerance", g1_tolerance), ("sub_g1_sigmas", sub_g1_sigmas)):
-        if not (np.isfinite(val) and val > 0):
-            raise InputError(f"{nm} must be a positive number, not {val!r}")
-    if not (0 <= sub_g1_floor < 1):
-        raise InputError(f"sub_g1_floor must be in [0, 1), not {sub_g1_floor!r}")
-    if not (
-        s_degree == "auto"
-        or (
-            isinstance(s_degree, (int, np.integer))
-            and not isinstance(s_degree, bool)
-            and 0 <= s_degree <= 6
-        )
-    ):
-        raise InputError(f"s_degree must be 'auto' or an integer from 0 to 6, not {s_degree!r}")
-    if not isinstance(apoptosis, (bool, np.bool_)):
-        raise InputError(f"apoptosis must be True or False, not {apoptosis!r}")
-    if not (0.0 <= fit_from < 0.9):
-        raise InputError(
-            f"fit_from must be in [0, 0.9) (a fraction of the G1 mean), not {fit_from!r}"
-        )
-    if not (1.0 < linearity[0] < linearity[1]):
-        raise InputError(f"linearity bounds must satisfy 1 < low < high, not {linearity!r}")
+    opts = _options(options, kwargs)
     data = _load(source)
-    dna = find_dna_channel(data, channel)
-    x_all = np.asarray(data.channel(dna), dtype=np.float64)
+    ctrl = _control_result(control, opts)
+    choice = choose_channel(data, opts.channel, opts.singlets)
+    x_all = np.asarray(data.channel(choice.name), dtype=np.float64)
     if not np.all(np.isfinite(x_all)):
-        raise InputError(f"{data.path}: DNA channel {dna} holds NaN or infinite values")
-
-    # singlets
-    if singlets not in ("auto", "width", "height", "none"):
-        raise InputError(f"singlets must be 'auto', 'width', 'height' or 'none', not {singlets!r}")
-    method, other_name = "none", None
-    if singlets in ("auto", "width"):
-        other_name = _partner(data, dna, "w")
-        method = "width" if other_name else "none"
-    if other_name is None and singlets in ("auto", "height"):
-        other_name = _partner(data, dna, "h")
-        method = "height" if other_name else "none"
-    if singlets in ("width", "height") and other_name is None:
-        raise InputError(
-            f"{data.path}: no pulse {singlets} channel belongs to {dna}; use singlets='auto' or 'none'"
-        )
-    other = np.asarray(data.channel(other_name), dtype=np.float64) if other_name else None
+        raise InputError(f"{data.path}: DNA channel {choice.name} holds NaN or infinite values")
+    on, off = _off_scale(x_all, data.find_channel(choice.name).range)
+    other = np.asarray(data.channel(choice.partner), np.float64)[on] if choice.partner else None
     mask, gate = gate_singlets(
-        x_all, other, method=method, k=singlet_k, area_channel=dna, other_channel=other_name
+        x_all[on],
+        other,
+        method=choice.partner_kind,
+        k=opts.singlet_k,
+        area_channel=choice.name,
+        other_channel=choice.partner,
     )
-    x = x_all[mask]
-    n_sing = int(x.size)
-    notes: list[str] = []
-
-    # starting point
-    ctrl_res: CellCycleResult | None = None
-    ctrl_label: str | None = None
-    if control is not None:
-        if isinstance(control, CellCycleResult):
-            ctrl_res = control
-        else:
-            c = analyze_cell_cycle(
-                control,
-                channel=channel,
-                model=model,
-                cv=cv,
-                singlets=singlets,
-                singlet_k=singlet_k,
-                sub_g1_sigmas=sub_g1_sigmas,
-                sub_g1_floor=sub_g1_floor,
-                linearity=linearity,
-                fit_from=fit_from,
-                s_degree=s_degree,
-                apoptosis=apoptosis,
-            )
-            if not c:
-                raise InputError(f"control could not be analysed: {c.reason}")
-            ctrl_res = c
-        ctrl_label = ctrl_res.file
+    x = x_all[on][mask]
     try:
-        if ctrl_res is not None:
-            mu0, lin0, cv0 = ctrl_res.g1_mean, ctrl_res.g2_g1_ratio, ctrl_res.g1_cv / 100.0
-        else:
-            (mu0, cv0), lin0 = _find_g1(x), 1.95
+        start = locate_g1(x, ctrl)
     except FitError as exc:
         return _failed(data.path, str(exc).split(": ", 1)[-1])
-
-    # histogram: bins of at least the data quantum, ~ mu0/60 wide, up to 2.75 x G1
-    upper = mu0 * max(2.75, linearity[1] + 0.5)
-    quantum = 1.0 if np.all(x[: min(x.size, 5000)] == np.round(x[: min(x.size, 5000)])) else 0.0
-    width = mu0 / 60.0
-    if quantum:
-        width = max(1.0, float(np.round(width)))
-    n_bins = int(np.ceil(upper / width))
-    edges = np.arange(n_bins + 1) * width
-    if quantum:
-        edges = edges - 0.5  # integer channels sit at bin centres
-    # uniform bins: the range form takes NumPy's fast path
-    counts = np.histogram(x, bins=n_bins, range=(float(edges[0]), float(edges[-1])))[0]
-    counts = counts.astype(np.float64)
-    centers = 0.5 * (edges[1:] + edges[:-1])
-    fit_lo = fit_from * mu0
-    fit_mask = centers >= fit_lo
-    if counts[fit_mask].sum() < 200:
-        return _failed(data.path, f"only {int(counts[fit_mask].sum())} singlets in the fit range")
-    des = _Design(edges, centers, counts, fit_mask, _single_cut(counts, centers), apoptosis)
-
-    am0, ar0 = _apoptotic_start(centers, counts, fit_lo, mu0, cv0)
-    start = {
-        "mu1": mu0,
-        "cv1": float(np.clip(cv0, 0.01, 0.25)),
-        "L": lin0,
-        "cv2": cv0,
-        "tau": 0.15,
-        "am": am0,
-        "ar": ar0,
-    }
-    bounds = {
-        "mu1": (mu0 * (1 - g1_tolerance), mu0 * (1 + g1_tolerance)),
-        "cv1": (0.005, 0.35),
-        "L": (linearity[0], linearity[1]),
-        "cv2": (0.005, 0.35),
-        "tau": (0.02, 1.0),
-        "am": (0.1, _AM_MAX) if apoptosis else (am0, am0),
-        "ar": (_AR_MIN, 1.0) if apoptosis else (ar0, ar0),
-    }
-    start["L"] = float(np.clip(start["L"], *bounds["L"]))
-    shared = cv == "shared"
-    try:
-        # the full Dean-Jett-Fox fit locates both peaks; Watson's model then refits the peaks
-        # on their outer halves only (to 3 SD beyond the mean, so aggregates above G2 stay out)
-        djf, s_used = _fit_djf(des, start, bounds, shared_cv=shared, s_degree=s_degree)
-        theta, amp, basis, names, mask_used, rcs = (
-            djf.theta,
-            djf.amp,
-            djf.basis,
-            djf.names,
-            djf.mask,
-            djf.rcs,
+    second = find_second_population(x, start, standard=opts.standard is not None)
+    upper = start.mean * max(2.75, opts.linearity.high + 0.5)
+    upper = max(
+        upper, second * (opts.linearity.high + 0.5) if opts.standard is None else 1.2 * second
+    )
+    hist = _histogram(x, start, opts, upper)
+    if hist.counts[hist.fit_mask].sum() < 200:
+        return _failed(
+            data.path, f"only {int(hist.counts[hist.fit_mask].sum())} singlets in the fit range"
         )
-        if model == "watson":
-            # Watson's pragmatic model: the peak means stay where the full fit put them, the
-            # SDs and areas come from the outer halves (below the G1 mean, and from the G2
-            # mean to 3 SD above it, so aggregates beyond G2 stay out)
-            mu1_f, mu2_f = theta["mu1"], theta["L"] * theta["mu1"]
-            right = (centers >= mu2_f) & (centers <= mu2_f * (1 + 3 * theta["cv2"]))
-            outer_mask = fit_mask & ((centers <= mu1_f) | right)
-            wbounds = dict(
-                bounds,
-                mu1=(mu1_f, mu1_f),
-                L=(theta["L"], theta["L"]),
-                am=(theta["am"], theta["am"]),
-                ar=(theta["ar"], theta["ar"]),
-            )
-            # the apoptotic component, if the DJF stage kept it, with its shape held
-            des_w = replace(des, fit_mask=outer_mask, apoptosis="apoptotic" in names)
-            wat = _fit(des_w, theta, wbounds, shared_cv=shared, s_degree=None)
-            theta, amp, basis, names, mask_used, rcs = (
-                wat.theta,
-                wat.amp,
-                wat.basis,
-                wat.names,
-                wat.mask,
-                wat.rcs,
-            )
+    try:
+        fit = fit_djf(hist, start, opts, second)
+        if opts.model == "watson":
+            fit = fit_watson(hist, fit, opts)
     except (ValueError, np.linalg.LinAlgError) as exc:
         return _failed(data.path, f"histogram fit did not converge ({exc})")
-
-    comp = {n: basis[:, i] * amp[i] for i, n in enumerate(names)}
-    mu1, lin = theta["mu1"], theta["L"]
-    mu2 = lin * mu1
-    g1 = float(amp[names.index("G1")])
-    g2 = float(amp[names.index("G2")])
-    debris = comp["debris_exp"] + comp["debris_cut"]
-    if model == "djf":
-        s_names = [n for n in names if re.fullmatch(r"S\d+", n)]
-        s = float(sum(amp[names.index(n)] for n in s_names))
-        comp["S"] = sum(comp.pop(n) for n in s_names)
-    else:
-        between = (centers > mu1) & (centers < mu2)
-        resid = counts - comp["G1"] - comp["G2"] - debris - comp.get("apoptotic", 0.0)
-        s = float(resid[between].sum())
-        s_curve = np.where(between, resid, 0.0)
-        comp["S"] = s_curve
-        if s < 0:
-            notes.append(f"S-phase residual was negative ({s:.1f} events); S set to 0")
-            s = 0.0
-    comp["debris"] = debris
-    comp.pop("debris_exp")
-    comp.pop("debris_cut")
-    apo = comp.get("apoptotic", np.zeros_like(counts))
-    comp["model"] = comp["G1"] + comp["G2"] + comp["S"] + debris + apo
-    total = g1 + s + g2
-    if not (total > 0) or g1 <= 0:
-        return _failed(data.path, "no G1 population in the fitted model")
-    at_bound = [
-        p
-        for p in ("mu1", "L")
-        if np.isclose(theta[p], bounds[p][0], rtol=1e-4)
-        or np.isclose(theta[p], bounds[p][1], rtol=1e-4)
-    ]
-    if at_bound:
-        notes.append(f"fit stopped at a bound of {', '.join(at_bound)}; check the G1 position")
-    if model == "djf" and rcs > _RCS_POOR:
-        notes.append(
-            f"RCS {rcs:.1f}: the S phase is no low-degree polynomial here (a synchronised "
-            "cohort?); Watson's model assumes no S shape"
-        )
-    cv1 = theta["cv1"]
-    lo_gate = sub_g1_floor * mu1
-    hi_gate = mu1 * (1.0 - sub_g1_sigmas * cv1)
-    if hi_gate <= lo_gate:
-        hi_gate = lo_gate
-        notes.append("G1 CV too wide for a sub-G1 gate; sub-G1 reported as 0")
-    sub = int(np.count_nonzero((x >= lo_gate) & (x < hi_gate)))
-    return CellCycleResult(
-        file=data.path,
-        model=model,
-        channel=dna,
-        events=int(data.n_events),
-        singlets=n_sing,
-        sub_g1_pct=100.0 * sub / n_sing if n_sing else float("nan"),
-        g1_pct=100.0 * g1 / total,
-        s_pct=100.0 * s / total,
-        g2m_pct=100.0 * g2 / total,
-        g1_mean=float(mu1),
-        g2_mean=float(mu2),
-        g2_g1_ratio=float(lin),
-        g1_cv=100.0 * float(cv1),
-        g2_cv=100.0 * float(theta["cv2"]),
-        rcs=float(rcs),
-        debris_pct=100.0 * float(debris[fit_mask].sum()) / n_sing if n_sing else float("nan"),
-        apoptotic_pct=100.0 * float(apo.sum()) / n_sing if n_sing else float("nan"),
-        sub_g1_gate=(float(lo_gate), float(hi_gate)),
-        singlet_gate=gate,
-        cv_mode=cv,
-        control=ctrl_label,
-        well=_well(data),
-        notes=tuple(notes),
-        s_degree=s_used if model == "djf" else None,
-        edges=edges,
-        counts=counts,
-        components=comp,
-        fit_mask=mask_used,
-    )
+    return _result(data, choice, gate, off, x, hist, fit, opts, ctrl)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1184,34 +1845,13 @@ def analyze_batch(
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files = _expand(paths)
-    unknown = set(options) - {
-        "channel",
-        "model",
-        "cv",
-        "singlets",
-        "singlet_k",
-        "g1_tolerance",
-        "sub_g1_sigmas",
-        "sub_g1_floor",
-        "linearity",
-        "fit_from",
-        "s_degree",
-        "apoptosis",
-    }
-    if unknown:
-        raise InputError(f"unknown option(s) {', '.join(sorted(unknown))} for analyze_batch")
-    # a bad model or CV choice is one error for the batch, not the same error for every file
-    _check_options(options.get("model", "djf"), options.get("cv", "shared"))
-    ctrl: CellCycleResult | None = None
-    if control is not None:
-        c = analyze_cell_cycle(control, **options)
-        if not c:
-            raise InputError(f"control could not be analysed: {c.reason}")
-        ctrl = c
+    # a bad option is one error for the batch, not the same error for every file
+    opts = _options(None, options)
+    ctrl = _control_result(control, opts)
     results: list[CellCycleResult | Failed] = []
     for f in files:
         try:
-            results.append(analyze_cell_cycle(f, control=ctrl, **options))
+            results.append(analyze_cell_cycle(f, control=ctrl, options=opts))
         except (LetrolabError, OSError) as exc:
             msg = (
                 " ".join(str(exc).split())
@@ -1220,105 +1860,3 @@ def analyze_batch(
             )
             results.append(_failed(str(f), msg))
     return CellCycleBatch(tuple(results), tuple(str(f) for f in files))
-
-
-# --------------------------------------------------------------------------------------------
-# simulation (virtual experiments and tests)
-# --------------------------------------------------------------------------------------------
-PI_CHANNELS = ("FSC-A", "SSC-A", "PI-A", "PI-W", "PI-H")
-
-
-def simulate_dna_content(
-    n: int,
-    *,
-    g1: float,
-    s: float,
-    g2m: float,
-    sub_g1: float = 0.0,
-    doublets: float = 0.0,
-    debris: float = 0.0,
-    g1_mean: float = 200.0,
-    cv: float = 0.04,
-    linearity: float = 1.95,
-    sub_g1_shape: str = "beta",
-    rng: np.random.Generator | int | None = None,
-) -> np.ndarray:
-    """Events of a propidium-iodide DNA-content measurement with known truth.
-
-    The generative form of the Dean–Jett–Fox model: G1 and G2/M contents are Gaussian (mean
-    ``g1_mean`` and ``linearity * g1_mean``, CV ``cv``); S-phase contents are uniform between
-    the two means and broadened with the CV interpolated between them; sub-G1 (apoptotic,
-    hypodiploid) events form a smooth hump between 0.1 and 0.85 x the G1 mean
-    (0.1 + 0.75 x Beta(2, 2.5): a shape the analysis does not assume) or, with
-    ``sub_g1_shape="normal"``, the Gaussian the analysis fits (mean 0.45, SD 0.12 x the G1 mean,
-    folded at zero); debris follows the single-cut model of Bagwell et al. (1991):
-    a cycling nucleus cut once at a uniformly random point. Doublets are two cycling cells
-    measured together: their area is the sum and their pulse width about twice a singlet's.
-    Pulse width grows with the cube root of DNA content (cell diameter), height is area/width
-    up to scale.
-
-    Parameters
-    ----------
-    n : int
-        Number of events.
-    g1, s, g2m : float
-        Fractions of cycling cells (normalised to sum 1).
-    sub_g1 : float
-        Fraction of all singlet events that are sub-G1.
-    doublets : float
-        Fraction of all events that are doublets.
-    debris : float
-        Fraction of all singlet events that are nuclear fragments (single-cut debris).
-    sub_g1_shape : {"beta", "normal"}
-        Shape of the sub-G1 hump (see above).
-    rng : Generator or seed
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, 5)
-        Columns :data:`PI_CHANNELS` = FSC-A, SSC-A, PI-A, PI-W, PI-H; write them with
-        :func:`letrolab.assays.fcs.write_fcs` ``(path, events, channels=PI_CHANNELS)``.
-    """
-    gen = np.random.default_rng(rng)
-    fr = np.array([g1, s, g2m], dtype=float)
-    if n <= 0 or np.any(fr < 0) or fr.sum() <= 0:
-        raise InputError("n must be positive and the phase fractions non-negative, not all zero")
-    if not (sub_g1 >= 0 and debris >= 0 and sub_g1 + debris < 1 and 0 <= doublets < 1):
-        raise InputError("sub_g1, debris and doublets must be fractions with sub_g1 + debris < 1")
-    if sub_g1_shape not in ("beta", "normal"):
-        raise InputError(f"sub_g1_shape must be 'beta' or 'normal', not {sub_g1_shape!r}")
-    fr = fr / fr.sum()
-    n_dbl = round(doublets * n)
-    n_sing = n - n_dbl
-    n_sub = round(sub_g1 * n_sing)
-    n_deb = round(debris * n_sing)
-
-    def cycling(m: int) -> np.ndarray:
-        phase = gen.choice(3, size=m, p=fr)
-        mu2 = linearity * g1_mean
-        base = np.where(phase == 0, g1_mean, mu2)
-        t = gen.uniform(0.0, 1.0, m)
-        s_mean = g1_mean + t * (mu2 - g1_mean)
-        base = np.where(phase == 1, s_mean, base)
-        return base * (1.0 + cv * gen.standard_normal(m))
-
-    dna = np.concatenate(
-        [
-            cycling(n_sing - n_sub - n_deb),
-            g1_mean * (0.1 + 0.75 * gen.beta(2.0, 2.5, n_sub))
-            if sub_g1_shape == "beta"
-            else g1_mean * np.abs(0.45 + 0.12 * gen.standard_normal(n_sub)),
-            cycling(n_deb) * gen.uniform(0.0, 1.0, n_deb),
-            cycling(n_dbl) + cycling(n_dbl),
-        ]
-    )
-    is_dbl = np.zeros(n, bool)
-    is_dbl[n_sing:] = True
-    rel = np.maximum(dna / g1_mean, 1e-3)
-    width = 50.0 * np.cbrt(np.where(is_dbl, rel / 2.0, rel)) * (1.0 + 0.04 * gen.standard_normal(n))
-    width = np.where(is_dbl, 2.0 * width, width)
-    height = dna / width * 50.0
-    fsc = 4e4 * np.cbrt(rel) * (1.0 + 0.1 * gen.standard_normal(n))
-    ssc = 2e4 * np.cbrt(rel) * (1.0 + 0.15 * gen.standard_normal(n))
-    out = np.column_stack([fsc, ssc, dna, width, height])
-    return out[gen.permutation(n)]

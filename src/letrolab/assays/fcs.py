@@ -1,4 +1,4 @@
-"""Reading and writing Flow Cytometry Standard (FCS 2.0, 3.0, 3.1) files.
+"""Reading Flow Cytometry Standard (FCS 2.0, 3.0, 3.1) files.
 
 flowio's standard parser reads the HEADER and TEXT of every file first; a file it accepts, and
 whose layout keywords ($PAR, $TOT, $DATATYPE, $BYTEORD, $P1N, $P1B) it reads as letrolab's own
@@ -44,8 +44,8 @@ Quirks handled (each one, when met, is recorded; the ones marked (R) are repairs
 A file that is truly broken (not FCS, truncated, inconsistent beyond repair) raises
 :class:`~letrolab.errors.FormatError` with one line that says what is wrong.
 
-The writer, :func:`write_fcs`, produces FCS 3.1 list-mode files with 32-bit float data through
-``flowio.create_fcs``; it is what the virtual experiments use to write PI DNA-content files.
+The writer, ``write_fcs``, lives with the other virtual instruments in
+:mod:`letrolab.instruments.flow`: this module only reads.
 
 References
 ----------
@@ -60,7 +60,7 @@ import io
 import os
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,15 +69,7 @@ import numpy as np
 
 from letrolab.errors import FCSError, FormatError, InputError, LetrolabError
 
-__all__ = [
-    "Channel",
-    "FCSRepair",
-    "FcsData",
-    "count_datasets",
-    "normalize_name",
-    "read_fcs",
-    "write_fcs",
-]
+__all__ = ["Channel", "FCSRepair", "FcsData", "count_datasets", "normalize_name", "read_fcs"]
 
 _HEADER_LEN = 58
 _MAX_DATASETS = 1024
@@ -1140,7 +1132,8 @@ def read_fcs(
     Examples
     --------
     >>> import numpy as np
-    >>> from letrolab.assays.fcs import write_fcs, read_fcs
+    >>> from letrolab.assays.fcs import read_fcs
+    >>> from letrolab.instruments.flow import write_fcs
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.fcs"
     >>> _ = write_fcs(p, np.array([[1.0, 2.0], [3.0, 4.0]]), channels=["FSC-A", "PI-A"])
@@ -1357,119 +1350,3 @@ def _apply_scale(
         else:
             events[:, c.index] /= c.gain
     return events
-
-
-# --------------------------------------------------------------------------------------------
-# writer
-# --------------------------------------------------------------------------------------------
-def write_fcs(
-    path: str | os.PathLike,
-    data: Any,
-    *,
-    channels: Sequence[str],
-    labels: Sequence[str] | None = None,
-    ranges: Sequence[float] | float | None = None,
-    metadata: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write events to an FCS 3.1 list-mode file (32-bit float, little-endian), atomically.
-
-    Parameters
-    ----------
-    path : path
-        Output file; written to a temporary sibling and moved into place.
-    data : array-like, shape (n_events, n_channels)
-        Event values (linear scale). NaN and infinities are rejected.
-    channels : sequence of str, keyword-only
-        ``$PnN`` names, one per column ("FSC-A", "SSC-A", "PI-A", "PI-W", "PI-H").
-    labels : sequence of str, keyword-only, optional
-        ``$PnS`` long names ("Propidium iodide area"); "" for none.
-    ranges : float or sequence of float, keyword-only, optional
-        ``$PnR`` full-scale values; default: the next power of two above each column's maximum
-        (at least 1024), so readers that show the instrument range get a sensible one.
-    metadata : mapping, keyword-only, optional
-        Extra TEXT keywords (``{"$CYT": "letrolab virtual cytometer", "SAMPLE": "A1"}``); values
-        are converted with ``str``. Keywords that define the data layout ($PAR, $TOT, $PnB...)
-        are set by the writer and cannot be overridden.
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, pathlib
-    >>> rng = np.random.default_rng(0)
-    >>> pi = rng.normal(200, 8, size=1000)
-    >>> ev = np.column_stack([rng.normal(5e4, 5e3, 1000), rng.normal(2e4, 2e3, 1000), pi, 0.5 * pi])
-    >>> p = write_fcs(pathlib.Path(tempfile.mkdtemp()) / "pi.fcs", ev,
-    ...               channels=["FSC-A", "SSC-A", "PI-A", "PI-W"], metadata={"$CYT": "virtual"})
-    >>> read_fcs(p).summary()["events"]
-    1000
-    """
-    import flowio
-
-    from letrolab._io import atomic_write_bytes
-
-    arr = np.asarray(data, dtype=np.float64)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise InputError(f"data must be a 2-D array (events x channels), got {arr.ndim} dimensions")
-    n_ev, n_ch = arr.shape
-    names = [str(c) for c in channels] if not isinstance(channels, str) else [channels]
-    if len(names) != n_ch:
-        raise InputError(
-            f"{len(names)} channel names given for {n_ch} data columns; give one per column"
-        )
-    if any(not n.strip() for n in names):
-        raise InputError("channel names must not be empty")
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.sum(~np.isfinite(arr)))
-        raise InputError(f"data hold {bad} NaN/infinite values; FCS float data must be finite")
-    if labels is not None:
-        labels = ["" if lab is None else str(lab) for lab in labels]
-        if len(labels) != n_ch:
-            raise InputError(
-                f"{len(labels)} labels given for {n_ch} channels; give one per channel"
-            )
-    if ranges is None:
-        top = np.abs(arr).max(axis=0) if n_ev else np.zeros(n_ch)
-        rng_vals = [float(max(1024, 2 ** int(np.ceil(np.log2(max(t, 1.0) + 1))))) for t in top]
-    elif np.isscalar(ranges):
-        rng_vals = [float(ranges)] * n_ch
-    else:
-        rng_vals = [float(r) for r in ranges]  # type: ignore[union-attr]
-        if len(rng_vals) != n_ch:
-            raise InputError(
-                f"{len(rng_vals)} ranges given for {n_ch} channels; give one per channel"
-            )
-    if any(not (np.isfinite(r) and r > 0) for r in rng_vals):
-        raise InputError("channel ranges must be positive finite numbers")
-    meta: dict[str, str] = {}
-    for k, v in (metadata or {}).items():
-        key = str(k).strip()
-        if not key:
-            raise InputError("metadata keywords must not be empty")
-        sval = str(v)
-        if not sval:
-            raise InputError(f"metadata value for {key!r} is empty; FCS values cannot be empty")
-        meta[key] = sval
-    texts = [*names, *(labels or []), *meta, *meta.values()]
-    if any(t.startswith("/") for t in texts):
-        bad = next(t for t in texts if t.startswith("/"))
-        raise InputError(
-            f"{bad!r} begins with '/', the TEXT delimiter: FCS cannot tell such a value from a "
-            "doubled delimiter; rename it"
-        )
-    for i, r in enumerate(rng_vals, start=1):
-        meta[f"$P{i}R"] = f"{r:.10g}"
-    from array import array
-
-    flat = array("f")
-    flat.frombytes(np.ascontiguousarray(arr, dtype="<f4").tobytes())
-    bio = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        flowio.create_fcs(bio, flat, names, opt_channel_names=labels, metadata_dict=meta)
-    return atomic_write_bytes(path, bio.getvalue())

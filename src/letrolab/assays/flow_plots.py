@@ -22,6 +22,9 @@ _COLOURS = {
     "G2": "#d95f02",
     "debris": "#999999",
     "apoptotic": "#e7298a",
+    "G1b": "#66a61e",
+    "Sb": "#a6761d",
+    "G2b": "#e6ab02",
     "model": "#000000",
 }
 
@@ -30,8 +33,9 @@ def plot_cell_cycle(result: Any, *, ax: Any = None) -> Any:
     """Draw ``result`` (a :class:`~letrolab.assays.cellcycle.CellCycleResult`) on ``ax``.
 
     The singlet DNA histogram is drawn as steps, the fitted G1, S, G2/M, debris and apoptotic
-    (sub-G1 Gaussian) components as filled curves over the fitted range, their sum as a line,
-    and the sub-G1 gate as a shaded band; the title names the S-phase shape of a DJF fit.
+    (sub-G1 Gaussian) components, and those of a second cycle or reference standard, as filled
+    curves over the fitted range, their sum as a line, the events excluded at the first and
+    last channel as red bars at the ends, and the sub-G1 gate as a shaded band; the title names the S-phase shape of a DJF fit.
     Returns the axes.
     """
     plt = pyplot()
@@ -52,6 +56,9 @@ def plot_cell_cycle(result: Any, *, ax: Any = None) -> Any:
         ("G1", "G1"),
         ("S", "S"),
         ("G2", "G2/M"),
+        ("G1b", "second G1" if result.second is None or result.second.phases else "standard"),
+        ("Sb", "second S"),
+        ("G2b", "second G2/M"),
     ):
         y = comps.get(name)
         if y is not None and (name != "apoptotic" or y.any()):
@@ -61,6 +68,22 @@ def plot_cell_cycle(result: Any, *, ax: Any = None) -> Any:
     if "model" in comps:
         model = comps["model"] if shown is None else np.where(shown, comps["model"], np.nan)
         ax.plot(centers, model, color=_COLOURS["model"], linewidth=1.0, label="model")
+    off = result.off_scale
+    if off.low or off.high:
+        # excluded events: a bar at each end of the range, as tall as the bin counts would be
+        # if they were on scale, so a pile-up is seen rather than silently dropped
+        width = edges[1] - edges[0]
+        for n, at, side in ((off.low, edges[0], "first"), (off.high, edges[-1] - width, "last")):
+            if n:
+                ax.bar(
+                    at,
+                    n,
+                    width=width,
+                    align="edge",
+                    color="#d62728",
+                    alpha=0.6,
+                    label=f"excluded at {side} channel: {n} ({100 * n / off.events:.1f} %)",
+                )
     lo, hi = result.sub_g1_gate
     if hi > lo:
         ax.axvspan(

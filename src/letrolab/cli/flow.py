@@ -106,6 +106,21 @@ def cellcycle(
         str, typer.Option("--model", help="djf (Dean-Jett-Fox) or watson (Watson pragmatic).")
     ] = "djf",
     cv: Annotated[str, typer.Option("--cv", help="G2/M CV 'shared' with G1 or 'free'.")] = "shared",
+    linearity: Annotated[
+        str,
+        typer.Option(
+            "--linearity",
+            help="G2/G1 ratio: range=A:B (default range=1.9:2.05), fixed=X or free (1.75-2.2).",
+        ),
+    ] = "range=1.9:2.05",
+    standard: Annotated[
+        str | None,
+        typer.Option(
+            "--standard",
+            help="Name of an internal DNA reference standard (e.g. 'chicken erythrocytes'): a "
+            "second G0/G1 peak is reported as it, not as a second cycle.",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Folder for cellcycle.json, cellcycle.csv and figures."),
@@ -124,7 +139,15 @@ def cellcycle(
         from letrolab._io import check_output_dir
 
         check_output_dir(out)  # fail before the analysis, not after it
-    batch = analyze_batch(files, control=control, channel=channel, model=model, cv=cv)
+    batch = analyze_batch(
+        files,
+        control=control,
+        channel=channel,
+        model=model,
+        cv=cv,
+        linearity=linearity,
+        standard=standard,
+    )
     repairs = _reader_repairs(list(batch.files))
     if control is not None:
         _warn_repairs(f"control {control}", _reader_repairs([str(control)])[str(control)])
@@ -132,6 +155,9 @@ def cellcycle(
     for f in batch.files:
         if f not in failed:  # a failed file's repairs go into its one error line
             _warn_repairs(f, repairs[f])
+    for r in batch.results:
+        for w in r.warnings if r else ():
+            sys.stderr.write(f"warning: {Path(r.file).name}: {w}\n")
     if out is not None:
         _write_outputs(batch, out, repairs)
     if as_json:

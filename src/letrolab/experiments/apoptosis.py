@@ -9,8 +9,8 @@ Virtual version: the model gives, per condition, the sub-G1 fraction and the G0/
 fractions of the viable cells after 6 days of androstenedione with the drugs. Each of three
 biological replicates varies these by a few percent (log-normal, 10 % CV on sub-G1 — the
 replicate spread of a flow assay), and PI events are drawn from them with staining CVs, debris
-and doublets (:func:`._instruments.dna_content_events`), written as FCS 3.1 files
-(:func:`letrolab.assays.write_fcs`), and analysed by the DNA-content code
+and doublets (:func:`letrolab.instruments.flow.simulate_dna_content`), written as FCS 3.1 files
+(:func:`letrolab.instruments.flow.write_fcs`), and analysed by the DNA-content code
 (:func:`letrolab.assays.cellcycle.analyze_batch`: singlet gate, Dean–Jett–Fox fit, sub-G1 gate
 relative to the G1 peak, guided by the vehicle control of the same line).
 
@@ -24,9 +24,11 @@ import pandas as pd
 
 from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
-from letrolab.experiments._instruments import DNA_CHANNELS, dna_content_events
+from letrolab.instruments.flow import PI_CHANNELS as DNA_CHANNELS
+from letrolab.instruments.flow import simulate_dna_content, write_fcs
 
 __all__ = ["EXPERIMENT", "TREATMENTS"]
+
 
 LINES = ("mcf7-aro", "t47d-aro")
 #: Treatments (molar): the single agents near their growth-inhibitory range, and both.
@@ -121,7 +123,6 @@ def _figure(table: pd.DataFrame, example) -> Figure:
 
 def run(ctx: Context) -> Output:
     """Run the S5 protocol (see the module docstring)."""
-    from letrolab.assays import write_fcs
     from letrolab.assays.cellcycle import analyze_cell_cycle
 
     rng = ctx.rng("apoptosis")
@@ -135,7 +136,7 @@ def run(ctx: Context) -> Output:
         for _, fr in truth.iterrows():
             for rep in range(1, REPLICATES + 1):
                 f = _replicate(fr, rng)
-                ev = dna_content_events(f, n_events, rng)
+                ev = simulate_dna_content(n_events, **f, debris=0.04, doublets=0.04, rng=rng)
                 path = raw / f"{line}_{fr['treatment']}_r{rep}.fcs"
                 write_fcs(
                     path,
@@ -198,7 +199,7 @@ EXPERIMENT = Experiment(
     claims=("S5",),
     requires=(
         "letrolab.model:simulate",
-        "letrolab.assays:write_fcs",
+        "letrolab.instruments.flow:write_fcs",
         "letrolab.assays.cellcycle:analyze_cell_cycle",
     ),
     run=run,

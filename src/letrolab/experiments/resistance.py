@@ -62,9 +62,11 @@ import pandas as pd
 
 from letrolab._io import pyplot
 from letrolab.experiments._framework import Context, Experiment, Figure, Output
-from letrolab.experiments._instruments import DNA_CHANNELS, dna_content_events
+from letrolab.instruments.flow import PI_CHANNELS as DNA_CHANNELS
+from letrolab.instruments.flow import simulate_dna_content, write_fcs
 
 __all__ = ["EXPERIMENT", "founder_population", "select_and_adapt"]
+
 
 LETROZOLE_M = 1e-6
 EVEROLIMUS_M = 10e-9
@@ -345,7 +347,6 @@ def _fractions(r) -> dict[str, float]:
 
 
 def _everolimus(ctx, lines, rng, raw):
-    from letrolab.assays import write_fcs
     from letrolab.assays.cellcycle import analyze_cell_cycle
     from letrolab.model import simulate
 
@@ -363,7 +364,7 @@ def _everolimus(ctx, lines, rng, raw):
     cpath = raw / "parental_untreated_control.fcs"
     write_fcs(
         cpath,
-        dna_content_events(f0, n_events, rng),
+        simulate_dna_content(n_events, **f0, debris=0.04, doublets=0.04, rng=rng),
         channels=list(DNA_CHANNELS),
         metadata={"$CYT": "letrolab virtual cytometer", "$SRC": "parental untreated"},
     )
@@ -396,7 +397,7 @@ def _everolimus(ctx, lines, rng, raw):
             path = raw / f"{name}_{trt.replace('+', '_')}.fcs"
             write_fcs(
                 path,
-                dna_content_events(fr, n_events, rng),
+                simulate_dna_content(n_events, **fr, debris=0.04, doublets=0.04, rng=rng),
                 channels=list(DNA_CHANNELS),
                 metadata={"$CYT": "letrolab virtual cytometer", "$SRC": f"{name} {trt}"},
             )
@@ -573,7 +574,7 @@ EXPERIMENT = Experiment(
         "letrolab.model:get_cell_line",
         "letrolab.instruments.blot:render_blot",
         "letrolab.assays.blot:analyse_blot",
-        "letrolab.assays:write_fcs",
+        "letrolab.instruments.flow:write_fcs",
         "letrolab.assays.cellcycle:analyze_cell_cycle",
     ),
     run=run,
