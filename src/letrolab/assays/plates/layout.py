@@ -144,6 +144,11 @@ def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -
             )
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
             raise FormatError(f"{label}: cannot read the layout as a table: {exc}") from None
+        if not isinstance(df.index, pd.RangeIndex):  # pandas turns surplus fields into an index
+            raise FormatError(
+                f"{label}: some rows have more fields than the header "
+                f"({len(df.columns)} columns); cannot tell which value belongs to which column"
+            )
     unique_columns(df.columns, where=label, key=_norm)
     cols = {}
     for c in df.columns:
