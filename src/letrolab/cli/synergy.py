@@ -64,7 +64,7 @@ def _read_input(
     ``response`` is None when ``--response`` was not given: 'inhibition' for a tidy table; a
     plate read is always % viability, so any other explicit value is refused there.
     """
-    from letrolab.synergy.tidy import _read_table, normalise_combination
+    from letrolab.synergy.tidy import normalise_combination, read_table
 
     if plate is not None or layout is not None:
         if input_path is not None:
@@ -92,7 +92,7 @@ def _read_input(
         raise InputError("--read picks a read of a --plate file; a tidy table has one response")
     if input_path is None:
         raise InputError("no input; give a tidy table as INPUT, or --plate READ --layout LAYOUT")
-    wells = _read_table(input_path)
+    wells = read_table(input_path)
     data = normalise_combination(wells, response=response or "inhibition", scale=scale)
     return data, wells
 
@@ -119,7 +119,7 @@ def _run_reference_models(
     """
     from letrolab.synergy.reference import ReferenceResult, reference_scores
 
-    skipped: list[str] = []  # N-drug ZIP is scored too (letrolab.synergy.zip_nd)
+    skipped: list[str] = []  # N-drug ZIP is scored too (letrolab.synergy.reference.zip_nd)
     if engine == "dask" or len(data.table) > 200_000:
         # Partitions on dask, or a large table in whole-block chunks with a progress bar.
         from letrolab.synergy.screen import score_screen

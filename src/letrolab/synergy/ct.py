@@ -62,7 +62,7 @@ from letrolab.doseresponse.median_effect import (
     fit_median_effect,
 )
 from letrolab.errors import InputError
-from letrolab.synergy.tidy import CombinationData, _unit_factors, read_combination
+from letrolab.synergy.tidy import CombinationData, read_combination, unit_factors
 
 __all__ = [
     "CI_SCALE",
@@ -742,7 +742,7 @@ def _padded(table: pd.DataFrame, k: int) -> dict[str, Any]:
     npts = int(pidx.max()) + 1 if len(pidx) else 0
     conc_m = table[[f"conc{j + 1}" for j in range(k)]].to_numpy(dtype=float)
     units = table["unit"].astype(str).to_numpy()
-    factor = _unit_factors(units)
+    factor = unit_factors(units)
     conc = np.full((nb, npts, k), np.nan)
     conc[codes, pidx] = conc_m / factor[:, None]
     fa = np.full((nb, npts), np.nan)

@@ -33,13 +33,13 @@ from letrolab.errors import FormatError, InputError
 from letrolab.synergy.reference import (
     DEFAULT_CONVENTION,
     MODELS,
-    _check_convention,
-    _check_models,
-    _score_table,
+    check_convention,
+    check_models,
+    score_table,
 )
-from letrolab.synergy.tidy import CombinationData, _columns, normalise_combination
+from letrolab.synergy.tidy import CombinationData, combination_columns, normalise_combination
 
-__all__ = ["ScreenResult", "score_screen"]
+__all__ = ["ScreenResult", "read_batches", "score_screen"]
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class ScreenResult:
 # ----------------------------------------------------------------------------- input
 
 
-def _batches(source: Any, batch_rows: int) -> Iterator[pd.DataFrame]:
+def read_batches(source: Any, batch_rows: int) -> Iterator[pd.DataFrame]:
     """Yield raw DataFrame batches of a table (file or DataFrame)."""
     if isinstance(source, pd.DataFrame):
         for i in range(0, max(len(source), 1), batch_rows):
@@ -153,11 +153,11 @@ def _chunks(
     carry: pd.DataFrame | None = None
     done: set[str] = set()
     block_col: str | None = None
-    for raw in _batches(source, chunk_rows):
+    for raw in read_batches(source, chunk_rows):
         if raw.empty:
             continue
         if block_col is None:
-            _columns(raw)  # validates the layout, names missing columns
+            combination_columns(raw)  # validates the layout, names missing columns
             cols = {c.lower().replace("_", ""): c for c in raw.columns}
             block_col = cols.get("blockid") or cols.get("pairindex") or ""
         df = raw if carry is None else pd.concat([carry, raw], ignore_index=True)
@@ -209,8 +209,8 @@ def _split(data: CombinationData, chunk_rows: int):
 def _score_chunk(
     table: pd.DataFrame, n_drugs: int, models: tuple[str, ...], convention: str = DEFAULT_CONVENTION
 ):
-    sc, summ, _sa, warns = _score_table(table, n_drugs, models, convention=convention)
-    return sc, summ, warns
+    t = score_table(table, n_drugs, models, convention=convention)
+    return t.scores, t.blocks, t.warnings
 
 
 # ----------------------------------------------------------------------------- output
@@ -335,8 +335,8 @@ def score_screen(
     -------
     ScreenResult
     """
-    ms = _check_models(models)
-    _check_convention(convention)
+    ms = check_models(models)
+    check_convention(convention)
     if engine not in ("numpy", "dask"):
         raise InputError(f"engine must be 'numpy' or 'dask', not {engine!r}")
     if chunk_rows < 1:

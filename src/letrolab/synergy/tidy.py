@@ -34,7 +34,16 @@ from letrolab.validate import (
     unique_columns,
 )
 
-__all__ = ["Block", "CombinationData", "normalise_combination", "read_combination"]
+__all__ = [
+    "Block",
+    "CombinationData",
+    "combination_columns",
+    "normalise_combination",
+    "normalise_rows",
+    "read_combination",
+    "read_table",
+    "unit_factors",
+]
 
 _RESPONSES = ("inhibition", "viability")
 #: Responses (% inhibition) outside this range are scored but flagged as implausible.
@@ -148,10 +157,10 @@ def read_combination(
     InputError
         If required columns are missing or values are unusable (the message names them).
     """
-    return normalise_combination(_read_table(source), response=response, scale=scale)
+    return normalise_combination(read_table(source), response=response, scale=scale)
 
 
-def _read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+def read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     """The rows of a tidy table file (CSV, TSV or Parquet), one per well, as read; a DataFrame
     is passed through. Errors as :func:`read_combination` states."""
     if isinstance(source, pd.DataFrame):
@@ -186,7 +195,9 @@ def _read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], str, str | None]:
+def combination_columns(
+    df: pd.DataFrame,
+) -> tuple[list[str], list[str], list[str | None], str, str | None]:
     """Map the table's columns to (drug cols, conc cols, unit cols, response col, replicate col)."""
     unique_columns(df.columns, where="input table", key=_norm)
     cols = {_norm(c): c for c in df.columns}
@@ -247,7 +258,7 @@ def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], 
 _UNIT_ALIASES = ("concunit", "units", "unit")
 
 
-def _unit_factors(units: np.ndarray) -> np.ndarray:
+def unit_factors(units: np.ndarray) -> np.ndarray:
     """Molar per display unit for each entry of ``units`` (1 where the input had no unit)."""
     uniq, inv = np.unique(units.astype(str), return_inverse=True)
     f = np.array([molar_factor(u) if u not in ("", "nan", "None") else 1.0 for u in uniq])
@@ -258,7 +269,7 @@ def normalise_combination(
     df: pd.DataFrame, *, response: str = "inhibition", scale: str | None = None
 ) -> CombinationData:
     """Normalise a combination DataFrame; see :func:`read_combination`."""
-    out, k, warnings = _normalise_rows(df, response=response, scale=scale)
+    out, k, warnings = normalise_rows(df, response=response, scale=scale)
     dcols = [f"drug{i + 1}" for i in range(k)]
     ccols = [f"conc{i + 1}" for i in range(k)]
     keys = ["block_id", *dcols, *ccols, "unit"]
@@ -271,13 +282,13 @@ def normalise_combination(
     return CombinationData(table=agg, n_drugs=k, warnings=tuple(warnings))
 
 
-def _normalise_rows(
+def normalise_rows(
     df: pd.DataFrame, *, response: str, scale: str | None = None
 ) -> tuple[pd.DataFrame, int, list[str]]:
     """Validated, unit-converted rows (one per well, replicates not yet averaged)."""
     if response not in _RESPONSES:
         raise InputError(f"response must be 'inhibition' or 'viability', not {response!r}")
-    drug_cols, conc_cols, unit_cols, resp_col, rep_col = _columns(df)
+    drug_cols, conc_cols, unit_cols, resp_col, rep_col = combination_columns(df)
     cols = {_norm(c): c for c in df.columns}
     block_col = cols.get("blockid") or cols.get("pairindex")
     k = len(drug_cols)
