@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -68,174 +69,237 @@ def nleqslv_newton(
         return _nleqslv_newton(fn, np.asarray(x0, float).copy(), xtol, ftol, btol, maxit)
 
 
+@dataclass(frozen=True)
+class _Geometry:
+    """Newton and Cauchy steps of the double dogleg at the current points (nwndir, n = 1)."""
+
+    x: np.ndarray
+    f0: np.ndarray
+    jac: np.ndarray
+    fcn: np.ndarray  #: 0.5 f^2 at x
+    smx: np.ndarray  #: step maximum
+    g: np.ndarray
+    dn: np.ndarray
+    dnlen: np.ndarray
+    ssd: np.ndarray
+    ssdlen: np.ndarray
+    eta: np.ndarray
+    v: np.ndarray
+    vssdag: np.ndarray
+    vlen: np.ndarray
+
+
+def _geometry(x, f0, jac, fcn, smx) -> _Geometry:
+    g = jac * f0
+    dn = -(f0 / jac)
+    sqalpha = np.abs(g)
+    alpha = sqalpha * sqalpha
+    jg = jac * g
+    beta = np.abs(jg) * np.abs(jg)
+    ssd = g * -(alpha / beta)
+    ssdlen = alpha * sqalpha / beta
+    gamma = alpha * alpha / -(beta * (g * dn))
+    eta = 0.2 + (1.0 - 0.2) * gamma
+    v = eta * dn - ssd
+    return _Geometry(
+        x, f0, jac, fcn, smx, g, dn, np.abs(dn), ssd, ssdlen, eta, v, v * ssd, np.abs(v) * np.abs(v)
+    )
+
+
+def _dogstp(geo: _Geometry, jj, dl):
+    """Double-dogleg step of length ``dl`` (dogstp). Returns (step, radius, Newton taken)."""
+    dnlen, ssdlen = geo.dnlen[jj], geo.ssdlen[jj]
+    nwtake = dnlen <= dl
+    part = ~nwtake & (geo.eta[jj] * dnlen <= dl)
+    sd = ~nwtake & ~part & (ssdlen >= dl)
+    comb = ~nwtake & ~part & ~sd
+    step = np.empty(jj.size)
+    step[nwtake] = geo.dn[jj][nwtake]
+    dl = np.where(nwtake, dnlen, dl)
+    step[part] = geo.dn[jj][part] * (dl[part] / dnlen[part])
+    step[sd] = geo.ssd[jj][sd] * (dl[sd] / ssdlen[sd])
+    if comb.any():
+        vs, vl, sl = geo.vssdag[jj][comb], geo.vlen[jj][comb], ssdlen[comb]
+        dc = dl[comb]
+        lam = (-vs + np.sqrt(vs * vs - vl * (sl * sl - dc * dc))) / vl
+        step[comb] = geo.ssd[jj][comb] + lam * geo.v[jj][comb]
+    return step, dl, nwtake
+
+
+class _Trial:
+    """State of the global strategy's inner loop (nwddlg) for the problems ``ib``."""
+
+    def __init__(self, geo: _Geometry, d0: np.ndarray) -> None:
+        k = geo.x.size
+        self.retcd = np.full(k, 4)
+        self.gcnt = np.zeros(k, np.int64)
+        self.xnew = geo.x.copy()
+        self.fnew = geo.f0.copy()
+        self.fpn = geo.fcn.copy()
+        self.xprev = np.zeros(k)
+        self.fprev = np.zeros(k)
+        self.fpnsav = np.zeros(k)
+        self.dlt = d0
+
+
+def _nwtrup(tr: _Trial, geo: _Geometry, jj, step, dl, nwtake, xt, ft, fpt, fpred, btol):
+    """Accept the trial point or change the trust radius (nwtrup); updates ``tr``."""
+    rc = tr.retcd[jj].copy()
+    fcn = geo.fcn[jj]
+    ared = fpt - fcn
+    pred = fpred - fcn
+    slope = geo.g[jj] * step
+    smx = geo.smx[jj]
+    c1 = (rc == 3) & ((fpt >= tr.fpnsav[jj]) | (ared > 1e-4 * slope))
+    c2 = ~c1 & (ared > 1e-4 * slope)
+    c3 = (
+        ~c1
+        & ~c2
+        & (rc != 2)
+        & (np.abs(pred - ared) <= 0.1 * np.abs(ared))
+        & ~nwtake
+        & (dl <= 0.99 * smx)
+    )
+    c4 = ~c1 & ~c2 & ~c3
+    new_x, new_f, new_n = xt.copy(), ft.copy(), fpt.copy()
+    # c1: back to the saved point, halve the radius
+    new_x[c1] = tr.xprev[jj][c1]
+    new_f[c1] = tr.fprev[jj][c1]
+    new_n[c1] = tr.fpnsav[jj][c1]
+    dl = np.where(c1, 0.5 * dl, dl)
+    rc[c1] = 0
+    # c2: decrease not sufficient
+    small = c2 & (np.abs(step) / np.maximum(np.abs(xt), 1.0) < btol)
+    rc[small] = 1
+    shrink = c2 & ~small
+    dltmp = -slope * np.abs(step) / (2.0 * (ared - slope))
+    dl = np.where(shrink, np.where(dltmp < 0.1 * dl, 0.1 * dl, np.minimum(0.5 * dl, dltmp)), dl)
+    rc[shrink] = 2
+    # c3: try a doubled radius, keeping this point
+    jc3 = jj[c3]
+    tr.xprev[jc3] = xt[c3]
+    tr.fprev[jc3] = ft[c3]
+    tr.fpnsav[jc3] = fpt[c3]
+    dl = np.where(c3, np.minimum(2.0 * dl, smx), dl)
+    rc[c3] = 3
+    # c4: accept; choose the next radius
+    rc[c4] = 0
+    worse = c4 & (ared >= 0.1 * pred)
+    better = c4 & ~worse & (ared <= 0.75 * pred)
+    dl = np.where(worse, 0.5 * dl, np.where(better, np.minimum(2.0 * dl, smx), dl))
+    tr.retcd[jj] = rc
+    tr.dlt[jj] = dl
+    tr.xnew[jj] = new_x
+    tr.fnew[jj] = new_f
+    tr.fpn[jj] = new_n
+
+
+def _global_step(fn, ib, geo: _Geometry, d0, btol) -> _Trial:
+    """Double-dogleg global strategy (nwddlg) until every problem accepts or gives up."""
+    tr = _Trial(geo, d0)
+    while True:
+        jj = np.flatnonzero(tr.retcd > 1)
+        if not jj.size:
+            return tr
+        step, dl, nwtake = _dogstp(geo, jj, tr.dlt[jj])
+        wa = geo.jac[jj] * step + geo.f0[jj]
+        fpred = 0.5 * (np.abs(wa) * np.abs(wa))
+        xt = geo.x[jj] + step
+        ft = np.asarray(fn(ib[jj], xt), float)
+        ft = np.where(np.isfinite(ft), ft, _BIG)
+        fpt = 0.5 * (np.abs(ft) * np.abs(ft))
+        tr.gcnt[jj] += 1
+        _nwtrup(tr, geo, jj, step, dl, nwtake, xt, ft, fpt, fpred, btol)
+
+
+def _converged(tr: _Trial, x, it, xtol, ftol, maxit):
+    """Termination codes (nwtcvg): 1 |f| small, 3 no better point, 2 step small, 4 maxit."""
+    rsx = np.abs(tr.xnew - x) / np.maximum(np.abs(tr.xnew), 1.0)
+    tc = np.where(np.abs(tr.fnew) <= ftol, 1, 0)
+    tc = np.where((tc == 0) & (tr.retcd == 1), 3, tc)
+    tc = np.where((tc == 0) & (rsx <= xtol), 2, tc)
+    return np.where((tc == 0) & (it >= maxit), 4, tc)
+
+
+@dataclass
+class _Newton:
+    """Outer state of nleqslv over all problems (mutable)."""
+
+    xc: np.ndarray
+    fc: np.ndarray
+    fcnorm: np.ndarray
+    xp: np.ndarray
+    fp: np.ndarray
+    termcd: np.ndarray
+    dlt: np.ndarray
+    it: np.ndarray
+    nf: np.ndarray
+    nj: np.ndarray
+
+
+def _fdjac(fn, st: _Newton, ia, pstep):
+    """Forward-difference Jacobian (fdjac), ``h`` re-taken as ``(x + h) - x``; marks R errors
+    (code 999) and singular Jacobians (code 6). Returns (jac, usable mask)."""
+    x = st.xc[ia]
+    f0 = st.fc[ia]
+    h = pstep + pstep * np.abs(x)
+    h = (x + h) - x
+    fz = np.asarray(fn(ia, x + h), float)
+    st.nj[ia] += 1
+    jerr = ~np.isfinite(fz)
+    jac = (fz - f0) / h
+    sing = ~jerr & ((jac == 0.0) | ~np.isfinite(jac))
+    st.termcd[ia[jerr]] = NLEQSLV_ERROR
+    st.termcd[ia[sing]] = 6  # nwtcvg: 4 + ierr, ierr = 2 (singular)
+    st.xp[ia[sing]] = x[sing]
+    st.fp[ia[sing]] = f0[sing]
+    return jac, ~jerr & ~sing
+
+
 def _nleqslv_newton(fn, x0, xtol, ftol, btol, maxit) -> NleqslvResult:
     m = x0.size
-    allidx = np.arange(m)
     btol = max(btol, xtol)
     stepmx = np.full(m, np.finfo(float).max)  # stepmax = -1: no limit (nleqslv >= 3)
-    ndigit = -math.log10(_EPSM)
-    pstep = math.sqrt(max(10.0 ** (-ndigit), _EPSM))
-    xc = x0.copy()
-    fc = np.asarray(fn(allidx, xc), float)
+    pstep = math.sqrt(max(10.0 ** (math.log10(_EPSM)), _EPSM))
+    fc = np.asarray(fn(np.arange(m), x0.copy()), float)
     termcd = np.zeros(m, np.int64)
     termcd[~np.isfinite(fc)] = NLEQSLV_ERROR
-    xp = xc.copy()
-    fp = fc.copy()
-    fcnorm = 0.5 * (np.abs(fc) * np.abs(fc))
     termcd[(termcd == 0) & (np.abs(fc) <= ftol)] = 1
-    dlt = np.full(m, -2.0)
-    it = np.zeros(m, np.int64)
-    nf = np.zeros(m, np.int64)
-    nj = np.zeros(m, np.int64)
+    zeros = np.zeros(m, np.int64)
+    st = _Newton(
+        x0.copy(),
+        fc,
+        0.5 * (np.abs(fc) * np.abs(fc)),
+        x0.copy(),
+        fc.copy(),
+        termcd,
+        np.full(m, -2.0),
+        zeros.copy(),
+        zeros.copy(),
+        zeros.copy(),
+    )
     while True:
-        ia = np.flatnonzero(termcd == 0)
+        ia = np.flatnonzero(st.termcd == 0)
         if not ia.size:
             break
-        it[ia] += 1
-        x = xc[ia]
-        f0 = fc[ia]
-        # fdjac: forward difference
-        h = pstep + pstep * np.abs(x)
-        xh = x + h
-        h = xh - x
-        fz = np.asarray(fn(ia, xh), float)
-        nj[ia] += 1
-        jerr = ~np.isfinite(fz)
-        jac = (fz - f0) / h
-        sing = ~jerr & ((jac == 0.0) | ~np.isfinite(jac))
-        termcd[ia[jerr]] = NLEQSLV_ERROR
-        termcd[ia[sing]] = 6  # nwtcvg: 4 + ierr, ierr = 2 (singular)
-        xp[ia[sing]] = x[sing]
-        fp[ia[sing]] = f0[sing]
-        go = ~jerr & ~sing
+        st.it[ia] += 1
+        jac, go = _fdjac(fn, st, ia, pstep)
         ib = ia[go]
         if not ib.size:
             continue
-        x, f0, jac = x[go], f0[go], jac[go]
-        fcn = fcnorm[ib]
-        smx = stepmx[ib]
-        g = jac * f0
-        dn = -(f0 / jac)
-        dnlen = np.abs(dn)
-        sqalpha = np.abs(g)
-        alpha = sqalpha * sqalpha
-        jg = jac * g
-        beta = np.abs(jg) * np.abs(jg)
-        ssd = g * -(alpha / beta)
-        ssdlen = alpha * sqalpha / beta
-        d0 = dlt[ib]
-        d0 = np.where(d0 == -1.0, np.minimum(ssdlen, smx), d0)
-        d0 = np.where(d0 == -2.0, np.minimum(dnlen, smx), d0)
-        gamma = alpha * alpha / -(beta * (g * dn))
-        eta = 0.2 + (1.0 - 0.2) * gamma
-        v = eta * dn - ssd
-        vssdag = v * ssd
-        vlen = np.abs(v) * np.abs(v)
-        k = ib.size
-        retcd = np.full(k, 4)
-        gcnt = np.zeros(k, np.int64)
-        xnew = x.copy()
-        fnew = f0.copy()
-        fpn = fcn.copy()
-        xprev = np.zeros(k)
-        fprev = np.zeros(k)
-        fpnsav = np.zeros(k)
-        dltv = d0
-        while True:
-            jj = np.flatnonzero(retcd > 1)
-            if not jj.size:
-                break
-            dl = dltv[jj]
-            # dogstp
-            nwtake = dnlen[jj] <= dl
-            part = ~nwtake & (eta[jj] * dnlen[jj] <= dl)
-            sd = ~nwtake & ~part & (ssdlen[jj] >= dl)
-            comb = ~nwtake & ~part & ~sd
-            step = np.empty(jj.size)
-            step[nwtake] = dn[jj][nwtake]
-            dl = np.where(nwtake, dnlen[jj], dl)
-            step[part] = dn[jj][part] * (dl[part] / dnlen[jj][part])
-            step[sd] = ssd[jj][sd] * (dl[sd] / ssdlen[jj][sd])
-            if comb.any():
-                vs, vl, sl = vssdag[jj][comb], vlen[jj][comb], ssdlen[jj][comb]
-                dc = dl[comb]
-                lam = (-vs + np.sqrt(vs * vs - vl * (sl * sl - dc * dc))) / vl
-                step[comb] = ssd[jj][comb] + lam * v[jj][comb]
-            wa = jac[jj] * step + f0[jj]
-            fpred = 0.5 * (np.abs(wa) * np.abs(wa))
-            xt = x[jj] + step
-            ft = np.asarray(fn(ib[jj], xt), float)
-            ft = np.where(np.isfinite(ft), ft, _BIG)
-            fpt = 0.5 * (np.abs(ft) * np.abs(ft))
-            gcnt[jj] += 1
-            # nwtrup
-            rc = retcd[jj].copy()
-            ared = fpt - fcn[jj]
-            pred = fpred - fcn[jj]
-            slope = g[jj] * step
-            ret3ok = (rc == 3) & ((fpt >= fpnsav[jj]) | (ared > 1e-4 * slope))
-            new_x, new_f, new_n = xt.copy(), ft.copy(), fpt.copy()
-            c1 = ret3ok
-            c2 = ~c1 & (ared > 1e-4 * slope)
-            c3 = (
-                ~c1
-                & ~c2
-                & (rc != 2)
-                & (np.abs(pred - ared) <= 0.1 * np.abs(ared))
-                & ~nwtake
-                & (dl <= 0.99 * smx[jj])
-            )
-            c4 = ~c1 & ~c2 & ~c3
-            # c1: back to the saved point, halve the radius
-            new_x[c1] = xprev[jj][c1]
-            new_f[c1] = fprev[jj][c1]
-            new_n[c1] = fpnsav[jj][c1]
-            dl = np.where(c1, 0.5 * dl, dl)
-            rc[c1] = 0
-            # c2: decrease not sufficient
-            rln = np.abs(step) / np.maximum(np.abs(xt), 1.0)
-            small = c2 & (rln < btol)
-            rc[small] = 1
-            shrink = c2 & ~small
-            sclen = np.abs(step)
-            dltmp = -slope * sclen / (2.0 * (ared - slope))
-            dl = np.where(
-                shrink,
-                np.where(dltmp < 0.1 * dl, 0.1 * dl, np.minimum(0.5 * dl, dltmp)),
-                dl,
-            )
-            rc[shrink] = 2
-            # c3: try a doubled radius, keeping this point
-            jc3 = jj[c3]
-            xprev[jc3] = xt[c3]
-            fprev[jc3] = ft[c3]
-            fpnsav[jc3] = fpt[c3]
-            dl = np.where(c3, np.minimum(2.0 * dl, smx[jj]), dl)
-            rc[c3] = 3
-            # c4: accept; choose the next radius
-            rc[c4] = 0
-            worse = c4 & (ared >= 0.1 * pred)
-            better = c4 & ~worse & (ared <= 0.75 * pred)
-            dl = np.where(worse, 0.5 * dl, np.where(better, np.minimum(2.0 * dl, smx[jj]), dl))
-            retcd[jj] = rc
-            dltv[jj] = dl
-            xnew[jj] = new_x
-            fnew[jj] = new_f
-            fpn[jj] = new_n
-        nf[ib] += gcnt
-        dlt[ib] = dltv
-        xp[ib] = xnew
-        fp[ib] = fnew
-        # nwtcvg
-        tc = np.zeros(k, np.int64)
-        rsx = np.abs(xnew - x) / np.maximum(np.abs(xnew), 1.0)
-        tc = np.where(np.abs(fnew) <= ftol, 1, 0)
-        tc = np.where((tc == 0) & (retcd == 1), 3, tc)
-        tc = np.where((tc == 0) & (rsx <= xtol), 2, tc)
-        tc = np.where((tc == 0) & (it[ib] >= maxit), 4, tc)
-        termcd[ib] = tc
+        geo = _geometry(st.xc[ib], st.fc[ib], jac[go], st.fcnorm[ib], stepmx[ib])
+        d0 = st.dlt[ib]
+        d0 = np.where(d0 == -1.0, np.minimum(geo.ssdlen, geo.smx), d0)
+        d0 = np.where(d0 == -2.0, np.minimum(geo.dnlen, geo.smx), d0)
+        tr = _global_step(fn, ib, geo, d0, btol)
+        st.nf[ib] += tr.gcnt
+        st.dlt[ib] = tr.dlt
+        st.xp[ib] = tr.xnew
+        st.fp[ib] = tr.fnew
+        tc = _converged(tr, geo.x, st.it[ib], xtol, ftol, maxit)
+        st.termcd[ib] = tc
         cont = tc == 0
-        xc[ib[cont]] = xnew[cont]
-        fc[ib[cont]] = fnew[cont]
-        fcnorm[ib[cont]] = fpn[cont]
-    return NleqslvResult(xp, fp, termcd, it, nf, nj)
+        st.xc[ib[cont]] = tr.xnew[cont]
+        st.fc[ib[cont]] = tr.fnew[cont]
+        st.fcnorm[ib[cont]] = tr.fpn[cont]
+    return NleqslvResult(st.xp, st.fp, st.termcd, st.it, st.nf, st.nj)
