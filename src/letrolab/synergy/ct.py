@@ -867,11 +867,7 @@ def chou_talalay(
     mix = _fit_mixtures(groups, c0, fa, fits, nb, k, drugs_of, bids, fa_levels, units)
 
     # --- assemble per block
-    input_warn: dict[str, list[str]] = {b: [] for b in bids}
-    for w in data.warnings:
-        m = re.match(r"block (.+?):", w)
-        if m and m.group(1) in input_warn:
-            input_warn[m.group(1)].append(w)
+    input_warn: dict[str, list[str]] = {b: list(data.block_warnings.get(b, ())) for b in bids}
     blocks: dict[str, BlockCI | Failed] = {}
     n_fa_out_combo = (fa_out & pts.combo).sum(axis=1)
     # combination points inside (0, 1) that still get no CI: some (Dx)_j is not a finite

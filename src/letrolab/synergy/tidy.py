@@ -27,6 +27,7 @@ import pandas as pd
 from letrolab.errors import FormatError, InputError
 from letrolab.units import molar_factor
 from letrolab.validate import (
+    CONTROL_TOLERANCE_PCT,
     check_concentrations,
     control_warnings,
     response_to_percent,
@@ -36,6 +37,7 @@ from letrolab.validate import (
 
 __all__ = [
     "Block",
+    "BlockNote",
     "CombinationData",
     "combination_columns",
     "normalise_combination",
@@ -103,11 +105,15 @@ class CombinationData:
     n_drugs : int
     warnings : tuple of str
         What was dropped or converted while reading, one sentence each.
+    block_warnings : dict
+        The same sentences by block: ``{block_id: (sentence, ...)}`` (every sentence of
+        ``warnings`` is about one block).
     """
 
     table: pd.DataFrame
     n_drugs: int
     warnings: tuple[str, ...] = field(default=())
+    block_warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def block_ids(self) -> list[str]:
@@ -269,7 +275,7 @@ def normalise_combination(
     df: pd.DataFrame, *, response: str = "inhibition", scale: str | None = None
 ) -> CombinationData:
     """Normalise a combination DataFrame; see :func:`read_combination`."""
-    out, k, warnings = normalise_rows(df, response=response, scale=scale)
+    out, k, notes = normalise_rows(df, response=response, scale=scale)
     dcols = [f"drug{i + 1}" for i in range(k)]
     ccols = [f"conc{i + 1}" for i in range(k)]
     keys = ["block_id", *dcols, *ccols, "unit"]
@@ -279,20 +285,53 @@ def normalise_combination(
         .reset_index()
     )
     agg["n"] = agg["n"].astype(int)
-    return CombinationData(table=agg, n_drugs=k, warnings=tuple(warnings))
+    by_block: dict[str, list[str]] = {}
+    for n in notes:
+        by_block.setdefault(n.block_id, []).append(n.text)
+    return CombinationData(
+        table=agg,
+        n_drugs=k,
+        warnings=tuple(n.text for n in notes),
+        block_warnings={b: tuple(w) for b, w in by_block.items()},
+    )
+
+
+@dataclass(frozen=True)
+class BlockNote:
+    """A warning raised while reading, about one block."""
+
+    block_id: str
+    text: str
+
+
+def _control_notes(block_ids: pd.Series, conc: np.ndarray, y: np.ndarray) -> list[BlockNote]:
+    """:func:`letrolab.validate.control_warnings`, one call per flagged block (so each
+    sentence keeps its block id); blocks are screened for the check vectorised first."""
+    zero = (conc == 0).all(axis=1)
+    if not zero.any():
+        return []
+    means = pd.Series(y[zero]).groupby(block_ids.to_numpy()[zero], sort=False).mean()
+    flagged = means.index[np.abs(means.to_numpy()) > CONTROL_TOLERANCE_PCT]
+    bids = block_ids.astype(str).to_numpy()
+    out = []
+    for bid in flagged:
+        sel = bids == str(bid)
+        out.extend(BlockNote(str(bid), w) for w in control_warnings(bids[sel], conc[sel], y[sel]))
+    return out
 
 
 def normalise_rows(
     df: pd.DataFrame, *, response: str, scale: str | None = None
-) -> tuple[pd.DataFrame, int, list[str]]:
-    """Validated, unit-converted rows (one per well, replicates not yet averaged)."""
+) -> tuple[pd.DataFrame, int, list[BlockNote]]:
+    """Validated, unit-converted rows (one per well, replicates not yet averaged), the number
+    of drugs and the warnings (:class:`BlockNote`)."""
     if response not in _RESPONSES:
         raise InputError(f"response must be 'inhibition' or 'viability', not {response!r}")
     drug_cols, conc_cols, unit_cols, resp_col, rep_col = combination_columns(df)
     cols = {_norm(c): c for c in df.columns}
     block_col = cols.get("blockid") or cols.get("pairindex")
     k = len(drug_cols)
-    warnings: list[str] = []
+    warnings: list[BlockNote] = []
 
     out = pd.DataFrame({"block_id": _block_ids(df, block_col)})
     for i, c in enumerate(drug_cols):
@@ -326,7 +365,10 @@ def normalise_rows(
         for bid in pd.unique(out.loc[bad, "block_id"]):
             nb = int((bad & (out["block_id"] == bid).to_numpy()).sum())
             warnings.append(
-                f"block {bid}: {nb} well(s) with missing or non-numeric response dropped"
+                BlockNote(
+                    str(bid),
+                    f"block {bid}: {nb} well(s) with missing or non-numeric response dropped",
+                )
             )
         out = out.loc[~bad].reset_index(drop=True)
         if out.empty:
@@ -346,11 +388,12 @@ def normalise_rows(
         for bid in pd.unique(out.loc[odd, "block_id"]):
             sel = odd & (out["block_id"] == bid).to_numpy()
             ex = r[sel][np.argmax(np.abs(r[sel] - 50.0))]
-            warnings.append(
+            text = (
                 f"block {bid}: {int(sel.sum())} response(s) outside {RESPONSE_RANGE[0]:g} to "
                 f"{RESPONSE_RANGE[1]:g} % inhibition (e.g. {ex:.4g}); check that responses are "
                 f"percentages and that --response ({response}) is right"
             )
+            warnings.append(BlockNote(str(bid), text))
 
     # Units: validate, convert to molar, pick each block's display unit (the first one seen).
     unit_cols_out = [f"unit{i + 1}" for i in range(k)]
@@ -371,7 +414,8 @@ def normalise_rows(
     _snap_converted(out, k, first_unit)
     for bid in pd.unique(out.loc[mixed, "block_id"]):
         unit = first_unit[(out["block_id"] == bid).to_numpy()].iloc[0]  # this block's unit
-        warnings.append(f"block {bid}: mixed concentration units converted to {unit}")
+        text = f"block {bid}: mixed concentration units converted to {unit}"
+        warnings.append(BlockNote(str(bid), text))
     out["unit"] = first_unit.replace({"nan": "", "None": ""})
 
     # Drugs must be constant within a block.
@@ -384,7 +428,7 @@ def normalise_rows(
         )
 
     conc = out[[f"conc{i + 1}" for i in range(k)]].to_numpy(dtype=float)
-    warnings.extend(control_warnings(out["block_id"], conc, out["response"]))
+    warnings.extend(_control_notes(out["block_id"], conc, out["response"].to_numpy(dtype=float)))
     return out, k, warnings
 
 

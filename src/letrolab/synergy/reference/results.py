@@ -172,9 +172,9 @@ class ReferenceResult:
 
         Tables: ``reference_scores``, ``reference_blocks``, ``reference_single_agents`` as
         ``fmt`` (``"csv"`` or ``"parquet"``). Figures (PNG): a ranking of blocks per model, and
-        for the first ``max_figure_blocks`` blocks ``block_<id>/ref_dose_response.png`` (needs the
-        normalised ``table``) and ``block_<id>/ref_heatmap_<model>.png`` (two drugs). Use
-        :func:`letrolab._io.staged_dir` around it for an atomic folder.
+        for the ``max_figure_blocks`` blocks of :meth:`top_blocks` ``block_<id>/ref_dose_response.png``
+        (needs the normalised ``table``) and ``block_<id>/ref_heatmap_<model>.png`` (two drugs).
+        Use :func:`letrolab._io.staged_dir` around it for an atomic folder.
         """
 
         if fmt not in ("csv", "parquet"):
@@ -202,7 +202,7 @@ class ReferenceResult:
         two = "drug3" not in self.scores
         ids = list(self.blocks["block_id"].astype(str))
         names = safe_names(ids, prefix="block_")  # the folders Chou-Talalay writes too
-        for bid in ids[:max_figure_blocks]:
+        for bid in self.top_blocks(max_figure_blocks):
             d = out / names[bid]
             written.append(atomic_write_text(d / "block_id.txt", bid + "\n"))
             if table is not None and len(self.single_agents):
@@ -220,6 +220,16 @@ class ReferenceResult:
                         )
                     )
         return written
+
+    def top_blocks(self, n: int) -> list[str]:
+        """Ids of the ``n`` most synergistic blocks: highest ``<model>_mean`` of the first
+        model, blocks without a score last, ties in input order."""
+        if n <= 0 or self.blocks.empty:
+            return []
+        v = self.blocks[f"{self.models[0]}_mean"].to_numpy(dtype=float)
+        order = np.argsort(-np.where(np.isfinite(v), v, -np.inf), kind="stable")
+        ids = self.blocks["block_id"].astype(str).to_numpy()
+        return ids[order[:n]].tolist()
 
     def summary(self) -> dict[str, Any]:
         """JSON-able dict: models and the per-block summaries and warnings."""
