@@ -62,6 +62,7 @@ def _read_input(
     response: str | None,
     read_label: str | None = None,
     scale: str | None = None,
+    metadata: Path | None = None,
 ):
     """Read the tidy table (or a plate read + layout): ``(CombinationData, wells)``, the wells
     being the rows as read (one per well, for the bootstrap).
@@ -95,9 +96,13 @@ def _read_input(
         return normalise_combination(table, response="viability"), table
     if read_label is not None:
         raise InputError("--read picks a read of a --plate file; a tidy table has one response")
+    if metadata is not None and plate is not None:
+        raise InputError("--metadata goes with an NCATS matrix INPUT, not with --plate")
     if input_path is None:
         raise InputError("no input; give a tidy table as INPUT, or --plate READ --layout LAYOUT")
-    wells = read_table(input_path)
+    wells = read_table(input_path, metadata=metadata)
+    for note in wells.attrs.get("notes", ()):
+        sys.stderr.write(f"note: {note}\n")
     data = normalise_combination(wells, response=response or "inhibition", scale=scale)
     return data, wells
 
@@ -221,18 +226,26 @@ def _run_screen(
     figures: int,
     tables: str,
     json_wanted: bool,
+    metadata: Path | None = None,
 ) -> None:
     """Stream a large screen in chunks of whole blocks to tidy tables in ``out``
     (:func:`letrolab.synergy.score_screen`, progress bar on a terminal)."""
     from letrolab._io import staged_dir
     from letrolab.cli import print_json
+    from letrolab.synergy.formats import is_plain_table
     from letrolab.synergy.screen import score_screen
+    from letrolab.synergy.tidy import read_table
 
     if out is None:
         raise InputError("--screen streams its tables into a folder; give --out DIR")
+    source: Any = input_path
+    if metadata is not None or not is_plain_table(input_path):
+        source = read_table(input_path, metadata=metadata)  # Excel, European CSV, NCATS
+        for note in source.attrs.get("notes", ()):
+            sys.stderr.write(f"note: {note} (read whole, then scored in chunks)\n")
     with staged_dir(out) as stage:
         run = score_screen(
-            input_path,
+            source,
             models=models,
             response=response,
             scale=scale,
@@ -347,7 +360,9 @@ def synergy(
         Path | None,
         typer.Argument(
             metavar="[INPUT]",
-            help="Tidy combination table (CSV, TSV or Parquet); omit when --plate is used.",
+            help="Combination table: tidy CSV/TSV (European ';' + decimal commas detected), "
+            "Parquet, Excel (.xlsx), or NCATS matrix responses (see --metadata); omit when "
+            "--plate is used.",
             show_default=False,
         ),
     ] = None,
@@ -466,6 +481,16 @@ def synergy(
             "--tables", help="Format of the reference-model tables in --out: csv or parquet."
         ),
     ] = "csv",
+    metadata: Annotated[
+        Path | None,
+        typer.Option(
+            "--metadata",
+            help="Block metadata of an NCATS matrix INPUT (BlockId, Row, Col, Value): BlockId, "
+            "RowName, ColName, RowConcs, ColConcs[, RowConcUnit, ColConcUnit]. Default: "
+            "metadata.csv beside INPUT.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Combination analysis: Chou-Talalay CI/DRI and the reference models, block by block.
 
@@ -509,9 +534,12 @@ def synergy(
             figures=figures,
             tables=tables,
             json_wanted=json_out,
+            metadata=metadata,
         )
         return
-    data, wells = _read_input(input_path, plate, layout, response, read_label, response_scale)
+    data, wells = _read_input(
+        input_path, plate, layout, response, read_label, response_scale, metadata
+    )
 
     blocks: dict[str, dict[str, Any]] = {}
     n_scored = 0

@@ -25,6 +25,15 @@ import numpy as np
 import pandas as pd
 
 from letrolab.errors import FormatError, InputError
+from letrolab.synergy.formats import (
+    EXCEL_SUFFIXES,
+    TableRead,
+    find_ncats_metadata,
+    is_ncats_responses,
+    ncats_to_tidy,
+    read_excel_table,
+    sniff_csv,
+)
 from letrolab.units import molar_factor
 from letrolab.validate import (
     CONTROL_TOLERANCE_PCT,
@@ -141,7 +150,11 @@ def _norm(name: str) -> str:
 
 
 def read_combination(
-    source: str | Path | pd.DataFrame, *, response: str = "inhibition", scale: str | None = None
+    source: str | Path | pd.DataFrame,
+    *,
+    response: str = "inhibition",
+    scale: str | None = None,
+    metadata: str | Path | None = None,
 ) -> CombinationData:
     """Read a tidy combination table from CSV, TSV or Parquet (or take a DataFrame).
 
@@ -155,6 +168,8 @@ def read_combination(
         Scale of the response column (:func:`letrolab.validate.response_to_percent`): None
         reads percentages and refuses a column that looks like fractions (0-1); "fraction"
         multiplies by 100.
+    metadata : path, optional
+        The block metadata of an NCATS matrix file (:func:`read_table`).
 
     Raises
     ------
@@ -163,30 +178,79 @@ def read_combination(
     InputError
         If required columns are missing or values are unusable (the message names them).
     """
-    return normalise_combination(read_table(source), response=response, scale=scale)
+    return normalise_combination(
+        read_table(source, metadata=metadata), response=response, scale=scale
+    )
 
 
-def read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """The rows of a tidy table file (CSV, TSV or Parquet), one per well, as read; a DataFrame
-    is passed through. Errors as :func:`read_combination` states."""
+def read_table(
+    source: str | Path | pd.DataFrame, *, metadata: str | Path | None = None
+) -> pd.DataFrame:
+    """The rows of a table file, one per well, as read; a DataFrame is passed through.
+
+    Reads tidy CSV/TSV (delimiter sniffed; European ``;`` + decimal-comma files detected),
+    Parquet, Excel (``.xlsx``/``.xlsm``, first sheet) and the NCATS matrix format (responses
+    ``BlockId, Row, Col, Value`` with the block ``metadata`` file, or a sibling
+    ``metadata.csv``): :mod:`letrolab.synergy.formats`. What the reader decided (European CSV,
+    NCATS) is listed in ``df.attrs["notes"]``. Errors as :func:`read_combination` states.
+    """
     if isinstance(source, pd.DataFrame):
         return source
-    path = Path(source)
+    path = _check_file(Path(source))
+    got = _read_any(path)
+    df, notes = got.table, list(got.notes)
+    if is_ncats_responses(df):
+        meta_path = Path(metadata) if metadata is not None else find_ncats_metadata(path)
+        if meta_path is None:
+            raise InputError(
+                f"{path.name} is in the NCATS matrix format (BlockId, Row, Col, Value) but no "
+                "metadata was found; give --metadata FILE (BlockId, RowName, ColName, RowConcs, "
+                "ColConcs) or put metadata.csv beside it"
+            )
+        meta = _read_any(_check_file(meta_path)).table
+        df = ncats_to_tidy(df, meta)
+        notes.append(f"{path.name}: NCATS matrix format, doses from {meta_path.name}")
+    elif metadata is not None:
+        raise InputError("--metadata goes with an NCATS matrix file (BlockId, Row, Col, Value)")
+    if df.empty:
+        raise InputError(f"{path.name} holds no rows")
+    unique_columns(df.columns, where=path.name)
+    df.attrs["notes"] = notes
+    return df
+
+
+def _check_file(path: Path) -> Path:
     if not path.exists():
         raise InputError(f"input file {str(path)!r} does not exist")
     if path.is_dir():
         raise InputError(f"input {str(path)!r} is a folder; give a table file (CSV, TSV, Parquet)")
     if not path.is_file():  # a device or pipe could be endless
         raise InputError(f"input {str(path)!r} is not a regular file; give a table file")
-    suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise FormatError(f"{path.name} is empty; give a table with a header row")
+    return path
+
+
+def _read_any(path: Path) -> TableRead:
+    """One table file by its suffix (see :func:`read_table`)."""
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return read_excel_table(path)
     sep = "\t" if suffix in {".tsv", ".tab"} else None
+    notes: tuple[str, ...] = ()
     try:
         if suffix in {".parquet", ".pq"}:
             df = pd.read_parquet(path)
+        elif sep is None:
+            dialect = sniff_csv(path)
+            if dialect.european:
+                notes = (f"{path.name}: European CSV (';' separated, decimal commas) read as such",)
+            try:
+                df = pd.read_csv(path, sep=dialect.sep, decimal=dialect.decimal)
+            except (ValueError, pd.errors.ParserError):  # odd quoting: the sniffing reader
+                df = pd.read_csv(path, sep=None, engine="python")
         else:
-            df = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+            df = pd.read_csv(path, sep=sep)
     except (ValueError, OSError, csv.Error, pd.errors.ParserError, UnicodeDecodeError) as exc:
         # csv.Error: the delimiter sniffer gives up on an empty or one-field file
         raise FormatError(f"cannot read {path.name} as a table: {exc}") from None
@@ -195,10 +259,7 @@ def read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
             f"{path.name} is named {suffix} (tab-separated) but its header is comma-separated; "
             "name it .csv"
         )
-    if df.empty:
-        raise InputError(f"{path.name} holds no rows")
-    unique_columns(df.columns, where=path.name)
-    return df
+    return TableRead(df, notes)
 
 
 def combination_columns(
