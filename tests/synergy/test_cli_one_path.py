@@ -121,3 +121,28 @@ def test_screen_refuses_bootstrap(run_cli, screen_csv, tmp_path):
         tmp_path / "b",
     )
     assert code == 2 and "--screen" in err and "Traceback" not in err
+
+
+def test_categorical_text_cells_are_neutralised_in_csv(tmp_path):
+    """The scores table holds block ids and drugs as categoricals; its CSV neutralises them
+    per category (spreadsheet formula injection), exactly as per cell."""
+    from letrolab._io import csv_text
+
+    df = _screen(2)
+    df["block_id"] = df["block_id"].map({"blk0": "=HYPERLINK(1)", "blk1": "-2.5"})
+    r = reference_scores(df, models="bliss")
+    assert isinstance(r.scores["block_id"].dtype, pd.CategoricalDtype)
+    text = csv_text(r.scores, index=False)
+    got = pd.read_csv(__import__("io").StringIO(text), dtype={"block_id": str})
+    assert set(got["block_id"]) == {"'=HYPERLINK(1)", "-2.5"}
+    per_cell = csv_text(r.scores.astype({"block_id": object, "drug2": object}), index=False)
+    assert text == per_cell
+
+
+def test_large_json_is_compact_and_the_same_document(run_cli, screen_csv, monkeypatch):
+    code, indented, _ = run_cli("synergy", screen_csv, "--model", "zip,hsa", "--json")
+    monkeypatch.setattr(cli_synergy, "COMPACT_JSON_BLOCKS", 1)
+    code2, compact, _ = run_cli("synergy", screen_csv, "--model", "zip,hsa", "--json")
+    assert code == code2 == 0
+    assert compact.count("\n") == 1 and indented.count("\n") > 100
+    assert json.loads(compact) == json.loads(indented)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,8 @@ FIGURES = Bound("--figures", 0, 100_000, integer=True)
 #: Reference-model inputs larger than this on disk are scored as a screen: streamed in chunks
 #: of whole blocks to tidy tables in --out, with a progress bar (as --screen).
 SCREEN_AUTO_BYTES = 256 * 2**20
+#: Reference-model JSON of more blocks than this is printed on one line (compact).
+COMPACT_JSON_BLOCKS = 1000
 
 
 def _parse_models(values: list[str] | None) -> list[str]:
@@ -593,7 +596,14 @@ def synergy(
             if not res:
                 sys.stderr.write(f"error: {res.reason}\n")
     if json_out:
-        print_json({"blocks": list(blocks.values())})
+        doc = {"blocks": list(blocks.values())}
+        if ct is None and len(blocks) > COMPACT_JSON_BLOCKS:
+            # Reference entries are plain JSON types already; json's C encoder runs only
+            # without indentation (the indented encoder is ~7x slower on a large screen).
+            sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
+            sys.stdout.flush()
+        else:
+            print_json(doc)
     else:
         if ct is not None:
             typer.echo(ct.report())
@@ -622,7 +632,8 @@ _HELP = (
     '"scores" (per combination cell: conc {drug: dose}, response, one value per model) and '
     '"summary" (<model>_mean over the combination cells, <model>_msa for the most '
     "synergistic 3 x 3 area of two-drug blocks, null for N drugs, and n_combinations), plus "
-    '"reference_warnings". --bootstrap N adds <summary>_lo, _hi (95 % percentile interval) '
+    '"reference_warnings" (more than 1,000 blocks: the document is printed compact, on one '
+    "line). --bootstrap N adds <summary>_lo, _hi (95 % percentile interval) "
     'and _p to "summary", and "bootstrap" {n_boot, seed, level}. --out DIR then gets '
     "reference_scores.csv (per cell, with the replicate wells' sd and n), reference_blocks.csv, reference_single_agents.csv, "
     "reference_bootstrap.csv (with --bootstrap), ranking_<model>.png and, per block, "
