@@ -146,3 +146,31 @@ def test_large_json_is_compact_and_the_same_document(run_cli, screen_csv, monkey
     assert code == code2 == 0
     assert compact.count("\n") == 1 and indented.count("\n") > 100
     assert json.loads(compact) == json.loads(indented)
+
+
+def test_dask_engine_gives_the_same_document_and_single_agents(run_cli, screen_csv, tmp_path):
+    """--engine dask goes through score_screen's Dask engine, on the same scoring core: same
+    JSON, and the single-agent table has the library's shape (one fitted curve per drug)."""
+    pytest.importorskip("distributed")
+    code, ref, err = run_cli("synergy", screen_csv, "--model", "zip", "--json")
+    assert code == 0, err
+    out_dir = tmp_path / "dask"
+    code, got, err = run_cli(
+        "synergy",
+        screen_csv,
+        "--model",
+        "zip",
+        "--json",
+        "--engine",
+        "dask",
+        "--out",
+        out_dir,
+        "--figures",
+        "1",
+    )
+    assert code == 0, err
+    assert json.loads(got) == json.loads(ref)
+    sa = pd.read_csv(out_dir / "reference_single_agents.csv")
+    want = reference_scores(screen_csv, models="zip").single_agents
+    assert list(sa.columns) == list(want.columns) and len(sa) == len(want)
+    assert len(list(out_dir.glob("block_*/ref_dose_response.png"))) == 1

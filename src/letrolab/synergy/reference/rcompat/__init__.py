@@ -1,15 +1,15 @@
-"""SynergyFinder 1-2's ZIP and Loewe computations, with drc's curve fits and nleqslv's root
-finder emulated step by step (NumPy).
+"""R numerics emulated step by step in NumPy (C-library arithmetic, R's BFGS ``vmmin``, drc's
+fits, nleqslv's Newton solver): the compatibility layer behind SynergyFinder 1-2's ZIP and
+Loewe (convention ``"synergyfinder2"``, :mod:`letrolab.synergy.reference.conventions.sf2`).
 
 Loewe (``CalculateLoewe``; reproduces the ``Loewe_LL4`` column of the same table in every
 cell, see tests/synergy/test_reference_sf2.py): single agents by drc's ``LL.4`` on their
 non-zero doses with the top fixed at 100 and the bottom at 0, or at the lowest response where
-a curve goes below 0 (:func:`sf2_loewe_curves`), the Loewe equation solved by
-:func:`nleqslv_newton` (R package nleqslv, Hasselman), fallback and cap as
-:func:`sf2_loewe_expected` describes.
+a curve goes below 0 (:func:`~letrolab.synergy.reference.conventions.sf2.sf2_loewe_curves`),
+the Loewe equation solved by :func:`nleqslv_newton` (R package nleqslv, Hasselman), fallback and cap as
+:func:`~letrolab.synergy.reference.conventions.sf2.sf2_loewe_expected` describes.
 
-Used only by ``convention="synergyfinder2"`` of :mod:`letrolab.synergy.reference`; the default
-convention keeps the least-squares fits of :mod:`letrolab.doseresponse.hill`.
+Used only by ``convention="synergyfinder2"``; the default convention keeps the least-squares fits of :mod:`letrolab.doseresponse.hill`.
 
 What SynergyFinder's R package (versions 1.x-2.x, function ``ZIP``; He et al. 2018 Methods Mol
 Biol 1711:351; Ianevski et al. 2017 Bioinformatics 33:2413) computes for a two-drug matrix,
