@@ -42,6 +42,8 @@ SEED = 20261206
 CLI_BLOCKS = int(os.environ.get("LETROLAB_BENCH_CLI_BLOCKS", "20000"))
 PEER_BLOCKS = int(os.environ.get("LETROLAB_BENCH_PEER_BLOCKS", "8"))
 ALL_BLOCKS = int(os.environ.get("LETROLAB_BENCH_ALL_BLOCKS", "1000000"))
+#: Which parts to run ("1,2,3"); part 3 alone writes its own section.
+PARTS = os.environ.get("LETROLAB_BENCH_PARTS", "1,2,3").split(",")
 
 
 def make_screen(n: int, size: int, seed: int = SEED) -> pd.DataFrame:
@@ -227,18 +229,40 @@ def part3(tmp: Path) -> str:
     )
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="letrolab-bench-cli-") as tmp:
-        parts = [part1(Path(tmp)), part2(Path(tmp))]
-        if ALL_BLOCKS:
-            parts.append(part3(Path(tmp)))
-    body = (
-        "## synergy CLI end to end (issue 17)\n\n"
-        + "\n".join(parts)
-        + "\nThe machine runs other jobs at the same time (2 cores shared); numbers are from "
-        "one run each.\n"
+def _command() -> str:
+    env = " ".join(
+        f"{k}={os.environ[k]}"
+        for k in (
+            "LETROLAB_BENCH_CLI_BLOCKS",
+            "LETROLAB_BENCH_PEER_BLOCKS",
+            "LETROLAB_BENCH_ALL_BLOCKS",
+            "LETROLAB_BENCH_PARTS",
+        )
+        if k in os.environ
     )
-    write_section("synergy_cli", body)
+    return (env + " " if env else "") + "python benchmarks/bench_synergy_cli.py"
+
+
+def main() -> int:
+    note = (
+        "\nThe machine runs other jobs at the same time (2 cores shared); numbers are from "
+        "one run each. `synergy` 1.0.0 installed from PyPI into a separate environment.\n"
+    )
+    with tempfile.TemporaryDirectory(prefix="letrolab-bench-cli-") as tmp:
+        parts = []
+        if "1" in PARTS:
+            parts.append(part1(Path(tmp)))
+        if "2" in PARTS:
+            parts.append(part2(Path(tmp)))
+        if PARTS == ["3"]:
+            body = "## synergy CLI `--model all` screen (issue 17)\n\n" + part3(Path(tmp)) + note
+            write_section("synergy_cli_all", body, command=_command())
+            print(body)
+            return 0
+        if "3" in PARTS and ALL_BLOCKS:
+            parts.append(part3(Path(tmp)))
+    body = "## synergy CLI end to end (issue 17)\n\n" + "\n".join(parts) + note
+    write_section("synergy_cli", body, command=_command())
     print(body)
     return 0
 
