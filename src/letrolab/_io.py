@@ -432,6 +432,18 @@ def neutralise_cell(value):
     return "'" + value
 
 
+def _neutralise_column(col):
+    """:func:`neutralise_cell` over a column; a categorical column is neutralised once per
+    category (same cells, no per-row Python call) unless two categories would collide."""
+    import pandas as pd
+
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = [neutralise_cell(v) for v in col.cat.categories]
+        if len(set(cats)) == len(cats):
+            return col.cat.rename_categories(cats)
+    return col.astype(object).map(neutralise_cell)
+
+
 def csv_text(df, **kwargs) -> str:
     """``df.to_csv(**kwargs)`` with every text cell and column name neutralised
     (:func:`neutralise_cell`); the frame itself is not changed."""
@@ -448,7 +460,7 @@ def csv_text(df, **kwargs) -> str:
     if text:
         df = df.copy()
         for c in text:
-            df[c] = df[c].astype(object).map(neutralise_cell)
+            df[c] = _neutralise_column(df[c])
     if "index" in kwargs and kwargs["index"] is not False and df.index.dtype == object:
         df.index = df.index.map(neutralise_cell)
     return df.to_csv(**kwargs)

@@ -1,8 +1,8 @@
-"""convention="synergyfinder3": two-drug ZIP by SynergyFinder 3's rule (letrolab.synergy._sf3).
+"""convention="synergyfinder3": two-drug ZIP by SynergyFinder 3's rule (letrolab.synergy.reference.conventions.sf3).
 
 SynergyFinder 3 (R package shuyuzheng/synergyfinder 3.x, function ``ZIP``; Zheng et al. 2022
 GPB 20:587) re-fits every row and column of the dose matrix with its zero-dose well included and
-one asymptote fixed at that well's observed response; :mod:`letrolab.synergy.zip_nd` implements
+one asymptote fixed at that well's observed response; :mod:`letrolab.synergy.reference.zip_nd` implements
 it for k >= 2 drugs. Under this convention reference_scores, grid_scores, the chunked/dask
 screen, the replicate bootstrap and the CLI all score two-drug ZIP with it.
 """
@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from letrolab.doseresponse.hill import hill_effect
 from letrolab.errors import InputError
 from letrolab.synergy.reference import CONVENTIONS, grid_scores, reference_scores
+from letrolab.synergy.reference.zip_nd import MSA_NOTE, zip_nd_scores
 from letrolab.synergy.replicates import bootstrap_summaries
 from letrolab.synergy.screen import score_screen
-from letrolab.synergy.zip_nd import MSA_NOTE, zip_nd_scores
 
 SF3 = "synergyfinder3"
 DOSES = np.array([0.0, 0.25, 0.5, 1.0, 2.0, 4.0])
@@ -115,11 +115,11 @@ def test_equals_zip_nd_scores_on_the_same_block(drop_one, monkeypatch):
         df = df[~((df["block_id"] == "b1") & (df["conc1"] == 1.0) & (df["conc2"] == 2.0))]
     z = zip_nd_scores(df["block_id"], df[["conc1", "conc2"]], df["response"])
     want = df.assign(zip=z.delta).dropna(subset=["zip"])
-    import letrolab.synergy._sf3 as sf3
+    import letrolab.synergy.reference.conventions.sf3 as sf3
 
     calls = []
-    grid_core = sf3.sf3_grid_core
-    monkeypatch.setattr(sf3, "sf3_grid_core", lambda *a: calls.append(1) or grid_core(*a))
+    grid_core = sf3.sf3_zip_grid
+    monkeypatch.setattr(sf3, "sf3_zip_grid", lambda *a: calls.append(1) or grid_core(*a))
     r = reference_scores(df, models="bliss,zip,loewe", convention=SF3)
     assert len(calls) == (0 if drop_one else 1)  # the path this case is meant to take
     got = r.scores.astype({"block_id": str}).merge(
@@ -295,7 +295,7 @@ def test_sham_combination_scores_within_one_grid_step(e0, emax, ec50, h, x1, x2)
     distance falls then rises in E, so the pick is a grid neighbour of the exact root and the
     sham score is at most one grid step, (emax - e0) / 99, from 0.
     """
-    from letrolab.synergy._sf3 import sf3_loewe_expected
+    from letrolab.synergy.reference.conventions.sf3 import sf3_loewe_expected
 
     obs = hill_effect(x1 + x2, e0, emax, ec50, h)
     p = np.array([[[e0, emax, ec50, h]] * 2])  # (1 cell, 2 drugs, 4)
@@ -405,7 +405,7 @@ def test_cli_convention_synergyfinder3_zip_json(run_cli, tmp_path):
 def test_sf3_loewe_shared_curves_equal_cell_by_cell():
     """Cells that share a block's curves are solved once per curve set: the result must be
     the same, bit for bit, as solving every cell on its own (no sharing)."""
-    from letrolab.synergy._sf3 import sf3_loewe_expected
+    from letrolab.synergy.reference.conventions.sf3 import sf3_loewe_expected
 
     rng = np.random.default_rng(3)
     n_blocks, per = 7, 9

@@ -115,7 +115,7 @@ def test_three_drugs_get_zip_undefined_when_single_agents_cannot_be_fitted(run_c
     assert code == 0, err
     b = json.loads(out)["blocks"][0]
     assert b["scores"][0]["bliss"] == pytest.approx(16.0)
-    # N-drug ZIP is scored (letrolab.synergy.zip_nd); one dose per drug cannot be fitted.
+    # N-drug ZIP is scored (letrolab.synergy.reference.zip_nd); one dose per drug cannot be fitted.
     assert b["scores"][0]["zip"] is None and b["summary"]["zip_mean"] is None
     assert any("single-agent fit of A failed" in w for w in b["reference_warnings"])
     code, _out, err = run_cli("synergy", src, "--model", "zip")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from letrolab.doseresponse.hill import hill_effect
 from letrolab.errors import InputError
-from letrolab.synergy.reference import MODELS, _score_table, reference_scores
+from letrolab.synergy.reference import MODELS, reference_scores, score_table
 from letrolab.synergy.tidy import read_combination
 
 DOSES = np.array([0.0, 1.0, 3.0, 10.0, 30.0])
@@ -73,7 +73,7 @@ def test_three_drug_bliss_and_hsa_by_hand():
     # Bliss expected 100 (1 - 0.9 * 0.8 * 0.5) = 64; HSA expected 50.
     assert r.scores["bliss"].tolist() == pytest.approx([16.0], abs=1e-12)
     assert r.scores["hsa"].tolist() == [30.0]
-    # N-drug ZIP is defined (letrolab.synergy.zip_nd) but needs fittable single agents.
+    # N-drug ZIP is defined (letrolab.synergy.reference.zip_nd) but needs fittable single agents.
     z = reference_scores(df, models="zip")
     assert np.isnan(z.scores["zip"]).all()
     assert any("single-agent fit of A failed" in w for w in z.warnings["t"])
@@ -229,7 +229,8 @@ def test_grid_fast_path_equals_table_path():
         ys.append(df["response"].to_numpy().reshape(DOSES.size, DOSES.size))
     data = read_combination(pd.concat(blocks))
     # The general (ragged) path, not the regular-grid route reference_scores takes here.
-    sc, summ, _sa, _w = _score_table(data.table, 2, MODELS, allow_grid=False)
+    t = score_table(data.table, 2, MODELS, allow_grid=False)
+    sc, summ = t.scores, t.blocks
     routed = reference_scores(data, models="all")
     c = np.tile(DOSES, (5, 1))
     grid = grid_scores(c, c, np.array(ys), models="all")

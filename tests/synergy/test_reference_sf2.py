@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from letrolab.errors import InputError
 from letrolab.synergy.reference import (
     CONVENTIONS,
-    _score_table,
     grid_scores,
     reference_scores,
+    score_table,
 )
 from letrolab.synergy.tidy import read_combination
 
@@ -47,7 +47,7 @@ def test_loewe_matches_synergyfinder2_per_cell(shared_data):
     0 the bottom is fixed at its lowest response; the equation ``eq.LL4.LL4`` solved by
     ``nleqslv(max(c_col, c_row) + 1, method = "Newton")``, the max-of-curves fallback where
     nleqslv's code is 3 or more, and the cap at 100. letrolab follows drc's fitting path
-    (letrolab.synergy._sf2, as for ZIP) and nleqslv's (same iterates to the bit as R's
+    (letrolab.synergy.reference.rcompat, as for ZIP) and nleqslv's (same iterates to the bit as R's
     nleqslv 3.3.4 on 240 test problems, test_sf2_nleqslv.py; on all 294 cells here, with the
     same single agents, R's nleqslv and letrolab's give the same scores within 5e-14).
 
@@ -86,7 +86,7 @@ def test_zip_matches_synergyfinder2_per_cell(shared_data):
     on the non-zero doses only. Re-fits: drc's logistic ``L.4`` in *linear* dose, with the
     bottom fixed at the partner's fitted effect and the top free. No cap at 100. Those re-fits
     sit on flat residual surfaces, so letrolab follows drc's whole fitting path
-    (letrolab.synergy._sf2: scaling, self-start, R's BFGS with parscale, C-library exp/log,
+    (letrolab.synergy.reference.rcompat: scaling, self-start, R's BFGS with parscale, C-library exp/log,
     extended-precision sums). An R 4.2.2 run of the same path gives the same numbers to the
     bit. Earlier attempts with least-squares optima left a median difference of 1.8.
 
@@ -130,9 +130,9 @@ def test_free_convention_zip_is_not_synergyfinder2s(shared_data):
 def test_convention_is_the_same_on_grid_and_table_paths(shared_data):
     df, _ = _load(shared_data)
     data = read_combination(df, response="inhibition")
-    sc, *_ = _score_table(
+    sc = score_table(
         data.table, 2, ["zip", "loewe"], allow_grid=False, convention="synergyfinder2"
-    )
+    ).scores
     r = reference_scores(data, models=["zip", "loewe"], convention="synergyfinder2")
     m = sc.merge(r.scores, on=["block_id", "conc1", "conc2"])
     assert len(m) == 294

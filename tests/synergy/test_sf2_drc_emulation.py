@@ -1,4 +1,4 @@
-"""The drc/R emulation behind ``convention="synergyfinder2"`` ZIP (letrolab.synergy._sf2).
+"""The drc/R emulation behind ``convention="synergyfinder2"`` ZIP (letrolab.synergy.reference.rcompat).
 
 Outside reference for the optimiser: R 4.2.2's ``optim(method = "BFGS")`` with drc's settings
 on four problems (tests/data/synergy/r_optim_bfgs.csv, made by r_optim_bfgs.R beside it).
@@ -15,8 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letrolab.synergy._sf2 import _exp, _lm_line, _rsum, drc_l4_bottom, drc_ll4, vmmin
 from letrolab.synergy.reference import grid_scores, reference_scores
+from letrolab.synergy.reference.rcompat import drc_l4_bottom, drc_ll4, vmmin
+from letrolab.synergy.reference.rcompat.drc import _lm_line
+from letrolab.synergy.reference.rcompat.rmath import c_exp as _exp
+from letrolab.synergy.reference.rcompat.rmath import rsum as _rsum
 
 DATA = Path(__file__).parents[1] / "data" / "synergy" / "r_optim_bfgs.csv"
 

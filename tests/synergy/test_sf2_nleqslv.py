@@ -1,4 +1,4 @@
-"""The nleqslv emulation behind ``convention="synergyfinder2"`` Loewe (letrolab.synergy._sf2).
+"""The nleqslv emulation behind ``convention="synergyfinder2"`` Loewe (letrolab.synergy.reference.rcompat).
 
 Reference values: R's nleqslv 3.3.4 (``method = "Newton"``, default double-dogleg global
 strategy and control) on SynergyFinder 1-2's Loewe equation for 240 random curve pairs and
@@ -18,14 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letrolab.synergy._sf2 import (
-    NLEQSLV_ERROR,
-    _rpow,
-    drc_ll4,
-    nleqslv_newton,
-    sf2_loewe_curves,
-    sf2_loewe_expected,
-)
+from letrolab.synergy.reference.conventions.sf2 import sf2_loewe_curves, sf2_loewe_expected
+from letrolab.synergy.reference.rcompat import NLEQSLV_ERROR, drc_ll4, nleqslv_newton
+from letrolab.synergy.reference.rcompat import rpow as _rpow
 
 DATA = Path(__file__).parents[1] / "data" / "synergy"
 

@@ -1,4 +1,4 @@
-"""ZIP for N-drug blocks (SynergyFinder 3's definition, letrolab.synergy.zip_nd)."""
+"""ZIP for N-drug blocks (SynergyFinder 3's definition, letrolab.synergy.reference.zip_nd)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from letrolab.doseresponse.hill import hill_effect
 from letrolab.errors import InputError
 from letrolab.synergy.reference import reference_scores
+from letrolab.synergy.reference.zip_nd import MSA_NOTE, zip_nd_scores
 from letrolab.synergy.screen import score_screen
 from letrolab.synergy.tidy import read_combination
-from letrolab.synergy.zip_nd import MSA_NOTE, zip_nd_scores
 
 DOSES = np.array([0.0, 0.25, 0.5, 1.0, 2.0, 4.0])
 PARAMS = ((0.0, 100.0, 1.0, 1.5), (0.0, 90.0, 0.7, 1.0), (0.0, 70.0, 2.0, 2.0))

@@ -8,11 +8,13 @@ the same JSON document, one entry per block.
 from __future__ import annotations
 
 import contextlib
-import re
+import dataclasses
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from letrolab.errors import InputError
@@ -23,6 +25,12 @@ __all__ = ["register"]
 MODELS = ("chou-talalay", "bliss", "hsa", "loewe", "zip")
 BOOTSTRAP = Bound("--bootstrap", 20, 100_000, integer=True)
 REFERENCE_MODELS = ("bliss", "hsa", "loewe", "zip")
+FIGURES = Bound("--figures", 0, 100_000, integer=True)
+#: Reference-model inputs larger than this on disk are scored as a screen: streamed in chunks
+#: of whole blocks to tidy tables in --out, with a progress bar (as --screen).
+SCREEN_AUTO_BYTES = 256 * 2**20
+#: Reference-model JSON of more blocks than this is printed on one line (compact).
+COMPACT_JSON_BLOCKS = 1000
 
 
 def _parse_models(values: list[str] | None) -> list[str]:
@@ -57,6 +65,7 @@ def _read_input(
     response: str | None,
     read_label: str | None = None,
     scale: str | None = None,
+    metadata: Path | None = None,
 ):
     """Read the tidy table (or a plate read + layout): ``(CombinationData, wells)``, the wells
     being the rows as read (one per well, for the bootstrap).
@@ -64,7 +73,7 @@ def _read_input(
     ``response`` is None when ``--response`` was not given: 'inhibition' for a tidy table; a
     plate read is always % viability, so any other explicit value is refused there.
     """
-    from letrolab.synergy.tidy import _read_table, normalise_combination
+    from letrolab.synergy.tidy import normalise_combination, read_table
 
     if plate is not None or layout is not None:
         if input_path is not None:
@@ -90,9 +99,13 @@ def _read_input(
         return normalise_combination(table, response="viability"), table
     if read_label is not None:
         raise InputError("--read picks a read of a --plate file; a tidy table has one response")
+    if metadata is not None and plate is not None:
+        raise InputError("--metadata goes with an NCATS matrix INPUT, not with --plate")
     if input_path is None:
         raise InputError("no input; give a tidy table as INPUT, or --plate READ --layout LAYOUT")
-    wells = _read_table(input_path)
+    wells = read_table(input_path, metadata=metadata)
+    for note in wells.attrs.get("notes", ()):
+        sys.stderr.write(f"note: {note}\n")
     data = normalise_combination(wells, response=response or "inhibition", scale=scale)
     return data, wells
 
@@ -100,6 +113,43 @@ def _read_input(
 # --------------------------------------------------------------------------------------------
 # Reference models (Bliss, HSA, Loewe, ZIP)
 # --------------------------------------------------------------------------------------------
+def _reference_result(
+    data: Any, models: list[str], *, engine: str, scheduler: str, convention: str
+):
+    """Score ``data`` (a CombinationData): in-process by :func:`reference_scores`, or on dask
+    by :func:`score_screen`; both go through :func:`letrolab.synergy.reference.score_table`."""
+    from letrolab.synergy.reference import ReferenceResult, reference_scores
+
+    if engine != "dask":
+        return reference_scores(data, models=models, convention=convention)
+    from letrolab.synergy.screen import score_screen
+
+    # Input warnings are added by the caller for both engines.
+    run = score_screen(
+        dataclasses.replace(data, block_warnings={}),
+        models=models,
+        engine=engine,
+        scheduler=scheduler,
+        progress=None,
+        convention=convention,
+    )
+    return ReferenceResult(
+        models=run.models,
+        scores=run.scores,
+        blocks=run.blocks,
+        single_agents=run.single_agents,
+        warnings=run.warnings,
+    )
+
+
+def _say_figures(n_figures: int, n_blocks: int, model: str) -> None:
+    if n_blocks > n_figures:
+        sys.stderr.write(
+            f"note: per-block figures for the {n_figures} blocks with the highest {model}_mean "
+            f"of {n_blocks} (--figures N to change)\n"
+        )
+
+
 def _run_reference_models(
     data: Any,
     models: list[str],
@@ -110,55 +160,145 @@ def _run_reference_models(
     json_wanted: bool,
     convention: str = "synergyfinder3",
     input_warnings: bool = True,
-) -> dict[str, dict]:
-    """Score ``data`` (a CombinationData) with the reference models named in ``models``.
+    figures: int = 50,
+    tables: str = "csv",
+) -> tuple[int, dict[str, dict] | None]:
+    """Score ``data`` with the reference models named in ``models``.
 
-    Returns ``{block_id: {"scores": [...], "summary": {...}}}``; the keys of each entry are
-    merged into that block's JSON object. Writes its own tables and figures into ``out_dir``
-    (a staging folder, moved into place atomically by the caller) when it is given.
+    Returns the number of blocks and, when JSON is wanted, ``{block_id: {"scores": [...],
+    "summary": {...}, "reference_warnings": [...]}}`` (merged into that block's JSON object);
+    text mode prints the report and builds no JSON. Writes the tables and the figures of the
+    ``figures`` top blocks into ``out_dir`` (a staging folder) when it is given.
     """
-    from letrolab.synergy.reference import ReferenceResult, reference_scores
+    res = _reference_result(data, models, engine=engine, scheduler=scheduler, convention=convention)
+    if out_dir is not None:
+        res.write(out_dir, table=data.table, max_figure_blocks=figures, fmt=tables)
+        _say_figures(figures, len(res.blocks), res.models[0])
+    notes = data.block_warnings if input_warnings else {}
+    if not json_wanted:
+        typer.echo(res.report())
+        for ws in notes.values():
+            for w in ws:
+                sys.stderr.write(f"warning: {w}\n")
+        return len(res.blocks), None
+    entries = res.block_json()
+    for bid, entry in entries.items():  # keep the Chou-Talalay "warnings" list intact
+        entry["reference_warnings"] = list(notes.get(bid, ())) + entry.pop("warnings", [])
+    return len(res.blocks), entries
 
-    skipped: list[str] = []  # N-drug ZIP is scored too (letrolab.synergy.zip_nd)
-    if engine == "dask" or len(data.table) > 200_000:
-        # Partitions on dask, or a large table in whole-block chunks with a progress bar.
-        from letrolab.synergy.screen import score_screen
 
+def _screen_figures(run: Any, out_dir: Path, figures: int) -> None:
+    """Ranking figures, and heatmaps of the top blocks read back from the Parquet scores."""
+    import pyarrow.parquet as pq
+
+    from letrolab._io import atomic_write_text, safe_names
+    from letrolab.synergy import ref_plots
+
+    for m in run.models:
+        ref_plots.plot_block_ranking(run.blocks, m, out_dir / f"ranking_{m}.png")
+    if figures <= 0 or run.scores_path is None or "drug3" in run.blocks:
+        return
+    m0 = run.models[0]
+    v = run.blocks[f"{m0}_mean"].to_numpy(dtype=float)
+    ids = run.blocks["block_id"].astype(str).to_numpy()
+    top = ids[np.argsort(-np.where(np.isfinite(v), v, -np.inf), kind="stable")[:figures]]
+    if out_dir.joinpath(run.scores_path.name).suffix != ".parquet":
+        sys.stderr.write("note: --screen draws per-block heatmaps from Parquet tables only\n")
+        return
+    sc = pq.read_table(out_dir / run.scores_path.name, filters=[("block_id", "in", list(top))])
+    sc = sc.to_pandas()
+    names = safe_names(ids.tolist(), prefix="block_")
+    for bid in top:
+        d = out_dir / names[bid]
+        atomic_write_text(d / "block_id.txt", bid + "\n")
+        for m in run.models:
+            ref_plots.plot_synergy_heatmap(sc, bid, m, d / f"ref_heatmap_{m}.png")
+    _say_figures(figures, len(ids), m0)
+
+
+def _run_screen(
+    input_path: Path,
+    models: list[str],
+    *,
+    out: Path | None,
+    response: str,
+    scale: str | None,
+    engine: str,
+    scheduler: str,
+    convention: str,
+    figures: int,
+    tables: str,
+    json_wanted: bool,
+    metadata: Path | None = None,
+) -> None:
+    """Stream a large screen in chunks of whole blocks to tidy tables in ``out``
+    (:func:`letrolab.synergy.score_screen`, progress bar on a terminal)."""
+    from letrolab._io import staged_dir
+    from letrolab.cli import print_json
+    from letrolab.synergy.formats import is_plain_table
+    from letrolab.synergy.screen import score_screen
+    from letrolab.synergy.tidy import read_table
+
+    if out is None:
+        raise InputError("--screen streams its tables into a folder; give --out DIR")
+    source: Any = input_path
+    if metadata is not None or not is_plain_table(input_path):
+        source = read_table(input_path, metadata=metadata)  # Excel, European CSV, NCATS
+        for note in source.attrs.get("notes", ()):
+            sys.stderr.write(f"note: {note} (read whole, then scored in chunks)\n")
+    with staged_dir(out) as stage:
         run = score_screen(
-            data,
+            source,
             models=models,
+            response=response,
+            scale=scale,
+            scores_out=stage / f"reference_scores.{tables}",
+            blocks_out=stage / f"reference_blocks.{tables}",
+            single_agents_out=stage / f"reference_single_agents.{tables}",
             engine=engine,
             scheduler=scheduler,
             progress=None,
             convention=convention,
         )
-        res = ReferenceResult(
-            models=run.models,
-            scores=run.scores if run.scores is not None else data.table.iloc[:0],
-            blocks=run.blocks,
-            single_agents=data.table.iloc[:0],
-            warnings=run.warnings,
+        if figures > 0:
+            _screen_figures(run, stage, figures)
+    if json_wanted:
+        doc = run.summary()
+        for key in ("scores_path", "blocks_path"):  # the final folder, not the staging one
+            doc[key] = str(out / Path(doc[key]).name)
+        doc["single_agents_path"] = str(out / run.single_agents_path.name)
+        print_json({"screen": doc})
+        return
+    typer.echo(run.report())
+    typer.echo(f"wrote {out}")
+
+
+def _screen_wanted(screen: bool, input_path: Path | None, models: list[str], bootstrap: int):
+    """``--screen``, or automatically for a reference-model run on an input file larger than
+    :data:`SCREEN_AUTO_BYTES` (said on stderr)."""
+    if screen:
+        if input_path is None:
+            raise InputError("--screen reads a tidy table file (INPUT); it does not take --plate")
+        if bootstrap or not any(m in REFERENCE_MODELS for m in models):
+            raise InputError(
+                "--screen scores the reference models (bliss, hsa, loewe, zip) without "
+                "--bootstrap; give --model bliss, hsa, loewe, zip or all, or drop --screen"
+            )
+        if "chou-talalay" in models:
+            sys.stderr.write(
+                "note: --screen scores the reference models; chou-talalay is not run\n"
+            )
+        return True
+    if input_path is None or "chou-talalay" in models or bootstrap or not input_path.is_file():
+        return False
+    size = input_path.stat().st_size
+    if size > SCREEN_AUTO_BYTES:
+        sys.stderr.write(
+            f"note: {input_path.name} is {size / 2**20:.0f} MiB (> {SCREEN_AUTO_BYTES // 2**20} "
+            "MiB): scored as a screen, in streamed chunks (as --screen)\n"
         )
-    else:
-        res = reference_scores(data, models=models, convention=convention)
-    if out_dir is not None:
-        res.write(out_dir, table=data.table)
-    if not json_wanted:
-        typer.echo(res.report())
-    entries = res.block_json()
-    # Input warnings (dropped wells, implausible responses, mixed units) of each block; the
-    # Chou-Talalay entry carries them already when it ran.
-    by_block: dict[str, list[str]] = {}
-    if input_warnings:
-        for w in data.warnings:
-            m = re.match(r"block (.+?):", w)
-            if m:
-                by_block.setdefault(m.group(1), []).append(w)
-            if not json_wanted:
-                sys.stderr.write(f"warning: {w}\n")
-    for bid, entry in entries.items():  # keep the Chou-Talalay "warnings" list intact
-        entry["reference_warnings"] = skipped + by_block.get(bid, []) + entry.pop("warnings", [])
-    return entries
+        return True
+    return False
 
 
 def _bootstrap(
@@ -223,7 +363,9 @@ def synergy(
         Path | None,
         typer.Argument(
             metavar="[INPUT]",
-            help="Tidy combination table (CSV, TSV or Parquet); omit when --plate is used.",
+            help="Combination table: tidy CSV/TSV (European ';' + decimal commas detected), "
+            "Parquet, Excel (.xlsx), or NCATS matrix responses (see --metadata); omit when "
+            "--plate is used.",
             show_default=False,
         ),
     ] = None,
@@ -319,6 +461,39 @@ def synergy(
             show_default=False,
         ),
     ] = None,
+    screen: Annotated[
+        bool,
+        typer.Option(
+            "--screen",
+            help="Score the reference models as a screen: stream the input in chunks of whole "
+            "blocks to tidy tables in --out (progress bar on a terminal), in bounded memory. "
+            "Automatic for input files over 256 MiB. Rows of a block must be contiguous.",
+        ),
+    ] = False,
+    figures: Annotated[
+        int,
+        typer.Option(
+            "--figures",
+            help="With --out: draw per-block figures for this many blocks, the most synergistic "
+            f"by the first model's mean ({FIGURES.describe()}; 0: none).",
+        ),
+    ] = 50,
+    tables: Annotated[
+        str,
+        typer.Option(
+            "--tables", help="Format of the reference-model tables in --out: csv or parquet."
+        ),
+    ] = "csv",
+    metadata: Annotated[
+        Path | None,
+        typer.Option(
+            "--metadata",
+            help="Block metadata of an NCATS matrix INPUT (BlockId, Row, Col, Value): BlockId, "
+            "RowName, ColName, RowConcs, ColConcs[, RowConcUnit, ColConcUnit]. Default: "
+            "metadata.csv beside INPUT.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Combination analysis: Chou-Talalay CI/DRI and the reference models, block by block.
 
@@ -344,9 +519,33 @@ def synergy(
         bootstrap = BOOTSTRAP(bootstrap)
     if seed < 0:
         raise InputError(f"--seed must be a whole number >= 0, not {seed}")
-    data, wells = _read_input(input_path, plate, layout, response, read_label, response_scale)
+    figures = FIGURES(figures)
+    if tables not in ("csv", "parquet"):
+        raise InputError(f"--tables must be 'csv' or 'parquet', not {tables!r}")
+    if _screen_wanted(screen, input_path, models, bootstrap):
+        if plate is not None or layout is not None:
+            raise InputError("give either INPUT or --plate/--layout, not both")
+        _run_screen(
+            input_path,
+            [m for m in models if m in REFERENCE_MODELS],
+            out=out,
+            response=response or "inhibition",
+            scale=response_scale,
+            engine=engine,
+            scheduler=scheduler,
+            convention=convention,
+            figures=figures,
+            tables=tables,
+            json_wanted=json_out,
+            metadata=metadata,
+        )
+        return
+    data, wells = _read_input(
+        input_path, plate, layout, response, read_label, response_scale, metadata
+    )
 
     blocks: dict[str, dict[str, Any]] = {}
+    n_scored = 0
     ct = None
     reference = [m for m in models if m in REFERENCE_MODELS]
     with staged_dir(out) if out is not None else contextlib.nullcontext() as stage:
@@ -359,7 +558,7 @@ def synergy(
             if stage is not None:
                 _write_chou_talalay(ct, stage)
         if reference:
-            ref = _run_reference_models(
+            n_scored, ref = _run_reference_models(
                 data,
                 reference,
                 engine=engine,
@@ -368,8 +567,10 @@ def synergy(
                 json_wanted=json_out,
                 convention=convention,
                 input_warnings=ct is None,
+                figures=figures,
+                tables=tables,
             )
-            for bid, extra in ref.items():
+            for bid, extra in (ref or {}).items():
                 blocks.setdefault(bid, {"block_id": bid}).update(extra)
             if bootstrap:
                 boot = _bootstrap(
@@ -382,7 +583,7 @@ def synergy(
                     convention=convention,
                     out_dir=stage,
                 )
-                for bid, extra in boot.items():
+                for bid, extra in boot.items() if json_out else ():
                     blocks.setdefault(bid, {"block_id": bid}).setdefault("summary", {}).update(
                         extra
                     )
@@ -395,12 +596,19 @@ def synergy(
             if not res:
                 sys.stderr.write(f"error: {res.reason}\n")
     if json_out:
-        print_json({"blocks": list(blocks.values())})
+        doc = {"blocks": list(blocks.values())}
+        if ct is None and len(blocks) > COMPACT_JSON_BLOCKS:
+            # Reference entries are plain JSON types already; json's C encoder runs only
+            # without indentation (the indented encoder is ~7x slower on a large screen).
+            sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
+            sys.stdout.flush()
+        else:
+            print_json(doc)
     else:
         if ct is not None:
             typer.echo(ct.report())
         if reference and ct is None:
-            typer.echo(f"scored {len(blocks)} block(s) with {', '.join(reference)}")
+            typer.echo(f"scored {n_scored} block(s) with {', '.join(reference)}")
         if out is not None:
             typer.echo(f"wrote {out}")
 
@@ -424,7 +632,8 @@ _HELP = (
     '"scores" (per combination cell: conc {drug: dose}, response, one value per model) and '
     '"summary" (<model>_mean over the combination cells, <model>_msa for the most '
     "synergistic 3 x 3 area of two-drug blocks, null for N drugs, and n_combinations), plus "
-    '"reference_warnings". --bootstrap N adds <summary>_lo, _hi (95 % percentile interval) '
+    '"reference_warnings" (more than 1,000 blocks: the document is printed compact, on one '
+    "line). --bootstrap N adds <summary>_lo, _hi (95 % percentile interval) "
     'and _p to "summary", and "bootstrap" {n_boot, seed, level}. --out DIR then gets '
     "reference_scores.csv (per cell, with the replicate wells' sd and n), reference_blocks.csv, reference_single_agents.csv, "
     "reference_bootstrap.csv (with --bootstrap), ranking_<model>.png and, per block, "

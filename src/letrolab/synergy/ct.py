@@ -62,7 +62,7 @@ from letrolab.doseresponse.median_effect import (
     fit_median_effect,
 )
 from letrolab.errors import InputError
-from letrolab.synergy.tidy import CombinationData, _unit_factors, read_combination
+from letrolab.synergy.tidy import CombinationData, read_combination, unit_factors
 
 __all__ = [
     "CI_SCALE",
@@ -742,7 +742,7 @@ def _padded(table: pd.DataFrame, k: int) -> dict[str, Any]:
     npts = int(pidx.max()) + 1 if len(pidx) else 0
     conc_m = table[[f"conc{j + 1}" for j in range(k)]].to_numpy(dtype=float)
     units = table["unit"].astype(str).to_numpy()
-    factor = _unit_factors(units)
+    factor = unit_factors(units)
     conc = np.full((nb, npts, k), np.nan)
     conc[codes, pidx] = conc_m / factor[:, None]
     fa = np.full((nb, npts), np.nan)
@@ -867,11 +867,7 @@ def chou_talalay(
     mix = _fit_mixtures(groups, c0, fa, fits, nb, k, drugs_of, bids, fa_levels, units)
 
     # --- assemble per block
-    input_warn: dict[str, list[str]] = {b: [] for b in bids}
-    for w in data.warnings:
-        m = re.match(r"block (.+?):", w)
-        if m and m.group(1) in input_warn:
-            input_warn[m.group(1)].append(w)
+    input_warn: dict[str, list[str]] = {b: list(data.block_warnings.get(b, ())) for b in bids}
     blocks: dict[str, BlockCI | Failed] = {}
     n_fa_out_combo = (fa_out & pts.combo).sum(axis=1)
     # combination points inside (0, 1) that still get no CI: some (Dx)_j is not a finite

@@ -33,11 +33,12 @@ from letrolab.errors import InputError
 from letrolab.synergy.reference import (
     DEFAULT_CONVENTION,
     MODELS,
-    _check_convention,
-    _check_models,
-    _score_table,
+    check_convention,
+    check_models,
+    score_table,
 )
-from letrolab.synergy.tidy import _normalise_rows, normalise_combination
+from letrolab.synergy.screen import read_batches
+from letrolab.synergy.tidy import normalise_combination, normalise_rows
 from letrolab.validate import check_memory
 
 __all__ = ["BootstrapResult", "bootstrap_summaries"]
@@ -153,17 +154,15 @@ def bootstrap_summaries(
     InputError
         For bad options, or when the resamples would not fit in the free memory.
     """
-    ms = _check_models(models)
-    _check_convention(convention)
+    ms = check_models(models)
+    check_convention(convention)
     if int(n_boot) < 20:
         raise InputError(f"n_boot must be at least 20 for a percentile interval, got {n_boot}")
     if not 0 < level < 1:
         raise InputError(f"level must be in (0, 1), got {level}")
     if not isinstance(source, pd.DataFrame):
-        from letrolab.synergy.screen import _batches
-
-        source = pd.concat(list(_batches(source, 10**9)), ignore_index=True)
-    rows, k, _w = _normalise_rows(source, response=response, scale=scale)
+        source = pd.concat(list(read_batches(source, 10**9)), ignore_index=True)
+    rows, k, _w = normalise_rows(source, response=response, scale=scale)
     data = normalise_combination(source, response=response, scale=scale)
     cells = data.table
     dcols = [f"drug{i + 1}" for i in range(k)]
@@ -181,7 +180,8 @@ def bootstrap_summaries(
     )
 
     # Point estimates from the replicate means.
-    sc, summ, _sa, warns = _score_table(cells, k, ms, convention=convention)
+    point = score_table(cells, k, ms, convention=convention)
+    sc, summ, warns = point.scores, point.blocks, point.warnings
     if (cells["n"] <= 1).all():
         for bid in summ["block_id"].astype(str):
             warns.setdefault(bid, []).append(
@@ -206,7 +206,7 @@ def bootstrap_summaries(
     boot["block_id"] = cells["block_id"].astype(str).to_numpy().tolist() * int(n_boot)
     boot["block_id"] = boot["block_id"] + "\x00" + rep.astype(str)
     boot["response"] = means.ravel()
-    _bsc, bsumm, _bsa, _bw = _score_table(boot, k, ms, convention=convention)
+    bsumm = score_table(boot, k, ms, convention=convention).blocks
     nb = len(summ)
     alpha = (1 - level) / 2
     out = summ[["block_id", *dcols, "n_combinations"]].copy()

@@ -33,13 +33,14 @@ from letrolab.errors import FormatError, InputError
 from letrolab.synergy.reference import (
     DEFAULT_CONVENTION,
     MODELS,
-    _check_convention,
-    _check_models,
-    _score_table,
+    check_convention,
+    check_models,
+    score_table,
 )
-from letrolab.synergy.tidy import CombinationData, _columns, normalise_combination
+from letrolab.synergy.reference.results import TableScores
+from letrolab.synergy.tidy import CombinationData, combination_columns, normalise_combination
 
-__all__ = ["ScreenResult", "score_screen"]
+__all__ = ["ScreenResult", "read_batches", "score_screen"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,14 @@ class ScreenResult:
     blocks : pandas.DataFrame
         Per-block summaries (always kept: one row per block).
     warnings : dict
-        ``{block_id: [sentence, ...]}``.
+        ``{block_id: [sentence, ...]}``: scoring warnings, then the input warnings of the
+        block (dropped wells, implausible responses, mixed units, off controls).
+    single_agents : pandas.DataFrame or None
+        The fitted single agents (as :attr:`ReferenceResult.single_agents
+        <letrolab.synergy.ReferenceResult.single_agents>`), when no ``single_agents_out`` was
+        given.
+    single_agents_path : Path or None
+        Where the single agents were written.
     """
 
     models: tuple[str, ...]
@@ -72,6 +80,8 @@ class ScreenResult:
     scores: pd.DataFrame | None
     blocks: pd.DataFrame
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    single_agents: pd.DataFrame | None = None
+    single_agents_path: Path | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-able dict of the run (not the per-block table)."""
@@ -103,7 +113,7 @@ class ScreenResult:
 # ----------------------------------------------------------------------------- input
 
 
-def _batches(source: Any, batch_rows: int) -> Iterator[pd.DataFrame]:
+def read_batches(source: Any, batch_rows: int) -> Iterator[pd.DataFrame]:
     """Yield raw DataFrame batches of a table (file or DataFrame)."""
     if isinstance(source, pd.DataFrame):
         for i in range(0, max(len(source), 1), batch_rows):
@@ -147,17 +157,17 @@ def _batches(source: Any, batch_rows: int) -> Iterator[pd.DataFrame]:
 
 
 def _chunks(
-    source: Any, response: str, chunk_rows: int
+    source: Any, response: str, chunk_rows: int, scale: str | None = None
 ) -> Iterator[tuple[pd.DataFrame, int, tuple[str, ...]]]:
     """Yield normalised tables holding whole blocks (rows of a block must be contiguous)."""
     carry: pd.DataFrame | None = None
     done: set[str] = set()
     block_col: str | None = None
-    for raw in _batches(source, chunk_rows):
+    for raw in read_batches(source, chunk_rows):
         if raw.empty:
             continue
         if block_col is None:
-            _columns(raw)  # validates the layout, names missing columns
+            combination_columns(raw)  # validates the layout, names missing columns
             cols = {c.lower().replace("_", ""): c for c in raw.columns}
             block_col = cols.get("blockid") or cols.get("pairindex") or ""
         df = raw if carry is None else pd.concat([carry, raw], ignore_index=True)
@@ -174,13 +184,13 @@ def _chunks(
             df = df.iloc[:cut]
         else:
             carry = None
-        yield _normalise(df, response, done, block_col)
+        yield _normalise(df, response, done, block_col, scale)
     if carry is not None and len(carry):
-        yield _normalise(carry, response, done, block_col)
+        yield _normalise(carry, response, done, block_col, scale)
 
 
-def _normalise(df, response, done, block_col):
-    data = normalise_combination(df, response=response)
+def _normalise(df, response, done, block_col, scale=None):
+    data = normalise_combination(df, response=response, scale=scale)
     ids = set(data.block_ids)
     again = ids & done
     if again:
@@ -189,7 +199,7 @@ def _normalise(df, response, done, block_col):
             f"rows of block {bid} are not contiguous in the input; sort the table by block_id"
         )
     done |= ids
-    return data.table, data.n_drugs, data.warnings
+    return data.table, data.n_drugs, data.block_warnings
 
 
 def _split(data: CombinationData, chunk_rows: int):
@@ -201,16 +211,20 @@ def _split(data: CombinationData, chunk_rows: int):
     chunk = codes // per_chunk
     order = np.argsort(chunk, kind="stable")
     bounds = np.searchsorted(chunk[order], np.arange(int(chunk.max()) + 2 if len(chunk) else 1))
+    pos = {str(b): i for i, b in enumerate(ids)}
+    notes: dict[int, dict[str, tuple[str, ...]]] = {}
+    for bid, w in data.block_warnings.items():  # input warnings go with their block's chunk
+        notes.setdefault(pos[bid] // per_chunk, {})[bid] = w
     for a, b in itertools.pairwise(bounds):
         if b > a:
-            yield table.iloc[order[a:b]].reset_index(drop=True), data.n_drugs, data.warnings
+            table_c = table.iloc[order[a:b]].reset_index(drop=True)
+            yield table_c, data.n_drugs, notes.get(int(chunk[order[a]]), {})
 
 
 def _score_chunk(
     table: pd.DataFrame, n_drugs: int, models: tuple[str, ...], convention: str = DEFAULT_CONVENTION
-):
-    sc, summ, _sa, warns = _score_table(table, n_drugs, models, convention=convention)
-    return sc, summ, warns
+) -> TableScores:
+    return score_table(table, n_drugs, models, convention=convention)
 
 
 # ----------------------------------------------------------------------------- output
@@ -293,6 +307,7 @@ def score_screen(
     response: str = "inhibition",
     scores_out: str | Path | None = None,
     blocks_out: str | Path | None = None,
+    single_agents_out: str | Path | None = None,
     chunk_rows: int = 400_000,
     engine: str = "numpy",
     scheduler: str = "local",
@@ -301,6 +316,7 @@ def score_screen(
     connect_timeout: float = 10.0,
     progress: bool | None = None,
     convention: str = DEFAULT_CONVENTION,
+    scale: str | None = None,
 ) -> ScreenResult:
     """Score every block of a screen with the reference models, chunk by chunk.
 
@@ -315,6 +331,8 @@ def score_screen(
         Tidy outputs (``.csv``, ``.tsv`` or ``.parquet``) for the per-cell scores and the per-block
         summaries; written atomically when the screen is done. Without ``scores_out`` the scores
         are returned in memory.
+    single_agents_out : path, optional
+        Likewise for the fitted single agents (kept in memory when not given).
     chunk_rows : int
         Input rows per chunk (whole blocks; memory grows with this, not with the screen).
     engine : {"numpy", "dask"}
@@ -330,13 +348,15 @@ def score_screen(
         Show a progress bar on stderr (default: when stderr is a terminal).
     convention : {"synergyfinder3", "free", "synergyfinder2"}
         Scoring convention, as in :func:`~letrolab.synergy.reference_scores`.
+    scale : {None, "percent", "fraction"}
+        Scale of the response column, as in :func:`letrolab.synergy.read_combination`.
 
     Returns
     -------
     ScreenResult
     """
-    ms = _check_models(models)
-    _check_convention(convention)
+    ms = check_models(models)
+    check_convention(convention)
     if engine not in ("numpy", "dask"):
         raise InputError(f"engine must be 'numpy' or 'dask', not {engine!r}")
     if chunk_rows < 1:
@@ -347,33 +367,32 @@ def score_screen(
     if isinstance(source, CombinationData):
         chunks: Iterator = _split(source, chunk_rows)
     else:
-        chunks = _chunks(source, response, chunk_rows)
+        chunks = _chunks(source, response, chunk_rows, scale)
     total = _row_count(source)
 
-    sink_s = _Sink(Path(scores_out) if scores_out else None)
-    sink_b = _Sink(Path(blocks_out) if blocks_out else None)
+    sinks = [_Sink(Path(p) if p else None) for p in (scores_out, blocks_out, single_agents_out)]
     n_blocks = n_cells = 0
     warnings: dict[str, list[str]] = {}
     summaries: list[pd.DataFrame] = []
     ok = False
     bar = _Progress(progress, total)
     try:
-        for sc, summ, warns, rows in _run(
+        for t, notes, rows in _run(
             chunks, ms, convention, engine, scheduler, n_workers, processes, connect_timeout
         ):
-            sink_s.write(sc)
+            sinks[0].write(t.scores)
             if blocks_out:
-                sink_b.write(summ)
-            summaries.append(summ)
-            warnings.update(warns)
-            n_blocks += len(summ)
-            n_cells += len(sc)
+                sinks[1].write(t.blocks)
+            sinks[2].write(t.single_agents)
+            summaries.append(t.blocks)
+            _merge_warnings(warnings, t.warnings, notes)
+            n_blocks += len(t.blocks)
+            n_cells += len(t.scores)
             bar.advance(rows, n_blocks)
         ok = True
     finally:
         bar.close()
-        scores = sink_s.close(ok)
-        sink_b.close(ok)
+        scores, _, single = (sink.close(ok) for sink in sinks)
     blocks = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame()
     return ScreenResult(
         models=ms,
@@ -385,7 +404,17 @@ def score_screen(
         scores=scores,
         blocks=blocks,
         warnings=warnings,
+        single_agents=single,
+        single_agents_path=Path(single_agents_out) if single_agents_out else None,
     )
+
+
+def _merge_warnings(into: dict, scoring: dict, notes: dict) -> None:
+    """Scoring warnings of a chunk's blocks, then their input warnings."""
+    for bid, w in scoring.items():
+        into[bid] = list(w)
+    for bid, w in notes.items():
+        into.setdefault(str(bid), []).extend(w)
 
 
 def _row_count(source: Any) -> int | None:
@@ -402,11 +431,11 @@ def _row_count(source: Any) -> int | None:
 
 
 def _run(chunks, ms, convention, engine, scheduler, n_workers, processes, connect_timeout):
-    """Yield (scores, summary, warnings, input rows) per chunk, in input order."""
+    """Yield (TableScores, input warnings by block, input rows) per chunk, in input order."""
     if engine == "numpy":
-        for table, k, _w in chunks:
-            sc, summ, warns = _score_chunk(table, k, ms, convention)
-            yield sc, summ, warns, int(table["n"].sum()) if "n" in table else len(table)
+        for table, k, notes in chunks:
+            t = _score_chunk(table, k, ms, convention)
+            yield t, notes, int(table["n"].sum()) if "n" in table else len(table)
         return
     try:
         from distributed import Client, LocalCluster
@@ -431,19 +460,18 @@ def _run(chunks, ms, convention, engine, scheduler, n_workers, processes, connec
                     f"cannot reach the dask scheduler at {scheduler!r} ({exc}); start one or use "
                     "--scheduler local"
                 ) from None
-        in_flight: list[tuple[Any, int]] = []
+        in_flight: list[tuple[Any, dict, int]] = []
         limit = 2 * max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
-        for table, k, _w in chunks:
+        for table, k, notes in chunks:
             rows = int(table["n"].sum()) if "n" in table else len(table)
             data = client.scatter(table)  # ship the chunk once, not inside the task graph
-            in_flight.append(
-                (client.submit(_score_chunk, data, k, ms, convention, pure=False), rows)
-            )
+            fut = client.submit(_score_chunk, data, k, ms, convention, pure=False)
+            in_flight.append((fut, notes, rows))
             while len(in_flight) >= limit:
-                fut, r = in_flight.pop(0)
-                yield (*fut.result(), r)
-        for fut, r in in_flight:
-            yield (*fut.result(), r)
+                fut, notes_, r = in_flight.pop(0)
+                yield fut.result(), notes_, r
+        for fut, notes_, r in in_flight:
+            yield fut.result(), notes_, r
 
 
 class _Progress:

@@ -25,8 +25,18 @@ import numpy as np
 import pandas as pd
 
 from letrolab.errors import FormatError, InputError
+from letrolab.synergy.formats import (
+    EXCEL_SUFFIXES,
+    TableRead,
+    find_ncats_metadata,
+    is_ncats_responses,
+    ncats_to_tidy,
+    read_excel_table,
+    sniff_csv,
+)
 from letrolab.units import molar_factor
 from letrolab.validate import (
+    CONTROL_TOLERANCE_PCT,
     check_concentrations,
     control_warnings,
     response_to_percent,
@@ -34,7 +44,17 @@ from letrolab.validate import (
     unique_columns,
 )
 
-__all__ = ["Block", "CombinationData", "normalise_combination", "read_combination"]
+__all__ = [
+    "Block",
+    "BlockNote",
+    "CombinationData",
+    "combination_columns",
+    "normalise_combination",
+    "normalise_rows",
+    "read_combination",
+    "read_table",
+    "unit_factors",
+]
 
 _RESPONSES = ("inhibition", "viability")
 #: Responses (% inhibition) outside this range are scored but flagged as implausible.
@@ -94,11 +114,15 @@ class CombinationData:
     n_drugs : int
     warnings : tuple of str
         What was dropped or converted while reading, one sentence each.
+    block_warnings : dict
+        The same sentences by block: ``{block_id: (sentence, ...)}`` (every sentence of
+        ``warnings`` is about one block).
     """
 
     table: pd.DataFrame
     n_drugs: int
     warnings: tuple[str, ...] = field(default=())
+    block_warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def block_ids(self) -> list[str]:
@@ -126,7 +150,11 @@ def _norm(name: str) -> str:
 
 
 def read_combination(
-    source: str | Path | pd.DataFrame, *, response: str = "inhibition", scale: str | None = None
+    source: str | Path | pd.DataFrame,
+    *,
+    response: str = "inhibition",
+    scale: str | None = None,
+    metadata: str | Path | None = None,
 ) -> CombinationData:
     """Read a tidy combination table from CSV, TSV or Parquet (or take a DataFrame).
 
@@ -140,6 +168,8 @@ def read_combination(
         Scale of the response column (:func:`letrolab.validate.response_to_percent`): None
         reads percentages and refuses a column that looks like fractions (0-1); "fraction"
         multiplies by 100.
+    metadata : path, optional
+        The block metadata of an NCATS matrix file (:func:`read_table`).
 
     Raises
     ------
@@ -148,30 +178,79 @@ def read_combination(
     InputError
         If required columns are missing or values are unusable (the message names them).
     """
-    return normalise_combination(_read_table(source), response=response, scale=scale)
+    return normalise_combination(
+        read_table(source, metadata=metadata), response=response, scale=scale
+    )
 
 
-def _read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """The rows of a tidy table file (CSV, TSV or Parquet), one per well, as read; a DataFrame
-    is passed through. Errors as :func:`read_combination` states."""
+def read_table(
+    source: str | Path | pd.DataFrame, *, metadata: str | Path | None = None
+) -> pd.DataFrame:
+    """The rows of a table file, one per well, as read; a DataFrame is passed through.
+
+    Reads tidy CSV/TSV (delimiter sniffed; European ``;`` + decimal-comma files detected),
+    Parquet, Excel (``.xlsx``/``.xlsm``, first sheet) and the NCATS matrix format (responses
+    ``BlockId, Row, Col, Value`` with the block ``metadata`` file, or a sibling
+    ``metadata.csv``): :mod:`letrolab.synergy.formats`. What the reader decided (European CSV,
+    NCATS) is listed in ``df.attrs["notes"]``. Errors as :func:`read_combination` states.
+    """
     if isinstance(source, pd.DataFrame):
         return source
-    path = Path(source)
+    path = _check_file(Path(source))
+    got = _read_any(path)
+    df, notes = got.table, list(got.notes)
+    if is_ncats_responses(df):
+        meta_path = Path(metadata) if metadata is not None else find_ncats_metadata(path)
+        if meta_path is None:
+            raise InputError(
+                f"{path.name} is in the NCATS matrix format (BlockId, Row, Col, Value) but no "
+                "metadata was found; give --metadata FILE (BlockId, RowName, ColName, RowConcs, "
+                "ColConcs) or put metadata.csv beside it"
+            )
+        meta = _read_any(_check_file(meta_path)).table
+        df = ncats_to_tidy(df, meta)
+        notes.append(f"{path.name}: NCATS matrix format, doses from {meta_path.name}")
+    elif metadata is not None:
+        raise InputError("--metadata goes with an NCATS matrix file (BlockId, Row, Col, Value)")
+    if df.empty:
+        raise InputError(f"{path.name} holds no rows")
+    unique_columns(df.columns, where=path.name)
+    df.attrs["notes"] = notes
+    return df
+
+
+def _check_file(path: Path) -> Path:
     if not path.exists():
         raise InputError(f"input file {str(path)!r} does not exist")
     if path.is_dir():
         raise InputError(f"input {str(path)!r} is a folder; give a table file (CSV, TSV, Parquet)")
     if not path.is_file():  # a device or pipe could be endless
         raise InputError(f"input {str(path)!r} is not a regular file; give a table file")
-    suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise FormatError(f"{path.name} is empty; give a table with a header row")
+    return path
+
+
+def _read_any(path: Path) -> TableRead:
+    """One table file by its suffix (see :func:`read_table`)."""
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return read_excel_table(path)
     sep = "\t" if suffix in {".tsv", ".tab"} else None
+    notes: tuple[str, ...] = ()
     try:
         if suffix in {".parquet", ".pq"}:
             df = pd.read_parquet(path)
+        elif sep is None:
+            dialect = sniff_csv(path)
+            if dialect.european:
+                notes = (f"{path.name}: European CSV (';' separated, decimal commas) read as such",)
+            try:
+                df = pd.read_csv(path, sep=dialect.sep, decimal=dialect.decimal)
+            except (ValueError, pd.errors.ParserError):  # odd quoting: the sniffing reader
+                df = pd.read_csv(path, sep=None, engine="python")
         else:
-            df = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+            df = pd.read_csv(path, sep=sep)
     except (ValueError, OSError, csv.Error, pd.errors.ParserError, UnicodeDecodeError) as exc:
         # csv.Error: the delimiter sniffer gives up on an empty or one-field file
         raise FormatError(f"cannot read {path.name} as a table: {exc}") from None
@@ -180,13 +259,12 @@ def _read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
             f"{path.name} is named {suffix} (tab-separated) but its header is comma-separated; "
             "name it .csv"
         )
-    if df.empty:
-        raise InputError(f"{path.name} holds no rows")
-    unique_columns(df.columns, where=path.name)
-    return df
+    return TableRead(df, notes)
 
 
-def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], str, str | None]:
+def combination_columns(
+    df: pd.DataFrame,
+) -> tuple[list[str], list[str], list[str | None], str, str | None]:
     """Map the table's columns to (drug cols, conc cols, unit cols, response col, replicate col)."""
     unique_columns(df.columns, where="input table", key=_norm)
     cols = {_norm(c): c for c in df.columns}
@@ -247,7 +325,7 @@ def _columns(df: pd.DataFrame) -> tuple[list[str], list[str], list[str | None], 
 _UNIT_ALIASES = ("concunit", "units", "unit")
 
 
-def _unit_factors(units: np.ndarray) -> np.ndarray:
+def unit_factors(units: np.ndarray) -> np.ndarray:
     """Molar per display unit for each entry of ``units`` (1 where the input had no unit)."""
     uniq, inv = np.unique(units.astype(str), return_inverse=True)
     f = np.array([molar_factor(u) if u not in ("", "nan", "None") else 1.0 for u in uniq])
@@ -258,7 +336,7 @@ def normalise_combination(
     df: pd.DataFrame, *, response: str = "inhibition", scale: str | None = None
 ) -> CombinationData:
     """Normalise a combination DataFrame; see :func:`read_combination`."""
-    out, k, warnings = _normalise_rows(df, response=response, scale=scale)
+    out, k, notes = normalise_rows(df, response=response, scale=scale)
     dcols = [f"drug{i + 1}" for i in range(k)]
     ccols = [f"conc{i + 1}" for i in range(k)]
     keys = ["block_id", *dcols, *ccols, "unit"]
@@ -268,20 +346,53 @@ def normalise_combination(
         .reset_index()
     )
     agg["n"] = agg["n"].astype(int)
-    return CombinationData(table=agg, n_drugs=k, warnings=tuple(warnings))
+    by_block: dict[str, list[str]] = {}
+    for n in notes:
+        by_block.setdefault(n.block_id, []).append(n.text)
+    return CombinationData(
+        table=agg,
+        n_drugs=k,
+        warnings=tuple(n.text for n in notes),
+        block_warnings={b: tuple(w) for b, w in by_block.items()},
+    )
 
 
-def _normalise_rows(
+@dataclass(frozen=True)
+class BlockNote:
+    """A warning raised while reading, about one block."""
+
+    block_id: str
+    text: str
+
+
+def _control_notes(block_ids: pd.Series, conc: np.ndarray, y: np.ndarray) -> list[BlockNote]:
+    """:func:`letrolab.validate.control_warnings`, one call per flagged block (so each
+    sentence keeps its block id); blocks are screened for the check vectorised first."""
+    zero = (conc == 0).all(axis=1)
+    if not zero.any():
+        return []
+    means = pd.Series(y[zero]).groupby(block_ids.to_numpy()[zero], sort=False).mean()
+    flagged = means.index[np.abs(means.to_numpy()) > CONTROL_TOLERANCE_PCT]
+    bids = block_ids.astype(str).to_numpy()
+    out = []
+    for bid in flagged:
+        sel = bids == str(bid)
+        out.extend(BlockNote(str(bid), w) for w in control_warnings(bids[sel], conc[sel], y[sel]))
+    return out
+
+
+def normalise_rows(
     df: pd.DataFrame, *, response: str, scale: str | None = None
-) -> tuple[pd.DataFrame, int, list[str]]:
-    """Validated, unit-converted rows (one per well, replicates not yet averaged)."""
+) -> tuple[pd.DataFrame, int, list[BlockNote]]:
+    """Validated, unit-converted rows (one per well, replicates not yet averaged), the number
+    of drugs and the warnings (:class:`BlockNote`)."""
     if response not in _RESPONSES:
         raise InputError(f"response must be 'inhibition' or 'viability', not {response!r}")
-    drug_cols, conc_cols, unit_cols, resp_col, rep_col = _columns(df)
+    drug_cols, conc_cols, unit_cols, resp_col, rep_col = combination_columns(df)
     cols = {_norm(c): c for c in df.columns}
     block_col = cols.get("blockid") or cols.get("pairindex")
     k = len(drug_cols)
-    warnings: list[str] = []
+    warnings: list[BlockNote] = []
 
     out = pd.DataFrame({"block_id": _block_ids(df, block_col)})
     for i, c in enumerate(drug_cols):
@@ -315,7 +426,10 @@ def _normalise_rows(
         for bid in pd.unique(out.loc[bad, "block_id"]):
             nb = int((bad & (out["block_id"] == bid).to_numpy()).sum())
             warnings.append(
-                f"block {bid}: {nb} well(s) with missing or non-numeric response dropped"
+                BlockNote(
+                    str(bid),
+                    f"block {bid}: {nb} well(s) with missing or non-numeric response dropped",
+                )
             )
         out = out.loc[~bad].reset_index(drop=True)
         if out.empty:
@@ -335,11 +449,12 @@ def _normalise_rows(
         for bid in pd.unique(out.loc[odd, "block_id"]):
             sel = odd & (out["block_id"] == bid).to_numpy()
             ex = r[sel][np.argmax(np.abs(r[sel] - 50.0))]
-            warnings.append(
+            text = (
                 f"block {bid}: {int(sel.sum())} response(s) outside {RESPONSE_RANGE[0]:g} to "
                 f"{RESPONSE_RANGE[1]:g} % inhibition (e.g. {ex:.4g}); check that responses are "
                 f"percentages and that --response ({response}) is right"
             )
+            warnings.append(BlockNote(str(bid), text))
 
     # Units: validate, convert to molar, pick each block's display unit (the first one seen).
     unit_cols_out = [f"unit{i + 1}" for i in range(k)]
@@ -360,7 +475,8 @@ def _normalise_rows(
     _snap_converted(out, k, first_unit)
     for bid in pd.unique(out.loc[mixed, "block_id"]):
         unit = first_unit[(out["block_id"] == bid).to_numpy()].iloc[0]  # this block's unit
-        warnings.append(f"block {bid}: mixed concentration units converted to {unit}")
+        text = f"block {bid}: mixed concentration units converted to {unit}"
+        warnings.append(BlockNote(str(bid), text))
     out["unit"] = first_unit.replace({"nan": "", "None": ""})
 
     # Drugs must be constant within a block.
@@ -373,7 +489,7 @@ def _normalise_rows(
         )
 
     conc = out[[f"conc{i + 1}" for i in range(k)]].to_numpy(dtype=float)
-    warnings.extend(control_warnings(out["block_id"], conc, out["response"]))
+    warnings.extend(_control_notes(out["block_id"], conc, out["response"].to_numpy(dtype=float)))
     return out, k, warnings
 
 

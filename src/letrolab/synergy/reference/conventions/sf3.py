@@ -2,7 +2,7 @@
 
 Under this convention the ZIP delta of a two-drug block is SynergyFinder 3's (R package
 shuyuzheng/synergyfinder 3.x, ``R/calculate_synergy_score.R``, function ``ZIP``; Zheng et al.
-2022 GPB 20:587; Ianevski et al. 2022 NAR 50:W739), which :mod:`letrolab.synergy.zip_nd`
+2022 GPB 20:587; Ianevski et al. 2022 NAR 50:W739), which :mod:`letrolab.synergy.reference.zip_nd`
 implements for any ``k >= 2`` drugs: every row and column of the dose matrix, *including* its
 zero-dose well, is re-fitted by a log-logistic curve with one asymptote fixed at that well's
 observed response and the other free, and the reference is the Bliss combination of the fitted
@@ -11,9 +11,9 @@ which the ``"free"`` and ``"synergyfinder2"`` conventions keep, fixes the bottom
 re-fit at the partner's *fitted* single-agent effect and the top at 100 and leaves the
 zero-dose well out.
 
-This module is the fast path for regular grids (:func:`letrolab.synergy.reference.grid_scores`
-and the grid branch of :func:`~letrolab.synergy.reference.reference_scores`): Bliss, HSA and
-Loewe come from the ordinary grid code, ZIP from :func:`~letrolab.synergy.zip_nd.zip_nd_scores`'s
+This module's :func:`sf3_zip_grid` is the fast path for regular grids (:func:`letrolab.synergy.reference.grid_scores`
+and the grid branch of :func:`~letrolab.synergy.reference.reference_scores`), ZIP from
+:func:`~letrolab.synergy.reference.zip_nd.zip_nd_scores`'s
 computation written out for grids (rows and columns are the slices: no grouping of wells), so
 both paths give the same numbers (tests/synergy/test_convention_sf3.py). The most synergistic area is the
 best 3 x 3 window of the combination matrix, as for the other models (Ianevski et al. 2017
@@ -28,36 +28,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from letrolab.doseresponse.hill import fit_hill, hill_effect
+from letrolab.doseresponse.hill import HillFits, hill_effect
+from letrolab.synergy.reference.arrays import fit_joint
+from letrolab.synergy.reference.conventions.base import Convention, ZipOut
+from letrolab.synergy.reference.equations import zip_delta
 
-__all__ = ["sf3_grid_core", "sf3_loewe_expected"]
+__all__ = ["SF3Convention", "sf3_loewe_expected", "sf3_zip_grid"]
 
 
-def sf3_grid_core(c1: np.ndarray, c2: np.ndarray, y: np.ndarray, ms: tuple[str, ...]):
-    """:func:`letrolab.synergy.reference._grid_core` with ZIP by SynergyFinder 3's rule.
+def sf3_zip_grid(c1: np.ndarray, c2: np.ndarray, y: np.ndarray, f1: HillFits, f2: HillFits):
+    """SynergyFinder 3's two-drug ZIP of regular grids ``c1`` (nb, R), ``c2`` (nb, C), ``y``
+    (nb, R, C), given the single-agent fits ``f1``, ``f2``.
 
-    Same arguments (``c1`` (nb, R), ``c2`` (nb, C), ``y`` (nb, R, C), models ``ms``) and the
-    same return tuple (``scores, mean, msa, loewe_fallback, fit_ok, f1, f2, n_raw``, then any
-    further items ``_grid_core`` returns, passed through); ``n_raw`` here counts the ZIP
-    re-fitted values per block that fell back to the observed response because the slice fit
-    failed (every slice of a full grid has its zero-dose well).
-
-    The computation is :func:`letrolab.synergy.zip_nd.zip_nd_scores` for ``k = 2`` written out
-    for grids (the slices are the rows and columns of ``y``, so no grouping of wells is
-    needed): the same curves, fitted by the same batched calls.
+    :func:`letrolab.synergy.reference.zip_nd.zip_nd_scores` for ``k = 2`` written out for
+    grids (the slices are the rows and columns of ``y``, so no grouping of wells is needed):
+    the same curves, fitted by the same batched calls. ``n_observed`` counts the re-fitted
+    values per block that fell back to the observed response because the slice fit failed.
     """
-    from letrolab.synergy.reference import _fit_joint, _grid_core, _window_max
-
-    others = tuple(m for m in ms if m != "zip")
-    res = list(_grid_core(c1, c2, y, others, "synergyfinder3"))
-    out, mean, msa, _fallback, _fit_ok, f1, f2 = res[:7]
     nb, r, c = y.shape
-    if f1 is None:  # Loewe not asked for: fit the single agents here (same curves, same fit)
-        f1, f2 = _fit_joint([(c1, y[:, :, 0], None), (c2, y[:, 0, :], None)])
     block_ok = f1.ok & f2.ok
     e1 = f1.predict(c1)  # (nb, R): fitted single-agent effects, E0 at dose 0
     e2 = f2.predict(c2)
-    ref = e1[:, 1:, None] + e2[:, None, 1:] - e1[:, 1:, None] * e2[:, None, 1:] / 100.0
     comb = y[:, 1:, 1:]
     pred1 = comb.copy()  # re-fits along drug 1 (the columns); observed where not fitted
     pred2 = comb.copy()  # re-fits along drug 2 (the rows)
@@ -72,24 +63,10 @@ def sf3_grid_core(c1: np.ndarray, c2: np.ndarray, y: np.ndarray, ms: tuple[str, 
         ys = y[:, 1:, :].reshape(-1, c)
         parts.append(("row", xs, ys, y[:, 1:, 0].reshape(-1)))
     if parts:
-        width = max(p[1].shape[1] for p in parts)  # R != C: pad with NaN (points not used)
-
-        def pad(a):
-            return np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan)
-
-        fits = fit_hill(
-            np.concatenate([pad(p[1]) for p in parts]),
-            np.concatenate([pad(p[2]) for p in parts]),
-            e0=np.concatenate([p[3] for p in parts]),
-        )
-        start = 0
-        for kind, xs, _, _ in parts:
-            sl = slice(start, start + xs.shape[0])
-            start = sl.stop
-            val = hill_effect(
-                xs[:, 1:], *(v[sl, None] for v in (fits.e0, fits.emax, fits.ec50, fits.h))
-            )
-            good = fits.ok[sl, None] & np.isfinite(val)
+        fits = fit_joint([(p[1], p[2], p[3]) for p in parts])
+        for (kind, xs, _, _), f in zip(parts, fits, strict=True):
+            val = hill_effect(xs[:, 1:], *(v[:, None] for v in (f.e0, f.emax, f.ec50, f.h)))
+            good = f.ok[:, None] & np.isfinite(val)
             if kind == "col":  # (nb, C - 1, R - 1) -> (nb, R - 1, C - 1)
                 val, good = (np.moveaxis(v.reshape(nb, c - 1, r - 1), 1, 2) for v in (val, good))
                 np.copyto(pred1, val, where=good)
@@ -97,14 +74,22 @@ def sf3_grid_core(c1: np.ndarray, c2: np.ndarray, y: np.ndarray, ms: tuple[str, 
                 val, good = (v.reshape(nb, r - 1, c - 1) for v in (val, good))
                 np.copyto(pred2, val, where=good)
             n_observed += (~good).reshape(nb, -1).sum(1)
-    delta = np.where(block_ok[:, None, None], 0.5 * (pred1 + pred2) - ref, np.nan)
-    out["zip"] = delta
-    with np.errstate(invalid="ignore"):
-        mean["zip"] = delta.reshape(nb, -1).mean(1)
-    msa["zip"] = _window_max(delta)
-    res[4:7] = block_ok, f1, f2
-    res[7] = n_observed
-    return tuple(res)
+    delta = zip_delta(pred1, pred2, e1[:, 1:, None], e2[:, None, 1:])
+    return ZipOut(np.where(block_ok[:, None, None], delta, np.nan), n_observed, block_ok)
+
+
+class SF3Convention(Convention):
+    """``"synergyfinder3"`` (module notes): Loewe by :func:`sf3_loewe_expected`, two-drug ZIP
+    by :func:`sf3_zip_grid` on grids and by the slice ZIP on other tables."""
+
+    name = "synergyfinder3"
+    slice_zip = True
+
+    def loewe_expected(self, x, y_obs, e0, emax, ec50, h):
+        return sf3_loewe_expected(x, y_obs, e0, emax, ec50, h)
+
+    def zip_grid(self, c1, c2, y, f1: HillFits, f2: HillFits) -> ZipOut:
+        return sf3_zip_grid(c1, c2, y, f1, f2)
 
 
 def sf3_loewe_expected(

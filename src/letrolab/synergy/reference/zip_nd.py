@@ -41,7 +41,7 @@ For two drugs this is SynergyFinder 3's two-drug ZIP, which differs from Synergy
 (the two-drug code of :mod:`letrolab.synergy.reference`): there the row/column re-fits fix the
 bottom at the partner's *fitted* single-agent effect and the top at 100 and leave the zero-dose
 well out. letrolab scores two-drug blocks by this module under ``convention="synergyfinder3"``
-(:mod:`letrolab.synergy._sf3` on regular grids); ``"free"`` and ``"synergyfinder2"`` keep
+(:mod:`letrolab.synergy.reference.conventions.sf3` on regular grids); ``"free"`` and ``"synergyfinder2"`` keep
 SynergyFinder 1-2's rule. Embedding a two-drug block in three drugs with an inactive third
 drug gives, per cell with the third drug at a positive dose,
 ``delta_3 = (2 delta_2 + (y - ZIP_ref)) / 3``: the third drug's slice is flat, so its re-fitted
@@ -59,7 +59,7 @@ Two-drug blocks scored by this definition (``convention="synergyfinder3"`` of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,8 @@ import pandas as pd
 
 from letrolab.doseresponse.hill import HillFits, fit_hill, hill_effect
 from letrolab.errors import InputError
+from letrolab.synergy.reference.arrays import pad
+from letrolab.synergy.reference.equations import bliss_expected
 
 __all__ = ["MSA_NOTE", "ZipNDScores", "zip_nd_scores"]
 
@@ -131,13 +133,6 @@ class ZipNDScores:
         )
 
 
-def _pad(gid: np.ndarray, n_groups: int, x: np.ndarray, y: np.ndarray):
-    """Ragged (gid, x, y) points -> (n_groups, width) arrays padded with NaN, and positions."""
-    from letrolab.synergy.reference import _pad as pad
-
-    return pad(gid, n_groups, x, y)
-
-
 def _group(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:
     """Dense 0-based group codes of the rows' key tuples (exact float equality per column)."""
     g = np.zeros(keys[0].shape[0], dtype=np.int64)
@@ -197,89 +192,15 @@ def zip_nd_scores(
     >>> bool(np.nanmax(np.abs(r.delta)) < 1e-4)
     True
     """
-    conc = np.asarray(conc, dtype=float)
-    y = np.asarray(response, dtype=float)
-    blk = np.asarray(block)
-    if conc.ndim != 2 or y.shape != (conc.shape[0],) or blk.shape != y.shape:
-        raise InputError(
-            f"zip_nd_scores needs block (n,), conc (n, k) and response (n,); got "
-            f"{blk.shape}, {conc.shape}, {y.shape}"
-        )
-    if not np.isfinite(conc).all() or (conc < 0).any():
-        raise InputError("doses must be finite and >= 0 (0 = drug absent)")
-    if not np.isfinite(y).all():
-        raise InputError("responses must be finite; drop or impute missing wells first")
-    n, k = conc.shape
-    bcode, buniq = pd.factorize(blk, sort=False)
-    bcode = bcode.astype(np.int64)
-    nb = len(buniq)
-    if n and _group([bcode, *conc.T])[1] != n:
-        raise InputError(
-            "a dose combination occurs twice in one block; average replicates first "
-            "(letrolab.synergy.tidy.read_combination does)"
-        )
+    bcode, nb, conc, y = _check_inputs(block, conc, response)
     nz = conc > 0
-    nnz = nz.sum(1)
-    combo = nnz >= 2
-
-    # 1. Single agents of every drug of every block, one batched fit.
-    zi = np.flatnonzero(nnz == 0)
-    rows = [np.concatenate([np.flatnonzero(nz[:, i] & (nnz == 1)), zi]) for i in range(k)]
-    rr = np.concatenate(rows)
-    dd = np.repeat(np.arange(k), [r.size for r in rows])
-    xs, ys, _ = _pad(bcode[rr] * k + dd, nb * k, conc[rr, dd], y[rr])
-    sa = fit_hill(xs, ys, e0=single_e0, emax=single_emax)
-    par = np.stack([sa.e0, sa.emax, sa.ec50, sa.h], 1).reshape(nb, k, 4)
-    block_ok = sa.ok.reshape(nb, k).all(1)
-
-    # 2. ZIP reference: Bliss combination of the fitted single-agent effects (e0 at dose 0).
+    combo = nz.sum(1) >= 2
+    sa, par, block_ok = _single_agents(bcode, nb, conc, y, single_e0, single_emax)
+    # ZIP reference: Bliss combination of the fitted single-agent effects (e0 at dose 0).
     p = par[bcode]  # (n, k, 4)
     f = hill_effect(conc, p[..., 0], p[..., 1], p[..., 2], p[..., 3])
-    ref = np.zeros(n)
-    for i in range(k):  # e + f - e f / 100: two drugs give f1 + f2 - f1 f2 / 100 exactly
-        ref = ref + f[:, i] - ref * f[:, i] / 100.0
-
-    # 3. Slice re-fits: for each drug, wells sharing the other drugs' doses; all in one fit.
-    pred = np.repeat(y[:, None], k, axis=1)  # slices not re-fitted keep the observed values
-    parts = []  # (drug, row indices, slice code of each row) of the slices to fit
-    gid_all = []
-    base_all = []
-    n_groups = 0
-    n_observed = np.zeros(nb, dtype=np.int64)
-    for i in range(k):
-        others = [conc[:, j] for j in range(k) if j != i]
-        g, ng = _group([bcode, *others])
-        xi = conc[:, i]
-        pos = xi > 0
-        base = np.full(ng, np.nan)
-        base[g[~pos]] = y[~pos]
-        npos = np.bincount(g[pos], minlength=ng)
-        needed = np.zeros(ng, bool)
-        needed[g[combo & pos]] = True  # slices holding a combination well at a positive dose
-        no_base = needed & np.isnan(base) & (npos >= 2)
-        if no_base.any():
-            hit = combo & pos & no_base[g]
-            n_observed += np.bincount(bcode[hit], minlength=nb)
-        fit_me = needed & np.isfinite(base) & (npos >= 2)
-        sel = np.flatnonzero(fit_me[g])
-        parts.append((i, sel))
-        gid_all.append(g[sel] + n_groups)
-        base_all.append(base)
-        n_groups += ng
-    if any(s.size for _, s in parts):
-        sel_rows = np.concatenate([s for _, s in parts])
-        drug_of = np.repeat([i for i, _ in parts], [s.size for _, s in parts])
-        gsel = np.concatenate(gid_all)
-        bases = np.concatenate(base_all)
-        cg, ug = pd.factorize(gsel, sort=False)  # compact codes of the fitted slices
-        cg = cg.astype(np.int64)
-        xs, ys, rowpos = _pad(cg, len(ug), conc[sel_rows, drug_of], y[sel_rows])
-        fits = fit_hill(xs, ys, e0=bases[np.asarray(ug, dtype=np.int64)])
-        val = fits.predict(xs)[cg, rowpos]
-        good = fits.ok[cg] & np.isfinite(val)
-        is_combo_pos = combo[sel_rows] & (conc[sel_rows, drug_of] > 0)
-        n_observed += np.bincount(bcode[sel_rows[~good & is_combo_pos]], minlength=nb)
-        pred[sel_rows[good], drug_of[good]] = val[good]
+    ref = bliss_expected(f, np.ones(f.shape, bool))
+    pred, n_observed = _slice_refits(bcode, nb, conc, y, combo)
     fit = pred.mean(1)
     delta = np.where(combo & block_ok[bcode], fit - ref, np.nan)
     return ZipNDScores(
@@ -292,113 +213,94 @@ def zip_nd_scores(
     )
 
 
-def score_table_with_zip(
-    table: pd.DataFrame,
-    n_drugs: int,
-    models: Sequence[str],
-    *,
-    convention: str,
-    score_table: Callable[..., tuple],
-):
-    """:func:`letrolab.synergy.reference._score_table` for tables with ``zip`` asked for.
-
-    Used for N-drug tables, and for two-drug tables under ``convention="synergyfinder3"`` that
-    are not regular grids (their ``zip_msa`` is the best 3 x 3 window, as for the other models).
-
-    The other models are scored by ``score_table`` (which builds the tables); ZIP is added by
-    :func:`zip_nd_scores` with the single-agent convention's fixed bottom/top. Returns the same
-    (scores, blocks, single agents, warnings) tuple, columns in the order of ``models``.
-    """
-    from letrolab.synergy.reference import _check_convention
-    from letrolab.synergy.tidy import _unit_factors
-
-    k = n_drugs
-    other = tuple(m for m in models if m != "zip")
-    # allow_grid=False: rows in table order, aligned with zip_nd_scores' (two drugs get here
-    # only for tables that are not regular grids, which the grid path would refuse anyway).
-    sc, summ, sa_df, warns = score_table(table, k, other, convention=convention, allow_grid=False)
-    e0, emax, _cap = _check_convention(convention)
-    conc = table[[f"conc{i + 1}" for i in range(k)]].to_numpy(dtype=float)
-    bcode, block_ids = pd.factorize(table["block_id"], sort=False)
-    z = zip_nd_scores(
-        bcode,
-        conc,
-        table["response"].to_numpy(dtype=float),
-        single_e0=None if np.isnan(e0) else e0,
-        single_emax=None if np.isnan(emax) else emax,
-    )
-    combo = (conc > 0).sum(1) >= 2
-    sc = sc.copy()
-    sc["zip"] = z.delta[combo]
-    base = [c for c in sc.columns if c not in models]
-    sc = sc[base + list(models)]
-    summ = summ.copy()
-    nb = len(block_ids)
-    bc = bcode[combo]
-    v = z.delta[combo]
-    fin = np.isfinite(v)
-    s = np.bincount(bc[fin], weights=v[fin], minlength=nb)
-    c = np.bincount(bc[fin], minlength=nb)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        summ["zip_mean"] = np.where(c > 0, s / np.maximum(c, 1), np.nan)
-    if k == 2:  # two drugs (convention "synergyfinder3"): best 3 x 3 window, as for the others
-        from letrolab.synergy.reference import _dense_rank, _window_max
-
-        xc = conc[combo]
-        grid = np.full((nb, 1, 1), np.nan)
-        if bc.size:
-            r1, r2 = _dense_rank(bc, xc[:, 0], nb), _dense_rank(bc, xc[:, 1], nb)
-            grid = np.full((nb, int(r1.max()) + 1, int(r2.max()) + 1), np.nan)
-            grid[bc, r1, r2] = v
-        summ["zip_msa"] = _window_max(grid)
-    else:
-        summ["zip_msa"] = np.nan  # not defined for N drugs (module notes)
-    sumcols = [f"{m}_{t}" for m in models for t in ("mean", "msa")]
-    summ = summ[[col for col in summ.columns if col not in sumcols] + sumcols]
-
-    first = np.unique(bcode, return_index=True)[1]
-    drugs = table[[f"drug{i + 1}" for i in range(k)]].iloc[first].to_numpy(dtype=object)
-    units = (
-        table["unit"].iloc[first].to_numpy(dtype=object)
-        if "unit" in table
-        else np.array([""] * nb, dtype=object)
-    )
-    fa = z.single_agents
-    if sa_df.empty:
-        ufac = _unit_factors(units)
-        sa_df = pd.DataFrame(
-            {
-                "block_id": np.repeat(np.asarray(block_ids, dtype=object), k),
-                "drug": drugs.reshape(-1),
-                "unit": np.repeat(units, k),
-                "ok": fa.ok,
-                "e0": fa.e0,
-                "emax": fa.emax,
-                "ec50": fa.ec50 / np.repeat(ufac, k),
-                "h": fa.h,
-                "rss": fa.rss,
-                "n": fa.n,
-                "reason": fa.reason,
-            }
+def _check_inputs(block, conc, response):
+    """Validated arrays of :func:`zip_nd_scores`: (block codes, n blocks, conc, response)."""
+    conc = np.asarray(conc, dtype=float)
+    y = np.asarray(response, dtype=float)
+    blk = np.asarray(block)
+    if conc.ndim != 2 or y.shape != (conc.shape[0],) or blk.shape != y.shape:
+        raise InputError(
+            f"zip_nd_scores needs block (n,), conc (n, k) and response (n,); got "
+            f"{blk.shape}, {conc.shape}, {y.shape}"
         )
-    # Warnings: only the flagged blocks are visited, then the MSA note goes to every block.
-    keys = [str(b) for b in block_ids]
-    warns = {key: list(val) for key, val in warns.items()}
-    for j in np.flatnonzero(~fa.ok):
-        b, i = divmod(int(j), k)
-        w = warns.setdefault(keys[b], [])
-        text = (
-            f"single-agent fit of {drugs[b, i]} failed ({fa.reason[j]}); "
-            "Loewe and ZIP are not defined for this block"
+    if not np.isfinite(conc).all() or (conc < 0).any():
+        raise InputError("doses must be finite and >= 0 (0 = drug absent)")
+    if not np.isfinite(y).all():
+        raise InputError("responses must be finite; drop or impute missing wells first")
+    n = conc.shape[0]
+    bcode, buniq = pd.factorize(blk, sort=False)
+    bcode = bcode.astype(np.int64)
+    nb = len(buniq)
+    if n and _group([bcode, *conc.T])[1] != n:
+        raise InputError(
+            "a dose combination occurs twice in one block; average replicates first "
+            "(letrolab.synergy.tidy.read_combination does)"
         )
-        if text not in w:  # Loewe, when asked for, has said it already
-            w.append(text)
-    for b in np.flatnonzero(z.n_observed):
-        warns.setdefault(keys[b], []).append(
-            f"ZIP: {z.n_observed[b]} re-fitted value(s) from slices that could not be fitted "
-            "(fit failed, or no well without the varied drug) use the observed response"
-        )
-    if k != 2:
-        for key in keys:
-            warns.setdefault(key, []).append(MSA_NOTE)
-    return sc, summ, sa_df, warns
+    return bcode, nb, conc, y
+
+
+def _single_agents(bcode, nb, conc, y, single_e0, single_emax):
+    """Single agents of every drug of every block (zero-dose well included), one batched fit.
+    Returns (fits, parameters (nb, k, 4), all fits of the block ok (nb,))."""
+    k = conc.shape[1]
+    nz = conc > 0
+    nnz = nz.sum(1)
+    zi = np.flatnonzero(nnz == 0)
+    rows = [np.concatenate([np.flatnonzero(nz[:, i] & (nnz == 1)), zi]) for i in range(k)]
+    rr = np.concatenate(rows)
+    dd = np.repeat(np.arange(k), [r.size for r in rows])
+    xs, ys, _ = pad(bcode[rr] * k + dd, nb * k, conc[rr, dd], y[rr])
+    sa = fit_hill(xs, ys, e0=single_e0, emax=single_emax)
+    par = np.stack([sa.e0, sa.emax, sa.ec50, sa.h], 1).reshape(nb, k, 4)
+    return sa, par, sa.ok.reshape(nb, k).all(1)
+
+
+def _slices_to_fit(bcode, nb, conc, y, combo):
+    """For each drug, the slices (wells sharing the other drugs' doses) to re-fit.
+
+    Returns (parts [(drug, rows)], slice code of each selected row, the zero-dose response of
+    every slice, number of slices, per-block count of values left observed for lack of a
+    zero-dose well)."""
+    k = conc.shape[1]
+    parts, gid_all, base_all = [], [], []
+    n_groups = 0
+    n_observed = np.zeros(nb, dtype=np.int64)
+    for i in range(k):
+        g, ng = _group([bcode, *(conc[:, j] for j in range(k) if j != i)])
+        pos = conc[:, i] > 0
+        base = np.full(ng, np.nan)
+        base[g[~pos]] = y[~pos]
+        npos = np.bincount(g[pos], minlength=ng)
+        needed = np.zeros(ng, bool)
+        needed[g[combo & pos]] = True  # slices holding a combination well at a positive dose
+        no_base = needed & np.isnan(base) & (npos >= 2)
+        if no_base.any():
+            n_observed += np.bincount(bcode[combo & pos & no_base[g]], minlength=nb)
+        sel = np.flatnonzero((needed & np.isfinite(base) & (npos >= 2))[g])
+        parts.append((i, sel))
+        gid_all.append(g[sel] + n_groups)
+        base_all.append(base)
+        n_groups += ng
+    return parts, gid_all, base_all, n_observed
+
+
+def _slice_refits(bcode, nb, conc, y, combo):
+    """Slice re-fits of every drug, all in one batched fit, one asymptote fixed at the slice's
+    zero-dose response (SynergyFinder 3). Returns (values (n, k), observed fallbacks per block)."""
+    k = conc.shape[1]
+    pred = np.repeat(y[:, None], k, axis=1)  # slices not re-fitted keep the observed values
+    parts, gid_all, base_all, n_observed = _slices_to_fit(bcode, nb, conc, y, combo)
+    if any(s.size for _, s in parts):
+        sel_rows = np.concatenate([s for _, s in parts])
+        drug_of = np.repeat([i for i, _ in parts], [s.size for _, s in parts])
+        bases = np.concatenate(base_all)
+        cg, ug = pd.factorize(np.concatenate(gid_all), sort=False)  # compact slice codes
+        cg = cg.astype(np.int64)
+        xs, ys, rowpos = pad(cg, len(ug), conc[sel_rows, drug_of], y[sel_rows])
+        fits = fit_hill(xs, ys, e0=bases[np.asarray(ug, dtype=np.int64)])
+        val = fits.predict(xs)[cg, rowpos]
+        good = fits.ok[cg] & np.isfinite(val)
+        is_combo_pos = combo[sel_rows] & (conc[sel_rows, drug_of] > 0)
+        n_observed += np.bincount(bcode[sel_rows[~good & is_combo_pos]], minlength=nb)
+        pred[sel_rows[good], drug_of[good]] = val[good]
+    return pred, n_observed
