@@ -63,3 +63,27 @@ def write_section(name: str, body: str, *, command: str | None = None) -> Path:
     tmp.write_text(text)
     os.replace(tmp, RESULTS)
     return RESULTS
+
+
+def tree_rss(pid: int) -> int:
+    """Summed resident memory (bytes) of pid and its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(p.name))
+    total, stack = 0, [pid]
+    while stack:
+        q = stack.pop()
+        stack.extend(children.get(q, []))
+        try:
+            for line in Path(f"/proc/{q}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total

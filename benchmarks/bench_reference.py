@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import write_section
+from _results import tree_rss, write_section
 
 SEED = 20261124
 N_LETROLAB = 5_000
@@ -167,30 +167,6 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "n_blocks": r.n_blocks,
 """
 
 
-def _tree_rss(pid: int) -> int:
-    """Summed resident memory (bytes) of pid and its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(p.name))
-    total, stack = 0, [pid]
-    while stack:
-        q = stack.pop()
-        stack.extend(children.get(q, []))
-        try:
-            for line in Path(f"/proc/{q}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return total
-
-
 def part2(n_blocks: int) -> str:
     import json
 
@@ -233,7 +209,7 @@ def part2(n_blocks: int) -> str:
         )
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, tree_rss(proc.pid))
             time.sleep(0.2)
         out = proc.stdout.read() if proc.stdout else ""
         if proc.returncode != 0:

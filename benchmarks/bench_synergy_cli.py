@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import write_section
+from _results import tree_rss, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20261206
@@ -71,30 +71,6 @@ def make_screen(n: int, size: int, seed: int = SEED) -> pd.DataFrame:
     )
 
 
-def _tree_rss(pid: int) -> int:
-    """Summed resident memory (bytes) of pid and its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(p.name))
-    total, stack = 0, [pid]
-    while stack:
-        q = stack.pop()
-        stack.extend(children.get(q, []))
-        try:
-            for line in Path(f"/proc/{q}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return total
-
-
 def run_measured(args: list[str]) -> tuple[float, int, str]:
     """Run a command; (wall seconds, peak summed RSS bytes, stdout)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -103,7 +79,7 @@ def run_measured(args: list[str]) -> tuple[float, int, str]:
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, cwd=ROOT)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, tree_rss(proc.pid))
             time.sleep(0.1)
         wall = time.perf_counter() - t0
         out.seek(0)
