@@ -100,18 +100,10 @@ def _norm(name: str) -> str:
     return _SYNONYMS.get(n, n)
 
 
-def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -> Layout:
-    """Read a layout file (or take a DataFrame in the same columns) and check it.
-
-    Raises
-    ------
-    FormatError
-        If the file cannot be read as a table.
-    InputError
-        For a missing ``well``/``role`` column, an unknown role, a bad well name, a well listed
-        twice, a negative or non-numeric concentration, an unknown unit, or a treated well
-        without any drug — naming the row.
-    """
+def _layout_table(
+    source: str | Path | pd.DataFrame, name: str | None
+) -> tuple[pd.DataFrame, str, str | None]:
+    """Stage 1: the layout as a table of strings, its label and the ``# read:`` line if any."""
     read = None
     if isinstance(source, pd.DataFrame):
         df = source.copy().astype(object).where(source.notna(), "")
@@ -149,6 +141,13 @@ def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -
                 f"{label}: some rows have more fields than the header "
                 f"({len(df.columns)} columns); cannot tell which value belongs to which column"
             )
+    return df, label, read
+
+
+def _layout_wells(
+    df: pd.DataFrame, label: str
+) -> tuple[pd.DataFrame, dict[str, str], int, np.ndarray]:
+    """Stage 2: plate, well and role of every row (checked), the column map and drug count."""
     unique_columns(df.columns, where=label, key=_norm)
     cols = {}
     for c in df.columns:
@@ -184,6 +183,18 @@ def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -
             "blank, vehicle, treated, empty"
         )
     out["role"] = role.to_numpy()
+    return out, cols, k, rowno
+
+
+def _layout_drugs(
+    out: pd.DataFrame,
+    df: pd.DataFrame,
+    cols: dict[str, str],
+    k: int,
+    rowno: np.ndarray,
+    label: str,
+) -> None:
+    """Stage 3: drugs, concentrations and units into ``out`` (checked); replicate, block id."""
     unit_all = (
         df[cols["unit"]]
         if "unit" in cols
@@ -230,4 +241,21 @@ def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -
             f"{label} row {rowno[j]}: well {out['well'].iloc[j]} of plate "
             f"{out['plate'].iloc[j] or '(all)'!r} is listed twice"
         )
+
+
+def read_layout(source: str | Path | pd.DataFrame, *, name: str | None = None) -> Layout:
+    """Read a layout file (or take a DataFrame in the same columns) and check it.
+
+    Raises
+    ------
+    FormatError
+        If the file cannot be read as a table.
+    InputError
+        For a missing ``well``/``role`` column, an unknown role, a bad well name, a well listed
+        twice, a negative or non-numeric concentration, an unknown unit, or a treated well
+        without any drug — naming the row.
+    """
+    df, label, read = _layout_table(source, name)
+    out, cols, k, rowno = _layout_wells(df, label)
+    _layout_drugs(out, df, cols, k, rowno, label)
     return Layout(out.reset_index(drop=True), k, read)
