@@ -108,6 +108,7 @@ def reproduce(
             overrides=overrides,
             on_progress=on_progress,
             controls=not no_controls,
+            ensemble=not only,  # the claims' support needs every experiment's claims
         )
         if "negative controls" in tasks:
             progress.update(tasks["negative controls"], completed=1.0)
