@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 
+from letrolab.errors import InputError
 from letrolab.experiments.claims import CLAIMS, evaluate_claims
 from letrolab.store import list_tables, read_provenance, read_table
 
@@ -226,3 +227,22 @@ def test_cli_out_that_is_a_file_is_one_error_line(run_cli, tmp_path):
     assert code == 2 and out == ""
     assert err == f"error: output folder {str(f)!r} is an existing file; give a folder path\n"
     assert f.read_text() == "keep me"
+
+
+@pytest.mark.parametrize(("only", "expected"), [((), True), (("--only", "crosstalk"), False)])
+def test_cli_evaluates_the_ensemble_only_when_every_experiment_runs(
+    run_cli, monkeypatch, tmp_path, only, expected
+):
+    """claims.json's support comes from the ensemble; the CLI must ask for it on a full set."""
+    import letrolab.pipeline as pipeline
+
+    seen: dict[str, object] = {}
+
+    def fake(out, **kwargs):
+        seen.update(kwargs)
+        raise InputError("stop here")
+
+    monkeypatch.setattr(pipeline, "reproduce", fake)
+    code, _out, err = run_cli("reproduce", "--quick", *only, "--out", tmp_path / "o")
+    assert code == 2 and "stop here" in err
+    assert seen["ensemble"] is expected
