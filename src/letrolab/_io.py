@@ -40,7 +40,8 @@ __all__ = [
 ]
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask, read without changing it (files made by mkstemp start at 0600)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -70,7 +71,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         ) from None
     try:
         # mkstemp creates 0600; give the file the mode an ordinary open() would (0666 - umask).
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -309,7 +310,7 @@ def new_stage(target: str | os.PathLike) -> Path:
             prefix=f".{target.name}.{os.getpid()}.", suffix=_STAGE_SUFFIX, dir=target.parent
         )
     )
-    stage.chmod(0o777 & ~_umask())  # mkdtemp creates 0700
+    stage.chmod(0o777 & ~current_umask())  # mkdtemp creates 0700
     return stage
 
 

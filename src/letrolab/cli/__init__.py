@@ -33,7 +33,7 @@ try:  # typer >= 0.22 vendors click; its usage errors derive from TyperException
 except ImportError:  # pragma: no cover - older typer on top of click
     from click import ClickException as _UsageError
 
-from letrolab._results import jsonable as _jsonable  # re-exported for the sub-commands
+from letrolab._results import jsonable as jsonable  # re-exported for the sub-commands
 from letrolab.errors import LetrolabError
 
 __all__ = ["app", "main", "print_json"]
@@ -82,7 +82,7 @@ def _register_all() -> None:
 
 def print_json(doc: Any) -> None:
     """Print ``doc`` as one JSON document on stdout."""
-    sys.stdout.write(json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n")
+    sys.stdout.write(json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 

@@ -88,7 +88,7 @@ def blot(
     """Measure the bands of a Western blot or gel image (ImageJ Gel Analyzer style)."""
     from letrolab._io import atomic_write_text, check_output_dir, csv_text, staged_dir
     from letrolab.assays.blot import analyse_blot, read_blot_image
-    from letrolab.cli import _jsonable, print_json
+    from letrolab.cli import jsonable, print_json
 
     radius = None if radius is None else BLOT_RADIUS(radius)
     if out is not None:
@@ -112,7 +112,7 @@ def blot(
         with staged_dir(out) as stage:
             atomic_write_text(stage / "bands.csv", csv_text(res.bands, index=False))
             plot_blot(res, path=stage / "blot.png", image=raw, title=image.name)
-            atomic_write_text(stage / "blot.json", json.dumps(_jsonable(doc), indent=2))
+            atomic_write_text(stage / "blot.json", json.dumps(jsonable(doc), indent=2))
     if as_json:
         print_json(doc)
         return

@@ -206,7 +206,7 @@ def _json_entries(batch, keys: tuple[str, ...], model: str, repairs: dict) -> li
 def _write_outputs(batch, out: Path, repairs: dict) -> None:
     from letrolab._io import atomic_write_text, csv_text, staged_dir
     from letrolab.assays.flow_plots import save_cell_cycle_figure
-    from letrolab.cli import _jsonable
+    from letrolab.cli import jsonable
 
     with staged_dir(out) as stage:
         doc = {"files": [r.summary() for r in batch.results if r]}
@@ -215,7 +215,7 @@ def _write_outputs(batch, out: Path, repairs: dict) -> None:
             {"file": f, **x.summary()} for f in batch.files for x in repairs.get(f, ())
         ]
         (stage / "cellcycle.json").write_text(
-            json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n"
+            json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n"
         )
         atomic_write_text(stage / "cellcycle.csv", csv_text(batch.to_frame(), index=False))
         used: set[str] = set()

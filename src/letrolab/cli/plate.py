@@ -76,7 +76,7 @@ def plate(
     """Read a plate-reader file; with --layout also % viability, QC and the combination table."""
     from letrolab._io import atomic_write_text, check_output_dir, csv_text, staged_dir
     from letrolab.assays.plates import analyse_plate, read_plate_file
-    from letrolab.cli import _jsonable, print_json
+    from letrolab.cli import jsonable, print_json
     from letrolab.errors import InputError
 
     if vendors:
@@ -118,11 +118,11 @@ def plate(
                     atomic_write_text(
                         stage / "combination.csv", csv_text(res.combination, index=False)
                     )
-                qc = _jsonable([q.summary() for q in res.qc])
+                qc = jsonable([q.summary() for q in res.qc])
                 atomic_write_text(stage / "qc.json", json.dumps(qc, indent=2))
                 res.plot(stage / "plates.png")
     if asm_doc is not None:
-        atomic_write_text(asm, json.dumps(_jsonable(asm_doc), indent=2))
+        atomic_write_text(asm, json.dumps(jsonable(asm_doc), indent=2))
     if as_json:
         print_json(doc)
         return

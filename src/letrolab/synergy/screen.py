@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from letrolab._io import _umask
+from letrolab._io import current_umask
 from letrolab.errors import FormatError, InputError
 from letrolab.synergy.reference import (
     DEFAULT_CONVENTION,
@@ -248,7 +248,7 @@ class _Sink:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
             # mkstemp creates 0600; give the file the mode an ordinary open() would (as _io does).
-            os.fchmod(fd, 0o666 & ~_umask())
+            os.fchmod(fd, 0o666 & ~current_umask())
             os.close(fd)
             self.tmp = Path(tmp)
 
