@@ -106,6 +106,7 @@ class ClaimResult:
     readout_label: str = ""
     readout: float = math.nan
     values: Mapping[str, Any] = field(default_factory=dict)
+    finding: str = ""
 
     @property
     def holds(self) -> bool:
@@ -134,6 +135,30 @@ class ClaimResult:
         """One line of text."""
         verdict = {"holds": "holds", "fails": "FAILS", "not evaluated": "NOT EVALUATED"}
         return f"{self.id} {verdict[self.status]}: {self.model}"
+
+
+#: What was found when a claim failed as a prediction (issue 12: the calibration holds no number
+#: a claim tests, and a failing claim is not retuned; the report says what biology is missing).
+FINDINGS: dict[str, str] = {
+    "S1": (
+        "The patient model's hepatic coupling (Emax_E2L) is bounded by route-of-oestrogen studies "
+        "(Weissberger et al. 1991: systemic E2 changes IGF-I by ~10 % at most), so removing the "
+        "few pmol/L of postmenopausal E2 can raise IGF-I only a few percent. Bajetta's +24 % then "
+        "needs a route the model lacks. Candidates, not added: androgens accumulating behind the "
+        "blocked aromatase (androstenedione and testosterone rise under AIs and raise GH and "
+        "IGF-I), or an E2 restraint of pituitary GH secretion rather than of the liver."
+    ),
+    "S7": (
+        "Everolimus lowers growth in the LR clones (about -41 to -46 %), but the model's parental "
+        "cells lose -36 % too: mTORC1 gates 70 % of cyclin D1 translation in every cell "
+        "(cd_tl0 = 0.3), and the clones' extra PI3K/AKT activity lies upstream of mTORC1, which "
+        "10 nM everolimus inhibits in both, while relieving the S6K1 -> IRS-1 feedback raises "
+        "p-AKT in both. "
+        "The selective sensitivity Cavazzoni et al. 2012 report needs a clone-specific mTORC1 "
+        "dependence (e.g. higher S6K1/4E-BP1 control of proliferation after selection) that "
+        "the selection model does not vary."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -167,7 +192,7 @@ class Claim:
     mechanism: str
 
     def result(self, status: ClaimStatus, model: str, **kw: Any) -> ClaimResult:
-        """A :class:`ClaimResult` of this claim."""
+        """A :class:`ClaimResult` of this claim (a failing one carries :data:`FINDINGS`)."""
         return ClaimResult(
             id=self.id,
             claim=self.claim,
@@ -176,6 +201,7 @@ class Claim:
             model=model,
             rule=self.rule,
             readout_label=self.readout,
+            finding=FINDINGS.get(self.id, "") if status == "fails" else "",
             **kw,
         )
 
