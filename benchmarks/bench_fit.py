@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import write_section
 
 from letrolab.fitting import FitProblem, check_fit_data, fit
-from letrolab.fitting.predict import predict
+from letrolab.fitting.predict import combination_design, predict
 from letrolab.fitting.virtual_lab import measure, simulate_lab
 
 TRUTH = {
@@ -38,27 +38,13 @@ TRUTH = {
 
 
 def design() -> pd.DataFrame:
-    rows = []
-    for i, le in enumerate([0, 0.01, 0.1, 1, 10, 1000]):
-        for j, ev in enumerate([0, 0.03, 0.3, 3, 30, 300]):
-            rows.append(
-                {
-                    "conditionId": f"m{i}_{j}",
-                    "cell_line": "mcf7-aro",
-                    "letrozole_nM": le,
-                    "everolimus_nM": ev,
-                }
-            )
-    for j, ev in enumerate([0, *np.logspace(-2, 3, 7)]):
-        rows.append(
-            {
-                "conditionId": f"lr{j}",
-                "cell_line": "mcf7-aro-lr",
-                "letrozole_nM": 0.0,
-                "everolimus_nM": ev,
-            }
-        )
-    return pd.DataFrame(rows)
+    return combination_design(
+        "letrozole",
+        [0, 0.01, 0.1, 1, 10, 1000],
+        "everolimus",
+        [0, 0.03, 0.3, 3, 30, 300],
+        lr_col_nM=[0, *np.logspace(-2, 3, 7)],
+    )
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from letrolab.fitting import FitProblem, check_fit_data, fit
-from letrolab.fitting.predict import predict
+from letrolab.fitting.predict import combination_design, predict
 from letrolab.fitting.virtual_lab import measure, simulate_lab
 
 TRUTH = {
@@ -32,27 +32,13 @@ DOSES = {
 
 
 def _design() -> pd.DataFrame:
-    rows = []
-    for i, le in enumerate([0, 0.1, 10, 1000]):
-        for j, ev in enumerate([0, 0.1, 1, 100]):
-            rows.append(
-                {
-                    "conditionId": f"m{i}_{j}",
-                    "cell_line": "mcf7-aro",
-                    "letrozole_nM": le,
-                    "everolimus_nM": ev,
-                }
-            )
-    for j, ev in enumerate([0, 0.1, 1, 10, 100]):
-        rows.append(
-            {
-                "conditionId": f"lr{j}",
-                "cell_line": "mcf7-aro-lr",
-                "letrozole_nM": 0.0,
-                "everolimus_nM": ev,
-            }
-        )
-    return pd.DataFrame(rows)
+    return combination_design(
+        "letrozole",
+        [0, 0.1, 10, 1000],
+        "everolimus",
+        [0, 0.1, 1, 100],
+        lr_col_nM=[0, 0.1, 1, 10, 100],
+    )
 
 
 @pytest.fixture(scope="module")

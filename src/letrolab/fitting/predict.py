@@ -130,6 +130,44 @@ def predict(
     return Prediction(pd.DataFrame(rows), len(xs))
 
 
+def combination_design(
+    drug_row: str,
+    row_nM: Sequence[float],
+    drug_col: str,
+    col_nM: Sequence[float],
+    *,
+    cell_line: str = "mcf7-aro",
+    lr_col_nM: Sequence[float] = (),
+    lr_cell_line: str = "mcf7-aro-lr",
+) -> pd.DataFrame:
+    """A conditions table for :func:`predict`: a ``drug_row`` x ``drug_col`` matrix in
+    ``cell_line`` (ids ``m{i}_{j}``), plus ``drug_col`` alone in ``lr_cell_line`` (ids ``lr{j}``).
+
+    >>> combination_design("letrozole", [0, 10], "everolimus", [0, 1], lr_col_nM=[0, 1]).shape
+    (6, 4)
+    """
+    rows = [
+        {
+            "conditionId": f"m{i}_{j}",
+            "cell_line": cell_line,
+            f"{drug_row}_nM": a,
+            f"{drug_col}_nM": b,
+        }
+        for i, a in enumerate(row_nM)
+        for j, b in enumerate(col_nM)
+    ]
+    rows += [
+        {
+            "conditionId": f"lr{j}",
+            "cell_line": lr_cell_line,
+            f"{drug_row}_nM": 0.0,
+            f"{drug_col}_nM": b,
+        }
+        for j, b in enumerate(lr_col_nM)
+    ]
+    return pd.DataFrame(rows)
+
+
 def combination_table(pred: Prediction, drug_row: str, drug_col: str) -> pd.DataFrame:
     """Predicted viability as SynergyFinder's tidy table (``response`` = % inhibition)."""
     t = pred.table[pred.table["observableId"] == "viability"]
