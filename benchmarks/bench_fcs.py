@@ -11,6 +11,7 @@ Goals (issue 7): reading faster than FlowKit and within 2x of FlowCal; whole ana
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 import warnings
@@ -91,6 +92,11 @@ def main() -> int:
     )
 
     best_an, med_an, res = timed(lambda: analyze_cell_cycle(path), repeat=3)
+    # what a user runs: the command in a fresh process (start-up and imports included)
+    cli = [sys.executable, "-m", "letrolab", "cellcycle", str(path), "--json"]
+    best_cli, med_cli, _ = timed(
+        lambda: subprocess.run(cli, check=True, capture_output=True), repeat=3
+    )
     data = read_fcs(path)
     best_fit, _, _ = timed(lambda: analyze_cell_cycle(data), repeat=3)
     # goodness of fit: the same file without the apoptotic component, and the same truth with
@@ -123,7 +129,8 @@ def main() -> int:
         "",
         f"Whole analysis (`analyze_cell_cycle(path)`: read + singlet gate + histogram + DJF fit + "
         f"sub-G1): best {best_an:.3f} s, median {med_an:.3f} s; analysis of events already in "
-        f"memory: best {best_fit:.3f} s.",
+        f"memory: best {best_fit:.3f} s. The command line end to end (`letrolab cellcycle FILE "
+        f"--json`, a fresh process): best {best_cli:.3f} s, median {med_cli:.3f} s.",
         "",
         f"Result: {res.singlets:,} singlets (truth {round(N_EVENTS * (1 - truth['doublets'])):,}), "
         f"G1 {res.g1_pct:.2f} % / S {res.s_pct:.2f} % / G2M {res.g2m_pct:.2f} % "
@@ -145,7 +152,8 @@ def main() -> int:
         + (("met" if fk_t and ours < fk_t else "NOT met") if fk_t else "FlowKit unavailable")
         + "; within 2x of FlowCal: "
         + (("met" if fc_t and ours <= 2 * fc_t else "NOT met") if fc_t else "FlowCal unavailable")
-        + f"; whole analysis < 0.5 s: {'met' if best_an < 0.5 else 'NOT met'}.",
+        + f"; whole analysis < 0.5 s (median): {'met' if med_an < 0.5 else 'NOT met'}"
+        + f"; through the command line (median): {'met' if med_cli < 0.5 else 'NOT met'}.",
     ]
     body = "\n".join(lines)
     print(body)
