@@ -149,9 +149,9 @@ FINDINGS: dict[str, str] = {
         "IGF-I), or an E2 restraint of pituitary GH secretion rather than of the liver."
     ),
     "S7": (
-        "Everolimus lowers growth in the LR clones (about -41 to -46 %), but the model's parental "
-        "cells lose -36 % too: mTORC1 gates 70 % of cyclin D1 translation in every cell "
-        "(cd_tl0 = 0.3), and the clones' extra PI3K/AKT activity lies upstream of mTORC1, which "
+        "Everolimus lowers growth in the LR clones, but in the model's parental cells nearly as "
+        "much (the numbers are beside this note): mTORC1 gates most of cyclin D1 translation in "
+        "every cell (network.ant: cd_tl0, the mTORC1-independent share), and the clones' extra PI3K/AKT activity lies upstream of mTORC1, which "
         "10 nM everolimus inhibits in both, while relieving the S6K1 -> IRS-1 feedback raises "
         "p-AKT in both. "
         "The selective sensitivity Cavazzoni et al. 2012 report needs a clone-specific mTORC1 "
