@@ -11,6 +11,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (``derandomize``): CI lands or refuses a
+# change on one run, so a failure must be the change's, reproducible, not a draw's. Explore
+# new examples with HYPOTHESIS_PROFILE=explore (random draws, and more of them).
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LETROLAB_SHARED_DATA", ROOT.parent / "shared" / "data"))

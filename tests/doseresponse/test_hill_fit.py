@@ -145,6 +145,10 @@ def test_unit_change_rescales_ec50_only(scale, ec50, h, seed):
     y = hill_effect(X, 0.0, 100.0, ec50, h) + rng.normal(0, 2, X.size)
     a = fit_hill(X, y)[0]
     b = fit_hill(X * scale, y)[0]
-    assert b.ec50 == pytest.approx(a.ec50 * scale, rel=1e-6)
-    assert b.h == pytest.approx(a.h, rel=1e-6)
     assert b.rss == pytest.approx(a.rss, rel=1e-6, abs=1e-9)
+    np.testing.assert_allclose(b.predict(X * scale), a.predict(X), rtol=0, atol=1e-4)
+    if a.h <= 10:
+        assert b.ec50 == pytest.approx(a.ec50 * scale, rel=1e-6)
+        assert b.h == pytest.approx(a.h, rel=1e-6)
+    # else: a step between two doses (slope 38 at ec50 3, seed 55): any steeper slope and any
+    # ec50 between those doses fit as well, so only the fitted curve is determined
