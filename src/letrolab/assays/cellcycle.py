@@ -118,8 +118,9 @@ from typing import Any
 import numpy as np
 
 from letrolab._results import Failed
-from letrolab.assays.fcs import FcsData, normalize_name, read_fcs
+from letrolab.assays.fcs import FcsData, FCSRepair, normalize_name, read_fcs
 from letrolab.errors import FitError, InputError, LetrolabError
+from letrolab.peaks import find_peaks, peak_widths
 
 __all__ = [
     "LINEARITY_RANGE",
@@ -681,7 +682,7 @@ def _fit_djf(
     / (chi2_2 / dof_2)``. A needlessly flexible S trades events with the G2/M peak when the
     two overlap (wide CVs, G2/M-arrested samples) and makes the split noisy.
     """
-    from scipy.stats import f as f_dist
+    from scipy.special import fdtrc  # the F distribution's survival function
 
     if s_degree != "auto":
         fit = _fit_staged(des, start, bounds, shared_cv=shared_cv, s_degree=int(s_degree))
@@ -702,7 +703,7 @@ def _fit_djf(
         return _with_alternatives(min(fits, key=lambda f: f.chi2), fits, des, shared_cv)
     for d, cand in enumerate(cands):
         f_val = max(cand.chi2 - full.chi2, 0.0) / (top - d) / (full.chi2 / full.dof)
-        if f_dist.sf(f_val, top - d, full.dof) >= _F_ALPHA:
+        if fdtrc(top - d, full.dof, f_val) >= _F_ALPHA:
             return _with_alternatives(cand, fits, des, shared_cv)
     return _with_alternatives(full, fits, des, shared_cv)
 
@@ -793,7 +794,6 @@ def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> tup
     ``sigma = HWHM / sqrt(2 ln 2)``.
     """
     from scipy.ndimage import gaussian_filter1d
-    from scipy.signal import find_peaks
 
     pos = x[x > 0]
     if pos.size < 50:
@@ -803,7 +803,7 @@ def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> tup
     counts, edges = np.histogram(pos, bins=n_bins, range=(0.0, top))
     centers = 0.5 * (edges[1:] + edges[:-1])
     smooth = gaussian_filter1d(counts.astype(float), 3.0)
-    peaks, _ = find_peaks(smooth, prominence=max(3.0, 0.02 * smooth.max()))
+    peaks = find_peaks(smooth, prominence=max(3.0, 0.02 * smooth.max())).indices
     peaks = peaks[centers[peaks] > 0.03 * top]
     if peaks.size == 0:
         raise FitError("no peak in the DNA histogram")
@@ -858,7 +858,9 @@ class CellCycleResult:
     1 trapezoid, 2 quadratic; None for Watson). ``off_scale`` counts the events excluded at the
     first and last channel; ``second`` is a second G0/G1 population (None when there is none);
     ``phase_range`` the (min, max) of G1, S and G2/M over fits within ΔAIC 2 when they differ
-    by more than 3 points (else None); ``warnings`` what a user must look at.
+    by more than 3 points (else None); ``warnings`` what a user must look at; ``repairs`` the
+    FCS reader's repairs of the file (:class:`letrolab.assays.fcs.FCSRepair`: a departure from
+    the standard that changed which numbers were read), empty for a clean file.
     """
 
     file: str
@@ -894,6 +896,7 @@ class CellCycleResult:
     notes: tuple[str, ...]
     warnings: tuple[str, ...]
     s_degree: int | None
+    repairs: tuple[FCSRepair, ...] = ()
 
     def __bool__(self) -> bool:
         return True
@@ -1404,7 +1407,6 @@ def find_second_population(x: np.ndarray, start: G1Start, *, standard: bool = Fa
     reference) the highest such peak is taken.
     """
     from scipy.ndimage import gaussian_filter1d
-    from scipy.signal import find_peaks, peak_widths
 
     mu1, cv1 = start.mean, max(start.cv, 0.01)
     pos = x[(x > 0.5 * mu1) & (x < 5.0 * mu1)]
@@ -1415,12 +1417,12 @@ def find_second_population(x: np.ndarray, start: G1Start, *, standard: bool = Fa
     centers = 0.5 * (edges[1:] + edges[:-1])
     smooth = gaussian_filter1d(counts.astype(float), max(1.0, 0.4 * cv1 * 100))
     g1_height = smooth[int(np.argmin(np.abs(centers - mu1)))]
-    peaks, _ = find_peaks(smooth, prominence=max(5.0, 0.05 * g1_height))
-    if peaks.size == 0:
+    found = find_peaks(smooth, prominence=max(5.0, 0.05 * g1_height))
+    if len(found) == 0:
         return 0.0
-    fwhm = peak_widths(smooth, peaks, rel_height=0.5)[0] * width
+    fwhm = peak_widths(smooth, found, rel_height=0.5).widths * width
     narrow = []
-    for p, w in zip(peaks, fwhm, strict=True):
+    for p, w in zip(found.indices, fwhm, strict=True):
         r, cv = centers[p] / mu1, w / 2.3548 / centers[p]
         if r < 0.6 or abs(r - 1.0) < max(3 * cv1, 0.15) or 1.8 <= r <= 2.2 or cv > 2 * cv1:
             continue
@@ -1433,7 +1435,7 @@ def find_second_population(x: np.ndarray, start: G1Start, *, standard: bool = Fa
     # between G1 and G2, has none)
     cycling = []
     for h, c, _ in narrow:
-        for p, w in zip(peaks, fwhm, strict=True):
+        for p, w in zip(found.indices, fwhm, strict=True):
             cv2 = w / 2.3548 / centers[p]
             if 1.8 * c <= centers[p] <= 2.2 * c and smooth[p] >= 0.1 * h and cv2 <= 2 * cv1:
                 cycling.append((h, c))
@@ -1628,6 +1630,7 @@ def _result(
         notes=tuple(notes),
         warnings=tuple(warns),
         s_degree=fit.s_degree if opts.model == "djf" else None,
+        repairs=tuple(data.repairs),
     )
 
 
