@@ -360,6 +360,19 @@ def test_cli_cellcycle_carries_the_reader_repairs(run_cli, tmp_path):
     assert code == 0 and [(r["file"], r["kind"]) for r in saved["repairs"]] == [(str(bad), "tot")]
 
 
+def test_cell_cycle_result_carries_the_reader_repairs(tmp_path):
+    """The Python API says what the command line says: the analysis of a repaired file keeps
+    the reader's repairs, and a clean file has none."""
+    from letrolab.assays import analyse_cell_cycle, read_fcs
+
+    good = _pi_file(tmp_path, "good.fcs")
+    bad = tmp_path / "tot.fcs"
+    bad.write_bytes(_set_tot(_pi_file(tmp_path, "x.fcs", seed=4).read_bytes(), 4100, b"\0" * 64))
+    assert analyse_cell_cycle(good).repairs == ()
+    res = analyse_cell_cycle(bad)
+    assert res.repairs == read_fcs(bad).repairs and [r.kind for r in res.repairs] == ["tot"]
+
+
 def test_cli_cellcycle_failure_after_a_repair_is_still_one_line(run_cli, tmp_path):
     bad = tmp_path / "tot.fcs"
     bad.write_bytes(_set_tot(_pi_file(tmp_path, "x.fcs").read_bytes(), 4100, b"\0" * 64))

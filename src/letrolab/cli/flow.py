@@ -69,22 +69,37 @@ def _warn_repairs(file: str, repairs: Sequence[Any]) -> None:
         sys.stderr.write(f"warning: {file}: FCS repair {' '.join(str(r).split())}\n")
 
 
-def _reader_repairs(files: Sequence[str]) -> dict[str, tuple]:
+def _reader_repairs(batch: Any) -> dict[str, tuple]:
     """The FCS reader's repairs of every readable file, by file name.
 
-    The cell-cycle analysis reads the files itself; the repairs are taken from a second,
-    cheap read here so that the command shows them whatever the analysis keeps.
+    An analysed file carries its reader's repairs (``CellCycleResult.repairs``); a file whose
+    analysis failed is read once more here, so that its one error line says which repairs came
+    before the failure.
     """
     from letrolab.assays.fcs import read_fcs
     from letrolab.errors import LetrolabError
 
     out: dict[str, tuple] = {}
-    for f in files:
+    for f, r in zip(batch.files, batch.results, strict=True):
+        if r:
+            out[f] = r.repairs
+            continue
         try:
             out[f] = read_fcs(f).repairs
         except (LetrolabError, OSError):  # the analysis reports why the file failed
             out[f] = ()
     return out
+
+
+def _control_repairs(control: str) -> tuple:
+    """The FCS reader's repairs of the control file (() when it cannot be read)."""
+    from letrolab.assays.fcs import read_fcs
+    from letrolab.errors import LetrolabError
+
+    try:
+        return read_fcs(control).repairs
+    except (LetrolabError, OSError):
+        return ()
 
 
 def cellcycle(
@@ -148,9 +163,9 @@ def cellcycle(
         linearity=linearity,
         standard=standard,
     )
-    repairs = _reader_repairs(list(batch.files))
+    repairs = _reader_repairs(batch)
     if control is not None:
-        _warn_repairs(f"control {control}", _reader_repairs([str(control)])[str(control)])
+        _warn_repairs(f"control {control}", _control_repairs(str(control)))
     failed = dict(batch.failed)
     for f in batch.files:
         if f not in failed:  # a failed file's repairs go into its one error line
