@@ -112,6 +112,7 @@ def main() -> int:
         cpu = statistics.median([c for _, c in runs])
         return f"| {name} | {min(wall):.2f} | {statistics.median(wall):.2f} | {cpu:.2f} |"
 
+    cli_med = statistics.median([w for w, _ in blot_json])
     lines = [
         "## Western blot densitometry: a 2000 x 1500 16-bit scan",
         "",
@@ -126,21 +127,24 @@ def main() -> int:
         row("`letrolab blot scan.tif --out DIR` (with the figure)", blot_out),
         row("`letrolab --version` (start-up only)", floor),
         "",
-        f"Goal: under {GOAL_S:.0f} s for the image. The analysis: {best:.2f} s best, "
-        f"{cpu_in:.2f} s of CPU. The command end to end needs "
-        f"{statistics.median([c for _, c in blot_json]):.2f} s of CPU (a fresh process imports "
-        "numpy, scipy.signal, scipy.ndimage, scikit-image, pandas and tifffile first; "
-        "scipy.signal's import alone is about 1 s of CPU); the wall times of the fresh "
-        f"processes are inflated by the machine's load (load average {os.getloadavg()[0]:.1f} "
-        f"on {os.cpu_count()} cores at the end of the run). Largest band-area error against "
-        f"the rendered volumes: {100 * err:.2f} %.",
+        f"Goal: under {GOAL_S:.0f} s for the image, judged on what a user runs: `letrolab "
+        f"blot scan.tif --json` took {cli_med:.2f} s median ({min(w for w, _ in blot_json):.2f}"
+        f" s best), {statistics.median([c for _, c in blot_json]):.2f} s of CPU: "
+        f"{'met' if cli_med < GOAL_S else 'not met'}. Of that, the analysis is "
+        f"{cpu_in:.2f} s of CPU; the rest is Python's start-up and imports (numpy, pandas, "
+        "scipy.ndimage, typer; `letrolab --version` alone is the floor above). "
+        "`scipy.signal` (1.2-1.9 s of CPU to import) is no longer imported: peaks come from "
+        "`letrolab.peaks`. "
+        f"Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end of the "
+        "run (other jobs share the machine; the CPU column is not inflated by them). Largest "
+        f"band-area error against the rendered volumes: {100 * err:.2f} %.",
         "",
         "No peer on the same image: ImageJ's Gel Analyzer is interactive and gelquant is not "
         "an installable package (see the script's docstring).",
     ]
     write_section("blot", "\n".join(lines), command="python benchmarks/run.py blot")
     print("\n".join(lines))
-    return 0 if best < GOAL_S else 1
+    return 0 if cli_med < GOAL_S else 1
 
 
 if __name__ == "__main__":
