@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from letrolab.peaks import correlate, find_peaks, local_maxima, peak_widths
+from letrolab.peaks import correlate, find_peaks, local_maxima, peak_widths, smooth
 
 # Small integers give plateaus and ties (the edge cases of the definitions); floats the rest.
 profiles = st.one_of(
@@ -90,3 +90,15 @@ def test_gaussian_peak_width_is_its_fwhm():
 def test_bad_profile_is_refused(bad):
     with pytest.raises(ValueError, match="profile"):
         find_peaks(bad)
+
+
+@settings(max_examples=150, deadline=None)
+@given(profiles, st.floats(0.3, 40.0))
+def test_smooth_as_scipy(x, sigma):
+    from scipy.ndimage import gaussian_filter1d
+
+    if x.size == 0:
+        return
+    np.testing.assert_allclose(
+        smooth(x, sigma), gaussian_filter1d(x, sigma), rtol=1e-9, atol=1e-9 * (1 + abs(x).max())
+    )

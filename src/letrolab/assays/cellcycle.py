@@ -121,6 +121,7 @@ from letrolab._results import Failed
 from letrolab.assays.fcs import FcsData, FCSRepair, normalize_name, read_fcs
 from letrolab.errors import FitError, InputError, LetrolabError
 from letrolab.peaks import find_peaks, peak_widths
+from letrolab.peaks import smooth as smooth_profile
 
 __all__ = [
     "LINEARITY_RANGE",
@@ -793,8 +794,6 @@ def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> tup
     The CV comes from the half width at half maximum on the peak's left (outer) side,
     ``sigma = HWHM / sqrt(2 ln 2)``.
     """
-    from scipy.ndimage import gaussian_filter1d
-
     pos = x[x > 0]
     if pos.size < 50:
         raise FitError(f"only {pos.size} events with positive DNA signal; need at least 50")
@@ -802,7 +801,7 @@ def _find_g1(x: np.ndarray, lo_ratio: float = 1.7, hi_ratio: float = 2.3) -> tup
     n_bins = 512
     counts, edges = np.histogram(pos, bins=n_bins, range=(0.0, top))
     centers = 0.5 * (edges[1:] + edges[:-1])
-    smooth = gaussian_filter1d(counts.astype(float), 3.0)
+    smooth = smooth_profile(counts.astype(float), 3.0)
     peaks = find_peaks(smooth, prominence=max(3.0, 0.02 * smooth.max())).indices
     peaks = peaks[centers[peaks] > 0.03 * top]
     if peaks.size == 0:
@@ -1406,8 +1405,6 @@ def find_second_population(x: np.ndarray, start: G1Start, *, standard: bool = Fa
     with ``standard`` (an internal standard: chicken or trout erythrocyte nuclei, a plant
     reference) the highest such peak is taken.
     """
-    from scipy.ndimage import gaussian_filter1d
-
     mu1, cv1 = start.mean, max(start.cv, 0.01)
     pos = x[(x > 0.5 * mu1) & (x < 5.0 * mu1)]
     if pos.size < 200:
@@ -1415,7 +1412,7 @@ def find_second_population(x: np.ndarray, start: G1Start, *, standard: bool = Fa
     width = mu1 / 100.0
     counts, edges = np.histogram(pos, bins=int(4.5 * mu1 / width), range=(0.5 * mu1, 5.0 * mu1))
     centers = 0.5 * (edges[1:] + edges[:-1])
-    smooth = gaussian_filter1d(counts.astype(float), max(1.0, 0.4 * cv1 * 100))
+    smooth = smooth_profile(counts.astype(float), max(1.0, 0.4 * cv1 * 100))
     g1_height = smooth[int(np.argmin(np.abs(centers - mu1)))]
     found = find_peaks(smooth, prominence=max(5.0, 0.05 * g1_height))
     if len(found) == 0:
