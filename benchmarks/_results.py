@@ -11,7 +11,9 @@ import gc
 import os
 import platform
 import re
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -87,3 +89,23 @@ def tree_rss(pid: int) -> int:
         except OSError:
             pass
     return total
+
+
+def cli_times(args: list[str], repeat: int) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of ``repeat`` fresh ``letrolab ARGS`` processes; CPU is user +
+    system time of the child (getrusage), which other jobs on a shared machine do not
+    inflate."""
+    out = []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "letrolab", *args], capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        out.append((wall, cpu))
+        if proc.returncode != 0:
+            raise SystemExit(f"letrolab {' '.join(args)} failed: {proc.stderr[-500:]}")
+    return out

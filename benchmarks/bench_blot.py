@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import timed, write_section  # noqa: E402
+from _results import cli_times, timed, write_section  # noqa: E402
 
 from letrolab.assays.blot import analyse_blot, read_blot_image  # noqa: E402
 from letrolab.instruments.blot import render_blot  # noqa: E402
@@ -59,26 +58,6 @@ def make_image(path: Path) -> np.ndarray:
     )
     blot.save(path)
     return vol
-
-
-def cli_times(args: list[str], repeat: int) -> list[tuple[float, float]]:
-    """(wall, CPU) seconds of ``repeat`` fresh ``letrolab ARGS`` processes; CPU is user +
-    system time of the child (getrusage), which other jobs on a shared machine do not
-    inflate."""
-    out = []
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "letrolab", *args], capture_output=True, text=True, check=False
-        )
-        wall = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        out.append((wall, cpu))
-        if proc.returncode != 0:
-            raise SystemExit(f"letrolab {' '.join(args)} failed: {proc.stderr[-500:]}")
-    return out
 
 
 def main() -> int:
