@@ -55,7 +55,9 @@ def test_fit_writes_report_and_petab_then_predict(run_cli, lab_files, tmp_path):
     assert code == 0, err
     doc = json.loads(out)
     assert doc["converged"] and {p["parameter"] for p in doc["parameters"]} >= set(TRUTH)
+    assert doc["report"] == str(tmp_path / "fit" / "report.html")
     for f in (
+        "report.html",
         "parameters.csv",
         "starts.csv",
         "residuals.csv",

@@ -2,7 +2,8 @@
 
 ``letrolab fit MEASUREMENTS CONDITIONS --out DIR`` fits (tables: :mod:`letrolab.fitting.data`);
 ``--petab DIR`` writes the problem as PEtab, ``--from-petab DIR`` reads one instead of the two
-tables. A fit that does not converge is an ``error:`` line with exit 2 and writes no result.
+tables. The ``--out`` folder holds ``report.html`` (:mod:`letrolab.fitting.report`) with its
+tables and figures, written as a whole. A fit that does not converge is an ``error:`` line with exit 2 and writes no result.
 ``letrolab predict FITDIR DESIGN --out DIR`` writes predictions with 95 % intervals.
 """
 
@@ -48,7 +49,7 @@ def fit_command(
     from letrolab.cli import print_json
     from letrolab.fitting import DEFAULT_FIT_PARAMETERS, FitProblem, fit, read_fit_data
     from letrolab.fitting.petab_io import export_petab, read_petab
-    from letrolab.fitting.report import write_report
+    from letrolab.fitting.report import REPORT_FILE, write_report
 
     if starts < 1 or starts > 1000:
         raise InputError(f"--starts must be 1-1000, got {starts}")
@@ -83,7 +84,7 @@ def fit_command(
         )
     with staged_dir(out) as stage:
         write_report(result, stage)
-    doc = result.summary()
+    doc = result.summary() | {"report": str(out / REPORT_FILE)}
     if json_:
         print_json(doc)
     else:
@@ -95,7 +96,7 @@ def fit_command(
             typer.echo(
                 f"  {r['parameter']}: {r['estimate']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]{flag}"
             )
-        typer.echo(f"report in {out}")
+        typer.echo(f"report: {out / REPORT_FILE} (tables and figures in {out})")
 
 
 def predict_command(
