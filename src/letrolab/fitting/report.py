@@ -11,6 +11,9 @@ parameter ensemble), ``residuals.png``, ``waterfall.png`` (sorted final costs of
 plateau of several starts at the lowest cost marks a reproducibly found optimum, Raue 2013
 Fig. 2) and ``profiles.png`` when profiles were computed (threshold chi-square(1) 95 % = 3.84).
 
+With ``--sampler emcee`` the folder also holds ``ensemble.csv`` (the posterior sets, log10) and
+the page gives the sampler's diagnostics and each parameter's posterior median and interval.
+
 Only a converged fit is written (:func:`write_report` refuses another), so a folder with a
 report in it always holds a fit that converged.
 """
@@ -30,6 +33,7 @@ from letrolab._io import atomic_write_bytes, atomic_write_text, csv_text, pyplot
 from letrolab.errors import FitError
 from letrolab.fitting.data import FIT_OBSERVABLES
 from letrolab.fitting.estimate import CHI2_95_1DF, FitResult
+from letrolab.fitting.posterior import MIN_TAU_MULTIPLE
 from letrolab.fitting.predict import save_fit
 from letrolab.report import data_uri, figure_png, render_template, table_html
 
@@ -50,6 +54,10 @@ BAND_SETS = 40
 #: Starts listed in the report's table (all of them are in starts.csv).
 STARTS_SHOWN = 25
 _NON_DRUG = ("androstenedione", "igf1", "insulin")
+_SOURCE = {
+    "emcee": "the emcee posterior ensemble",
+    "laplace": "the Laplace (Gaussian) approximation at the optimum",
+}
 
 
 @dataclass(frozen=True)
@@ -220,8 +228,8 @@ def report_figures(result: FitResult, res: pd.DataFrame) -> tuple[FitFigure, ...
             "fit.png",
             "Data and model",
             "Single-agent dose responses: measurements (points), the best fit (line) and the "
-            f"2.5-97.5 % range of the model over {BAND_SETS} parameter sets drawn from the fit's "
-            "uncertainty (band). Combination conditions are in residuals.csv.",
+            f"2.5-97.5 % range of the model over {BAND_SETS} parameter sets drawn from "
+            f"{_SOURCE[result.uncertainty]} (band). Combination conditions are in residuals.csv.",
             figure_png(_fit_figure(res, result.problem.data.conditions)),
         ),
         FitFigure(
@@ -292,6 +300,17 @@ def _noise_rows(result: FitResult, res: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _posterior_rows(result: FitResult) -> list[dict[str, str]]:
+    """Median and central 95 % interval of each parameter over the emcee ensemble (linear)."""
+    if result.ensemble is None:
+        return []
+    q = 10 ** np.quantile(result.ensemble.x, [0.025, 0.5, 0.975], axis=0)
+    return [
+        {"parameter": p, "median": f"{q[1, i]:.4g}", "interval": f"[{q[0, i]:.4g}, {q[2, i]:.4g}]"}
+        for i, p in enumerate(result.problem.ids)
+    ]
+
+
 def _starts_shown(result: FitResult) -> pd.DataFrame:
     """The starts table of the page: cost above the best one instead of start points."""
     t = starts_table(result).loc[:, ["rank", "cost", "converged", "status", "nfev"]]
@@ -328,6 +347,10 @@ def render_fit_report(result: FitResult, res: pd.DataFrame, figures: tuple[FitFi
             for f in figures
         ],
         profiled=bool(result.profiles),
+        uncertainty=summary["uncertainty"],
+        uncertainty_source=_SOURCE[result.uncertainty],
+        posterior=_posterior_rows(result),
+        min_tau_multiple=MIN_TAU_MULTIPLE,
         starts=table_html(_starts_shown(result), max_rows=STARTS_SHOWN, full_table_in="starts.csv"),
     )
 
