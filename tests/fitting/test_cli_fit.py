@@ -55,7 +55,9 @@ def test_fit_writes_report_and_petab_then_predict(run_cli, lab_files, tmp_path):
     assert code == 0, err
     doc = json.loads(out)
     assert doc["converged"] and {p["parameter"] for p in doc["parameters"]} >= set(TRUTH)
+    assert doc["report"] == str(tmp_path / "fit" / "report.html")
     for f in (
+        "report.html",
         "parameters.csv",
         "starts.csv",
         "residuals.csv",
@@ -75,6 +77,7 @@ def test_fit_writes_report_and_petab_then_predict(run_cli, lab_files, tmp_path):
         "10",
     )
     assert code == 0, err
+    assert "parameter sets of the Laplace approximation" in out  # no ensemble was sampled
     pred = pd.read_csv(tmp_path / "pred" / "predictions.csv")
     assert (
         len(pred) == 8

@@ -2,7 +2,11 @@
 
 ``letrolab fit MEASUREMENTS CONDITIONS --out DIR`` fits (tables: :mod:`letrolab.fitting.data`);
 ``--petab DIR`` writes the problem as PEtab, ``--from-petab DIR`` reads one instead of the two
-tables. A fit that does not converge is an ``error:`` line with exit 2 and writes no result.
+tables. The ``--out`` folder holds ``report.html`` (:mod:`letrolab.fitting.report`) with its
+tables and figures, written as a whole. A fit that does not converge is an ``error:`` line
+with exit 2 and writes no result.
+``--sampler emcee`` adds a posterior ensemble (:mod:`letrolab.fitting.posterior`), which the
+report's bands and ``letrolab predict`` then use instead of the Laplace approximation.
 ``letrolab predict FITDIR DESIGN --out DIR`` writes predictions with 95 % intervals.
 """
 
@@ -41,6 +45,22 @@ def fit_command(
     profiles: Annotated[
         bool, typer.Option("--profiles", help="Profile likelihoods (slower).")
     ] = False,
+    sampler: Annotated[
+        str,
+        typer.Option(
+            "--sampler",
+            help="Parameter uncertainty for the bands and `letrolab predict`: laplace "
+            "(Gaussian at the optimum) or emcee (posterior ensemble; far slower).",
+        ),
+    ] = "laplace",
+    walkers: Annotated[
+        int | None,
+        typer.Option("--walkers", help="emcee walkers (default max(2 d + 2, 16)).", min=1),
+    ] = None,
+    steps: Annotated[int, typer.Option("--steps", help="emcee steps per walker.")] = 500,
+    burn: Annotated[
+        int | None, typer.Option("--burn", help="emcee steps discarded (default half).")
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Fit the model to a lab's measurements (multi-start least squares, PEtab in and out)."""
@@ -48,7 +68,8 @@ def fit_command(
     from letrolab.cli import print_json
     from letrolab.fitting import DEFAULT_FIT_PARAMETERS, FitProblem, fit, read_fit_data
     from letrolab.fitting.petab_io import export_petab, read_petab
-    from letrolab.fitting.report import write_report
+    from letrolab.fitting.posterior import check_sampler_settings, sample_posterior
+    from letrolab.fitting.report import REPORT_FILE, write_report
 
     if starts < 1 or starts > 1000:
         raise InputError(f"--starts must be 1-1000, got {starts}")
@@ -64,6 +85,12 @@ def fit_command(
     if parameters:
         names = tuple(p.strip() for p in parameters.split(",") if p.strip())
     problem = FitProblem(data, names)
+    if sampler not in ("laplace", "emcee"):
+        raise InputError(f"--sampler must be laplace or emcee, got {sampler!r}")
+    n_walkers = walkers or max(2 * len(problem.ids) + 2, 16)
+    n_burn = steps // 2 if burn is None else burn
+    if sampler == "emcee":
+        check_sampler_settings(len(problem.ids), n_walkers, steps, n_burn)
     for target in (out, petab):
         if target is not None:
             check_output_dir(target)
@@ -81,9 +108,11 @@ def fit_command(
             f"{sum(s.converged for s in result.starts)} of {len(result.starts)} starts converged); "
             "nothing was written — try more --starts or fewer --parameters"
         )
+    if sampler == "emcee":
+        result = sample_posterior(result, walkers=n_walkers, steps=steps, burn=n_burn, seed=seed)
     with staged_dir(out) as stage:
         write_report(result, stage)
-    doc = result.summary()
+    doc = result.summary() | {"report": str(out / REPORT_FILE)}
     if json_:
         print_json(doc)
     else:
@@ -95,7 +124,22 @@ def fit_command(
             typer.echo(
                 f"  {r['parameter']}: {r['estimate']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]{flag}"
             )
-        typer.echo(f"report in {out}")
+        typer.echo(f"uncertainty: {_uncertainty_text(doc['uncertainty'])}")
+        typer.echo(f"report: {out / REPORT_FILE} (tables and figures in {out})")
+
+
+def _uncertainty_text(info: dict) -> str:
+    """One line naming the fit's parameter uncertainty and, for emcee, its diagnostics."""
+    if info["sampler"] != "emcee":
+        return "Laplace approximation at the optimum (--sampler emcee samples the posterior)"
+    tau = info["autocorr_time"]
+    return (
+        f"emcee posterior ensemble, {info['sets']} sets ({info['walkers']} walkers x "
+        f"{info['steps'] - info['burn']} steps after {info['burn']} burn-in), acceptance "
+        f"{info['acceptance_fraction']:.2f}, autocorrelation time "
+        f"{'not estimable' if tau is None else f'{tau:.1f} steps'}"
+        f"{'' if info['long_enough'] else ' (chain too short)'}"
+    )
 
 
 def predict_command(
@@ -141,10 +185,21 @@ def predict_command(
             wells, layout = predicted_plate(pred)
             write_plate(stage / "plate.csv", wells)
             write_layout(stage / "layout.csv", layout, read="predicted viability")
+    source = {"emcee": "the fit's emcee posterior ensemble", "laplace": "the Laplace approximation"}
     if json_:
-        print_json({"out": str(out), "n_sets": pred.n_sets, "rows": len(pred.table)})
+        print_json(
+            {
+                "out": str(out),
+                "n_sets": pred.n_sets,
+                "rows": len(pred.table),
+                "uncertainty": pred.uncertainty,
+            }
+        )
     else:
-        typer.echo(f"{len(pred.table)} predictions from {pred.n_sets} parameter sets in {out}")
+        typer.echo(
+            f"{len(pred.table)} predictions from {pred.n_sets} parameter sets of "
+            f"{source[pred.uncertainty]} in {out}"
+        )
 
 
 def register(app: typer.Typer) -> None:

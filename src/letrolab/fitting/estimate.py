@@ -30,12 +30,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from letrolab.errors import FitError
 from letrolab.fitting.problem import FitProblem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from letrolab.fitting.posterior import FitEnsemble
 
 __all__ = [
     "CHI2_95_1DF",
@@ -98,6 +102,9 @@ class FitResult:
     agreeing : int
         Converged starts of the first stage (same noise SDs for all) whose cost is within
         :data:`SAME_OPTIMUM` of the best one.
+    ensemble : FitEnsemble or None
+        Posterior sets from emcee (:func:`letrolab.fitting.posterior.sample_posterior`); when
+        absent, :meth:`sample` uses the Laplace approximation.
     """
 
     problem: FitProblem
@@ -107,6 +114,7 @@ class FitResult:
     sd: dict[str, float]
     profiles: tuple[Profile, ...] = field(default=())
     agreeing: int = 1
+    ensemble: FitEnsemble | None = None
 
     @property
     def converged(self) -> bool:
@@ -154,11 +162,23 @@ class FitResult:
         t = self.intervals()
         return t.loc[~t["identifiable"], "parameter"].tolist()
 
+    @property
+    def uncertainty(self) -> str:
+        """Where :meth:`sample` draws from: ``"emcee"`` or ``"laplace"``."""
+        return "emcee" if self.ensemble is not None else "laplace"
+
     def sample(self, n: int, *, seed: int = 0) -> np.ndarray:
-        """``n`` parameter vectors (log10) from the Gaussian approximation of the posterior,
-        ``N(x, covariance)`` restricted to the prior box (rejection; Laplace approximation,
-        Gelman et al. 2013, BDA3 sec. 4.1)."""
+        """``n`` parameter vectors (log10) from the posterior.
+
+        With an :attr:`ensemble`, ``n`` of its sets drawn at random (without replacement while
+        it has enough). Otherwise the Gaussian approximation ``N(x, covariance)`` restricted to
+        the prior box (rejection; Laplace approximation, Gelman et al. 2013, BDA3 sec. 4.1),
+        whose first vector is the optimum.
+        """
         rng = np.random.default_rng(seed)
+        if self.ensemble is not None:
+            sets = self.ensemble.x
+            return sets[rng.choice(len(sets), size=n, replace=n > len(sets))]
         cov = 0.5 * (self.covariance + self.covariance.T)
         lo, hi = self.problem.lower, self.problem.upper
         out: list[np.ndarray] = [self.x.copy()]
@@ -178,6 +198,7 @@ class FitResult:
             "n_at_best": self.agreeing,
             "sd": self.sd,
             "non_identifiable": self.non_identifiable,
+            "uncertainty": self.ensemble.info() if self.ensemble else {"sampler": "laplace"},
             "parameters": self.intervals().drop(columns="source").to_dict("records"),
         }
 

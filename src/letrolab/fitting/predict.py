@@ -1,8 +1,10 @@
 """Predictions of a new design from a fitted problem, with 95 % prediction intervals.
 
-The parameter uncertainty is the Gaussian (Laplace) approximation of the posterior at the
-optimum, ``N(x_hat, (J^T J)^-1)`` on log10 scale, truncated to the prior box
-(:meth:`letrolab.fitting.estimate.FitResult.sample`). Each sampled set is simulated for the
+The parameter uncertainty is the fit's posterior ensemble when ``letrolab fit --sampler emcee``
+saved one (``ensemble.csv``; :mod:`letrolab.fitting.posterior`), and otherwise the Gaussian
+(Laplace) approximation of the posterior at the optimum, ``N(x_hat, (J^T J)^-1)`` on log10
+scale, truncated to the prior box (:meth:`letrolab.fitting.estimate.FitResult.sample`);
+:attr:`Prediction.uncertainty` says which. Each sampled set is simulated for the
 design; the **confidence band** (``ci_low``, ``ci_high``) is the 2.5-97.5 % range of the model
 output over the sets, the **prediction interval** (``pi_low``, ``pi_high``) the same range after
 adding a measurement-noise draw from each observable's fitted noise model — the interval in
@@ -28,19 +30,35 @@ import pandas as pd
 from letrolab.errors import FitError, InputError
 from letrolab.fitting.data import FIT_OBSERVABLES, check_conditions, check_fit_data
 from letrolab.fitting.estimate import FitResult, StartResult
+from letrolab.fitting.posterior import FitEnsemble
 from letrolab.fitting.problem import FitProblem
 
-__all__ = ["Prediction", "combination_table", "load_fit", "predict", "predicted_plate", "save_fit"]
+__all__ = [
+    "ENSEMBLE_FILE",
+    "Prediction",
+    "combination_table",
+    "load_fit",
+    "predict",
+    "predicted_plate",
+    "save_fit",
+]
 
 FIT_FILE = "fit.json"
+#: Posterior sets (log10, one column per fitted parameter) of a fit sampled with emcee.
+ENSEMBLE_FILE = "ensemble.csv"
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """Tidy predictions: one row per condition x observable x time, with intervals."""
+    """Tidy predictions: one row per condition x observable x time, with intervals.
+
+    ``uncertainty`` names where the parameter sets came from: ``"emcee"`` (the fit's posterior
+    ensemble) or ``"laplace"`` (the Gaussian approximation at the optimum).
+    """
 
     table: pd.DataFrame
     n_sets: int
+    uncertainty: str = "laplace"
 
 
 def _vehicle_of(cond: pd.DataFrame) -> dict[str, str]:
@@ -127,7 +145,7 @@ def predict(
             if o == "viability":
                 row["percent_of_vehicle"] = 100.0 * float(np.nanmedian(rel[:, j]))
             rows.append(row)
-    return Prediction(pd.DataFrame(rows), len(xs))
+    return Prediction(pd.DataFrame(rows), len(xs), result.uncertainty)
 
 
 def combination_design(
@@ -254,7 +272,11 @@ def save_fit(result: FitResult, directory: Path) -> None:
         "sd": result.sd,
         "cost": result.cost,
         "converged": result.converged,
+        "uncertainty": result.summary()["uncertainty"],
     }
+    if result.ensemble is not None:
+        sets = pd.DataFrame(result.ensemble.x, columns=pr.ids)
+        atomic_write_text(directory / ENSEMBLE_FILE, csv_text(sets, index=False))
     atomic_write_text(directory / FIT_FILE, json.dumps(doc, indent=1))
 
 
@@ -279,4 +301,27 @@ def load_fit(directory: str | Path) -> FitResult:
     pr = pr.with_sd(doc["sd"])
     x = np.array(doc["x_log10"])
     start = StartResult(x, x, float(doc["cost"]), 1, 0, "loaded")
-    return FitResult(pr, (start,), x, np.array(doc["covariance_log10"]), dict(doc["sd"]))
+    ensemble = _load_ensemble(d, doc.get("uncertainty", {}), pr.ids)
+    cov = np.array(doc["covariance_log10"])
+    return FitResult(pr, (start,), x, cov, dict(doc["sd"]), ensemble=ensemble)
+
+
+def _load_ensemble(d: Path, info: dict, ids: list[str]) -> FitEnsemble | None:
+    """The posterior ensemble saved beside fit.json, or None for a Laplace fit."""
+    if info.get("sampler") != "emcee":
+        return None
+    path = d / ENSEMBLE_FILE
+    if not path.is_file():
+        raise InputError(f"{d}: fit.json names an emcee ensemble but {ENSEMBLE_FILE} is missing")
+    sets = pd.read_csv(path)
+    if list(sets.columns) != list(ids):
+        raise InputError(f"{path}: columns {list(sets.columns)} are not the fit's {ids}")
+    tau = info.get("autocorr_time")
+    return FitEnsemble(
+        sets.to_numpy(dtype=float),
+        int(info["walkers"]),
+        int(info["steps"]),
+        int(info["burn"]),
+        float(info["acceptance_fraction"]),
+        float("nan") if tau is None else float(tau),
+    )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -14,7 +16,7 @@ from letrolab._io import pyplot
 if TYPE_CHECKING:  # pragma: no cover
     from letrolab.runs import RunResult
 
-__all__ = ["figure_png", "render_report"]
+__all__ = ["data_uri", "figure_png", "render_report", "render_template", "table_html"]
 
 GENERAL_METHODS = (
     "Each experiment of the seed is a protocol in letrolab.experiments. It simulates the "
@@ -39,7 +41,12 @@ class _Img:
     caption: str
 
 
-def _uri(data: bytes, mime: str) -> str:
+def data_uri(data: bytes, mime: str = "image/png") -> str:
+    """Embed ``data`` as a ``data:`` URI, so a page needs no file beside it.
+
+    >>> data_uri(b"ab", "text/plain")
+    'data:text/plain;base64,YWI='
+    """
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
@@ -53,12 +60,55 @@ def figure_png(fig: Any, *, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def _table_html(df: pd.DataFrame, *, max_rows: int = 60) -> str:
+def table_html(
+    df: pd.DataFrame, *, max_rows: int = 60, full_table_in: str = "results.duckdb"
+) -> str:
+    """An escaped HTML table of ``df`` (4 significant digits), cut at ``max_rows`` rows.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table; cells are HTML-escaped.
+    max_rows : int
+        Rows shown; beyond them a note says where the whole table is (``full_table_in``).
+    full_table_in : str
+        The file named in that note.
+
+    Returns
+    -------
+    str
+        Markup safe to insert into a page as is.
+    """
     shown = df.head(max_rows)
     html = shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}", escape=True)
     if len(df) > max_rows:
-        html += f"<p class='small'>first {max_rows} of {len(df)} rows; all in results.duckdb</p>"
+        html += (
+            f"<p class='small'>first {max_rows} of {len(df)} rows; "
+            f"all in {escape(full_table_in)}</p>"
+        )
     return html
+
+
+@functools.cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("letrolab.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render the page template ``name`` of ``letrolab/report/templates`` with ``context``.
+
+    Autoescaped (values are text unless marked safe) and strict (a missing value is an error,
+    not an empty string). Every page includes the same stylesheet, ``_style.css.j2``.
+    """
+    return _environment().get_template(name).render(**context)
 
 
 def _ensemble_rows(ens) -> list[dict]:
@@ -96,16 +146,6 @@ def _ensemble_rows(ens) -> list[dict]:
 
 def render_report(result: RunResult) -> str:
     """Render ``result`` as one self-contained HTML document (figures as ``data:`` URIs)."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("letrolab.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    template = env.get_template("report.html.j2")
     tables = result.tables
     experiments = []
     for run in result.runs:
@@ -118,19 +158,20 @@ def render_report(result: RunResult) -> str:
                 "reason": run.reason,
                 "seconds": run.seconds,
                 "methods": [p.strip() for p in run.methods.split("\n\n") if p.strip()],
-                "figures": [_Img(_uri(f.data, f.mime), f.caption) for f in run.output.figures],
-                "tables": [(n, _table_html(df)) for n, df in run.output.tables.items()],
+                "figures": [_Img(data_uri(f.data, f.mime), f.caption) for f in run.output.figures],
+                "tables": [(n, table_html(df)) for n, df in run.output.tables.items()],
                 "notes": list(run.output.notes),
                 "files": [str(p) for p in run.output.files],
             }
         )
     diagram = None
     if result.diagram is not None:
-        diagram = _Img(_uri(result.diagram.data, result.diagram.mime), result.diagram.caption)
+        diagram = _Img(data_uri(result.diagram.data, result.diagram.mime), result.diagram.caption)
     claims = list(result.claims)
     ens = result.ensemble
     verdict = {d["id"]: d["holds"] for d in result.claims_document()}
-    return template.render(
+    return render_template(
+        "report.html.j2",
         prov=result.provenance,
         claims=claims,
         verdict=verdict,
