@@ -32,17 +32,20 @@ population keeps changing, followed by a rescaling of the population that PEtab 
 for. The deprived state is written instead, so an outside tool that
 applies the condition table reproduces :meth:`FitProblem.simulate
 <letrolab.fitting.FitProblem.simulate>` **at the exported nominal values** to the integration
-tolerance (for the test problem, libroadrunner run directly and pyPESTO's RoadRunner importer
-agree with letrolab to < 1e-6 relative; ``tests/fitting/test_petab_io.py``,
+tolerance: on the test problem libroadrunner run directly (rtol 1e-10) and pyPESTO 0.7.0's
+RoadRunner importer (rtol 1e-6) agree with letrolab (rtol 1e-6) to 4e-7 relative for every
+measurement, both cell lines (``tests/fitting/test_petab_io.py``,
 ``benchmarks/petab_pypesto_check.py``).
 
 Known approximation: the written initial states do not move when an outside tool changes the
 estimated parameters, whereas letrolab re-runs the deprivation at every trial point (the
 parameters change the cell-cycle distribution, the apoptotic fraction and Mcl1 at t = 0). Away
 from the nominal values the two objectives therefore differ: at the parameters of the
-``bench_fit.py`` virtual lab (~10-70 % from the shipped values) day-6 viability differs by
-~0.5 % and sub-G1 by ~0.05 %, below the measurement noise but systematic. A PEtab problem
-exported with ``estimates=`` (e.g. a fit result) is exact at those estimates.
+``bench_fit.py`` virtual lab (7-65 % from the shipped values) day-6 viability differs by
+~0.5 % and sub-G1 by ~0.05 %, below the measurement noise but systematic; on the test problem
+pyPESTO's log-likelihood there is 0.73 above letrolab's (5e-5 at the nominal values; RESULTS.md,
+section petab_pypesto). An outside fit therefore lands near, not on, letrolab's optimum. A PEtab
+problem exported with ``estimates=`` (e.g. a fit result) is exact at those estimates.
 """
 
 from __future__ import annotations
