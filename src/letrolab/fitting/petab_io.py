@@ -1,26 +1,51 @@
 """PEtab v1 export and import of a fit problem (Schmiester et al. 2021, PLoS Comput Biol
 17:e1008646; format spec at petab.readthedocs.io).
 
-Written files: ``model.xml`` (the model's own SBML export, :func:`letrolab.model.sbml.export_sbml`,
-whose initial state is the end of the steroid-deprivation phase of the first condition's cell
-line), ``conditions.tsv``, ``observables.tsv``, ``measurements.tsv``, ``parameters.tsv`` and
+Written files: ``model.xml`` (the model's own SBML export, :func:`letrolab.model.sbml.export_sbml`),
+``conditions.tsv``, ``observables.tsv``, ``measurements.tsv``, ``parameters.tsv`` and
 ``problem.yaml``. The files are checked with the ``petab`` library's linter before they are
 moved into place (whole or not at all).
 
 Mapping:
 
-* a condition sets the drug parameters (``drug_<name>``, nM), the ``androstenedione`` parameter
-  and the ``A4`` species (the dose added at time 0), ``igf1``/``insulin`` where given, and the
-  parameters the cell line overrides; ``conditionName`` holds the cell line;
+* a condition sets the drug parameters (``drug_<name>``, nM), the ``androstenedione`` parameter,
+  ``igf1``/``insulin`` where given, and the parameters the cell line overrides;
+  ``conditionName`` holds the cell line;
+* a condition also sets the initial value of **every species** (PEtab v1 condition table: a
+  column named after a species gives its initial value in that condition): the state letrolab
+  integrates from, :meth:`FitProblem.initial_states <letrolab.fitting.FitProblem.initial_states>`
+  — the end of that condition's own steroid deprivation (its cell line and ligands, the
+  parameter table's nominal values), viable cells rescaled to one unit, ``A4`` dosed to the
+  androstenedione of the condition. ``model.xml``'s own initial values are therefore never used;
 * a ``scaled`` observable is ``scale_<id> * <model observable>``, with ``observableTransformation``
   ``log`` for log-normal noise; the noise SD is a number where the lab gave one, else the
   estimated parameter ``sd_<id>``;
-* estimated model parameters have ``parameterScale`` log10 and their prior range as bounds.
+* estimated model parameters have ``parameterScale`` log10 and their prior range as bounds;
+* measurement rows are grouped by condition, conditions sorted by id. PEtab gives row order no
+  meaning, but pyPESTO 0.7.0's RoadRunner importer pairs each condition's data (taken in order
+  of first appearance) with the parameter mapping of ``petab``'s ``get_simulation_conditions``
+  (sorted by id): in any other order it simulates a condition with another condition's inputs.
 
-Known approximation: PEtab has no step for letrolab's rescaling of the population to one viable
-unit after deprivation, so the PEtab problem starts every condition from the deprived state of
-the shipped parameters. For the fitted cell-cycle parameters this shifts the starting state
-slightly; the ``scaled`` observables absorb the change of the initial cell number.
+No ``preequilibrationConditionId``: PEtab pre-equilibration runs to a steady state, while
+letrolab's deprivation is a fixed duration (``deprivation_h``, 240 h) during which the cell
+population keeps changing, followed by a rescaling of the population that PEtab v1 has no step
+for. The deprived state is written instead, so an outside tool that
+applies the condition table reproduces :meth:`FitProblem.simulate
+<letrolab.fitting.FitProblem.simulate>` **at the exported nominal values** to the integration
+tolerance: on the test problem libroadrunner run directly (rtol 1e-10) and pyPESTO 0.7.0's
+RoadRunner importer (rtol 1e-6) agree with letrolab (rtol 1e-6) to 4e-7 relative for every
+measurement, both cell lines (``tests/fitting/test_petab_io.py``,
+``benchmarks/petab_pypesto_check.py``).
+
+Known approximation: the written initial states do not move when an outside tool changes the
+estimated parameters, whereas letrolab re-runs the deprivation at every trial point (the
+parameters change the cell-cycle distribution, the apoptotic fraction and Mcl1 at t = 0). Away
+from the nominal values the two objectives therefore differ: at the parameters of the
+``bench_fit.py`` virtual lab (7-65 % from the shipped values) day-6 viability differs by
+~0.5 % and sub-G1 by ~0.05 %, below the measurement noise but systematic; on the test problem
+pyPESTO's log-likelihood there is 0.73 above letrolab's (5e-5 at the nominal values; RESULTS.md,
+section petab_pypesto). An outside fit therefore lands near, not on, letrolab's optimum. A PEtab
+problem exported with ``estimates=`` (e.g. a fit result) is exact at those estimates.
 """
 
 from __future__ import annotations
@@ -47,7 +72,7 @@ OBS_PREFIX = "obs_"
 _LIGANDS = ("igf1", "insulin")
 
 
-def _condition_table(data: FitData) -> pd.DataFrame:
+def _condition_table(data: FitData, states: pd.DataFrame) -> pd.DataFrame:
     cat = load_catalogue()
     cond = data.conditions
     lines = {c: get_cell_line(c) for c in cond["cell_line"].unique()}
@@ -56,7 +81,6 @@ def _condition_table(data: FitData) -> pd.DataFrame:
     out = pd.DataFrame({"conditionId": cond["conditionId"], "conditionName": cond["cell_line"]})
     a4 = cond["androstenedione_nM"].to_numpy(dtype=float)
     out["androstenedione"] = a4
-    out["A4"] = a4
     for d in cat:
         col = f"{d.name}_nM"
         out[d.parameter] = cond[col].to_numpy(dtype=float) if col in cond else 0.0
@@ -65,6 +89,11 @@ def _condition_table(data: FitData) -> pd.DataFrame:
             out[lig] = cond[f"{lig}_nM"].to_numpy(dtype=float)
     for p in overridden:
         out[p] = [lines[c].overrides.get(p, model_defaults[p]) for c in cond["cell_line"]]
+    # Every species' initial value (PEtab v1 condition table: a species column sets its initial
+    # value in that condition): the end of the condition's own deprivation, A4 dosed.
+    init = states.loc[cond["conditionId"]]
+    for sp in states.columns:
+        out[sp] = init[sp].to_numpy(dtype=float)
     return out
 
 
@@ -92,7 +121,9 @@ def _observable_table(data: FitData, sd_given: set[str]) -> pd.DataFrame:
 
 
 def _measurement_table(data: FitData) -> pd.DataFrame:
-    m = data.measurements
+    # Grouped by condition, sorted by id, stable within a condition (module docstring: pyPESTO).
+    m = data.measurements.sort_values("simulationConditionId", kind="stable")
+    m = m.reset_index(drop=True)
     noise = [
         f"sd_{o}" if np.isnan(sd) else repr(float(sd))
         for o, sd in zip(m["observableId"], m["noise"], strict=True)
@@ -181,14 +212,16 @@ def export_petab(
         If the written problem does not pass the ``petab`` linter (nothing is written).
     """
     data = problem.data
-    cond = _condition_table(data)
-    first = cond.iloc[0]
     params = _parameter_table(problem, sd)
     if estimates:
         params["nominalValue"] = [
             estimates.get(p, v)
             for p, v in zip(params["parameterId"], params["nominalValue"], strict=True)
         ]
+    nominal = dict(zip(params["parameterId"], params["nominalValue"].astype(float), strict=True))
+    states = problem.initial_states({p: nominal[p] for p in problem.model_parameters})
+    cond = _condition_table(data, states)
+    first = cond.iloc[0]
     with staged_dir(directory) as stage:
         export_sbml(
             stage / "model.xml",

@@ -171,6 +171,63 @@ class FitProblem:
         return np.isnan(self._given_sd)
 
     # ------------------------------------------------------------------ simulation
+    def _deprived(self, model_values: Mapping[str, float], cond: pd.DataFrame):
+        """Per condition: run parameters (drugs, androstenedione) and the deprived state.
+
+        The deprivation is shared by conditions with the same cell line and ligands.
+        """
+        model = fit_model()
+        drug_cols = [
+            c
+            for c in cond.columns
+            if c.endswith("_nM") and c[:-3] not in ("androstenedione", "igf1", "insulin")
+        ]
+        cache: dict[tuple, tuple[dict, np.ndarray]] = {}
+        for r in cond.to_dict("records"):
+            ligands = {k: float(r[f"{k}_nM"]) for k in ("igf1", "insulin") if f"{k}_nM" in r}
+            key = (r["cell_line"], tuple(sorted(ligands.items())))
+            if key not in cache:
+                own = get_cell_line(r["cell_line"]).overrides  # a line's own values win
+                fitted = {k: v for k, v in model_values.items() if k not in own}
+                _cl, vals = model.resolve(r["cell_line"], {**self.fixed, **fitted})
+                vals.update(ligands)
+                cache[key] = (vals, model.preequilibrate(vals, hours=self.deprivation_h))
+            vals, state = cache[key]
+            run_vals = dict(vals, androstenedione=float(r["androstenedione_nM"]))
+            for c in drug_cols:
+                run_vals[model.drug_parameter(c[:-3])] = float(r[c])
+            yield r["conditionId"], run_vals, state
+
+    def initial_states(
+        self, model_values: Mapping[str, float], conditions: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """State of every species at t = 0 of each condition's stimulation phase.
+
+        The end of the condition's steroid deprivation (cell line, ligands, ``model_values``),
+        the viable cells rescaled to one unit, with the medium substrate ``A4`` dosed to the
+        condition's androstenedione (:meth:`letrolab.model.Model.dosed`): the state from which
+        :meth:`simulate` integrates. The PEtab export writes it to the condition table.
+
+        Parameters
+        ----------
+        model_values : mapping
+            Estimated model parameters (linear scale), as for :meth:`simulate`.
+        conditions : DataFrame, optional
+            Conditions (default: those of the data).
+
+        Returns
+        -------
+        DataFrame
+            One row per condition id, one column per species id of the model.
+        """
+        model = fit_model()
+        cond = self.data.conditions if conditions is None else conditions
+        rows = {
+            cid: model.dosed(state, run_vals)
+            for cid, run_vals, state in self._deprived(model_values, cond)
+        }
+        return pd.DataFrame.from_dict(rows, orient="index", columns=list(model.species))
+
     def simulate(
         self,
         model_values: Mapping[str, float],
@@ -191,31 +248,12 @@ class FitProblem:
             if conditions is None
             else sorted({s.model_id for s in FIT_OBSERVABLES.values()})
         )
-        drug_cols = [
-            c
-            for c in cond.columns
-            if c.endswith("_nM") and c[:-3] not in ("androstenedione", "igf1", "insulin")
-        ]
-        cache: dict[tuple, tuple[dict, np.ndarray]] = {}
+        cond = cond[cond["conditionId"].isin(list(times))]
         out = {}
-        for r in cond.to_dict("records"):
-            if r["conditionId"] not in times:
-                continue
-            ligands = {k: float(r[f"{k}_nM"]) for k in ("igf1", "insulin") if f"{k}_nM" in r}
-            key = (r["cell_line"], tuple(sorted(ligands.items())))
-            if key not in cache:
-                own = get_cell_line(r["cell_line"]).overrides  # a line's own values win
-                fitted = {k: v for k, v in model_values.items() if k not in own}
-                _cl, vals = model.resolve(r["cell_line"], {**self.fixed, **fitted})
-                vals.update(ligands)
-                cache[key] = (vals, model.preequilibrate(vals, hours=self.deprivation_h))
-            vals, state = cache[key]
-            run_vals = dict(vals, androstenedione=float(r["androstenedione_nM"]))
-            for c in drug_cols:
-                run_vals[model.drug_parameter(c[:-3])] = float(r[c])
-            t = np.array([0.0, *times[r["conditionId"]]])
+        for cid, run_vals, state in self._deprived(model_values, cond):
+            t = np.array([0.0, *times[cid]])
             res = model.run(run_vals, state, t, obs)
-            out[r["conditionId"]] = {o: res[1:, k] for k, o in enumerate(obs)}
+            out[cid] = {o: res[1:, k] for k, o in enumerate(obs)}
         return out
 
     def predict_rows(self, x: np.ndarray) -> np.ndarray:
