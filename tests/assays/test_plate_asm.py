@@ -122,6 +122,11 @@ def _reference(path: Path, fmt: str) -> dict:
     expected = path.with_suffix(".json")
     if expected.is_file():
         return json.loads(expected.read_text())
+    return _reference_conversion(path, fmt)
+
+
+def _reference_conversion(path: Path, fmt: str) -> dict:
+    """allotropy's public conversion of the file, with the vendor named by its enum."""
     from allotropy.constants import CHARDET_ENCODING
     from allotropy.to_allotrope import allotrope_from_file
 
@@ -225,3 +230,35 @@ def test_allotropy_parser_classes_are_the_vendor_enums(shared_data):
     for fmt, (vendor, module, cls) in ALLOTROPY_PARSERS.items():
         assert type(Vendor[vendor].get_parser()).__name__ == cls, fmt
         assert type(Vendor[vendor].get_parser()).__module__.endswith(module), fmt
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "perkinelmer_envision/PE_Envision_absorbance_example01.csv",
+        "allotropy_expected/revvity_kaleido/fluorescence_endpoint_single_plate_example_01.csv",
+    ],
+)
+def test_asm_document_is_allotropys_whole_document(shared_data, name):
+    """The wells are mapped from a document without the custom information documents (fast);
+    ``--asm`` must still write allotropy's whole document, as its public conversion gives it
+    (identifiers are random UUIDs, numbered in order of appearance; allotropy's own conversion
+    writes the path it was given as the UNC path, letrolab the file name)."""
+    import re
+
+    uuid = re.compile(r"^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+
+    def normalised(x, ids: dict):
+        if isinstance(x, dict):
+            return {k: "" if k == "UNC path" else normalised(v, ids) for k, v in x.items()}
+        if isinstance(x, list):
+            return [normalised(v, ids) for v in x]
+        if isinstance(x, str) and uuid.match(x):
+            return ids.setdefault(x, f"id{len(ids)}")
+        return x
+
+    path = shared_data / "plates" / name
+    pf = read_plate_file(path)
+    ours = pf.asm_document()
+    assert "custom information document" in json.dumps(ours)
+    assert normalised(ours, {}) == normalised(_reference_conversion(path, pf.format), {})

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -67,6 +67,9 @@ from letrolab.assays.plates.analysis import (
 )
 from letrolab.assays.plates.layout import Layout, read_layout
 from letrolab.errors import FormatError, InputError
+
+if TYPE_CHECKING:
+    from letrolab.assays.plates.asm import AllotropyParse
 
 __all__ = [
     "FLAGS",
@@ -211,6 +214,9 @@ class PlateFile:
     notes : tuple of str
         Why a fallback reader was used (allotropy's refusal), and any repair of allotropy's
         document (a wavelength no plate reader measures at).
+    allotropy : AllotropyParse or None
+        allotropy's parse, from which :meth:`asm_document` maps the whole ASM document; None
+        when one of letrolab's own readers read the file.
     """
 
     wells: pd.DataFrame
@@ -218,12 +224,12 @@ class PlateFile:
     parser: str
     unplaced: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    model: Any = field(default=None, repr=False)
+    allotropy: AllotropyParse | None = field(default=None, repr=False)
 
     @property
     def has_asm(self) -> bool:
         """True when allotropy parsed the file, so that an ASM document exists."""
-        return self.model is not None
+        return self.allotropy is not None
 
     def asm_document(self) -> dict[str, Any]:
         """The ASM document (a JSON-able dict), validated against its schema.
@@ -233,7 +239,7 @@ class PlateFile:
         FormatError
             The file was read by one of letrolab's own readers, which do not produce ASM.
         """
-        if self.model is None:
+        if self.allotropy is None:
             why = f" ({self.notes[0]})" if self.notes else ""
             raise FormatError(
                 f"no ASM document for format {self.format!r}: it was read by {self.parser}, "
@@ -241,7 +247,7 @@ class PlateFile:
             )
         from letrolab.assays.plates.asm import validated_document
 
-        return validated_document(self.model, source=self.format)
+        return validated_document(self.allotropy.model(), source=self.format)
 
 
 def _check_path(path: Path) -> None:
@@ -296,7 +302,9 @@ def _via_allotropy(path: Path, fmt: str, data: bytes) -> PlateFile:
         if fmt == "envision":
             _envision_row_gaps(text, path.name)
         data = text.encode("utf-8")
-    model = asm.convert(data, fmt=fmt, source=path.name)
+    parsed = asm.parse(data, fmt=fmt, source=path.name)
+    # the wells never read the custom information documents; --asm maps the whole document
+    model = parsed.model(custom_information=False)
     mapped = asm.asm_to_wells(asm.unstructured(model), source=path.name)
     vendor = asm.ALLOTROPY_PARSERS[fmt][0]
     return PlateFile(
@@ -305,7 +313,7 @@ def _via_allotropy(path: Path, fmt: str, data: bytes) -> PlateFile:
         parser=f"allotropy {asm.allotropy_version()} {vendor}",
         unplaced=mapped.unplaced,
         notes=mapped.notes,
-        model=model,
+        allotropy=parsed,
     )
 
 

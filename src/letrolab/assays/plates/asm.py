@@ -33,10 +33,32 @@ wells, so that an absent well is never confused with a shifted one.
 allotropy is imported only here and only when a vendor file is read (its import takes about a
 second); the parser class of each vendor is imported from its own module rather than through
 ``allotropy.parser_factory``, which imports every parser allotropy has.
+
+How allotropy is called, and why not through ``to_allotrope`` (:func:`parse`,
+:meth:`AllotropyParse.model`): a vendor parser's public ``to_allotrope`` is its ``create_data``
+(the parse) followed by its schema mapper's ``map_model`` (the ASM document). letrolab makes
+the two calls itself, so that
+
+* the wells are mapped from a document built without the ``custom information document``
+  entries (vendor extras such as instrument settings per well, which the wells table never
+  reads).
+  allotropy builds each of those as a new dataclass type (``dataclasses.make_dataclass`` in
+  ``allotropy.allotrope.converter.structure_custom_information_document``), two to three per
+  well; for a 384-well EnVision export that was about 80 % of allotropy's time;
+* ``--asm`` still gets the whole document, mapped from the same parse (no second parse).
+
+allotropy's EnVision parser forces full garbage collections (``gc.collect()`` in
+``allotropy.parsers.utils.warnings_tools.suppress_unused_keys_warning``, once per filter and
+label block: four for a one-filter export), whose cost grows with every object the calling
+process holds. The objects alive before a parse are frozen while it runs (:func:`gc.freeze`),
+so those collections only look at the parse's own objects.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import gc
 import importlib
 import io
 import math
@@ -61,10 +83,12 @@ from letrolab.errors import FormatError
 
 __all__ = [
     "ALLOTROPY_PARSERS",
+    "AllotropyParse",
     "AsmWells",
     "allotropy_version",
     "asm_to_wells",
-    "convert",
+    "parse",
+    "unstructured",
     "validated_document",
 ]
 
@@ -144,8 +168,113 @@ def _parser(fmt: str) -> Any:
     return getattr(mod, cls)(TimestampParser())
 
 
-def convert(data: bytes, *, fmt: str, source: str) -> Any:
-    """Parse an export with allotropy into its ASM model (not yet serialised).
+@contextmanager
+def _allotropy_errors(source: str) -> Iterator[None]:
+    """allotropy's refusals and failures, as :class:`FormatError` naming the file."""
+    from allotropy.exceptions import AllotropeConversionError, AllotropyParserError
+
+    try:
+        with _quiet_dateutil():
+            yield
+    except (AllotropeConversionError, AllotropyParserError) as exc:
+        raise FormatError(f"{source}: allotropy cannot read it: {exc}") from None
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise FormatError(
+            f"{source}: allotropy failed on it ({type(exc).__name__}: {exc}); the file is "
+            "truncated or a variant allotropy does not know"
+        ) from None
+
+
+@contextmanager
+def _older_objects_frozen() -> Iterator[None]:
+    """Keep the objects alive now out of the collections the parse forces (see the module
+    docstring); left alone when the caller has frozen objects itself."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+#: Fields of allotropy's parse that hold the records :func:`_without_custom_information` copies.
+_RECORD_FIELDS = frozenset({"metadata", "measurement_groups", "measurements", "calculated_data"})
+
+
+@functools.cache
+def _fields_to_visit(cls: type) -> tuple[tuple[str, bool], ...]:
+    """(field name, is a custom-information field) for the fields of ``cls`` that
+    :func:`_without_custom_information` empties or descends into."""
+    return tuple(
+        (f.name, f.name not in _RECORD_FIELDS)
+        for f in dataclasses.fields(cls)
+        if f.init and ("custom_info" in f.name or f.name in _RECORD_FIELDS)
+    )
+
+
+def _without_custom_information(record: Any) -> Any:
+    """A copy of allotropy's parse (or one record of it) with every ``*custom_info*`` field
+    None; the records are copied, never changed (the whole document is mapped from them)."""
+    if not hasattr(type(record), "__dataclass_fields__"):
+        return record
+    changes: dict[str, Any] = {}
+    for name, custom in _fields_to_visit(type(record)):
+        value = getattr(record, name)
+        if value is None:
+            continue
+        if custom:
+            changes[name] = None
+        elif isinstance(value, list):
+            changes[name] = [_without_custom_information(v) for v in value]
+        else:
+            changes[name] = _without_custom_information(value)
+    return dataclasses.replace(record, **changes) if changes else record
+
+
+@dataclass(frozen=True)
+class AllotropyParse:
+    """allotropy's parse of one export, before it is mapped into an ASM document.
+
+    Attributes
+    ----------
+    data : object
+        What the vendor parser's ``create_data`` returned (its schema mapper's input).
+    mapper : object
+        The vendor's schema mapper (its parser's ``SCHEMA_MAPPER``, built as the parser builds
+        it: the ASM converter name and the parser's timestamp parser, here memoised for the
+        file, since the mapper converts the same measurement time once per well).
+    source : str
+        The file name, for messages.
+    """
+
+    data: Any = field(repr=False)
+    mapper: Any = field(repr=False)
+    source: str
+
+    def model(self, *, custom_information: bool = True) -> Any:
+        """The ASM model (not yet serialised).
+
+        Parameters
+        ----------
+        custom_information : bool
+            False leaves out the vendor-specific ``custom information document`` entries
+            (what letrolab's wells do not read; most of allotropy's mapping time for EnVision
+            and Kaleido exports).
+
+        Raises
+        ------
+        FormatError
+            allotropy's mapper refused the parse; its reason is in the message.
+        """
+        data = self.data if custom_information else _without_custom_information(self.data)
+        with _allotropy_errors(self.source):
+            return self.mapper.map_model(data)
+
+
+def parse(data: bytes, *, fmt: str, source: str) -> AllotropyParse:
+    """Parse an export with allotropy (its vendor parser's ``create_data``).
 
     Parameters
     ----------
@@ -156,26 +285,25 @@ def convert(data: bytes, *, fmt: str, source: str) -> Any:
     source : str
         The file name (allotropy reads the extension from it).
 
+    Returns
+    -------
+    AllotropyParse
+        The parse; :meth:`AllotropyParse.model` maps it into the ASM model.
+
     Raises
     ------
     FormatError
         allotropy refused the file; its reason is in the message.
     """
     parser = _parser(fmt)
-    from allotropy.exceptions import AllotropeConversionError, AllotropyParserError
     from allotropy.named_file_contents import NamedFileContents
 
     contents = NamedFileContents(io.BytesIO(data), source, "utf-8")
-    try:
-        with _quiet_dateutil():
-            return parser.to_allotrope(contents)
-    except (AllotropeConversionError, AllotropyParserError) as exc:
-        raise FormatError(f"{source}: allotropy cannot read it: {exc}") from None
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise FormatError(
-            f"{source}: allotropy failed on it ({type(exc).__name__}: {exc}); the file is "
-            "truncated or a variant allotropy does not know"
-        ) from None
+    with _allotropy_errors(source), _older_objects_frozen():
+        parsed = parser.create_data(contents)
+    timestamp = functools.lru_cache(maxsize=None)(parser.timestamp_parser.parse)
+    mapper = parser.SCHEMA_MAPPER(parser.asm_converter_name, timestamp)
+    return AllotropyParse(parsed, mapper, source)
 
 
 def unstructured(model: Any) -> dict[str, Any]:

@@ -26,7 +26,13 @@ def _cell(c) -> str:
     return str(c).strip()
 
 
-def _sheets(path: Path) -> list[tuple[str, list[tuple]]]:
+#: Rows of each sheet that :func:`detect_xlsx` looks at (the vendors' headers are above it).
+DETECT_ROWS = 60
+
+
+def _sheets(path: Path, max_row: int | None = None) -> list[tuple[str, list[tuple]]]:
+    """(title, rows) of each sheet; only the first ``max_row`` rows when given (openpyxl's
+    read-only mode then stops reading the sheet there)."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -36,16 +42,18 @@ def _sheets(path: Path) -> list[tuple[str, list[tuple]]]:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FormatError(f"{path.name}: not a readable Excel workbook ({exc})") from None
     try:
-        return [(ws.title, list(ws.iter_rows(values_only=True))) for ws in wb.worksheets]
+        return [
+            (ws.title, list(ws.iter_rows(max_row=max_row, values_only=True)))
+            for ws in wb.worksheets
+        ]
     finally:
         wb.close()
 
 
 def detect_xlsx(path: Path) -> str:
     """Name the vendor of an Excel plate export."""
-    sheets = _sheets(path)
-    for title, rows in sheets:
-        head = [_cell(c) for r in rows[:60] for c in r if c is not None]
+    for title, rows in _sheets(path, max_row=DETECT_ROWS):
+        head = [_cell(c) for r in rows for c in r if c is not None]
         if any(h.lower() == "well positions" for h in head):
             return "magellan"
         if "Software Version" in head:
