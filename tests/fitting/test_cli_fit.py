@@ -67,6 +67,10 @@ def test_fit_writes_report_and_petab_then_predict(run_cli, lab_files, tmp_path):
     ):
         assert (tmp_path / "fit" / f).is_file(), f
     assert (tmp_path / "pe" / "problem.yaml").is_file()
+    # the PEtab problem is written after the fit: its nominal values are the estimates
+    nominal = pd.read_csv(tmp_path / "pe" / "parameters.tsv", sep="\t").set_index("parameterId")
+    for p in doc["parameters"]:
+        assert nominal.loc[p["parameter"], "nominalValue"] == pytest.approx(p["estimate"], rel=1e-9)
     code, out, err = run_cli(
         "predict",
         tmp_path / "fit",

@@ -1,8 +1,9 @@
 """``letrolab fit`` and ``letrolab predict``: fit the model to a lab's data, predict a design.
 
 ``letrolab fit MEASUREMENTS CONDITIONS --out DIR`` fits (tables: :mod:`letrolab.fitting.data`);
-``--petab DIR`` writes the problem as PEtab, ``--from-petab DIR`` reads one instead of the two
-tables. The ``--out`` folder holds ``report.html`` (:mod:`letrolab.fitting.report`) with its
+``--petab DIR`` writes the problem as PEtab (with ``--out``, after the fit, with the fitted values
+and SDs as its nominal values, so that an outside tool starts from the fit's initial states);
+``--from-petab DIR`` reads one instead of the two tables. The ``--out`` folder holds ``report.html`` (:mod:`letrolab.fitting.report`) with its
 tables and figures, written as a whole. A fit that does not converge is an ``error:`` line
 with exit 2 and writes no result.
 ``--sampler emcee`` adds a posterior ensemble (:mod:`letrolab.fitting.posterior`), which the
@@ -94,9 +95,9 @@ def fit_command(
     for target in (out, petab):
         if target is not None:
             check_output_dir(target)
-    if petab is not None:
-        export_petab(problem, petab)
     if out is None:
+        if petab is not None:
+            export_petab(problem, petab)
         if json_:
             print_json({"petab": str(petab) if petab else None})
         return
@@ -105,19 +106,22 @@ def fit_command(
         best = result.starts[0]
         raise FitError(
             f"the fit did not converge (best start: {best.message.strip()}; "
-            f"{sum(s.converged for s in result.starts)} of {len(result.starts)} starts converged); "
+            f"{sum(s.converged for s in result.starts if not s.polish)} of "
+            f"{sum(not s.polish for s in result.starts)} starts converged); "
             "nothing was written — try more --starts or fewer --parameters"
         )
     if sampler == "emcee":
         result = sample_posterior(result, walkers=n_walkers, steps=steps, burn=n_burn, seed=seed)
     with staged_dir(out) as stage:
         write_report(result, stage)
+    if petab is not None:  # nominal values = the fit, so the PEtab model starts where it ended
+        export_petab(problem, petab, sd=result.sd, estimates=result.problem.values(result.x))
     doc = result.summary() | {"report": str(out / REPORT_FILE)}
     if json_:
         print_json(doc)
     else:
         typer.echo(
-            f"fit converged: cost {result.cost:.4g}, {doc['n_converged']}/{len(result.starts)} starts"
+            f"fit converged: cost {result.cost:.4g}, {doc['n_converged']}/{doc['n_starts']} starts"
         )
         for r in doc["parameters"]:
             flag = "" if r["identifiable"] else "  (non-identifiable)"

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,6 +48,7 @@ __all__ = [
     "StartResult",
     "fit",
     "profile",
+    "profile_bounds",
 ]
 
 #: chi-square quantile, 1 degree of freedom, 0.95 (Raue 2009, eq. 7).
@@ -58,7 +59,11 @@ SAME_OPTIMUM = 0.5
 
 @dataclass(frozen=True)
 class StartResult:
-    """One local optimisation: start and end (log10), cost (= nll up to a constant), status."""
+    """One local optimisation: start and end (log10), cost (= nll up to a constant), status.
+
+    ``polish`` marks the second-stage run from the best start with the estimated noise SDs
+    (not one of the ``n_starts`` starts).
+    """
 
     x0: np.ndarray
     x: np.ndarray
@@ -66,6 +71,7 @@ class StartResult:
     status: int
     nfev: int
     message: str
+    polish: bool = False
 
     @property
     def converged(self) -> bool:
@@ -120,7 +126,9 @@ class FitResult:
     def converged(self) -> bool:
         """The best start ended on a convergence criterion, and (with several starts) another
         start of the first stage reached the same optimum."""
-        return self.starts[0].converged and (self.agreeing >= 2 or len(self.starts) == 1)
+        return self.starts[0].converged and (
+            self.agreeing >= 2 or sum(not s.polish for s in self.starts) == 1
+        )
 
     @property
     def cost(self) -> float:
@@ -133,7 +141,7 @@ class FitResult:
         for i, par in enumerate(self.problem.parameters):
             lo_b, hi_b = math.log10(par.low), math.log10(par.high)
             if par.id in prof:
-                lo, hi = _profile_bounds(prof[par.id], self.x[i])
+                lo, hi = profile_bounds(prof[par.id], self.x[i])
                 method = "profile"
             else:
                 se = math.sqrt(max(self.covariance[i, i], 0.0))
@@ -193,8 +201,8 @@ class FitResult:
         return {
             "converged": self.converged,
             "cost": self.cost,
-            "n_starts": len(self.starts),
-            "n_converged": sum(s.converged for s in self.starts),
+            "n_starts": sum(not s.polish for s in self.starts),
+            "n_converged": sum(s.converged for s in self.starts if not s.polish),
             "n_at_best": self.agreeing,
             "sd": self.sd,
             "non_identifiable": self.non_identifiable,
@@ -315,7 +323,7 @@ def fit(
     sd = _estimate_sd(problem, runs[0].x)
     problem2 = problem.with_sd(sd)
     if np.any(problem.estimated_sd):  # second stage with the estimated SDs
-        polished = _one_start(problem2, runs[0].x, max_nfev)
+        polished = replace(_one_start(problem2, runs[0].x, max_nfev), polish=True)
         runs = [polished] + [_rescore(problem2, s) for s in runs]
         runs.sort(key=lambda s: s.cost)
     x = runs[0].x
@@ -330,7 +338,7 @@ def fit(
 
 def _rescore(problem: FitProblem, s: StartResult) -> StartResult:
     cost = 0.5 * float(np.sum(problem.residuals(s.x) ** 2))
-    return StartResult(s.x0, s.x, cost, s.status, s.nfev, s.message)
+    return replace(s, cost=cost)
 
 
 def profile(result: FitResult, name: str, *, points: int = 7, max_nfev: int = 30) -> Profile:
@@ -370,19 +378,27 @@ def profile(result: FitResult, name: str, *, points: int = 7, max_nfev: int = 30
     return Profile(name, grid, d)
 
 
-def _profile_bounds(p: Profile, xhat: float) -> tuple[float, float]:
-    """Where the profile crosses the chi-square threshold, by linear interpolation."""
-    g, d = p.grid, p.delta
+def profile_bounds(p: Profile, xhat: float) -> tuple[float, float]:
+    """Where the profile crosses the chi-square(1) 95 % threshold, on log10 scale.
+
+    Interpolated linearly in ``sqrt(delta)``, which is linear in the parameter where the
+    profile is quadratic (the signed root of the likelihood-ratio statistic; Venzon & Moolgavkar
+    1988, Appl Stat 37:87): exact for a quadratic profile however coarse the grid, where
+    interpolating ``delta`` itself would put the crossing far too close to the optimum when the
+    grid point beyond it is steep. Without a crossing, the bound is the grid's (prior's) end.
+    """
+    g, r = p.grid, np.sqrt(np.maximum(p.delta, 0.0))
+    cut = math.sqrt(CHI2_95_1DF)
     k = int(np.argmin(np.abs(g - xhat)))
     lo = g[0]
     for j in range(k, 0, -1):
-        if d[j - 1] > CHI2_95_1DF:
-            lo = g[j - 1] + (CHI2_95_1DF - d[j - 1]) * (g[j] - g[j - 1]) / (d[j] - d[j - 1])
+        if r[j - 1] > cut:
+            lo = g[j - 1] + (cut - r[j - 1]) * (g[j] - g[j - 1]) / (r[j] - r[j - 1])
             break
     hi = g[-1]
     for j in range(k, len(g) - 1):
-        if d[j + 1] > CHI2_95_1DF:
-            hi = g[j] + (CHI2_95_1DF - d[j]) * (g[j + 1] - g[j]) / (d[j + 1] - d[j])
+        if r[j + 1] > cut:
+            hi = g[j] + (cut - r[j]) * (g[j + 1] - g[j]) / (r[j + 1] - r[j])
             break
     return float(lo), float(hi)
 

@@ -99,11 +99,13 @@ def residual_table(result: FitResult, *, n_sets: int = BAND_SETS, seed: int = 0)
 
 
 def starts_table(result: FitResult) -> pd.DataFrame:
-    """One row per start, best first: cost, convergence, status, evaluations and start point."""
+    """One row per start, best first: cost, convergence, status, evaluations and start point
+    (``stage`` "polish" for the second-stage run with the estimated noise SDs)."""
     return pd.DataFrame(
         [
             {
                 "rank": i + 1,
+                "stage": "polish" if s.polish else "start",
                 "cost": s.cost,
                 "converged": s.converged,
                 "status": s.status,
