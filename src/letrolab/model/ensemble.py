@@ -23,7 +23,10 @@ small ball around the shipped (least-squares) set, the standard emcee initialisa
 
 The shipped ensemble (``ensemble.csv``) was produced by ``python -m letrolab.model.ensemble``;
 its sampler settings, acceptance fraction and autocorrelation estimate are in its header
-lines. :func:`identifiability` names the parameters the data do not constrain.
+lines. It is not shown converged: ``benchmarks/ensemble_convergence.py`` compares it with a
+4x longer independent chain, whose split R-hat over walkers is still 3.5-4.7 (a walker's own
+spread is about a quarter of the ensemble's), while the claims' support agrees between the two.
+emcee's autocorrelation time, computed about each walker's own mean, does not show this. :func:`identifiability` names the parameters the data do not constrain.
 """
 
 from __future__ import annotations
