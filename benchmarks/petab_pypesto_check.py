@@ -71,30 +71,16 @@ def pypesto_part(directory: str, points: dict[str, dict[str, float]]) -> dict:
 def letrolab_part(directory: Path) -> tuple[dict, object, dict]:
     """Export the test problem; letrolab's values and llh at the nominal and off-nominal points."""
     import numpy as np
-    import pandas as pd
 
-    from letrolab.fitting.data import FIT_OBSERVABLES, check_fit_data
+    import letrolab
+    from letrolab.fitting.data import FIT_OBSERVABLES, read_fit_data
     from letrolab.fitting.petab_io import export_petab
     from letrolab.fitting.problem import FitProblem
 
-    cond = pd.DataFrame(
-        {
-            "conditionId": ["veh", "let", "lr_evero"],
-            "cell_line": ["mcf7-aro", "mcf7-aro", "mcf7-aro-lr"],
-            "letrozole_nM": [0, 100, 0],
-            "everolimus_nM": [0, 0, 10],
-        }
+    examples = Path(letrolab.__file__).parent / "data" / "examples"
+    problem = FitProblem(
+        read_fit_data(examples / "fit_measurements.csv", examples / "fit_conditions.csv")
     )
-    meas = pd.DataFrame(
-        {
-            "observableId": ["viability", "sub_g1", "viability", "p_akt", "p_akt"],
-            "simulationConditionId": ["veh", "veh", "let", "veh", "lr_evero"],
-            "time": [144, 144, 144, 24, 24],
-            "measurement": [0.9, 0.03, 0.5, 0.2, 0.5],
-            "noise": [np.nan, 0.01, np.nan, np.nan, np.nan],
-        }
-    )
-    problem = FitProblem(check_fit_data(meas, cond))
     export_petab(problem, directory)
     sd = {o: FIT_OBSERVABLES[o].default_sd for o in ("viability", "p_akt")}  # = the export's
     pr = problem.with_sd(sd)

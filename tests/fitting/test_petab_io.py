@@ -11,32 +11,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import letrolab
 from letrolab.errors import InputError
-from letrolab.fitting.data import check_fit_data
+from letrolab.fitting.data import read_fit_data
 from letrolab.fitting.petab_io import export_petab, lint_petab, read_petab
 from letrolab.fitting.problem import FitProblem
+
+EXAMPLES = Path(letrolab.__file__).parent / "data" / "examples"
 
 
 @pytest.fixture(scope="module")
 def problem():
-    cond = pd.DataFrame(
-        {
-            "conditionId": ["veh", "let", "lr_evero"],
-            "cell_line": ["mcf7-aro", "mcf7-aro", "mcf7-aro-lr"],
-            "letrozole_nM": [0, 100, 0],
-            "everolimus_nM": [0, 0, 10],
-        }
+    """Two cell lines, a drug in each, three readouts (src/letrolab/data/examples)."""
+    return FitProblem(
+        read_fit_data(EXAMPLES / "fit_measurements.csv", EXAMPLES / "fit_conditions.csv")
     )
-    meas = pd.DataFrame(
-        {
-            "observableId": ["viability", "sub_g1", "viability", "p_akt", "p_akt"],
-            "simulationConditionId": ["veh", "veh", "let", "veh", "lr_evero"],
-            "time": [144, 144, 144, 24, 24],
-            "measurement": [0.9, 0.03, 0.5, 0.2, 0.5],
-            "noise": [np.nan, 0.01, np.nan, np.nan, np.nan],
-        }
-    )
-    return FitProblem(check_fit_data(meas, cond))
 
 
 #: Relative agreement of an outside simulation with FitProblem.simulate at the nominal values.
