@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import letrolab.fitting as fitting
+from letrolab.fitting.predict import combination_design
 from letrolab.fitting.virtual_lab import simulate_lab
 
 TRUTH = {"k_g1s_max": 0.12, "K_surv": 0.7}
@@ -104,6 +105,18 @@ def test_fit_writes_report_and_petab_then_predict(run_cli, lab_files, tmp_path):
     assert (tmp_path / "pl" / "viability.csv").is_file()
     code, _out, err = run_cli("fit", "--from-petab", tmp_path / "pe")
     assert code == 0, err
+    # a letrozole x everolimus matrix: the combination index of each point, with its interval
+    combination_design("letrozole", [0, 10, 100, 1000], "everolimus", [0, 0.3, 3, 30]).to_csv(
+        tmp_path / "matrix.csv", index=False
+    )
+    code, out, err = run_cli(
+        "predict", tmp_path / "fit", tmp_path / "matrix.csv", "--out", tmp_path / "mx", "--json"
+    )
+    assert code == 0, err
+    ci = pd.read_csv(tmp_path / "mx" / "ci.csv")
+    assert len(ci) == 9 and len(json.loads(out)["combination_index"]) == 9
+    assert ((ci["ci_low"] <= ci["ci_median"]) & (ci["ci_median"] <= ci["ci_high"])).all()
+    assert (ci["ci_median"] > 0).all() and (ci["n_sets"] > 0).all()
 
 
 def test_non_converged_fit_says_so_and_writes_nothing(run_cli, lab_files, tmp_path, monkeypatch):

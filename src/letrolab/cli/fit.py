@@ -8,11 +8,14 @@ tables and figures, written as a whole. A fit that does not converge is an ``err
 with exit 2 and writes no result.
 ``--sampler emcee`` adds a posterior ensemble (:mod:`letrolab.fitting.posterior`), which the
 report's bands and ``letrolab predict`` then use instead of the Laplace approximation.
-``letrolab predict FITDIR DESIGN --out DIR`` writes predictions with 95 % intervals.
+``letrolab predict FITDIR DESIGN --out DIR`` writes predictions with 95 % intervals; for a
+two-drug design also the combination table and each combination's CI with its interval over the
+parameter sets (``ci.csv``, :func:`letrolab.fitting.predict.predicted_ci`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -163,7 +166,13 @@ def predict_command(
 
     from letrolab._io import atomic_write_text, check_output_dir, csv_text, staged_dir
     from letrolab.cli import print_json
-    from letrolab.fitting.predict import combination_table, load_fit, predict, predicted_plate
+    from letrolab.fitting.predict import (
+        combination_table,
+        load_fit,
+        predict,
+        predicted_ci,
+        predicted_plate,
+    )
     from letrolab.instruments.plates import write_layout, write_plate
 
     if not (0 < days <= 60) or not (2 <= sets <= 5000):
@@ -182,9 +191,13 @@ def predict_command(
             for c in pred.table.columns
             if c.endswith("_nM") and c[:-3] not in ("androstenedione", "igf1", "insulin")
         ]
+        ci = None
         if "viability" in obs and len(drugs) == 2:
             combo = combination_table(pred, drugs[0], drugs[1])
             atomic_write_text(stage / "combination.csv", csv_text(combo, index=False))
+            with contextlib.suppress(InputError):  # a design without combinations has no CI
+                ci = predicted_ci(pred, drugs[0], drugs[1])
+                atomic_write_text(stage / "ci.csv", csv_text(ci, index=False))
         if "viability" in obs and len(pred.table) // len(obs) + 4 <= 96:
             wells, layout = predicted_plate(pred)
             write_plate(stage / "plate.csv", wells)
@@ -197,6 +210,7 @@ def predict_command(
                 "n_sets": pred.n_sets,
                 "rows": len(pred.table),
                 "uncertainty": pred.uncertainty,
+                "combination_index": None if ci is None else ci.to_dict("records"),
             }
         )
     else:
@@ -204,6 +218,11 @@ def predict_command(
             f"{len(pred.table)} predictions from {pred.n_sets} parameter sets of "
             f"{source[pred.uncertainty]} in {out}"
         )
+        if ci is not None:
+            typer.echo(
+                f"combination index of {len(ci)} combination(s) in {out / 'ci.csv'}: median "
+                f"CI {ci['ci_median'].min():.2f}-{ci['ci_median'].max():.2f}"
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,7 @@ __all__ = [
     "combination_table",
     "load_fit",
     "predict",
+    "predicted_ci",
     "predicted_plate",
     "save_fit",
 ]
@@ -53,12 +54,15 @@ class Prediction:
     """Tidy predictions: one row per condition x observable x time, with intervals.
 
     ``uncertainty`` names where the parameter sets came from: ``"emcee"`` (the fit's posterior
-    ensemble) or ``"laplace"`` (the Gaussian approximation at the optimum).
+    ensemble) or ``"laplace"`` (the Gaussian approximation at the optimum). ``viability_sets``
+    holds each set's viability relative to its line's vehicle, one column per viability row of
+    ``table`` (in order); None without a viability readout.
     """
 
     table: pd.DataFrame
     n_sets: int
     uncertainty: str = "laplace"
+    viability_sets: np.ndarray | None = field(default=None, repr=False)
 
 
 def _vehicle_of(cond: pd.DataFrame) -> dict[str, str]:
@@ -145,7 +149,8 @@ def predict(
             if o == "viability":
                 row["percent_of_vehicle"] = 100.0 * float(np.nanmedian(rel[:, j]))
             rows.append(row)
-    return Prediction(pd.DataFrame(rows), len(xs), result.uncertainty)
+    sets = rel if "viability" in observables else None
+    return Prediction(pd.DataFrame(rows), len(xs), result.uncertainty, sets)
 
 
 def combination_design(
@@ -203,6 +208,62 @@ def combination_table(pred: Prediction, drug_row: str, drug_col: str) -> pd.Data
             "conc_c_unit": "nM",
         }
     )
+
+
+def predicted_ci(pred: Prediction, drug_row: str, drug_col: str) -> pd.DataFrame:
+    """Chou-Talalay CI of each predicted combination, with its 95 % interval over the sets.
+
+    Each parameter set's viability matrix (relative to its line's vehicle) is analysed by
+    :func:`letrolab.synergy.chou_talalay`, the analysis a lab's measured matrix goes through
+    (median-effect fits of the single agents, then ``CI = sum_j d_j / (D_x)_j``; Chou &
+    Talalay 1984, Adv Enzyme Regul 22:27, eq. 19). The interval is the 2.5-97.5 % range over the
+    sets: the model's uncertainty, without measurement noise. ``n_sets`` counts the sets in which
+    the point had a CI (its fa strictly between 0 and 1 and both single agents fitted).
+
+    Returns
+    -------
+    DataFrame
+        ``cell_line, <drug_row>_nM, <drug_col>_nM, fa_median, ci_median, ci_low, ci_high,
+        n_sets``, one row per combination point.
+    """
+    from letrolab.synergy import chou_talalay
+
+    if pred.viability_sets is None:
+        raise InputError("the prediction has no viability readout, so no combination index")
+    base = combination_table(pred, drug_row, drug_col)
+    found: dict[tuple[str, float, float], list[tuple[float, float]]] = {}
+    for rel in pred.viability_sets:
+        t = base.assign(response=100.0 * (1.0 - rel))
+        t = t[np.isfinite(t["response"])]
+        res = chou_talalay(t, response="inhibition")
+        for block_id, blk in res.blocks.items():
+            if not blk:
+                continue
+            for dose, fa, ci in zip(blk.conc, blk.fa, blk.ci, strict=True):
+                key = (block_id, float(dose[0]), float(dose[1]))
+                found.setdefault(key, []).append((float(fa), float(ci)))
+    if not found:
+        raise InputError(
+            f"no combination of {drug_row} and {drug_col} with a CI in the prediction: the design "
+            "needs both drugs alone at several doses and together"
+        )
+    rows = []
+    for (line, a, b), vals in sorted(found.items()):
+        fa, ci = np.array(vals).T
+        lo, med, hi = np.nanquantile(ci, [0.025, 0.5, 0.975])
+        rows.append(
+            {
+                "cell_line": line,
+                f"{drug_row}_nM": a,
+                f"{drug_col}_nM": b,
+                "fa_median": float(np.median(fa)),
+                "ci_median": float(med),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "n_sets": int(np.isfinite(ci).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 #: Blank (medium-only) wells added to a predicted plate, as a lab's plate map has them.
