@@ -158,3 +158,24 @@ def test_unsupported_figure_format_is_an_input_error(tmp_path):
         save_figure(fig, tmp_path / "f.xyz")
     assert not pyplot().fignum_exists(fig.number)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_log_axes_get_plain_number_labels_not_raw_mathtext(tmp_path):
+    """letrolab draws text without mathtext, so matplotlib's default log labels
+    ('$\\mathdefault{10^{0}}$') would show as markup; save_figure labels them 0.01, 1, 100. A
+    formatter the figure set itself is kept."""
+    from matplotlib.ticker import FuncFormatter
+
+    from letrolab._io import pyplot, save_figure
+
+    plt = pyplot()
+    fig, (a, b) = plt.subplots(1, 2)
+    for ax in (a, b):
+        ax.plot([0.01, 1, 100], [1, 2, 3])
+        ax.set_xscale("log")
+    b.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"x{v:g}"))
+    save_figure(fig, tmp_path / "f.png", close=False)
+    labels = [t.get_text() for t in a.get_xticklabels() if t.get_text()]
+    assert "1" in labels and "100" in labels and not any("$" in t for t in labels)
+    assert any(t.get_text() == "x1" for t in b.get_xticklabels())
+    plt.close(fig)

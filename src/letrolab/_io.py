@@ -33,6 +33,7 @@ __all__ = [
     "discard_stage",
     "neutralise_cell",
     "new_stage",
+    "plain_log_ticks",
     "pyplot",
     "safe_names",
     "save_figure",
@@ -179,16 +180,49 @@ def save_figure(
     return atomic_write_bytes(path, buf.getvalue())
 
 
+def plain_log_ticks(axis) -> None:
+    """Label a log axis with plain numbers (0.01, 1, 100) and, when it spans less than about
+    one and a half decades, its 2 and 5 minor ticks too.
+
+    letrolab draws text without mathtext (:func:`pyplot`), so matplotlib's default log labels
+    (``$\\mathdefault{10^{0}}$``) would show as raw markup; :func:`save_figure` applies this to
+    every log axis that still has matplotlib's default log formatter.
+    """
+    import math
+
+    from matplotlib.ticker import FuncFormatter
+
+    def minor(v: float, _pos: int) -> str:
+        lo, hi = sorted(axis.get_view_interval())
+        lead = round(v / 10 ** math.floor(math.log10(v)), 6) if v > 0 else 0.0
+        return f"{v:g}" if lo > 0 and hi / lo < 30 and lead in (2.0, 5.0) else ""
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(minor))
+
+
+def _plain_default_log_axes(fig) -> None:
+    """:func:`plain_log_ticks` on every log axis whose labels are still matplotlib's mathtext."""
+    from matplotlib.ticker import LogFormatter
+
+    for ax in fig.get_axes():
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log" and isinstance(axis.get_major_formatter(), LogFormatter):
+                plain_log_ticks(axis)
+
+
 def _render(fig, buf, *, fmt: str, dpi: int, **kwargs) -> None:
     """Draw ``fig`` into ``buf``: user text literally, the same bytes for the same figure.
 
     Every text of the figure is drawn as written, not parsed as matplotlib mathtext (a drug
-    named ``$x^{$`` is a label, not a formula to fail on). SVG element ids are salted with a
-    fixed string and SVG/PDF carry no date, so the same seed gives byte-identical figures.
+    named ``$x^{$`` is a label, not a formula to fail on); log axes get plain-number labels
+    (:func:`plain_log_ticks`). SVG element ids are salted with a fixed string and SVG/PDF carry
+    no date, so the same seed gives byte-identical figures.
     """
     import matplotlib
     from matplotlib.text import Text
 
+    _plain_default_log_axes(fig)
     for text in fig.findobj(Text):
         text.set_parse_math(False)
     meta = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)

@@ -21,7 +21,6 @@ report in it always holds a fit that converged.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from letrolab._io import atomic_write_bytes, atomic_write_text, csv_text, pyplot
+from letrolab._io import atomic_write_bytes, atomic_write_text, csv_text, plain_log_ticks, pyplot
 from letrolab.errors import FitError
 from letrolab.fitting.data import FIT_OBSERVABLES
 from letrolab.fitting.estimate import CHI2_95_1DF, FitResult
@@ -121,24 +120,6 @@ def _drug_columns(conditions: pd.DataFrame) -> list[str]:
     return [c for c in conditions.columns if c.endswith("_nM") and c[:-3] not in _NON_DRUG]
 
 
-def _plain_log_ticks(axis: Any) -> None:
-    """Label a log axis with plain numbers (0.01, 1, 100) and, when it spans less than about
-    one and a half decades, its 2 and 5 minor ticks too.
-
-    letrolab draws text without mathtext (:func:`letrolab._io.pyplot`), so matplotlib's default
-    log labels (``$\\mathdefault{10^{0}}$``) would show as raw markup.
-    """
-    from matplotlib.ticker import FuncFormatter
-
-    def minor(v: float, _pos: int) -> str:
-        lo, hi = sorted(axis.get_view_interval())
-        lead = round(v / 10 ** math.floor(math.log10(v)), 6) if v > 0 else 0.0
-        return f"{v:g}" if lo > 0 and hi / lo < 30 and lead in (2.0, 5.0) else ""
-
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    axis.set_minor_formatter(FuncFormatter(minor))
-
-
 def _fit_figure(res: pd.DataFrame, conditions: pd.DataFrame) -> Any:
     """Single-agent dose responses per observable: data points, model line and 95 % band."""
     plt = pyplot()
@@ -157,12 +138,12 @@ def _fit_figure(res: pd.DataFrame, conditions: pd.DataFrame) -> Any:
             ax.fill_between(s[d], s["band_low"], s["band_high"], alpha=0.2, color=line.get_color())
             ax.plot(s[d], s["measurement"], "o", ms=3, color=line.get_color())
         ax.set_xscale("log")
-        _plain_log_ticks(ax.xaxis)
+        plain_log_ticks(ax.xaxis)
         ax.set_ylabel(o)
         ax.set_xlabel("concentration (nM)")
         if FIT_OBSERVABLES[o].noise == "lognormal":
             ax.set_yscale("log")
-            _plain_log_ticks(ax.yaxis)
+            plain_log_ticks(ax.yaxis)
     if axes[0, 0].get_legend_handles_labels()[0]:
         axes[0, 0].legend(fontsize=7)
     fig.suptitle("data (points) and model (line, 95 % band)")
@@ -180,7 +161,7 @@ def _residual_figure(res: pd.DataFrame) -> Any:
     for level in (-2, 2):
         ax.axhline(level, color="0.6", lw=0.6, ls="--")
     ax.set_xscale("log")
-    _plain_log_ticks(ax.xaxis)
+    plain_log_ticks(ax.xaxis)
     ax.set_xlabel("model value")
     ax.set_ylabel("standardised residual")
     ax.legend(fontsize=7)
@@ -200,7 +181,7 @@ def _waterfall_figure(result: FitResult) -> Any:
     ax.plot(k[ok], rel[ok], "o", label="converged")
     ax.plot(k[~ok], rel[~ok], "x", label="stopped at budget")
     ax.set_yscale("log")
-    _plain_log_ticks(ax.yaxis)
+    plain_log_ticks(ax.yaxis)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("start (sorted)")
     ax.set_ylabel("cost - best + 0.001")
