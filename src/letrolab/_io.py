@@ -31,6 +31,7 @@ __all__ = [
     "commit_stage",
     "csv_text",
     "discard_stage",
+    "figure_bytes",
     "neutralise_cell",
     "new_stage",
     "plain_log_ticks",
@@ -178,6 +179,20 @@ def save_figure(
         if close:
             pyplot().close(fig)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def figure_bytes(fig, *, fmt: str = "png", dpi: int = 110, close: bool = True, **kwargs) -> bytes:
+    """Render a matplotlib figure to bytes the way :func:`save_figure` writes it (text drawn as
+    written, plain log labels, reproducible SVG/PDF), for pages that embed figures."""
+    import io
+
+    buf = io.BytesIO()
+    try:
+        _render(fig, buf, fmt=fmt, dpi=dpi, **kwargs)
+    finally:
+        if close:
+            pyplot().close(fig)
+    return buf.getvalue()
 
 
 def plain_log_ticks(axis) -> None:

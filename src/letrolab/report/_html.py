@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from letrolab._io import pyplot
+from letrolab._io import figure_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from letrolab.runs import RunResult
@@ -51,13 +50,9 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
 
 
 def figure_png(fig: Any, *, dpi: int = 110) -> bytes:
-    """Render a matplotlib figure to PNG bytes and close it."""
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    finally:
-        pyplot().close(fig)
-    return buf.getvalue()
+    """Render a matplotlib figure to PNG bytes and close it (:func:`letrolab._io.figure_bytes`:
+    text drawn as written, plain-number log labels)."""
+    return figure_bytes(fig, fmt="png", dpi=dpi, bbox_inches="tight")
 
 
 def table_html(
