@@ -23,7 +23,9 @@ Checks and their tolerances:
   correct fit; with 23 cells, 90 % allows two misses. The check can fail: the same
   predictions scored against a lab whose feedback is at its prior's upper bound (40 /h, 2.5x
   the truth) cover ~65 % (last test). It is not sharp: a lab at the shipped value (8.5 /h,
-  half the truth) is still covered, since the intervals are about +-15 % wide.
+  half the truth) is still covered, since the intervals are about +-15 % wide, and a fit to a
+  gel from the 40 /h lab still covers this lab's new cells; (a) catches that fit instead
+  (``k_irs_s6k`` reaches its prior bound and ``mcl1_mtor``'s interval misses the truth).
 """
 
 from __future__ import annotations
