@@ -12,6 +12,15 @@ drug is read at ``doses`` (nM) plus a vehicle at day ``days``, through the virtu
 
 :func:`measure` reads any design the same way, so predictions can be scored against new
 measurements of the same lab.
+
+Phospho-AKT comes from Western blots (:func:`measure_phospho`): one gel carries every
+condition x time of a design, blotted twice (p-AKT S473 and total AKT). :func:`simulate_blots`
+renders the two scans with the virtual scanner (:func:`letrolab.instruments.blot.render_blot`:
+band volumes proportional to the model's p-AKT fraction and to total AKT, times a lane loading
+error, on a background gradient with pixel noise), and :func:`read_blots` measures them as a lab
+does (:func:`letrolab.assays.blot.analyse_blot`, then :func:`~letrolab.assays.blot.normalise_bands`:
+phospho over total, relative to the gel's first lane). :func:`letrolab.fitting.data.from_blot`
+turns the table into ``p_akt`` measurements.
 """
 
 from __future__ import annotations
@@ -23,11 +32,28 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from letrolab.fitting.data import check_fit_data
+from letrolab.assays.blot import analyse_blot, normalise_bands
+from letrolab.fitting.data import check_fit_data, from_blot
 from letrolab.fitting.problem import FitProblem
+from letrolab.instruments.blot import SyntheticBlot, render_blot
 from letrolab.instruments.plates import PlateNoise, mts_absorbance
 
-__all__ = ["SINGLE_AGENT_DOSES", "VirtualLab", "measure", "simulate_lab", "single_agent_conditions"]
+__all__ = [
+    "BLOT_DOSES",
+    "BLOT_TIMES_H",
+    "SINGLE_AGENT_DOSES",
+    "BlotPair",
+    "BlotScanner",
+    "PhosphoData",
+    "VirtualLab",
+    "blot_conditions",
+    "measure",
+    "measure_phospho",
+    "read_blots",
+    "simulate_blots",
+    "simulate_lab",
+    "single_agent_conditions",
+]
 
 #: Five drugs x eight doses (nM), each spanning its catalogued potency.
 SINGLE_AGENT_DOSES: dict[str, np.ndarray] = {
@@ -142,3 +168,179 @@ def measure(
     via = (m["observableId"] == "viability").to_numpy()
     m["truth"] = np.where(via, h * lab.scale_viability, h)
     return m
+
+
+#: A signalling experiment's conditions: id -> doses (nM) of each drug; vehicle first (the
+#: gel's control lane). Everolimus at two doses reads the S6K1 -| IRS-1 feedback it relieves.
+BLOT_DOSES: dict[str, dict[str, float]] = {
+    "blot_vehicle": {},
+    "blot_letrozole": {"letrozole": 100.0},
+    "blot_nvp_aew541": {"nvp-aew541": 1000.0},
+    "blot_everolimus_1": {"everolimus": 1.0},
+    "blot_everolimus_10": {"everolimus": 10.0},
+}
+#: Lysis times (h) of the signalling experiment.
+BLOT_TIMES_H = (1.0, 6.0, 24.0)
+
+
+@dataclass(frozen=True)
+class BlotScanner:
+    """How the virtual lab's blots come out.
+
+    Attributes
+    ----------
+    phospho_volume, total_volume : float
+        Band volume (image units) of p-AKT at a p-AKT fraction of 1, and of total AKT, for a
+        nominal lane load.
+    loading_cv : float
+        Log-normal SD of each lane's protein load (cancels in phospho / total).
+    noise : float
+        Pixel noise SD of the scanner (image units).
+    background : float
+    gradient : (float, float)
+        Background ramp down and across the scan.
+    """
+
+    phospho_volume: float = 4e5
+    total_volume: float = 1.5e5
+    loading_cv: float = 0.15
+    noise: float = 60.0
+    background: float = 1000.0
+    gradient: tuple[float, float] = (150.0, 80.0)
+
+
+@dataclass(frozen=True)
+class BlotPair:
+    """The two scans of one gel: p-AKT and total AKT, lanes in the same order."""
+
+    phospho: SyntheticBlot
+    total: SyntheticBlot
+
+
+@dataclass(frozen=True)
+class PhosphoData:
+    """A virtual lab's p-AKT experiment.
+
+    Attributes
+    ----------
+    blot : DataFrame
+        Densitometry as a lab writes it: ``conditionId, target, time_h, ratio`` (phospho /
+        total relative to lane 1), the input of :func:`letrolab.fitting.data.from_blot`.
+    measurements : DataFrame
+        ``from_blot(blot)`` plus ``truth``: the noise-free ratio (model p-AKT over that of lane
+        1), the value the measurement would have without loading, scanner or reading error.
+    conditions : DataFrame
+        The conditions of the gel's lanes.
+    scans : BlotPair
+    reference_p_akt : float
+        Model p-AKT fraction of lane 1.
+    """
+
+    blot: pd.DataFrame
+    measurements: pd.DataFrame
+    conditions: pd.DataFrame
+    scans: BlotPair
+    reference_p_akt: float
+
+    @property
+    def scale_p_akt(self) -> float:
+        """The true observation scale: noise-free ratio over model p-AKT."""
+        return 1.0 / self.reference_p_akt
+
+
+def blot_conditions(
+    doses: Mapping[str, Mapping[str, float]], cell_line: str = "mcf7-aro"
+) -> pd.DataFrame:
+    """Conditions table of ``{conditionId: {drug: nM}}`` (absent drugs at 0)."""
+    rows = [
+        {"conditionId": cid, "cell_line": cell_line, **{f"{d}_nM": float(c) for d, c in ds.items()}}
+        for cid, ds in doses.items()
+    ]
+    return pd.DataFrame(rows).fillna(0.0)
+
+
+def _p_akt(truth: Mapping[str, float], conditions: pd.DataFrame, times: Sequence[float]):
+    """Lanes of a gel, condition-major: ``simulationConditionId, time`` and model ``p_akt``."""
+    m = pd.DataFrame(
+        [
+            {"observableId": "p_akt", "simulationConditionId": c, "time": t, "measurement": 1.0}
+            for c in conditions["conditionId"]
+            for t in times
+        ]
+    )
+    pr = FitProblem(check_fit_data(m, conditions), tuple(truth))
+    vals = {**truth, "scale_p_akt": 1.0}
+    m["p_akt"] = pr.predict_rows(np.log10([vals[p] for p in pr.ids]))
+    return m
+
+
+def simulate_blots(
+    p_akt: Sequence[float], *, scanner: BlotScanner | None = None, seed: int = 0
+) -> BlotPair:
+    """Render the p-AKT and total-AKT scans of one gel with ``p_akt`` (fraction) per lane.
+
+    Each lane's load varies by ``scanner.loading_cv`` (the same load on both scans, as for a
+    stripped and re-probed membrane); each scan has its own pixel noise.
+    """
+    sc = scanner or BlotScanner()
+    rng = np.random.default_rng(seed)
+    load = np.exp(rng.normal(0.0, sc.loading_cv, len(p_akt)))
+    look = {"noise": sc.noise, "background": sc.background, "gradient": sc.gradient}
+    phospho = sc.phospho_volume * np.asarray(p_akt, dtype=float) * load
+    return BlotPair(
+        render_blot(phospho, seed=int(rng.integers(2**31)), **look),
+        render_blot(sc.total_volume * load, seed=int(rng.integers(2**31)), **look),
+    )
+
+
+def read_blots(scans: BlotPair) -> pd.DataFrame:
+    """Densitometry of a gel's two scans: p-AKT / total AKT per lane, relative to lane 1.
+
+    Returns the table of :func:`letrolab.assays.blot.normalise_bands`.
+    """
+    n = len(scans.phospho.lanes)
+    p = analyse_blot(scans.phospho.image, lanes=n, bands=1)
+    t = analyse_blot(scans.total.image, lanes=n, bands=1)
+    return normalise_bands(p.band_areas(1), total=t.band_areas(1))
+
+
+def measure_phospho(
+    lab: VirtualLab,
+    doses: Mapping[str, Mapping[str, float]] | None = None,
+    times_h: Sequence[float] = BLOT_TIMES_H,
+    *,
+    scanner: BlotScanner | None = None,
+    seed: int = 2,
+) -> PhosphoData:
+    """The lab's p-AKT blot of every condition x time, read and tabled as a lab does.
+
+    Parameters
+    ----------
+    lab : VirtualLab
+        Whose cells (``lab.truth``) are lysed.
+    doses : mapping, optional
+        ``{conditionId: {drug: nM}}``; default :data:`BLOT_DOSES`. The first condition at the
+        first time is lane 1, the gel's reference (ratio 1): gels that share it share a scale.
+    times_h : sequence of float
+        Lysis times (h).
+    scanner : BlotScanner, optional
+    seed : int
+
+    Returns
+    -------
+    PhosphoData
+    """
+    cond = blot_conditions(doses or BLOT_DOSES)
+    lanes = _p_akt(lab.truth, cond, times_h)
+    h = lanes["p_akt"].to_numpy()
+    scans = simulate_blots(h, scanner=scanner, seed=seed)
+    blot = pd.DataFrame(
+        {
+            "conditionId": lanes["simulationConditionId"],
+            "target": "p-AKT",
+            "time_h": lanes["time"],
+            "ratio": read_blots(scans)["relative"].to_numpy(),
+        }
+    )
+    meas = from_blot(blot).assign(truth=h / h[0])
+    return PhosphoData(blot, meas, cond, scans, float(h[0]))
