@@ -44,20 +44,14 @@ from letrolab.fitting import FitProblem, check_fit_data, fit
 from letrolab.fitting.estimate import SAME_OPTIMUM
 from letrolab.fitting.posterior import MIN_TAU_MULTIPLE, ShortChainWarning, sample_posterior
 from letrolab.fitting.predict import combination_design
-from letrolab.fitting.virtual_lab import measure, simulate_lab
+from letrolab.fitting.virtual_lab import EXAMPLE_TRUTH, measure, simulate_lab
 
 ROOT = Path(__file__).resolve().parents[1]
 N_STARTS = 20
 N_SETS = 100
 EMCEE_WALKERS, EMCEE_STEPS = 16, 100
 
-TRUTH = {
-    "k_g1s_max": 0.12,
-    "k_apo_max": 0.08,
-    "K_surv": 0.7,
-    "mcl1_mtor": 1.5,
-    "k_apo_basal": 0.0015,
-}
+TRUTH = EXAMPLE_TRUTH
 
 
 def design() -> pd.DataFrame:

@@ -39,6 +39,8 @@ import pytest
 from letrolab.fitting import FitProblem, FitResult, check_fit_data, fit
 from letrolab.fitting.predict import predict
 from letrolab.fitting.virtual_lab import (
+    EXAMPLE_TRUTH,
+    SMALL_SINGLE_AGENT_DOSES,
     BlotScanner,
     PhosphoData,
     VirtualLab,
@@ -47,19 +49,8 @@ from letrolab.fitting.virtual_lab import (
     simulate_lab,
 )
 
-TRUTH = {
-    "k_g1s_max": 0.12,
-    "k_apo_max": 0.08,
-    "K_surv": 0.7,
-    "mcl1_mtor": 1.5,
-    "k_apo_basal": 0.0015,
-    "k_irs_s6k": 16.0,
-}
-DOSES = {
-    "letrozole": np.logspace(-2, 3, 6),
-    "everolimus": np.logspace(-2, 3, 6),
-    "palbociclib": np.logspace(0, 4, 6),
-}
+TRUTH = {**EXAMPLE_TRUTH, "k_irs_s6k": 16.0}
+DOSES = SMALL_SINGLE_AGENT_DOSES
 #: The second gel: vehicle first (lane 1 at 1 h, the reference the fitted gel shares).
 NEW_DOSES = {
     "new_vehicle": {},

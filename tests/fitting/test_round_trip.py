@@ -9,26 +9,20 @@ full one is ``benchmarks/bench_fit.py``.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from letrolab.fitting import FitProblem, check_fit_data, fit
 from letrolab.fitting.predict import combination_design, predict
-from letrolab.fitting.virtual_lab import measure, simulate_lab
+from letrolab.fitting.virtual_lab import (
+    EXAMPLE_TRUTH,
+    SMALL_SINGLE_AGENT_DOSES,
+    measure,
+    simulate_lab,
+)
 
-TRUTH = {
-    "k_g1s_max": 0.12,
-    "k_apo_max": 0.08,
-    "K_surv": 0.7,
-    "mcl1_mtor": 1.5,
-    "k_apo_basal": 0.0015,
-}
-DOSES = {
-    "letrozole": np.logspace(-2, 3, 6),
-    "everolimus": np.logspace(-2, 3, 6),
-    "palbociclib": np.logspace(0, 4, 6),
-}
+TRUTH = EXAMPLE_TRUTH
+DOSES = SMALL_SINGLE_AGENT_DOSES
 
 
 def _design() -> pd.DataFrame:

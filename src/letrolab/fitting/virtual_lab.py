@@ -41,7 +41,9 @@ from letrolab.instruments.plates import PlateNoise, mts_absorbance
 __all__ = [
     "BLOT_DOSES",
     "BLOT_TIMES_H",
+    "EXAMPLE_TRUTH",
     "SINGLE_AGENT_DOSES",
+    "SMALL_SINGLE_AGENT_DOSES",
     "BlotPair",
     "BlotScanner",
     "PhosphoData",
@@ -62,6 +64,21 @@ SINGLE_AGENT_DOSES: dict[str, np.ndarray] = {
     "everolimus": np.logspace(-2, 3, 8),
     "palbociclib": np.logspace(0, 4, 8),
     "alpelisib": np.logspace(0, 4, 8),
+}
+#: A CI-sized single-agent design: three drugs at six doses.
+SMALL_SINGLE_AGENT_DOSES: dict[str, np.ndarray] = {
+    "letrozole": np.logspace(-2, 3, 6),
+    "everolimus": np.logspace(-2, 3, 6),
+    "palbociclib": np.logspace(0, 4, 6),
+}
+#: The cells of the round trips' virtual lab: growth and death parameters 7-65 % away from the
+#: shipped values (what the fit must recover without being told).
+EXAMPLE_TRUTH: dict[str, float] = {
+    "k_g1s_max": 0.12,
+    "k_apo_max": 0.08,
+    "K_surv": 0.7,
+    "mcl1_mtor": 1.5,
+    "k_apo_basal": 0.0015,
 }
 #: Labs leave the outer ring of a plate empty; readout wells sit in ring 1.
 READ_RING = 1
