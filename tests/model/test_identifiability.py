@@ -87,6 +87,8 @@ def test_likelihood_is_the_gaussian_of_the_standardised_residuals(synthetic_targ
 def test_bad_inputs_are_clear_errors(tmp_path, synthetic_targets):
     with pytest.raises(InputError, match="more than 2 x 3 walkers"):
         sample_ensemble(Likelihood(PRIORS, targets=synthetic_targets), n_walkers=6)
+    with pytest.raises(InputError, match="moves must be one of"):
+        sample_ensemble(Likelihood(PRIORS, targets=synthetic_targets), moves="gibbs")
     p = tmp_path / "priors.csv"
     p.write_text("parameter,low,high,reason\nk_s,0.2,0.1,some reason here\n")
     with pytest.raises(FormatError, match="0 < low < high"):
@@ -109,3 +111,14 @@ def test_shipped_ensemble_has_200_sets_inside_the_priors():
         assert (col >= priors[name].low * (1 - 1e-6)).all()
         assert (col <= priors[name].high * (1 + 1e-6)).all()
     assert np.isfinite(ens.log_posterior).all()
+
+
+def test_de_moves_sample_inside_the_prior_and_say_so(synthetic_targets):
+    """The differential-evolution proposal (ter Braak & Vrugt 2008) is the sampler's other
+    option: every set it keeps lies in the prior box and the file header names the moves."""
+    lik = Likelihood(PRIORS, targets=synthetic_targets)
+    ens = sample_ensemble(lik, n_walkers=8, n_steps=12, burn=6, seed=2, spread=0.1, moves="de")
+    assert len(ens) == 8 * 6 and "DE 0.8 + DE snooker 0.2" in ens.info["sampler"]
+    x = np.log(ens.parameters[list(lik.names)].to_numpy(float))
+    assert np.all((x >= lik.lo) & (x <= lik.hi))
+    assert np.all(np.isfinite(ens.log_posterior))

@@ -274,6 +274,7 @@ def sample_ensemble(
     progress: bool = False,
     checkpoint: Callable[[Ensemble], None] | None = None,
     checkpoint_every: int = 5,
+    moves: str = "stretch",
 ) -> Ensemble:
     """Sample the posterior with emcee's affine-invariant ensemble sampler.
 
@@ -296,6 +297,11 @@ def sample_ensemble(
     checkpoint : callable, optional
         Called with the ensemble so far every ``checkpoint_every`` steps after burn-in (e.g. to
         write it to disk, so that a long run can be stopped and still be used).
+    moves : {"stretch", "de"}
+        emcee's proposal: the stretch move (Goodman & Weare 2010), or differential evolution
+        (80 % ``DEMove``, 20 % ``DESnookerMove``; ter Braak & Vrugt 2008, Stat Comput 18:435),
+        which moves walkers along differences of other walkers' positions and mixes faster
+        where the stretch move's acceptance falls with the dimension.
 
     Returns
     -------
@@ -321,16 +327,34 @@ def sample_ensemble(
     width = likelihood.hi - likelihood.lo
     start = likelihood.lo + np.abs(np.mod(start - likelihood.lo + width, 2 * width) - width)
     start = np.clip(start, likelihood.lo + 1e-9, likelihood.hi - 1e-9)
-    sampler = emcee.EnsembleSampler(n_walkers, d, likelihood, pool=pool)
+    if moves not in MOVES:
+        raise InputError(f"moves must be one of {', '.join(MOVES)}, got {moves!r}")
+    sampler = emcee.EnsembleSampler(n_walkers, d, likelihood, pool=pool, moves=_moves(moves))
     sampler.random_state = np.random.RandomState(seed).get_state()  # emcee's own RNG, seeded
     for step, _state in enumerate(sampler.sample(start, iterations=n_steps, progress=progress)):
         done = step + 1
         if checkpoint is not None and done > burn and (done - burn) % checkpoint_every == 0:
-            checkpoint(_collect(sampler, likelihood.names, burn=burn, thin=thin, seed=seed))
-    return _collect(sampler, likelihood.names, burn=burn, thin=thin, seed=seed)
+            checkpoint(
+                _collect(sampler, likelihood.names, burn=burn, thin=thin, seed=seed, moves=moves)
+            )
+    return _collect(sampler, likelihood.names, burn=burn, thin=thin, seed=seed, moves=moves)
 
 
-def _collect(sampler, names: Sequence[str], *, burn: int, thin: int, seed: int) -> Ensemble:
+#: Proposal mixtures :func:`sample_ensemble` offers, by name (described in ``info["sampler"]``).
+MOVES = {"stretch": "stretch move", "de": "DE 0.8 + DE snooker 0.2"}
+
+
+def _moves(name: str) -> Any:
+    import emcee
+
+    if name == "de":
+        return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    return emcee.moves.StretchMove()
+
+
+def _collect(
+    sampler, names: Sequence[str], *, burn: int, thin: int, seed: int, moves: str = "stretch"
+) -> Ensemble:
     """The chain after ``burn`` steps, every ``thin``-th step, with the sampler's diagnostics."""
     import emcee
     import pandas as pd
@@ -342,14 +366,17 @@ def _collect(sampler, names: Sequence[str], *, burn: int, thin: int, seed: int) 
         sampler.get_autocorr_time(quiet=True, tol=0) if steps >= 20 else np.full(len(names), np.nan)
     )
     info = {
-        "sampler": f"emcee {emcee.__version__} EnsembleSampler (stretch move)",
+        "sampler": f"emcee {emcee.__version__} EnsembleSampler ({MOVES[moves]})",
         "walkers": sampler.nwalkers,
         "steps": steps,
         "burn": burn,
         "thin": thin,
         "seed": seed,
         "acceptance_fraction": round(float(np.mean(sampler.acceptance_fraction)), 3),
-        "max_autocorr_steps": round(float(np.nanmax(tau)), 1),
+        # a chain under 20 steps has no estimate (nan), not a warning
+        "max_autocorr_steps": round(float(np.nanmax(tau)), 1)
+        if np.isfinite(tau).any()
+        else math.nan,
     }
     frame = pd.DataFrame(np.exp(chain), columns=list(names))
     return Ensemble(parameters=frame, log_posterior=lp, info=info)
@@ -411,6 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--thin", type=int, default=2)
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--moves", choices=sorted(MOVES), default="stretch")
     ap.add_argument("--out", default=str(DEFAULT_ENSEMBLE))
     args = ap.parse_args(argv)
     priors = load_priors()
@@ -420,6 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "n_steps": args.steps,
         "burn": args.burn,
         "checkpoint": lambda e: e.save(args.out),
+        "moves": args.moves,
     }
     if args.workers > 1:
         import multiprocessing as mp
