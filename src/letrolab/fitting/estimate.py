@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from letrolab.errors import FitError
-from letrolab.fitting.problem import FitProblem
+from letrolab.fitting.problem import FAILED_RESIDUAL, FitProblem
 
 if TYPE_CHECKING:  # pragma: no cover
     from letrolab.fitting.posterior import FitEnsemble
@@ -225,9 +225,12 @@ def _one_start(problem: FitProblem, x0: np.ndarray, max_nfev: int) -> StartResul
         xtol=1e-6,
         ftol=1e-6,
     )
-    return StartResult(
-        np.asarray(x0), res.x, float(res.cost), int(res.status), int(res.nfev), str(res.message)
-    )
+    status, message = int(res.status), str(res.message)
+    if np.any(res.fun == FAILED_RESIDUAL):
+        # the model could not be simulated where the start ended: its flat penalty residuals
+        # stop least_squares at once with a "converged" status that means nothing
+        status, message = 0, "the model could not be simulated at this start's end point"
+    return StartResult(np.asarray(x0), res.x, float(res.cost), status, int(res.nfev), message)
 
 
 def _starts(problem: FitProblem, n: int, seed: int) -> np.ndarray:

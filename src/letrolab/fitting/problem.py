@@ -32,6 +32,7 @@ from letrolab.model.ensemble import Prior, load_priors
 
 __all__ = [
     "DEFAULT_FIT_PARAMETERS",
+    "FAILED_RESIDUAL",
     "SCALE_BOUNDS",
     "FitParameter",
     "FitProblem",
