@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -91,21 +92,42 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class CliRun:
+    """One fresh ``letrolab`` process: wall and CPU seconds (user + system time of the child,
+    from getrusage, which other jobs on a shared machine do not inflate) and what it printed."""
+
+    wall: float
+    cpu: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_letrolab(args: list[str], *, env: dict[str, str] | None = None) -> CliRun:
+    """Run ``python -m letrolab ARGS`` in a fresh process, as a user runs the command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "letrolab", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return CliRun(wall, cpu, proc.returncode, proc.stdout, proc.stderr)
+
+
 def cli_times(args: list[str], repeat: int) -> list[tuple[float, float]]:
-    """(wall, CPU) seconds of ``repeat`` fresh ``letrolab ARGS`` processes; CPU is user +
-    system time of the child (getrusage), which other jobs on a shared machine do not
-    inflate."""
+    """(wall, CPU) seconds of ``repeat`` fresh ``letrolab ARGS`` processes
+    (:func:`run_letrolab`); a failing command stops the benchmark."""
     out = []
     for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "letrolab", *args], capture_output=True, text=True, check=False
-        )
-        wall = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        out.append((wall, cpu))
-        if proc.returncode != 0:
-            raise SystemExit(f"letrolab {' '.join(args)} failed: {proc.stderr[-500:]}")
+        run = run_letrolab(args)
+        if run.returncode != 0:
+            raise SystemExit(f"letrolab {' '.join(args)} failed: {run.stderr[-500:]}")
+        out.append((run.wall, run.cpu))
     return out

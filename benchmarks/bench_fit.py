@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import write_section
+from _results import run_letrolab, write_section
 
 from letrolab.fitting import FitProblem, check_fit_data, fit
 from letrolab.fitting.estimate import SAME_OPTIMUM
@@ -84,18 +82,11 @@ class Command:
 def run_command(args: list[str]) -> Command:
     """Run ``python -m letrolab ARGS`` in a fresh process (this checkout's src first)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load0 = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "letrolab", *args], capture_output=True, text=True, env=env
-    )
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise RuntimeError(f"letrolab {args[0]} failed: {proc.stderr[-2000:]}")
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return Command(args, wall, cpu, load0, os.getloadavg()[0], proc.stdout)
+    run = run_letrolab(args, env=env)
+    if run.returncode != 0:
+        raise RuntimeError(f"letrolab {args[0]} failed: {run.stderr[-2000:]}")
+    return Command(args, run.wall, run.cpu, load0, os.getloadavg()[0], run.stdout)
 
 
 def coverage(pred: pd.DataFrame, meas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -44,7 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import timed, write_section  # noqa: E402
+from _results import run_letrolab, timed, write_section  # noqa: E402
 
 from letrolab.assays.plates import decode_text, detect_format, read_plate  # noqa: E402
 from letrolab.assays.plates.asm import ALLOTROPY_PARSERS, parse  # noqa: E402
@@ -81,6 +81,11 @@ import importlib, warnings
 warnings.simplefilter("ignore")
 importlib.import_module("allotropy.parsers." + __import__("sys").argv[1])
 """
+
+
+def _child_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
 
 
 def import_time(module: str) -> str:
@@ -127,29 +132,18 @@ def baseline_times(src: Path, files: list[Path]) -> dict[str, float]:
     return json.loads(done.stdout)
 
 
-def _child_cpu() -> float:
-    use = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return use.ru_utime + use.ru_stime
-
-
 def cli_time(src: Path, path: Path) -> str:
-    """``wall (CPU)``: medians of 3 fresh ``letrolab plate FILE --json`` processes, s; CPU is
-    the child's user + system time, which other jobs on the machine do not inflate."""
+    """``wall (CPU)``: medians of 3 fresh ``letrolab plate FILE --json`` processes, s
+    (:func:`run_letrolab`)."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    walls, cpus = [], []
+    runs = []
     for _ in range(3):
-        c, t = _child_cpu(), time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "letrolab", "plate", str(path), "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        walls.append(time.perf_counter() - t)
-        cpus.append(_child_cpu() - c)
-        if done.returncode:
-            return "exit " + str(done.returncode)
-    return f"{statistics.median(walls):.2f} ({statistics.median(cpus):.2f})"
+        run = run_letrolab(["plate", str(path), "--json"], env=env)
+        if run.returncode:
+            return "exit " + str(run.returncode)
+        runs.append(run)
+    wall = statistics.median(r.wall for r in runs)
+    return f"{wall:.2f} ({statistics.median(r.cpu for r in runs):.2f})"
 
 
 def read_times(path: Path) -> tuple[float, float, object]:
