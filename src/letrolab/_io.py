@@ -164,21 +164,15 @@ def save_figure(
     InputError
         If matplotlib cannot write the format, or the file cannot be written.
     """
-    import io
-
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or default_format
-    buf = io.BytesIO()
-    try:
-        if fmt not in fig.canvas.get_supported_filetypes():
-            raise InputError(
-                f"figure format {fmt!r} ({path.name}) is not supported; use .png, .svg or .pdf"
-            )
-        _render(fig, buf, fmt=fmt, dpi=dpi, **kwargs)
-    finally:
+    if fmt not in fig.canvas.get_supported_filetypes():
         if close:
             pyplot().close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+        raise InputError(
+            f"figure format {fmt!r} ({path.name}) is not supported; use .png, .svg or .pdf"
+        )
+    return atomic_write_bytes(path, figure_bytes(fig, fmt=fmt, dpi=dpi, close=close, **kwargs))
 
 
 def figure_bytes(fig, *, fmt: str = "png", dpi: int = 110, close: bool = True, **kwargs) -> bytes:

@@ -70,34 +70,25 @@ def _warn_repairs(file: str, repairs: Sequence[Any]) -> None:
 
 
 def _reader_repairs(batch: Any) -> dict[str, tuple]:
-    """The FCS reader's repairs of every readable file, by file name.
+    """The FCS reader's repairs of every file, by file name.
 
     An analysed file carries its reader's repairs (``CellCycleResult.repairs``); a file whose
-    analysis failed is read once more here, so that its one error line says which repairs came
+    analysis failed is read once more, so that its one error line says which repairs came
     before the failure.
     """
-    from letrolab.assays.fcs import read_fcs
-    from letrolab.errors import LetrolabError
-
-    out: dict[str, tuple] = {}
-    for f, r in zip(batch.files, batch.results, strict=True):
-        if r:
-            out[f] = r.repairs
-            continue
-        try:
-            out[f] = read_fcs(f).repairs
-        except (LetrolabError, OSError):  # the analysis reports why the file failed
-            out[f] = ()
-    return out
+    return {
+        f: r.repairs if r else _file_repairs(f)
+        for f, r in zip(batch.files, batch.results, strict=True)
+    }
 
 
-def _control_repairs(control: str) -> tuple:
-    """The FCS reader's repairs of the control file (() when it cannot be read)."""
+def _file_repairs(path: str) -> tuple:
+    """The FCS reader's repairs of one file (() when it cannot be read: the analysis says why)."""
     from letrolab.assays.fcs import read_fcs
     from letrolab.errors import LetrolabError
 
     try:
-        return read_fcs(control).repairs
+        return read_fcs(path).repairs
     except (LetrolabError, OSError):
         return ()
 
@@ -165,7 +156,7 @@ def cellcycle(
     )
     repairs = _reader_repairs(batch)
     if control is not None:
-        _warn_repairs(f"control {control}", _control_repairs(str(control)))
+        _warn_repairs(f"control {control}", _file_repairs(str(control)))
     failed = dict(batch.failed)
     for f in batch.files:
         if f not in failed:  # a failed file's repairs go into its one error line
