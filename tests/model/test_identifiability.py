@@ -22,9 +22,11 @@ import pytest
 from letrolab.errors import FormatError, InputError
 from letrolab.model.calibration import evaluate_measures
 from letrolab.model.ensemble import (
+    Ensemble,
     Likelihood,
     Prior,
     identifiability,
+    last_positions,
     load_ensemble,
     load_priors,
     sample_ensemble,
@@ -122,3 +124,44 @@ def test_de_moves_sample_inside_the_prior_and_say_so(synthetic_targets):
     x = np.log(ens.parameters[list(lik.names)].to_numpy(float))
     assert np.all((x >= lik.lo) & (x <= lik.hi))
     assert np.all(np.isfinite(ens.log_posterior))
+
+
+def test_a_chain_resumes_from_its_last_step(tmp_path, synthetic_targets):
+    """A long run is sampled in pieces: the next piece starts where the saved one stopped."""
+    lik = Likelihood(PRIORS, targets=synthetic_targets)
+    first = sample_ensemble(lik, n_walkers=8, n_steps=6, burn=2, seed=3, spread=0.1)
+    first.save(tmp_path / "first.csv")
+    saved = load_ensemble(tmp_path / "first.csv")
+    start = last_positions(saved, lik.names)
+    # the last 8 rows are the final step's walkers (step-major rows), to the file's precision
+    np.testing.assert_allclose(
+        np.exp(start), first.parameters[list(lik.names)].to_numpy()[-8:], rtol=1e-5
+    )
+    more = sample_ensemble(lik, n_walkers=8, n_steps=4, burn=0, seed=4, start=start)
+    assert len(more) == 8 * 4
+    assert np.all(np.isfinite(more.log_posterior))
+    with pytest.raises(InputError, match="shape"):
+        sample_ensemble(lik, n_walkers=10, n_steps=4, burn=0, start=start)
+    outside = start.copy()
+    outside[0, 0] = np.log(10.0)  # k_g1s_max prior is 0.03-0.3
+    with pytest.raises(InputError, match="inside the prior box"):
+        sample_ensemble(lik, n_walkers=8, n_steps=4, burn=0, start=outside)
+
+
+def test_subsample_keeps_whole_steps_and_records_them():
+    """Rows are step-major: dropping 4 sampler steps of a thin-2 chain drops its first two
+    kept steps, and thinning to 4 keeps every other kept step after that."""
+    walkers, kept = 3, 5
+    step = np.repeat(np.arange(kept), walkers)  # which kept step each row belongs to
+    walker = np.tile(np.arange(walkers), kept)
+    frame = pd.DataFrame({"a": 1.0 + step, "b": 1.0 + walker})
+    ens = Ensemble(frame, -step.astype(float), {"walkers": 3, "thin": 2, "burn": 10})
+    sub = ens.subsample(burn=4, thin=4)
+    assert sub.parameters["a"].tolist() == [3.0, 3.0, 3.0, 5.0, 5.0, 5.0]
+    assert sub.parameters["b"].tolist() == [1.0, 2.0, 3.0] * 2
+    assert sub.log_posterior.tolist() == [-2.0] * 3 + [-4.0] * 3
+    assert sub.info["burn"] == 14 and sub.info["thin"] == 4
+    with pytest.raises(InputError, match="multiples"):
+        ens.subsample(burn=3, thin=4)
+    with pytest.raises(InputError, match="leaves no step"):
+        ens.subsample(burn=10, thin=2)

@@ -57,6 +57,7 @@ __all__ = [
     "Likelihood",
     "Prior",
     "identifiability",
+    "last_positions",
     "load_ensemble",
     "load_priors",
     "sample_ensemble",
@@ -233,6 +234,27 @@ class Ensemble:
         rows = [f"  {k:14s} {a:.4g} [{lo:.4g}, {hi:.4g}]" for k, (lo, a, hi) in q.iterrows()]
         return "\n".join([head, *rows])
 
+    def subsample(self, *, burn: int, thin: int) -> Ensemble:
+        """The same chain with ``burn`` more sampler steps dropped and every ``thin``-th kept.
+
+        Both are in sampler steps, like the sampler's own ``burn`` and ``thin``, and must be
+        multiples of this chain's ``thin``. Rows are step-major (emcee's flat chain), so whole
+        steps of all walkers are kept or dropped. Used to ship a thinned ensemble from a long
+        chain (``python -m letrolab.model.ensemble --subsample FILE``).
+        """
+        walkers, have = int(self.info["walkers"]), int(self.info["thin"])
+        if burn < 0 or thin < have or burn % have or thin % have:
+            raise InputError(f"burn and thin must be multiples of the chain's thin {have}")
+        kept = len(self) // walkers
+        steps = np.arange(burn // have, kept, thin // have)
+        if steps.size == 0:
+            raise InputError(f"burn {burn} leaves no step of the chain's {kept * have}")
+        rows = (steps[:, None] * walkers + np.arange(walkers)).ravel()
+        info = {**self.info, "burn": int(self.info["burn"]) + burn, "thin": thin}
+        return Ensemble(
+            self.parameters.iloc[rows].reset_index(drop=True), self.log_posterior[rows], info
+        )
+
     def save(self, path: str | Path) -> None:
         """CSV with ``# key: value`` header lines carrying :attr:`info`."""
         from letrolab._io import atomic_write_text
@@ -281,6 +303,7 @@ def sample_ensemble(
     checkpoint: Callable[[Ensemble], None] | None = None,
     checkpoint_every: int = 5,
     moves: str = "stretch",
+    start: np.ndarray | None = None,
 ) -> Ensemble:
     """Sample the posterior with emcee's affine-invariant ensemble sampler.
 
@@ -308,6 +331,10 @@ def sample_ensemble(
         (80 % ``DEMove``, 20 % ``DESnookerMove``; ter Braak & Vrugt 2008, Stat Comput 18:435),
         which moves walkers along differences of other walkers' positions and mixes faster
         where the stretch move's acceptance falls with the dimension.
+    start : ndarray, optional
+        Walker positions to start from, shape ``(n_walkers, d)``, log scale: continues an
+        earlier chain (e.g. the last step of a saved ensemble, :func:`last_positions`) instead
+        of drawing a new initial ball.
 
     Returns
     -------
@@ -322,17 +349,14 @@ def sample_ensemble(
         raise InputError(f"emcee needs more than 2 x {d} walkers, got {n_walkers}")
     if not 0 <= burn < n_steps:
         raise InputError(f"burn must satisfy 0 <= burn < n_steps, got {burn} and {n_steps}")
-    rng = np.random.default_rng(seed)
-    centre = likelihood.x0 if x0 is None else np.asarray(x0, dtype=float)
-    if spread is None:
-        cov = likelihood.laplace_covariance(centre)
-        start = rng.multivariate_normal(centre, cov, size=n_walkers, method="eigh")
+    if start is None:
+        start = _initial_ball(likelihood, n_walkers, seed=seed, spread=spread, x0=x0)
     else:
-        start = centre + spread * rng.standard_normal((n_walkers, d))
-    # reflect into the prior box so that every walker starts with a finite posterior
-    width = likelihood.hi - likelihood.lo
-    start = likelihood.lo + np.abs(np.mod(start - likelihood.lo + width, 2 * width) - width)
-    start = np.clip(start, likelihood.lo + 1e-9, likelihood.hi - 1e-9)
+        start = np.asarray(start, dtype=float)
+        if start.shape != (n_walkers, d):
+            raise InputError(f"start must have shape ({n_walkers}, {d}), got {start.shape}")
+        if not all(math.isfinite(likelihood.log_prior(s)) for s in start):
+            raise InputError("every start position must lie inside the prior box")
     if moves not in MOVES:
         raise InputError(f"moves must be one of {', '.join(MOVES)}, got {moves!r}")
     sampler = emcee.EnsembleSampler(n_walkers, d, likelihood, pool=pool, moves=_moves(moves))
@@ -344,6 +368,45 @@ def sample_ensemble(
                 _collect(sampler, likelihood.names, burn=burn, thin=thin, seed=seed, moves=moves)
             )
     return _collect(sampler, likelihood.names, burn=burn, thin=thin, seed=seed, moves=moves)
+
+
+def _initial_ball(
+    likelihood: Likelihood,
+    n_walkers: int,
+    *,
+    seed: int,
+    spread: float | None,
+    x0: np.ndarray | None,
+) -> np.ndarray:
+    """Walkers around ``x0``: the Laplace approximation, or an isotropic ball of SD ``spread``."""
+    d = len(likelihood.names)
+    rng = np.random.default_rng(seed)
+    centre = likelihood.x0 if x0 is None else np.asarray(x0, dtype=float)
+    if spread is None:
+        cov = likelihood.laplace_covariance(centre)
+        start = rng.multivariate_normal(centre, cov, size=n_walkers, method="eigh")
+    else:
+        start = centre + spread * rng.standard_normal((n_walkers, d))
+    # reflect into the prior box so that every walker starts with a finite posterior
+    width = likelihood.hi - likelihood.lo
+    start = likelihood.lo + np.abs(np.mod(start - likelihood.lo + width, 2 * width) - width)
+    return np.clip(start, likelihood.lo + 1e-9, likelihood.hi - 1e-9)
+
+
+def last_positions(ensemble: Ensemble, names: Sequence[str]) -> np.ndarray:
+    """The walkers' positions at the last kept step of a saved chain (log scale).
+
+    Rows of an :class:`Ensemble` are step-major (emcee's flat chain), so the last ``walkers``
+    rows are the final step. Used to continue a chain (``python -m letrolab.model.ensemble
+    --resume FILE``).
+    """
+    walkers = int(ensemble.info.get("walkers", 0))
+    if walkers <= 0 or len(ensemble) < walkers:
+        raise InputError("the ensemble does not record its walkers, so it cannot be resumed")
+    missing = [n for n in names if n not in ensemble.parameters.columns]
+    if missing:
+        raise InputError(f"the ensemble lacks sampled parameter(s) {', '.join(missing)}")
+    return np.log(ensemble.parameters[list(names)].to_numpy(float)[-walkers:])
 
 
 #: Proposal mixtures :func:`sample_ensemble` offers, by name (described in ``info["sampler"]``).
@@ -368,9 +431,12 @@ def _collect(
     steps = sampler.iteration
     chain = sampler.get_chain(discard=burn, thin=thin, flat=True)
     lp = sampler.get_log_prob(discard=burn, thin=thin, flat=True)
-    tau = (
-        sampler.get_autocorr_time(quiet=True, tol=0) if steps >= 20 else np.full(len(names), np.nan)
-    )
+    with np.errstate(invalid="ignore", divide="ignore"):  # a walker that never moved: nan
+        tau = (
+            sampler.get_autocorr_time(quiet=True, tol=0)
+            if steps >= 20
+            else np.full(len(names), np.nan)
+        )
     info = {
         "sampler": f"emcee {emcee.__version__} EnsembleSampler ({MOVES[moves]})",
         "walkers": sampler.nwalkers,
@@ -433,6 +499,11 @@ def identifiability(ensemble: Ensemble, priors: Sequence[Prior]) -> Identifiabil
     return Identifiability(table=pd.DataFrame(rows))
 
 
+def _resumed(ens: Ensemble, source: str) -> Ensemble:
+    """``ens`` with its header saying which chain it continues."""
+    return Ensemble(ens.parameters, ens.log_posterior, {**ens.info, "resumed_from": source})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Sample and write the shipped ensemble: ``python -m letrolab.model.ensemble``."""
     import argparse
@@ -446,8 +517,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--moves", choices=sorted(MOVES), default="stretch")
     ap.add_argument("--out", default=str(DEFAULT_ENSEMBLE))
+    ap.add_argument("--resume", help="continue the chain saved in this file from its last step")
+    ap.add_argument("--checkpoint-every", type=int, default=5, help="steps between writes")
+    ap.add_argument(
+        "--subsample",
+        help="no sampling: write this chain with --burn more steps dropped, thinned to --thin",
+    )
     args = ap.parse_args(argv)
     priors = load_priors()
+    if args.subsample:
+        ens = load_ensemble(args.subsample).subsample(burn=args.burn, thin=args.thin)
+        ens.save(args.out)
+        print(ens.report())
+        return 0
     lik = Likelihood(priors)
     kw = {
         "n_walkers": args.walkers,
@@ -455,7 +537,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "burn": args.burn,
         "checkpoint": lambda e: e.save(args.out),
         "moves": args.moves,
+        "checkpoint_every": args.checkpoint_every,
     }
+    if args.resume:
+        kw["start"] = last_positions(load_ensemble(args.resume), lik.names)
+        kw["n_walkers"] = kw["start"].shape[0]
+        kw["checkpoint"] = lambda e: _resumed(e, args.resume).save(args.out)
     if args.workers > 1:
         import multiprocessing as mp
 
@@ -463,6 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ens = sample_ensemble(lik, thin=args.thin, seed=args.seed, pool=pool, **kw)
     else:
         ens = sample_ensemble(lik, thin=args.thin, seed=args.seed, **kw)
+    if args.resume:
+        ens = _resumed(ens, args.resume)
     ens.save(args.out)
     print(ens.report())
     print(identifiability(ens, priors).report())
