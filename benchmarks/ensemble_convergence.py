@@ -64,6 +64,27 @@ def split_rhat(chain: np.ndarray) -> np.ndarray:
     return np.sqrt(var_plus / w)
 
 
+def arviz_diagnostics(chain: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ArviZ's split R-hat (classic), rank-normalised split R-hat and bulk ESS per parameter.
+
+    ArviZ is the reference implementation of Vehtari et al. 2021 (Bayesian Anal 16:667): the
+    rank-normalised R-hat and the multi-chain effective sample size, whose autocorrelation is
+    computed about the pooled mean of all walkers (emcee's tau uses each walker's own mean).
+    Its classic split R-hat also checks :func:`split_rhat` above.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # arviz's notice of its coming refactor
+        import arviz as az
+
+    data = az.convert_to_dataset(np.transpose(chain, (1, 0, 2)))  # (walker, step, parameter)
+    split = az.rhat(data, method="split")["x"].to_numpy()
+    rank = az.rhat(data, method="rank")["x"].to_numpy()
+    ess = az.ess(data, method="bulk")["x"].to_numpy()
+    return split, rank, ess
+
+
 def _every(frame, most: int):
     step = max(1, int(np.ceil(len(frame) / most)))
     return frame.iloc[::step].reset_index(drop=True)
@@ -88,12 +109,19 @@ def _command(info: dict, args) -> str:
     moves = " --moves de" if "DE" in info.get("sampler", "") else ""
     sample = (
         f"python -m letrolab.model.ensemble --walkers {info['walkers']} --steps {info['steps']} "
-        f"--burn {info['burn']} --thin {info['thin']} --seed {info['seed']} --workers 2{moves} "
-        f"--out {args.long}"
+        f"--burn {info['burn']} --thin {info['thin']} --seed {info['seed']} --workers 2{moves}"
+        + (f" --resume {info['resumed_from']}" if info.get("resumed_from") else "")
+        + f" --out {args.long}"
     )
     study = f"python benchmarks/ensemble_convergence.py --long {args.long}"
-    if args.section != "ensemble_convergence":
-        study += f" --section {args.section}"
+    for flag, value, default in (
+        ("--discard", args.discard, 0),
+        ("--shipped", args.shipped, None),
+        ("--label", args.label, "shipped"),
+        ("--section", args.section, "ensemble_convergence"),
+    ):
+        if value != default:
+            study += f" {flag} {value}"
     return f"{sample}; {study}"
 
 
@@ -108,16 +136,26 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", type=int, default=200, help="sets of each for claim support")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--section", default="ensemble_convergence", help="RESULTS.md section")
+    ap.add_argument(
+        "--discard", type=int, default=0, help="sampler steps of the long chain to drop first"
+    )
+    ap.add_argument("--label", default="shipped", help="what the compared ensemble is")
     args = ap.parse_args(argv)
 
     shipped = load_ensemble(args.shipped)
     long = load_ensemble(args.long)
+    sampled = dict(long.info)  # the sampling run's settings, before --discard
+    if args.discard:
+        long = long.subsample(burn=args.discard, thin=int(long.info["thin"]))
     names = list(long.parameters.columns)
     chain = _chain(long)
     thin = int(long.info["thin"])
     tau = emcee.autocorr.integrated_time(chain, tol=0, quiet=True) * thin  # in sampler steps
     kept_steps = chain.shape[0] * thin
     rhat = split_rhat(chain)
+    az_split, az_rank, ess = arviz_diagnostics(chain)
+    if not np.allclose(rhat, az_split, rtol=1e-6):  # the outside check of our formula
+        raise SystemExit(f"split R-hat differs from ArviZ's: {rhat} vs {az_split}")
     # how far a walker travels: its own sd over the kept steps, against the ensemble's sd
     travel = float(
         np.median(chain.std(axis=0).mean(axis=0) / chain.reshape(-1, len(names)).std(axis=0))
@@ -133,30 +171,36 @@ def main(argv=None) -> int:
     ql = np.quantile(ll, [0.025, 0.5, 0.975], axis=0)
     shift = np.abs(qs[1] - ql[1]) / ll.std(axis=0, ddof=1)
 
+    lab = args.label
+    resumed = long.info.get("resumed_from")
     lines = [
-        f"## Convergence of the shipped ensemble against a longer chain ({long.info.get('sampler')})",
+        f"## Convergence of the {lab} ensemble against a longer chain ({long.info.get('sampler')})",
         "",
-        f"Shipped: {shipped.info.get('walkers')} walkers x {shipped.info.get('steps')} steps, "
-        f"burn-in {shipped.info.get('burn')}, thin {shipped.info.get('thin')} "
-        f"({len(shipped)} sets, acceptance {shipped.info.get('acceptance_fraction')}). "
-        f"Long, independent chain (seed {long.info.get('seed')}): {long.info.get('walkers')} "
-        f"walkers x {long.info.get('steps')} steps, burn-in {long.info.get('burn')}, thin "
-        f"{thin} ({len(long)} sets, acceptance {long.info.get('acceptance_fraction')}).",
+        f"{lab.capitalize()}: {shipped.info.get('walkers')} walkers x "
+        f"{shipped.info.get('steps')} steps, burn-in {shipped.info.get('burn')}, thin "
+        f"{shipped.info.get('thin')} ({len(shipped)} sets, acceptance "
+        f"{shipped.info.get('acceptance_fraction')}). Long, independent chain (seed "
+        f"{long.info.get('seed')}"
+        + (f", continuing {resumed} from its last step" if resumed else "")
+        + f"): {long.info.get('walkers')} walkers x {long.info.get('steps')} steps, burn-in "
+        f"{long.info.get('burn')}, thin {thin} ({len(long)} sets, acceptance "
+        f"{long.info.get('acceptance_fraction')}).",
         "",
-        "| parameter | shipped median [95 %] (log10) | long median [95 %] (log10) | "
-        "median shift (long sd) | tau (steps) | kept steps / tau | split R-hat |",
-        "|---|---|---|---:|---:|---:|---:|",
+        f"| parameter | {lab} median [95 %] (log10) | long median [95 %] (log10) | "
+        "median shift (long sd) | tau (steps) | kept steps / tau | split R-hat | "
+        "rank R-hat (ArviZ) | bulk ESS (ArviZ) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for j, n in enumerate(names):
         lines.append(
             f"| {n} | {qs[1, j]:.2f} [{qs[0, j]:.2f}, {qs[2, j]:.2f}] | {ql[1, j]:.2f} "
             f"[{ql[0, j]:.2f}, {ql[2, j]:.2f}] | {shift[j]:.2f} | {tau[j]:.1f} | "
-            f"{kept_steps / tau[j]:.1f} | {rhat[j]:.3f} |"
+            f"{kept_steps / tau[j]:.1f} | {rhat[j]:.3f} | {az_rank[j]:.3f} | {ess[j]:.0f} |"
         )
     lines += [
         "",
-        "| claim | shipped support [95 % CI] (sets) | long support [95 % CI] (sets) | holds "
-        "(shipped / long) |",
+        f"| claim | {lab} support [95 % CI] (sets) | long support [95 % CI] (sets) | holds "
+        f"({lab} / long) |",
         "|---|---|---|---|",
     ]
     for cid, sa, sb in support:
@@ -166,20 +210,23 @@ def main(argv=None) -> int:
             f"{'yes' if sa.holds else 'no'} / {'yes' if sb.holds else 'no'} |"
         )
     same = all(sa.holds == sb.holds for _, sa, sb in support)
+    worst = max(rhat.max(), az_rank.max())
     lines += [
         "",
         f"Longest autocorrelation time {tau.max():.1f} steps: the long chain's {kept_steps} kept "
         f"steps are {kept_steps / tau.max():.1f} of them (emcee's rule of thumb asks for about "
-        f"50); largest split R-hat {rhat.max():.3f} (1.01-1.1 is the usual threshold); largest "
-        f"median shift between the ensembles {shift.max():.2f} posterior sd "
-        f"({names[int(np.argmax(shift))]}). Claim verdicts "
+        f"50); largest split R-hat {rhat.max():.3f} (equal to ArviZ's), largest rank-normalised "
+        f"R-hat {az_rank.max():.3f} (1.01-1.1 is the usual threshold); smallest bulk ESS "
+        f"{ess.min():.0f} ({names[int(np.argmin(ess))]}); largest median shift between the "
+        f"ensembles {shift.max():.2f} posterior sd ({names[int(np.argmax(shift))]}). Claim "
+        "verdicts "
         + ("are the same on both ensembles." if same else "DIFFER between the ensembles.")
         + f" A walker's own sd over the kept steps is {travel:.2f} of the ensemble's (median "
         "over parameters). "
         + (
-            "Split R-hat is under 1.1 for every parameter: the walkers have mixed."
-            if rhat.max() < 1.1
-            else "Split R-hat, which compares walkers, is above 1.1: the walkers have not "
+            "Both R-hats are under 1.1 for every parameter: the walkers have mixed."
+            if worst < 1.1
+            else "An R-hat, which compares walkers, is above 1.1: the walkers have not "
             "mixed, and emcee's tau, computed about each walker's own mean, understates the "
             "chain's correlation. This chain is therefore not shown converged."
         )
@@ -187,7 +234,7 @@ def main(argv=None) -> int:
     ]
     body = "\n".join(lines)
     print(body)
-    write_section(args.section, body, command=_command(long.info, args))
+    write_section(args.section, body, command=_command(sampled, args))
     return 0
 
 

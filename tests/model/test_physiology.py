@@ -102,3 +102,23 @@ def test_premenopausal_ovarian_escape_can_be_represented():
     base = _premenopausal_on_letrozole(1.0)
     assert base["E2"][-1] < 0.05 * e2_0  # proportional gain: no escape at > 98 % inhibition
     assert e2[-1] > 10 * base["E2"][-1]
+
+
+def test_premenopausal_preset_against_the_clinical_numbers():
+    """The comparison written beside n_fol in patient.ant, as the model gives it.
+
+    Parsanezhad 2010 (Fertil Steril 93:192; letrozole 2.5 mg daily for 12 weeks in cycling
+    women): E2 66 -> 64 pg/mL, FSH and LH not significantly changed. The default preset
+    (n_fol 1) suppresses E2 by 99 % with FSH x4.9 instead; even a gain of 20 leaves E2 27 %
+    down with FSH still raised, because in this model E2 can only return while FSH stays high.
+    This is a known deviation (the ovary's partial inhibition is missing): if the biology is
+    added, this test fails and the documented comparison must be rewritten.
+    """
+    e2_0 = PREMENO["E2_ov0"] + 18.0
+    base = _premenopausal_on_letrozole(1.0)
+    assert base["E2"][7] / e2_0 == pytest.approx(0.008, abs=0.002)  # Cortinez 2005: 0.61
+    assert base["E2"][-1] / e2_0 == pytest.approx(0.014, abs=0.003)  # Parsanezhad 2010: 0.97
+    assert base["FSH"][-1] / PREMENO["FSH_0"] == pytest.approx(4.87, rel=0.02)  # n.s. change
+    steep = _premenopausal_on_letrozole(20.0)
+    assert steep["E2"][-1] / e2_0 == pytest.approx(0.73, abs=0.02)
+    assert steep["FSH"][-1] / PREMENO["FSH_0"] == pytest.approx(1.32, rel=0.03)
