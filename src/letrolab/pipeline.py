@@ -331,7 +331,10 @@ def evaluate_ensemble(
         sets = sets.iloc[::step].iloc[:QUICK_ENSEMBLE_SETS].reset_index(drop=True)
     workers = workers or min(2, os.cpu_count() or 1)
     cell, _patient = split_overrides(overrides or {})  # the ensemble is of the cell network
-    support = claim_support(sets, overrides=cell, workers=workers)
+    try:
+        support = claim_support(sets, overrides=cell, workers=workers)
+    except (LetrolabError, ArithmeticError) as exc:  # a legal --set never crashes the run
+        return EnsembleOutcome(note=f"ensemble not evaluated: {exc}")
     info = dict(ens.info) | {"sets_evaluated": str(len(sets)), "sets_shipped": str(len(ens))}
     return EnsembleOutcome(
         support=tuple(support),

@@ -61,6 +61,31 @@ def test_removing_the_crosstalk_on_every_set_takes_s3_support_to_zero(shipped_ro
     assert sup["S3"].high95 == pytest.approx(1 - 0.025 ** (1 / 3), rel=1e-9)
 
 
+def test_a_set_reaches_the_cell_lines_own_values(shipped_row):
+    """A --set replaces a cell line's own value in the ensemble, as in the experiments: S6's
+    ablation (the LR clone's PI3K/AKT changes undone) leaves LR and parental p-AKT equal."""
+    from letrolab.experiments.claims import CLAIMS
+
+    ablation = dict(CLAIMS["S6"].ablation)
+    assert "pi3k_basal" in ablation  # a value the LR line states itself (cell_lines.csv)
+    intact, _ = evaluate_readouts(shipped_row, claims=["S6"], workers=1)
+    values, holds = evaluate_readouts(shipped_row, claims=["S6"], overrides=ablation, workers=1)
+    kw = {"drugs": {"letrozole": 1e-6}, "days": 2.0, "points_per_day": 1, "parameters": ablation}
+    lr, parental = simulate(cell_line="mcf7-aro-lr", **kw), simulate(**kw)
+    expected = min(lr.final(o) / parental.final(o) for o in ("p_akt", "p_s6"))
+    assert values[0, 0] == pytest.approx(expected, rel=1e-9)
+    assert intact[0, 0] > 1.0 and not holds[0, 0]
+
+
+def test_a_set_that_removes_a_readouts_signal_fails_the_claim_instead_of_crashing(shipped_row):
+    """k_pi3k_act=0 takes parental p-AKT to zero, the S6 ratio's denominator."""
+    values, holds = evaluate_readouts(
+        shipped_row, claims=["S6", "S9"], overrides={"k_pi3k_act": 0.0}, workers=1
+    )
+    assert not holds[0, 0]
+    assert not math.isfinite(values[0, 0]) or values[0, 0] <= 1.0
+
+
 def test_support_fields_and_rule(shipped_row):
     rows = pd.concat([shipped_row] * 2, ignore_index=True)
     sup = claim_support(rows, workers=1)

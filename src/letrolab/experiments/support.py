@@ -332,28 +332,35 @@ PATIENT_BASIS: dict[str, tuple[str, str]] = {
 }
 
 
-def _one_set(params: Mapping[str, float], claims: Sequence[str]) -> list[tuple[float, bool]]:
+def _one_set(
+    params: Mapping[str, float], claims: Sequence[str], overrides: Mapping[str, float]
+) -> list[tuple[float, bool]]:
     model = get_model()
     cache: dict[str, MeasureContext] = {}
 
     def ctxs(kind: str) -> MeasureContext:
         if kind not in cache:
             extra = crosstalk_off() if kind == "ablated" else {}
-            cache[kind] = MeasureContext(model, {**params, **extra})
+            cache[kind] = MeasureContext(model, params, {**overrides, **extra})
         return cache[kind]
 
     out = []
     for cid in claims:
         try:
-            v, ok = CLAIM_READOUTS[cid].compute(ctxs)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v, ok = CLAIM_READOUTS[cid].compute(ctxs)
             out.append((float(v), bool(ok) and math.isfinite(v)))
-        except LetrolabError:  # a set whose experiment fails is a set where the claim fails
+        # a set whose experiment fails, or whose readout divides by a signal a --set removed
+        # (e.g. parental p-AKT 0), is a set where the claim fails: never a crash
+        except (LetrolabError, ArithmeticError):
             out.append((math.nan, False))
     return out
 
 
-def _chunk(rows: list[dict[str, float]], claims: Sequence[str]) -> list[list[tuple[float, bool]]]:
-    return [_one_set(r, claims) for r in rows]
+def _chunk(
+    rows: list[dict[str, float]], claims: Sequence[str], overrides: Mapping[str, float]
+) -> list[list[tuple[float, bool]]]:
+    return [_one_set(r, claims, overrides) for r in rows]
 
 
 def evaluate_readouts(
@@ -371,7 +378,8 @@ def evaluate_readouts(
     parameter_sets : DataFrame
         One row per set (columns: model parameters).
     overrides : mapping, optional
-        Values applied on top of every set (a ``--set``), taking precedence.
+        Values applied on top of every set (a ``--set``), taking precedence over the sampled
+        values and over a cell line's own values, as in the virtual experiments.
     claims : sequence of str, optional
         Claim ids (default: every id of :data:`CLAIM_READOUTS`).
     workers : int, optional
@@ -387,14 +395,15 @@ def evaluate_readouts(
     unknown = [c for c in claims if c not in CLAIM_READOUTS]
     if unknown:
         raise InputError(f"no ensemble readout for claim(s) {', '.join(unknown)}")
-    rows = [{**r, **dict(overrides or {})} for r in parameter_sets.to_dict("records")]
+    rows = parameter_sets.to_dict("records")
+    fixed = dict(overrides or {})
     if not rows:
         raise InputError("parameter_sets is empty; give one row per parameter set")
     workers = max(1, workers or os.cpu_count() or 1)
     pieces = [rows[i :: workers * 2] for i in range(workers * 2)] if len(rows) > 1 else [rows]
     order = [i for k in range(len(pieces)) for i in range(len(rows))[k :: len(pieces)]]
     if backend == "serial" or workers == 1:
-        parts = [_chunk(p, claims) for p in pieces]
+        parts = [_chunk(p, claims, fixed) for p in pieces]
     elif backend == "processes":
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
@@ -405,11 +414,11 @@ def evaluate_readouts(
         get_model()
         ctx = mp.get_context("fork" if single else "spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            parts = list(pool.map(_chunk, pieces, [claims] * len(pieces)))
+            parts = list(pool.map(_chunk, pieces, [claims] * len(pieces), [fixed] * len(pieces)))
     elif backend == "dask":
         import dask
 
-        parts = list(dask.compute(*[dask.delayed(_chunk)(p, claims) for p in pieces]))
+        parts = list(dask.compute(*[dask.delayed(_chunk)(p, claims, fixed) for p in pieces]))
     else:
         raise InputError(f"backend must be 'processes', 'dask' or 'serial', got {backend!r}")
     flat = [res for part in parts for res in part]

@@ -149,18 +149,27 @@ class MeasureContext:
     """Shared simulations of one parameter set's evaluation (cached by condition).
 
     ``MeasureContext(model, parameters)`` is what every function of :data:`MEASURES` and
-    :data:`PREDICTIONS` takes first.
+    :data:`PREDICTIONS` takes first. ``parameters`` are the fitted (sampled) values, which a
+    cell line's own values replace; ``overrides`` (a ``--set``, an ablation) replace both, in
+    every line, as they do in the virtual experiments.
     """
 
-    def __init__(self, model: Model, parameters: Mapping[str, float]) -> None:
+    def __init__(
+        self,
+        model: Model,
+        parameters: Mapping[str, float],
+        overrides: Mapping[str, float] | None = None,
+    ) -> None:
         self.model = model
         self.parameters = dict(parameters)
+        self.overrides = dict(overrides or {})
         self.cache: dict[Any, Any] = {}
 
     def for_line(self, cell_line: str) -> dict[str, float]:
-        """Fitted values, except where the cell line states its own value."""
+        """Fitted values, except where the cell line states its own; then the overrides."""
         own = get_cell_line(cell_line).overrides
-        return {k: v for k, v in self.parameters.items() if k not in own}
+        fitted = {k: v for k, v in self.parameters.items() if k not in own}
+        return {**fitted, **self.overrides}
 
     def sim(self, cell_line: str, **kw):
         key = ("sim", cell_line, repr(sorted(kw.items())))
