@@ -42,7 +42,7 @@ from letrolab.experiments import (
     pathway_diagram,
     trials_table,
 )
-from letrolab.experiments.support import claim_support, load_sobol
+from letrolab.experiments.support import ablated_support, claim_support, load_sobol
 from letrolab.model import get_model
 from letrolab.model.ensemble import load_ensemble
 from letrolab.report import render_report
@@ -290,7 +290,7 @@ def run_experiments(
         run_negative_controls(experiments, claims, overrides=overrides, **opts) if controls else ()
     )
     ens = (
-        evaluate_ensemble(quick=quick, overrides=overrides)
+        evaluate_ensemble(quick=quick, overrides=overrides, controls=controls)
         if ensemble
         else EnsembleOutcome(note="ensemble not evaluated in this run")
     )
@@ -312,12 +312,18 @@ QUICK_ENSEMBLE_SETS = 40
 
 
 def evaluate_ensemble(
-    *, quick: bool = False, overrides: Mapping[str, float] | None = None, workers: int | None = None
+    *,
+    quick: bool = False,
+    overrides: Mapping[str, float] | None = None,
+    workers: int | None = None,
+    controls: bool = False,
 ) -> EnsembleOutcome:
     """Every claim's readout on the shipped calibrated ensemble (:mod:`letrolab.model.ensemble`).
 
     A full run uses every set (>= 200), ``--quick`` every k-th set, :data:`QUICK_ENSEMBLE_SETS`
-    in all. ``overrides`` (``--set``) are applied on top of every set. A missing or unreadable
+    in all. ``overrides`` (``--set``) are applied on top of every set. With ``controls``, each
+    claim's support is evaluated again with its mechanism removed (the negative controls on the
+    ensemble, :func:`letrolab.experiments.support.ablated_support`). A missing or unreadable
     ensemble gives an empty outcome with the reason, never a crash.
     """
     t0 = time.perf_counter()
@@ -333,6 +339,7 @@ def evaluate_ensemble(
     cell, _patient = split_overrides(overrides or {})  # the ensemble is of the cell network
     try:
         support = claim_support(sets, overrides=cell, workers=workers)
+        ablated = ablated_support(sets, overrides=cell, workers=workers) if controls else []
     except (LetrolabError, ArithmeticError) as exc:  # a legal --set never crashes the run
         return EnsembleOutcome(note=f"ensemble not evaluated: {exc}")
     info = dict(ens.info) | {"sets_evaluated": str(len(sets)), "sets_shipped": str(len(ens))}
@@ -341,6 +348,7 @@ def evaluate_ensemble(
         info=info,
         sobol=load_sobol(),
         seconds=time.perf_counter() - t0,
+        controls=tuple(ablated),
     )
 
 
@@ -480,6 +488,14 @@ def _write_run(
     )
     write_store(stage / "results.duckdb", result.tables, provenance=result.provenance, info=info)
     control = {c.claim: c.summary() for c in result.controls}
+    for cid, sup in result.ensemble.controls_by_claim().items():
+        if cid in control:
+            control[cid]["ensemble"] = {
+                "support": sup.support,
+                "ci95": [sup.low95, sup.high95],
+                "verdict": sup.verdict,
+                "fails_without_mechanism": sup.verdict == "fails",
+            }
     claims_doc = [
         d | ({"negative_control": control[d["id"]]} if d["id"] in control else {})
         for d in result.claims_document()

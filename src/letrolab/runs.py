@@ -116,6 +116,12 @@ class NegativeControl:
         """Whether the claim fails without its mechanism (what a negative control must show)."""
         return self.ablated_status == "fails"
 
+    @property
+    def informative(self) -> bool:
+        """Whether the control can show anything: a claim that already fails with its
+        mechanism intact fails without it too, whatever its rule tests."""
+        return self.intact_status == "holds"
+
     def summary(self) -> dict[str, Any]:
         """JSON-able dict (non-finite readouts as ``None``)."""
         return {
@@ -128,6 +134,7 @@ class NegativeControl:
             "intact_status": self.intact_status,
             "ablated_status": self.ablated_status,
             "fails_without_mechanism": self.fails,
+            "informative": self.informative,
             "ablated_model": self.ablated_model,
         }
 
@@ -198,6 +205,9 @@ class EnsembleOutcome:
         Time spent evaluating the ensemble.
     note : str
         Why there is no ensemble evaluation, when ``support`` is empty.
+    controls : tuple
+        One ``ClaimSupport`` per sampled claim with the claim's mechanism removed on every set
+        (``experiments.support.ablated_support``): the negative controls on the ensemble.
     """
 
     support: tuple[Any, ...] = ()
@@ -205,9 +215,13 @@ class EnsembleOutcome:
     sobol: pd.DataFrame | None = None
     seconds: float = 0.0
     note: str = ""
+    controls: tuple[Any, ...] = ()
 
     def by_claim(self) -> dict[str, Any]:
         return {s.claim: s for s in self.support}
+
+    def controls_by_claim(self) -> dict[str, Any]:
+        return {s.claim: s for s in self.controls}
 
 
 @dataclass(frozen=True)
@@ -243,8 +257,10 @@ class RunResult:
     def claims_document(self) -> list[dict[str, Any]]:
         """The claims.json entries: each claim's summary with ``basis`` and ``support``.
 
-        Where the ensemble evaluated a claim, ``holds`` is the ensemble's verdict (the rule on
-        ``support`` in ``support.rule``) and ``holds_single_run`` the shipped set's.
+        Where the ensemble evaluated a claim, ``holds`` and ``status`` are the ensemble's
+        verdict (the rule on ``support`` in ``support.rule``: ``status`` is ``"holds"``,
+        ``"fails"`` or ``"undecided"``); ``holds_single_run`` and ``status_single_run`` are
+        the shipped parameter set's.
         """
         sup = self.ensemble.by_claim()
         out = []
@@ -252,10 +268,12 @@ class RunResult:
             d = dict(c.summary())
             s = sup.get(c.id)
             d["holds_single_run"] = bool(c.holds)
+            d["status_single_run"] = c.status
             if s is not None:
                 d.update(s.summary())
                 if s.holds is not None:
                     d["holds"] = bool(s.holds)
+                    d["status"] = s.verdict
             else:
                 d.update({"basis": None, "support": None, "note": self.ensemble.note})
             out.append(d)

@@ -33,7 +33,8 @@ def test_s3_readout_is_the_crosstalk_experiments_numbers(shipped_row):
     a = simulate(igf1=0.0, **kw)
     b = simulate(igf1=10e-9, **kw)
     rises = [
-        np.mean(b[o]) / np.mean(a[o]) - 1 for o in ("p_akt", "p_erk", "p_er_s167", "p_er_s118")
+        np.mean(b[o]) / np.mean(a[o]) - 1
+        for o in ("p_akt", "p_erk", "p_er_s167", "p_er_s118", "er_activity")
     ]
     rises.append(b.final("viable_cells") / a.final("viable_cells") - 1)
     assert values[0, 0] == pytest.approx(min(rises), rel=1e-9)
@@ -142,3 +143,37 @@ def test_sobol_indices_rank_the_parameter_that_drives_a_readout():
     assert s9.loc["k_g1s_max", "ST"] > 0.5
     assert abs(s9.loc["k_s6_act", "ST"]) < 0.05
     assert set(df["claim"]) == set(CLAIM_READOUTS)
+
+
+def test_s5_threshold_is_the_ratio_the_experiments_welch_test_detects_half_the_time():
+    """At the threshold ratio, SciPy's one-sided Welch test on the apoptosis experiment's
+    design (3 replicates per arm, 10 % log-normal replicate CV) passes at p < 0.05 in about
+    half the draws: the noise-free readout passes exactly when the typical draw would.
+    Tolerance 0.05 around 0.5 (8,000 draws: binomial SE 0.006, plus the log-normal skew)."""
+    from scipy import stats
+
+    from letrolab.experiments.apoptosis import REPLICATE_CV, REPLICATES
+    from letrolab.experiments.support import s5_min_ratio
+
+    r = s5_min_ratio()
+    assert 1.1 < r < 1.3
+    rng = np.random.default_rng(7)
+    n = 8000
+    single = 10.0 * np.exp(rng.normal(0, REPLICATE_CV, (n, REPLICATES)))
+    combo = 10.0 * r * np.exp(rng.normal(0, REPLICATE_CV, (n, REPLICATES)))
+    p = stats.ttest_ind(combo, single, axis=1, equal_var=False, alternative="greater").pvalue
+    assert np.mean(p < 0.05) == pytest.approx(0.5, abs=0.05)
+
+
+def test_s9_biomarker_contrast_follows_igf1r_and_pi3k_and_vanishes_without_them():
+    """On the shipped set a PI3K-high tumour gains more from an IGF-1R/PI3K/mTOR inhibitor than
+    a PI3K-low one (the strategies experiment finds the same: everolimus benefit rises with PI3K
+    activation, Spearman rho +0.77 in the quick run); with S9's ablation the contrast is gone."""
+    from letrolab.experiments.claims import CLAIMS
+    from letrolab.experiments.support import S9_MIN_CONTRAST, s9_biomarker_contrast
+    from letrolab.model.calibration import MeasureContext
+
+    m = get_model()
+    assert s9_biomarker_contrast(MeasureContext(m, {})) > 5 * S9_MIN_CONTRAST
+    ablated = MeasureContext(m, {}, CLAIMS["S9"].ablation)
+    assert abs(s9_biomarker_contrast(ablated)) < 1e-4

@@ -23,18 +23,22 @@ def test_claims_json_has_exactly_the_contract_shape(quick_claims):
         assert list(c) == [
             *keys,
             "holds_single_run",
+            "status_single_run",
             "basis",
             "support",
             "note",
             "negative_control",
         ]
         assert isinstance(c["holds"], bool) and isinstance(c["holds_single_run"], bool)
-        assert c["holds_single_run"] == (c["status"] == "holds")
+        assert c["holds_single_run"] == (c["status_single_run"] == "holds")
+        assert c["holds"] == (c["status"] == "holds")
         assert c["basis"]["kind"] in {"predicted", "calibrated", "structural"}
         if c["support"] is not None:  # issue 12: support with its 95 % interval decides holds
             lo, hi = c["support"]["ci95"]
             assert 0 <= lo <= c["support"]["fraction"] <= hi <= 1
             assert c["holds"] == (lo > 0.5)
+            expected = "holds" if lo > 0.5 else ("fails" if hi < 0.5 else "undecided")
+            assert c["status"] == c["support"]["verdict"] == expected
         else:
             assert c["holds"] == c["holds_single_run"]
         assert all(isinstance(c[k], str) and c[k] for k in ("claim", "seed", "model"))
@@ -55,7 +59,10 @@ def test_each_claims_negative_control_fails(quick_claims):
         assert nc["claim"] == c["id"] and nc["ablation"]
         assert nc["ablated_status"] == "fails", (c["id"], nc["ablation"], nc["ablated_model"])
         assert nc["fails_without_mechanism"] is True
-        assert nc["intact_status"] == c["status"]
+        if "ensemble" in nc:  # and on the ensemble: the support without the mechanism
+            assert nc["ensemble"]["verdict"] == "fails", (c["id"], nc["ensemble"])
+        assert nc["intact_status"] == c["status_single_run"]
+        assert nc["informative"] == (c["status_single_run"] == "holds")
 
 
 def test_a_failing_claim_is_reported_with_the_models_value(quick_claims):

@@ -114,16 +114,24 @@ def reproduce(
             progress.update(tasks["negative controls"], completed=1.0)
 
     if json_out:
-        print_json([c.summary() for c in result.claims])
+        print_json(result.claims_document())  # the claims.json entries, final verdicts
     else:
-        for c in result.claims:
-            verdict = "holds" if c.holds else ("FAILS" if c.evaluated else "not evaluated")
-            typer.echo(f"{c.id}: {verdict}")
+        shown = {"holds": "holds", "fails": "FAILS", "undecided": "UNDECIDED"}
+        for d in result.claims_document():  # the verdict claims.json and the report give
+            line = f"{d['id']}: {shown.get(d['status'], d['status'])}"
+            if d["status"] != d["status_single_run"]:
+                line += f" (single run: {d['status_single_run']})"
+            typer.echo(line)
+        on_ensemble = result.ensemble.controls_by_claim()
         for k in result.controls:
-            typer.echo(
-                f"negative control {k.claim} ({k.ablation}): "
-                + ("claim fails" if k.fails else f"claim still {k.ablated_status}")
+            verdict = (
+                "not informative (the claim fails with its mechanism)"
+                if not k.informative
+                else ("claim fails" if k.fails else f"claim still {k.ablated_status}")
             )
+            if k.claim in on_ensemble:
+                verdict += f"; on the ensemble: {on_ensemble[k.claim].verdict}"
+            typer.echo(f"negative control {k.claim} ({k.ablation}): {verdict}")
         where = Path(out) if result.complete else incomplete_dir(out)
         typer.echo(f"report: {where / 'report.html'}")
     for r in result.runs:

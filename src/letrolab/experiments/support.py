@@ -9,15 +9,17 @@ rule's threshold from :mod:`letrolab.experiments.claims`:
 ======  ==========================================================================  ==========
 claim   readout (rule)                                                              basis
 ======  ==========================================================================  ==========
-S3      min over p-AKT, p-ERK, p-ER S167/S118, growth of the IGF-1-induced rise     predicted
-        under letrozole, intact network (> S3_MIN_RISE; the ablation is the control)
+S3      min over p-AKT, p-ERK, p-ER S167/S118, ER activity, growth of the           predicted
+        IGF-1-induced rise under letrozole (> S3_MIN_RISE; the ablation is the control)
 S4      largest Chou-Talalay CI at fa 0.5/0.75, constant-ratio design, both lines   predicted
         (< S4_CI_MAX)
-S5      sub-G1 of the combination / the higher single agent, both lines (> 1)      predicted
+S5      sub-G1 of the combination / the higher single agent, both lines            predicted
+        (> :func:`s5_min_ratio`, the ratio the experiment's Welch test detects)
 S6      p-AKT and p-S6 of the LR line over parental under letrozole (> 1)           structural
 S7      LR growth drop with everolimus (> S7_MIN_GROWTH_DROP), sub-G1 ratio > 1,   predicted
         and the LR drop's excess over parental cells in points (>= S7_MIN_EXCESS)
-S9      growth benefit of the best downstream and the vertical partner (> 10 %)     predicted
+S9      growth benefit of the best downstream and the vertical partner (> 10 %),   predicted
+        and the biomarker contrast (:func:`s9_biomarker_contrast` > 1 point)
 ======  ==========================================================================  ==========
 
 S1, S2 and S8 are patient-model claims; the ensemble samples the cell network only, so their
@@ -28,7 +30,13 @@ Clopper-Pearson interval (Clopper & Pearson 1934, Biometrika 26:404; ``scipy.sta
 The sets are MCMC draws thinned by the sampler's settings; correlated draws make the interval
 somewhat optimistic. **Rule:** a claim *holds* when the lower end of that interval is above
 :data:`SUPPORT_HOLDS` (0.5): it holds in most parameter sets consistent with the calibration
-data, beyond the sampling error of the ensemble.
+data, beyond the sampling error of the ensemble. It *fails* when the upper end is below 0.5,
+and is *undecided* when the interval straddles 0.5 (the ensemble cannot tell; ``holds`` is
+then false, and the verdict says why).
+
+Negative controls on the ensemble (:func:`ablated_support`): each claim's support again with
+its mechanism removed (the claim's ablation on every set). A rule that tests its mechanism
+must *fail* there, on the ensemble as in the single run.
 
 Sobol indices (Saltelli et al. 2010, Comput Phys Commun 181:259, via SALib): first-order and
 total indices of each readout over the ensemble's parameters, sampled independently and
@@ -40,6 +48,7 @@ ensemble; the report shows the top five per claim.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -67,9 +76,14 @@ __all__ = [
     "SUPPORT_HOLDS",
     "ClaimReadout",
     "ClaimSupport",
+    "ablated_support",
     "claim_support",
+    "ensemble_digest",
     "evaluate_readouts",
     "load_sobol",
+    "s5_min_ratio",
+    "s9_biomarker_contrast",
+    "sobol_digest",
     "sobol_indices",
 ]
 
@@ -125,7 +139,7 @@ def _s3(ctxs) -> tuple[float, bool]:
     on = ctxs("intact")
     let = {"letrozole": LET}
     rises = []
-    for obs in ("p_akt", "p_erk", "p_er_s167", "p_er_s118"):
+    for obs in ("p_akt", "p_erk", "p_er_s167", "p_er_s118", "er_activity"):
         lo = _mean(on, "mcf7-aro", obs, drugs=let, igf1=0.0)  # serum-free, as in crosstalk.py
         hi = _mean(on, "mcf7-aro", obs, drugs=let, igf1=10e-9)
         rises.append(_rise(lo, hi))
@@ -186,10 +200,29 @@ def _s4(ctxs) -> tuple[float, bool]:
     return v, v < C.S4_CI_MAX
 
 
+@functools.cache
+def s5_min_ratio() -> float:
+    """The smallest combination / single-agent sub-G1 ratio S5's experiment detects.
+
+    S5's rule is a one-sided Welch test at p < ``S5_ALPHA`` over the apoptosis experiment's
+    ``REPLICATES`` biological replicates per arm, whose sub-G1 varies with a log-normal
+    ``REPLICATE_CV``. A noise-free ratio ``r`` gives the test statistic
+    ``ln r / (cv sqrt(2 / n))`` on the log scale (equal variances, so the Welch-Satterthwaite
+    degrees of freedom are ``2 n - 2``; Welch 1947, Biometrika 34:28); the readout passes
+    when that reaches the critical value, i.e. when the typical replicate draw would pass.
+    """
+    from scipy import stats
+
+    from letrolab.experiments.apoptosis import REPLICATE_CV, REPLICATES
+
+    t_crit = float(stats.t.ppf(1 - C.S5_ALPHA, 2 * REPLICATES - 2))
+    return math.exp(t_crit * REPLICATE_CV * math.sqrt(2 / REPLICATES))
+
+
 def _s5(ctxs) -> tuple[float, bool]:
     ctx = ctxs("intact")
     v = min(PREDICTIONS["subg1_combo_vs_single"](ctx, cl) for cl in ("mcf7-aro", "t47d-aro"))
-    return v, v > 1.0
+    return v, v > s5_min_ratio()
 
 
 def _s6(ctxs) -> tuple[float, bool]:
@@ -223,6 +256,66 @@ def _s7(ctxs) -> tuple[float, bool]:
     return 100 * excess, holds
 
 
+#: Mean of the upper tercile of a standard normal, 3 phi(z_2/3): where a tercile's typical
+#: tumour sits on each log-normal feature axis of the strategies experiment.
+_UPPER_TERCILE_Z = 1.0911
+#: Smallest difference in benefit (growth-reduction points / 100) between the upper- and
+#: lower-tercile tumour that counts as a biomarker: 6-day growth assays resolve differences of
+#: a few per cent at best (replicate CV of viability readouts ~5-10 %), so 1 point is the floor.
+S9_MIN_CONTRAST = 0.01
+
+
+#: The partners S9's biomarker half asks about: IGF-1R/PI3K/mTOR inhibitors.
+S9_TARGETED = {"everolimus": 10e-9, "alpelisib": 1e-6, "nvp-aew541": 1e-6}
+
+
+def _benefits(ctx: MeasureContext, scale: Mapping[str, float]) -> dict[str, float]:
+    """Benefit of each targeted partner in an MCF-7/Aro tumour whose ``scale``d parameters are
+    that many times the set's own; a --set or ablation still wins."""
+    from letrolab.model import simulate
+
+    fitted = ctx.for_line("mcf7-aro")
+    own = {k: fitted.get(k, ctx.model.parameters[k]) * f for k, f in scale.items()}
+    params = {**fitted, **own, **ctx.overrides}
+
+    def grown(drugs: dict[str, float]) -> float:
+        r = simulate(
+            "mcf7-aro",
+            drugs=drugs,
+            androstenedione=A4,
+            days=6.0,
+            parameters=params,
+            model=ctx.model,
+            points_per_day=1,
+        )
+        return float(r.final("viable_cells"))
+
+    g0 = grown({"letrozole": LET})
+    return {d: 1 - grown({"letrozole": LET, d: c}) / g0 for d, c in S9_TARGETED.items()}
+
+
+def s9_biomarker_contrast(ctx: MeasureContext) -> float:
+    """Largest benefit difference, upper- minus lower-tercile tumour, of an IGF-1R/PI3K/mTOR
+    inhibitor along IGF-1R level or PI3K activation.
+
+    The noise-free form of S9's biomarker half: the strategies experiment varies each tumour
+    feature log-normally (``strategies.FEATURES``) and asks whether IGF-1R level or PI3K
+    activation predicts the benefit of one of these inhibitors (Spearman); here the typical
+    tumour of each tercile of one feature is compared directly, the others at the set's value.
+    """
+    from letrolab.experiments.strategies import FEATURES
+
+    best = -math.inf
+    for name, sd in FEATURES.values():
+        if name not in ("r1_level", "pi3k_basal"):
+            continue
+        shift = -0.5 * sd * sd
+        hi = _benefits(ctx, {name: math.exp(shift + _UPPER_TERCILE_Z * sd)})
+        lo = _benefits(ctx, {name: math.exp(shift - _UPPER_TERCILE_Z * sd)})
+        best = max(best, *(hi[d] - lo[d] for d in S9_TARGETED))
+    return best
+
+
 def _s9(ctxs) -> tuple[float, bool]:
     ctx = ctxs("intact")
     base = ctx.sim("mcf7-aro", drugs={"letrozole": LET}, androstenedione=A4, days=6.0)
@@ -233,7 +326,9 @@ def _s9(ctxs) -> tuple[float, bool]:
         benefit[drug] = 1 - r.final("viable_cells") / g0
     down = max(benefit["everolimus"], benefit["alpelisib"])
     v = min(down, benefit["palbociclib"])
-    return v, v > C.S9_MIN_BENEFIT
+    if v <= C.S9_MIN_BENEFIT:
+        return v, False
+    return v, s9_biomarker_contrast(ctx) > S9_MIN_CONTRAST
 
 
 def _c(lines: str, drugs: str, readouts: str) -> tuple[frozenset[str], Condition]:
@@ -248,12 +343,19 @@ CLAIM_READOUTS: dict[str, ClaimReadout] = {
     for r in (
         ClaimReadout(
             "S3",
-            "min(IGF-1-induced rise, crosstalk share of growth)",
+            "smallest IGF-1-induced rise under letrozole of p-AKT, p-ERK, p-ER S167/S118, ER "
+            "activity and growth",
             "fraction",
             "predicted",
             "no calibration target stimulates with IGF-1 under letrozole or removes the "
             "kinase → ER phosphorylation; the wiring fixes only the signs",
-            (_c("mcf7-aro", "letrozole", "p_akt p_erk p_er_s167 p_er_s118 viable_cells"),),
+            (
+                _c(
+                    "mcf7-aro",
+                    "letrozole",
+                    "p_akt p_erk p_er_s167 p_er_s118 er_activity viable_cells",
+                ),
+            ),
             _s3,
         ),
         ClaimReadout(
@@ -287,8 +389,8 @@ CLAIM_READOUTS: dict[str, ClaimReadout] = {
         ),
         ClaimReadout(
             "S7",
-            "LR growth drop with everolimus added to letrozole",
-            "fraction",
+            "LR growth drop with everolimus added to letrozole, minus the parental cells'",
+            "points",
             "predicted",
             "the LR everolimus targets were removed; everolimus is calibrated on parental "
             "signalling and on the drug class's growth plateau only",
@@ -297,11 +399,12 @@ CLAIM_READOUTS: dict[str, ClaimReadout] = {
         ),
         ClaimReadout(
             "S9",
-            "smaller of best downstream and vertical growth benefit",
+            "smaller of best downstream and vertical growth benefit (rule: also a larger "
+            "IGF-1R/PI3K/mTOR-inhibitor benefit in IGF-1R- or PI3K-high than -low tumours)",
             "fraction",
             "predicted",
-            "no target combines letrozole with a second drug; the biomarker half of S9 is "
-            "not evaluated per set",
+            "no target combines letrozole with a second drug or varies IGF-1R or PI3K "
+            "between tumours",
             (
                 _c("mcf7-aro", "letrozole everolimus", "viable_cells"),
                 _c("mcf7-aro", "letrozole alpelisib", "viable_cells"),
@@ -450,6 +553,16 @@ class ClaimSupport:
     holds: bool | None
     note: str = ""
 
+    @property
+    def verdict(self) -> str | None:
+        """``"holds"``, ``"fails"`` or ``"undecided"`` by the rule on ``support`` (module
+        docstring); ``None`` where the ensemble does not vary the readout."""
+        if self.support is None or self.low95 is None or self.high95 is None:
+            return None
+        if self.low95 > SUPPORT_HOLDS:
+            return "holds"
+        return "fails" if self.high95 < SUPPORT_HOLDS else "undecided"
+
     def summary(self) -> dict[str, Any]:
         """The claims.json fields ``basis`` and ``support``."""
         sup = None
@@ -460,7 +573,9 @@ class ClaimSupport:
                 "n_sets": self.n_sets,
                 "readout": self.readout,
                 "readout_quantiles_2.5_50_97.5": list(self.quantiles or ()),
-                "rule": f"holds when the 95 % interval's lower end > {SUPPORT_HOLDS:g}",
+                "verdict": self.verdict,
+                "rule": f"holds when the 95 % interval's lower end > {SUPPORT_HOLDS:g}, fails "
+                f"when its upper end < {SUPPORT_HOLDS:g}, undecided otherwise",
             }
         return {"basis": {"kind": self.basis, "why": self.why}, "support": sup, "note": self.note}
 
@@ -470,6 +585,48 @@ def _clopper_pearson(k: int, n: int) -> tuple[float, float]:
 
     ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
     return float(ci.low), float(ci.high)
+
+
+def _support_of(cid: str, values: np.ndarray, holds: np.ndarray) -> ClaimSupport:
+    """One claim's support over the sets: fraction holding, its interval, readout spread."""
+    r = CLAIM_READOUTS[cid]
+    n, k = len(holds), int(holds.sum())
+    lo, hi = _clopper_pearson(k, n)
+    v = values[np.isfinite(values)]
+    q = tuple(float(x) for x in np.quantile(v, [0.025, 0.5, 0.975])) if v.size else None
+    return ClaimSupport(
+        cid, r.basis, r.why, f"{r.name} ({r.unit})", k / n, lo, hi, n, q, lo > SUPPORT_HOLDS
+    )
+
+
+def ablated_support(
+    parameter_sets,
+    *,
+    overrides: Mapping[str, float] | None = None,
+    workers: int | None = None,
+    backend: str = "processes",
+) -> list[ClaimSupport]:
+    """Each sampled claim's support with its mechanism removed: the ensemble's negative control.
+
+    The claim's ablation (:attr:`letrolab.experiments.Claim.ablation`) is added to
+    ``overrides`` on every set; claims sharing an ablation share the simulations. A claim
+    whose rule tests its mechanism gets the verdict ``"fails"`` here.
+    """
+    groups: dict[tuple[tuple[str, float], ...], list[str]] = {}
+    for cid in CLAIM_READOUTS:
+        groups.setdefault(tuple(sorted(C.CLAIMS[cid].ablation.items())), []).append(cid)
+    out = {}
+    for ablation, cids in groups.items():
+        values, holds = evaluate_readouts(
+            parameter_sets,
+            overrides={**dict(overrides or {}), **dict(ablation)},
+            claims=cids,
+            workers=workers,
+            backend=backend,
+        )
+        for j, cid in enumerate(cids):
+            out[cid] = _support_of(cid, values[:, j], holds[:, j])
+    return [out[c] for c in CLAIM_READOUTS]
 
 
 def claim_support(
@@ -485,26 +642,7 @@ def claim_support(
         parameter_sets, overrides=overrides, workers=workers, backend=backend
     )
     n = values.shape[0]
-    out = {}
-    for j, cid in enumerate(ids):
-        r = CLAIM_READOUTS[cid]
-        k = int(holds[:, j].sum())
-        lo, hi = _clopper_pearson(k, n)
-        v = values[:, j]
-        v = v[np.isfinite(v)]
-        q = tuple(float(x) for x in np.quantile(v, [0.025, 0.5, 0.975])) if v.size else None
-        out[cid] = ClaimSupport(
-            cid,
-            r.basis,
-            r.why,
-            f"{r.name} ({r.unit})",
-            k / n,
-            lo,
-            hi,
-            n,
-            q,
-            lo > SUPPORT_HOLDS,
-        )
+    out = {cid: _support_of(cid, values[:, j], holds[:, j]) for j, cid in enumerate(ids)}
     for cid, (basis, why) in PATIENT_BASIS.items():
         out[cid] = ClaimSupport(
             cid,
@@ -567,6 +705,31 @@ def sobol_indices(
     return pd.DataFrame(rows)
 
 
+def ensemble_digest(path: str | Path | None = None) -> str:
+    """SHA-256 of an ensemble file (default: the shipped one), recorded in ``sobol.csv`` so that
+    the indices are known to be of the ensemble beside them."""
+    import hashlib
+
+    from letrolab.model.ensemble import DEFAULT_ENSEMBLE
+
+    return hashlib.sha256(Path(path or DEFAULT_ENSEMBLE).read_bytes()).hexdigest()
+
+
+def sobol_digest(path: str | Path | None = None) -> str | None:
+    """The ``ensemble_sha256`` a Sobol table records (``None`` when absent)."""
+    p = Path(path) if path is not None else DEFAULT_SOBOL
+    if not p.is_file():
+        return None
+    with p.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.startswith("#"):
+                break
+            key, _, value = line[1:].partition(":")
+            if key.strip() == "ensemble_sha256":
+                return value.strip()
+    return None
+
+
 def load_sobol(path: str | Path | None = None):
     """The shipped Sobol table (``None`` when absent)."""
     import pandas as pd
@@ -592,7 +755,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(s.claim, s.basis, s.support, s.low95, s.high95, s.quantiles, s.holds)
     if args.sobol:
         df = sobol_indices(ens.parameters, n_base=args.n_base, workers=args.workers)
-        head = f"# SALib Saltelli sampling, N = {args.n_base}, first-order and total indices\n"
+        head = (
+            f"# SALib Saltelli sampling, N = {args.n_base}, first-order and total indices\n"
+            f"# ensemble_sha256: {ensemble_digest()}\n"
+        )
         atomic_write_text(DEFAULT_SOBOL, head + df.to_csv(index=False, float_format="%.4g"))
     return 0
 

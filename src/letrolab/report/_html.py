@@ -114,7 +114,10 @@ def _ensemble_rows(ens) -> list[dict]:
         top = []
         if sob is not None and s.support is not None:
             sub = sob[sob["claim"] == s.claim].sort_values("ST", ascending=False).head(5)
-            top = [f"{r.parameter} (S1 {r.S1:.2f}, ST {r.ST:.2f})" for r in sub.itertuples()]
+            top = [
+                f"{r.parameter} (S1 {r.S1:.2f} ± {r.S1_conf:.2f}, ST {r.ST:.2f} ± {r.ST_conf:.2f})"
+                for r in sub.itertuples()
+            ]
         rows.append(
             {
                 "claim": s.claim,
@@ -132,6 +135,7 @@ def _ensemble_rows(ens) -> list[dict]:
                     else ""
                 ),
                 "holds": s.holds,
+                "verdict": s.verdict,
                 "note": s.note,
                 "sobol": top,
             }
@@ -164,7 +168,11 @@ def render_report(result: RunResult) -> str:
         diagram = _Img(data_uri(result.diagram.data, result.diagram.mime), result.diagram.caption)
     claims = list(result.claims)
     ens = result.ensemble
-    verdict = {d["id"]: d["holds"] for d in result.claims_document()}
+    verdict = {d["id"]: d["status"] for d in result.claims_document()}
+    on_ensemble = {
+        cid: f"{s.support:.2f} [{s.low95:.2f}, {s.high95:.2f}]: {s.verdict}"
+        for cid, s in ens.controls_by_claim().items()
+    }
     return render_template(
         "report.html.j2",
         prov=result.provenance,
@@ -173,7 +181,9 @@ def render_report(result: RunResult) -> str:
         ensemble=_ensemble_rows(ens),
         ensemble_info=ens.info,
         ensemble_note=ens.note,
-        n_holds=sum(bool(verdict.get(c.id, c.holds)) for c in claims),
+        n_holds=sum(verdict.get(c.id, c.status) == "holds" for c in claims),
+        n_undecided=sum(verdict.get(c.id) == "undecided" for c in claims),
+        on_ensemble=on_ensemble,
         n_noteval=sum(not c.evaluated for c in claims),
         diagram=diagram,
         diagram_note=result.diagram_note,
