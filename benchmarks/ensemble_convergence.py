@@ -34,6 +34,7 @@ for a chain sampled with ``--moves de``, emcee's differential-evolution moves).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -85,6 +86,60 @@ def arviz_diagnostics(chain: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return split, rank, ess
 
 
+def claim_mixing(chain: np.ndarray, names: list[str], steps: int, workers: int) -> list[str]:
+    """Convergence of what the report uses: each claim's readout and verdict over the chain.
+
+    The readouts (``letrolab.experiments.support.evaluate_readouts``) are computed on
+    ``steps`` kept steps taken evenly through the chain, every walker, keeping the
+    (step, walker) layout. Per claim: the rank-normalised R-hat of the readout, the support
+    (fraction of sets where the rule holds), its Monte Carlo standard error from the bulk ESS
+    of the 0/1 verdict (Vehtari et al. 2021; ArviZ), and the support in the first and the
+    second half of those steps. Returns the section's table lines.
+    """
+    import warnings
+
+    import pandas as pd
+
+    from letrolab.experiments.support import CLAIM_READOUTS, SUPPORT_HOLDS, evaluate_readouts
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import arviz as az
+
+    pick = np.unique(np.linspace(0, chain.shape[0] - 1, steps).round().astype(int))
+    sub = chain[pick]  # (steps, walkers, parameters), log scale
+    frame = pd.DataFrame(np.exp(sub.reshape(-1, sub.shape[2])), columns=names)
+    values, holds = evaluate_readouts(frame, workers=workers)
+    shape = (len(pick), chain.shape[1])
+    lines = [
+        "",
+        f"Claims over the long chain ({len(pick)} kept steps evenly spaced x "
+        f"{chain.shape[1]} walkers = {len(frame)} sets):",
+        "",
+        "| claim | support | MC se (from bulk ESS of the verdict) | support 1st / 2nd half | "
+        "readout rank R-hat | verdict |",
+        "|---|---:|---:|---|---:|---|",
+    ]
+    half = len(pick) // 2
+    for j, cid in enumerate(CLAIM_READOUTS):
+        h = holds[:, j].reshape(shape).astype(float)
+        v = values[:, j].reshape(shape)
+        p = float(h.mean())
+        ess_h = float(az.ess(np.transpose(h), method="bulk"))
+        se = float(np.sqrt(p * (1 - p) / ess_h)) if 0 < p < 1 and np.isfinite(ess_h) else 0.0
+        finite = np.where(np.isfinite(v), v, np.nanmedian(v))
+        rk = float(az.rhat(np.transpose(finite), method="rank"))
+        lo, hi = p - 1.96 * se, p + 1.96 * se
+        verdict = (
+            "holds" if lo > SUPPORT_HOLDS else ("fails" if hi < SUPPORT_HOLDS else "undecided")
+        )
+        lines.append(
+            f"| {cid} | {p:.2f} | {se:.3f} | {h[:half].mean():.2f} / {h[half:].mean():.2f} | "
+            f"{rk:.3f} | {verdict} |"
+        )
+    return lines
+
+
 def _every(frame, most: int):
     step = max(1, int(np.ceil(len(frame) / most)))
     return frame.iloc[::step].reset_index(drop=True)
@@ -118,17 +173,23 @@ def _command(info: dict, args) -> str:
         ("--discard", args.discard, 0),
         ("--shipped", args.shipped, None),
         ("--label", args.label, "shipped"),
+        ("--readout-steps", args.readout_steps, 0),
         ("--section", args.section, "ensemble_convergence"),
     ):
         if value != default:
-            study += f" {flag} {value}"
+            study += f" {flag} {shlex.quote(str(value))}"
     return f"{sample}; {study}"
 
 
 def main(argv=None) -> int:
     import emcee
 
-    from letrolab.model.ensemble import load_ensemble
+    from letrolab.model.ensemble import (
+        IDENTIFIED_MAX_SHARE,
+        identifiability,
+        load_ensemble,
+        load_priors,
+    )
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--long", required=True, help="the longer chain's ensemble CSV")
@@ -140,6 +201,12 @@ def main(argv=None) -> int:
         "--discard", type=int, default=0, help="sampler steps of the long chain to drop first"
     )
     ap.add_argument("--label", default="shipped", help="what the compared ensemble is")
+    ap.add_argument(
+        "--readout-steps",
+        type=int,
+        default=0,
+        help="also check the claims' readouts on this many kept steps of the long chain",
+    )
     args = ap.parse_args(argv)
 
     shipped = load_ensemble(args.shipped)
@@ -188,14 +255,17 @@ def main(argv=None) -> int:
         "",
         f"| parameter | {lab} median [95 %] (log10) | long median [95 %] (log10) | "
         "median shift (long sd) | tau (steps) | kept steps / tau | split R-hat | "
-        "rank R-hat (ArviZ) | bulk ESS (ArviZ) |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "rank R-hat (ArviZ) | bulk ESS (ArviZ) | long 95 % / prior width |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    ident = identifiability(long, load_priors()).table.set_index("parameter")
     for j, n in enumerate(names):
+        share = float(ident.loc[n, "share"])
         lines.append(
             f"| {n} | {qs[1, j]:.2f} [{qs[0, j]:.2f}, {qs[2, j]:.2f}] | {ql[1, j]:.2f} "
             f"[{ql[0, j]:.2f}, {ql[2, j]:.2f}] | {shift[j]:.2f} | {tau[j]:.1f} | "
-            f"{kept_steps / tau[j]:.1f} | {rhat[j]:.3f} | {az_rank[j]:.3f} | {ess[j]:.0f} |"
+            f"{kept_steps / tau[j]:.1f} | {rhat[j]:.3f} | {az_rank[j]:.3f} | {ess[j]:.0f} | "
+            f"{share:.2f}{'' if share < IDENTIFIED_MAX_SHARE else ' (not identified)'} |"
         )
     lines += [
         "",
@@ -230,8 +300,20 @@ def main(argv=None) -> int:
             "mixed, and emcee's tau, computed about each walker's own mean, understates the "
             "chain's correlation. This chain is therefore not shown converged."
         )
-        + f" Claim support took {t_support:.0f} s on {args.workers} workers.",
+        + f" Claim support took {t_support:.0f} s on {args.workers} workers. Not identified "
+        f"by the calibration targets (long chain's 95 % interval over {IDENTIFIED_MAX_SHARE:g} "
+        "of the prior's log width): "
+        + (", ".join(ident.index[~ident["identified"]]) or "none")
+        + ".",
     ]
+    if args.readout_steps:
+        t1 = time.perf_counter()
+        lines += claim_mixing(chain, names, args.readout_steps, args.workers)
+        lines += [
+            "",
+            f"Verdict here: support +- 1.96 MC se against {0.5:g}, the MC error computed from "
+            f"the verdict's own effective sample size. Took {time.perf_counter() - t1:.0f} s.",
+        ]
     body = "\n".join(lines)
     print(body)
     write_section(args.section, body, command=_command(sampled, args))

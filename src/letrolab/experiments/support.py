@@ -419,13 +419,16 @@ CLAIM_READOUTS: dict[str, ClaimReadout] = {
 PATIENT_BASIS: dict[str, tuple[str, str]] = {
     "S1": (
         "predicted",
-        "the hepatic E2 restraint (Emax_E2L) is no longer set to Bajetta's +24 %; no patient "
-        "target involves serum IGF-I under an aromatase inhibitor",
+        "the IGF-I half is a prediction: the hepatic E2 restraint (Emax_E2L) is bounded by "
+        "route-of-oestrogen studies, not set to Bajetta's +24 %; the IGFBP-3 half is not: the "
+        "GH feedback gain g_GH was chosen to keep IGFBP-3 within 5 %, the rule's tolerance",
     ),
     "S2": (
         "structural",
-        "FSH rises because the model's gonadotropin feedback is inhibitory E2 → FSH; only its "
-        "size depends on parameters",
+        "FSH rises because the model's gonadotropin feedback is inhibitory E2 → FSH, and the "
+        "measured-E2 magnitude it checks (-68 to -88 %) is the range the assay floor "
+        "E2_assay_floor was set from; only the premenopausal LH doubling is compared with a "
+        "number the model was not set to",
     ),
     "S8": (
         "structural",
