@@ -294,3 +294,22 @@ def test_a_device_is_not_read(run_cli):
     code, out, err = run_cli("synergy", "/dev/zero", "--json")  # endless: must not be read
     assert (code, out) == (2, "")
     assert err == "error: input '/dev/zero' is not a regular file; give a table file\n"
+
+
+def test_figures_limits_the_chou_talalay_figures_to_the_most_synergistic_blocks(run_cli, tmp_path):
+    """Two copies of the example, one made antagonistic (combination responses cut to a third):
+    --figures 1 draws only the synergistic block, says so, and still writes every table."""
+    df = pd.read_csv(EXAMPLE)
+    other = df.copy()
+    other["block_id"] = "weak"
+    combo = (other["conc_r"] > 0) & (other["conc_c"] > 0)
+    other.loc[combo, "response"] = other.loc[combo, "response"] / 3
+    src = tmp_path / "two.csv"
+    pd.concat([df, other]).to_csv(src, index=False)
+    out_dir = tmp_path / "ct"
+    code, _, err = run_cli("synergy", src, "--out", out_dir, "--figures", "1")
+    assert code == 0, err
+    assert "Chou-Talalay figures for the 1 blocks with the lowest median CI of 2" in err
+    strong, weak = out_dir / "block_MCF-7aro", out_dir / "block_weak"
+    assert (strong / "fa_ci.png").is_file() and not list(weak.glob("*.png"))
+    assert (weak / "points.csv").is_file()

@@ -348,14 +348,23 @@ def _bootstrap(
 # --------------------------------------------------------------------------------------------
 
 
-def _write_chou_talalay(result: Any, out_dir: Path) -> None:
+def _write_chou_talalay(result: Any, out_dir: Path, figures: int) -> None:
+    """Tables of every block; figures of the ``figures`` most synergistic (lowest median CI)."""
     from letrolab.synergy.ct_plots import plot_block
 
     result.write_tables(out_dir)
     names = result.dirnames()
-    for bid, block in result.blocks.items():
-        if block:
-            plot_block(block, out_dir / names[bid])
+    done = [(bid, b) for bid, b in result.blocks.items() if b]
+    median_ci = [float(np.nanmedian(b.ci)) if np.isfinite(b.ci).any() else np.inf for _, b in done]
+    order = np.argsort(median_ci, kind="stable")[: max(figures, 0)]
+    for i in order:
+        bid, block = done[i]
+        plot_block(block, out_dir / names[bid])
+    if len(done) > figures:
+        sys.stderr.write(
+            f"note: Chou-Talalay figures for the {figures} blocks with the lowest median CI "
+            f"of {len(done)} (--figures N to change)\n"
+        )
 
 
 def synergy(
@@ -475,7 +484,8 @@ def synergy(
         typer.Option(
             "--figures",
             help="With --out: draw per-block figures for this many blocks, the most synergistic "
-            f"by the first model's mean ({FIGURES.describe()}; 0: none).",
+            "by the first reference model's mean, or for Chou-Talalay by the lowest median CI "
+            f"({FIGURES.describe()}; 0: none). Tables are written for every block.",
         ),
     ] = 50,
     tables: Annotated[
@@ -556,7 +566,7 @@ def synergy(
             for entry in ct.summary()["blocks"]:
                 blocks[entry["block_id"]] = entry
             if stage is not None:
-                _write_chou_talalay(ct, stage)
+                _write_chou_talalay(ct, stage, figures)
         if reference:
             n_scored, ref = _run_reference_models(
                 data,
