@@ -137,7 +137,28 @@ def claim_mixing(chain: np.ndarray, names: list[str], steps: int, workers: int) 
             f"| {cid} | {p:.2f} | {se:.3f} | {h[:half].mean():.2f} / {h[half:].mean():.2f} | "
             f"{rk:.3f} | {verdict} |"
         )
+    lines += ["", _lr_direction(frame, holds[:, list(CLAIM_READOUTS).index("S7")])]
     return lines
+
+
+def _lr_direction(frame, s7_holds: np.ndarray) -> str:
+    """S7's support on the sets where the LR line's absolute values keep their stated direction
+    against the sampled parental ones (cell_lines.csv values are absolute)."""
+    from letrolab.model import get_cell_line
+
+    own = get_cell_line("mcf7-aro-lr").overrides
+    shared = [k for k in own if k in frame.columns]
+    # the LR line lowers these relative to parental cells (cell_lines.csv reasons)
+    keep = np.ones(len(frame), dtype=bool)
+    for k in shared:
+        keep &= frame[k].to_numpy(float) > own[k]
+    if not shared:
+        return "The LR line overrides no sampled parameter."
+    return (
+        f"S7 on the {keep.sum()} of {len(frame)} sets where the parental value of "
+        + ", ".join(f"{k} exceeds the LR line's {own[k]:g}" for k in shared)
+        + f": support {s7_holds[keep].mean():.2f} (all sets: {s7_holds.mean():.2f})."
+    )
 
 
 def _every(frame, most: int):

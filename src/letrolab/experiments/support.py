@@ -22,6 +22,13 @@ S9      growth benefit of the best downstream and the vertical partner (> 10 %),
         and the biomarker contrast (:func:`s9_biomarker_contrast` > 1 point)
 ======  ==========================================================================  ==========
 
+S6 and S7 read the catalogued LR line (``mcf7-aro-lr`` in ``cell_lines.csv``), not the
+clones the resistance experiment selects on the shipped set: selecting clones again on every
+parameter set would cost months of simulated culture per set. Cell-line values are absolute, so
+on a set whose sampled parental value lies beyond the LR line's own (e.g. ``cd_er`` below 0.2)
+the line's stated direction is reversed; the convergence study reports S7's support with and
+without those sets.
+
 S1, S2 and S8 are patient-model claims; the ensemble samples the cell network only, so their
 readouts do not vary over it: they are reported with ``support`` ``None`` and the reason.
 
