@@ -432,10 +432,10 @@ PATIENT_BASIS: dict[str, tuple[str, str]] = {
     ),
     "S2": (
         "structural",
-        "FSH rises because the model's gonadotropin feedback is inhibitory E2 → FSH, and the "
-        "measured-E2 magnitude it checks (-68 to -88 %) is the range the assay floor "
-        "E2_assay_floor was set from; only the premenopausal LH doubling is compared with a "
-        "number the model was not set to",
+        "FSH rises because the model's gonadotropin feedback is inhibitory E2 → FSH; only its "
+        "size depends on parameters. The measured-E2 magnitude it checks (-68 to -88 %) follows "
+        "from the immunoassays' published sensitivity limit (E2_assay_floor), not from that "
+        "range",
     ),
     "S8": (
         "structural",
