@@ -165,3 +165,18 @@ def test_subsample_keeps_whole_steps_and_records_them():
         ens.subsample(burn=3, thin=4)
     with pytest.raises(InputError, match="leaves no step"):
         ens.subsample(burn=10, thin=2)
+
+
+def test_subsample_command_writes_the_thinned_chain_with_its_history(tmp_path, capsys):
+    from letrolab.model.ensemble import main
+
+    walkers, kept = 2, 6
+    frame = pd.DataFrame({"k_s": 0.1 + 0.001 * np.arange(walkers * kept)})
+    info = {"walkers": walkers, "thin": 2, "burn": 0, "steps": 12}
+    Ensemble(frame, np.zeros(walkers * kept), info).save(tmp_path / "chain.csv")
+    args = ["--subsample", str(tmp_path / "chain.csv"), "--burn", "4", "--thin", "4"]
+    assert main([*args, "--history", "two pieces", "--out", str(tmp_path / "out.csv")]) == 0
+    out = load_ensemble(tmp_path / "out.csv")
+    assert len(out) == walkers * 2  # kept steps 2 and 4 of 0..5
+    assert out.info["history"] == "two pieces" and out.info["burn"] == "4"
+    assert out.parameters["k_s"].tolist() == pytest.approx([0.104, 0.105, 0.108, 0.109])

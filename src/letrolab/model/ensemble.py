@@ -519,6 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", default=str(DEFAULT_ENSEMBLE))
     ap.add_argument("--resume", help="continue the chain saved in this file from its last step")
     ap.add_argument("--checkpoint-every", type=int, default=5, help="steps between writes")
+    ap.add_argument("--history", help="with --subsample: how the chain was sampled, for the header")
     ap.add_argument(
         "--subsample",
         help="no sampling: write this chain with --burn more steps dropped, thinned to --thin",
@@ -527,6 +528,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     priors = load_priors()
     if args.subsample:
         ens = load_ensemble(args.subsample).subsample(burn=args.burn, thin=args.thin)
+        if args.history:
+            ens = Ensemble(ens.parameters, ens.log_posterior, {**ens.info, "history": args.history})
         ens.save(args.out)
         print(ens.report())
         return 0
