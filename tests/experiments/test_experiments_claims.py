@@ -572,3 +572,11 @@ def test_s6_model_text_states_the_rule_and_why_it_failed():
     assert res.model.endswith("every clone > 1×: not met (p-S6 not > 1× in every clone)")
     ok = _s6(s6_bands({"LR1": (1.8, 1.8), "LR2": (1.9, 1.9)}))
     assert ok.model.endswith("every clone > 1×: met")
+
+
+def test_s3_reports_how_much_of_the_igf1_growth_needs_er_phosphorylation():
+    """Not part of the rule: IGF-1 adds 1.0 (x seeded) intact and 0.2 with the kinase -> ER
+    phosphorylation removed, so 80 % of the added cells need it."""
+    res = {r.id: r for r in evaluate_claims(passing_tables())}["S3"]
+    assert res.values["growth_gain_share_through_er_phosphorylation"] == pytest.approx(0.8)
+    assert "80% of the cells IGF-1 adds need the kinase → ER phosphorylation" in res.model

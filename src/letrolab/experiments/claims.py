@@ -366,24 +366,33 @@ def _eval_s3(t: Mapping[str, pd.DataFrame]) -> RuleOutcome:
     Only the intact network is judged; whether the rise depends on the kinase -> ER
     phosphorylation is the negative control's question (the claim's ablation), not the rule's.
     """
-    df = t["s3_crosstalk"]
-    df = df[df["crosstalk"] == "intact"].set_index("igf1")
+    table = t["s3_crosstalk"]
+    df = table[table["crosstalk"] == "intact"].set_index("igf1")
 
-    def rise(col: str) -> float:
-        lo = float(df.loc[False, col])
-        hi = float(df.loc[True, col])
+    def rise(frame: pd.DataFrame, col: str) -> float:
+        lo = float(frame.loc[False, col])
+        hi = float(frame.loc[True, col])
         if lo <= S3_NUMERICAL_ZERO:
             return np.inf if hi > S3_NUMERICAL_ZERO else 0.0
         return hi / lo - 1.0
 
-    rises = {c: rise(c) for c in S3_READOUTS}
+    rises = {c: rise(df, c) for c in S3_READOUTS}
     holds = min(rises.values()) > S3_MIN_RISE
     model = (
         "under letrozole, IGF-1 raises p-AKT by {p_akt:+.0%}, p-ERK by {p_erk:+.0%}, p-ER S167 "
         "by {p_er_s167:+.0%}, p-ER S118 by {p_er_s118:+.0%}, ER transcriptional output by "
         "{er_activity:+.0%} and 6-day growth by {growth_fold:+.0%}".format(**rises)
     )
-    return RuleOutcome(holds, model, rises["er_activity"], {"rise": rises})
+    values: dict[str, Any] = {"rise": rises}
+    ablated = table[table["crosstalk"] != "intact"].set_index("igf1")
+    gain = float(df.loc[True, "growth_fold"] - df.loc[False, "growth_fold"])
+    if len(ablated) == 2 and gain > 0:
+        # not part of the rule: how much of the cells IGF-1 adds needs ER phosphorylation
+        lost = float(ablated.loc[True, "growth_fold"] - ablated.loc[False, "growth_fold"])
+        share = 1 - lost / gain
+        values["growth_gain_share_through_er_phosphorylation"] = share
+        model += f" ({share:.0%} of the cells IGF-1 adds need the kinase → ER phosphorylation)"
+    return RuleOutcome(holds, model, rises["er_activity"], values)
 
 
 # --------------------------------------------------------------------------------------------
