@@ -1,34 +1,37 @@
-"""Convergence study of the shipped ensemble (issue 12): is 40 walkers x 40 steps enough?
+"""Convergence study of the calibrated ensemble (issue 12): has the chain mixed, and are the
+claims' verdicts settled?
 
-The shipped ensemble (``src/letrolab/model/ensemble.csv``: 40 walkers, 40 steps, 15 burn-in,
-every 5th step) is too short for emcee's own convergence test (a chain some 50 integrated
-autocorrelation times long; Foreman-Mackey et al. 2013, PASP 125:306, sec. 3 and the emcee
-documentation's "Autocorrelation analysis"). This study asks the question that matters for
-the report instead: does a longer, independent chain give the same posterior and the same
-claim support?
+emcee's own convergence test asks for a chain some 50 integrated autocorrelation times long
+(Foreman-Mackey et al. 2013, PASP 125:306, sec. 3, and the emcee documentation's
+"Autocorrelation analysis"). This study reads a long chain saved by
+``python -m letrolab.model.ensemble`` (the shipped one was sampled in two pieces)::
 
-The long chain is sampled first, with the same likelihood, priors and start family but its own
-seed, and written with the shipped file's format::
+    python -m letrolab.model.ensemble --walkers 40 --steps 700 --burn 100 --thin 2 \
+        --seed 41 --workers 2 --moves de --out /tmp/conv/ens_de.csv
+    python -m letrolab.model.ensemble --steps 3000 --burn 0 --thin 4 --seed 43 --workers 2 \
+        --moves de --resume /tmp/conv/ens_de.csv --checkpoint-every 25 \
+        --out /tmp/conv2/ens_de_cont.csv
 
-    python -m letrolab.model.ensemble --walkers 40 --steps 160 --burn 40 --thin 2 \\
-        --seed 31 --workers 2 --out /tmp/conv/ens_long.csv
-
-Then ``python benchmarks/ensemble_convergence.py --long /tmp/conv/ens_long.csv`` computes,
-on the long chain:
+and ``python benchmarks/ensemble_convergence.py --long /tmp/conv2/ens_de_cont.csv
+--discard 1200 --readout-steps 40`` computes, on its kept steps:
 
 - the integrated autocorrelation time of each parameter (``emcee.autocorr.integrated_time``,
   ``tol=0``: an estimate even where the chain is shorter than 50 tau) and the chain's length in
   units of it;
 - split-R-hat over the walkers (Gelman et al. 2013, *Bayesian Data Analysis*, 3rd ed.,
-  eq. 11.4, each walker's kept steps split into halves). The walkers of an ensemble sampler
-  are not independent chains, so this is a check of mixing between the halves, not a proof;
+  eq. 11.4, each walker's kept steps split into halves), checked against ArviZ's, with
+  ArviZ's rank-normalised R-hat and bulk ESS (Vehtari et al. 2021). The walkers of an ensemble
+  sampler are not independent chains, so this is a check of mixing, not a proof;
+- which parameters the targets identify (:func:`letrolab.model.ensemble.identifiability`);
+- with ``--readout-steps``, the claims' own mixing (:func:`claim_mixing`): what the report's
+  verdicts rest on;
 
-and compares the two ensembles: each parameter's posterior median and 95 % interval (log10)
-and each claim's support (``letrolab.experiments.support.claim_support``, on at most
-``--sets`` sets of each, taken evenly through the kept steps).
+and compares the chain with another ensemble (``--shipped``, default the shipped file):
+each parameter's posterior median and 95 % interval (log10) and each claim's support
+(``letrolab.experiments.support.claim_support``, on at most ``--sets`` sets of each, whole
+steps taken evenly through the kept steps).
 
-Writes the section ``ensemble_convergence`` of RESULTS.md (``--section`` names another, e.g.
-for a chain sampled with ``--moves de``, emcee's differential-evolution moves).
+Writes the section ``ensemble_convergence`` of RESULTS.md (``--section`` names another).
 """
 
 from __future__ import annotations
@@ -161,16 +164,27 @@ def _lr_direction(frame, s7_holds: np.ndarray) -> str:
     )
 
 
-def _every(frame, most: int):
-    step = max(1, int(np.ceil(len(frame) / most)))
-    return frame.iloc[::step].reset_index(drop=True)
+def _every(ens, most: int):
+    """At most ``most`` sets: whole steps (every walker) evenly spaced through the chain.
+
+    Taking every k-th row instead would keep only the walkers k steps apart in the
+    step-major rows (every 90th of 40 walkers is walkers 0, 10, 20, 30): unmixed walkers
+    then bias the support.
+    """
+    walkers = int(ens.info.get("walkers", 1))
+    frame = ens.parameters
+    steps = len(frame) // walkers
+    keep = max(1, min(steps, most // walkers))
+    pick = np.unique(np.linspace(0, steps - 1, keep).round().astype(int))
+    rows = (pick[:, None] * walkers + np.arange(walkers)).ravel()
+    return frame.iloc[rows].reset_index(drop=True)
 
 
 def _support_table(shipped, long, workers: int, most: int) -> list[tuple]:
     from letrolab.experiments.support import claim_support
 
-    a = claim_support(_every(shipped.parameters, most), workers=workers)
-    b = claim_support(_every(long.parameters, most), workers=workers)
+    a = claim_support(_every(shipped, most), workers=workers)
+    b = claim_support(_every(long, most), workers=workers)
     rows = []
     for sa, sb in zip(a, b, strict=True):
         if sa.support is None:

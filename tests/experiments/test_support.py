@@ -177,3 +177,17 @@ def test_s9_biomarker_contrast_follows_igf1r_and_pi3k_and_vanishes_without_them(
     assert s9_biomarker_contrast(MeasureContext(m, {})) > 5 * S9_MIN_CONTRAST
     ablated = MeasureContext(m, {}, CLAIMS["S9"].ablation)
     assert abs(s9_biomarker_contrast(ablated)) < 1e-4
+
+
+def test_shipped_sobol_table_is_of_the_shipped_ensemble():
+    """sobol.csv records the SHA-256 of the ensemble it was computed on; a new ensemble without
+    recomputed indices would show the report stale numbers. Every sampled claim and parameter
+    is in it."""
+    from letrolab.experiments.support import ensemble_digest, load_sobol, sobol_digest
+    from letrolab.model.ensemble import load_ensemble
+
+    assert sobol_digest() == ensemble_digest()
+    sob = load_sobol()
+    assert set(sob["claim"]) == set(CLAIM_READOUTS)
+    assert set(sob["parameter"]) == set(load_ensemble().parameters.columns)
+    assert np.isfinite(sob[["S1", "ST", "S1_conf", "ST_conf"]].to_numpy()).all()

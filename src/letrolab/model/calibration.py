@@ -83,7 +83,8 @@ def _read_bounds() -> dict[str, tuple[float, float]]:
 #: Fitted (sampled) parameters and their ranges: the log-uniform prior ranges of ``priors.csv``
 #: (one reason per range there), shared by :func:`calibrate` and the ensemble sampler
 #: (:mod:`letrolab.model.ensemble`). The shipped values in network.ant (status ``fit``) are the
-#: highest-posterior set of the shipped ensemble (``ensemble.csv``).
+#: highest-posterior set of the first (stretch-move) ensemble; on the shipped DE chain their
+#: log-posterior (-13.5) is above 97 % of the chain's sets and 1.1 below its best (-12.4).
 FIT_BOUNDS: dict[str, tuple[float, float]] = _read_bounds()
 
 
