@@ -203,8 +203,20 @@ def _command(info: dict, args) -> str:
         + (f" --resume {info['resumed_from']}" if info.get("resumed_from") else "")
         + f" --out {args.long}"
     )
+    first = info.get("resumed_from")
+    if first and Path(first).is_file():  # the piece it continues, from that file's header
+        from letrolab.model.ensemble import load_ensemble
+
+        before = load_ensemble(first).info
+        moves0 = " --moves de" if "DE" in before.get("sampler", "") else ""
+        sample = (
+            f"python -m letrolab.model.ensemble --walkers {before['walkers']} --steps "
+            f"{before['steps']} --burn {before['burn']} --thin {before['thin']} --seed "
+            f"{before['seed']} --workers 2{moves0} --out {first}; " + sample
+        )
     study = f"python benchmarks/ensemble_convergence.py --long {args.long}"
     for flag, value, default in (
+        ("--sets", args.sets, 200),
         ("--discard", args.discard, 0),
         ("--shipped", args.shipped, None),
         ("--label", args.label, "shipped"),
@@ -276,7 +288,7 @@ def main(argv=None) -> int:
     lab = args.label
     resumed = long.info.get("resumed_from")
     lines = [
-        f"## Convergence of the {lab} ensemble against a longer chain ({long.info.get('sampler')})",
+        f"## Convergence of a long chain ({long.info.get('sampler')}), against the {lab} ensemble",
         "",
         f"{lab.capitalize()}: {shipped.info.get('walkers')} walkers x "
         f"{shipped.info.get('steps')} steps, burn-in {shipped.info.get('burn')}, thin "
