@@ -191,3 +191,20 @@ def test_shipped_sobol_table_is_of_the_shipped_ensemble():
     assert set(sob["claim"]) == set(CLAIM_READOUTS)
     assert set(sob["parameter"]) == set(load_ensemble().parameters.columns)
     assert np.isfinite(sob[["S1", "ST", "S1_conf", "ST_conf"]].to_numpy()).all()
+
+
+def test_s6_threshold_is_the_ratio_the_blot_design_detects_half_the_time():
+    """At the threshold ratio the blot experiment's one-sided blocked t-test has about 50 %
+    power: SciPy's non-central t at the design of resistance.py (16 blots, 3 clones, 15 % band
+    CV). Tolerance 0.03 (the non-central t is slightly skewed)."""
+    from scipy import stats
+
+    from letrolab.experiments.resistance import BLOT_CV, BLOT_REPLICATES, N_PICK
+    from letrolab.experiments.support import s6_min_ratio
+
+    r = s6_min_ratio()
+    assert 1.05 < r < 1.2  # the design is sized for 1.2x at 90 % power
+    df = N_PICK * (BLOT_REPLICATES - 1)
+    se = np.sqrt(2) * BLOT_CV * np.sqrt((1 / N_PICK + 1) / BLOT_REPLICATES)
+    power = stats.nct.sf(stats.t.ppf(0.95, df), df, np.log(r) / se)
+    assert power == pytest.approx(0.5, abs=0.03)

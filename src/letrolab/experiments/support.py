@@ -15,7 +15,8 @@ S4      largest Chou-Talalay CI at fa 0.5/0.75, constant-ratio design, both line
         (< S4_CI_MAX)
 S5      sub-G1 of the combination / the higher single agent, both lines            predicted
         (> :func:`s5_min_ratio`, the ratio the experiment's Welch test detects)
-S6      p-AKT and p-S6 of the LR line over parental under letrozole (> 1)           structural
+S6      p-AKT and p-S6 of the LR line over parental under letrozole              structural
+        (> :func:`s6_min_ratio`, the ratio the blot experiment's t-test detects)
 S7      LR growth drop with everolimus (> S7_MIN_GROWTH_DROP), sub-G1 ratio > 1,   predicted
         and the LR drop's excess over parental cells in points (>= S7_MIN_EXCESS)
 S9      growth benefit of the best downstream and the vertical partner (> 10 %),   predicted
@@ -89,6 +90,7 @@ __all__ = [
     "evaluate_readouts",
     "load_sobol",
     "s5_min_ratio",
+    "s6_min_ratio",
     "s9_biomarker_contrast",
     "sobol_digest",
     "sobol_indices",
@@ -232,6 +234,25 @@ def _s5(ctxs) -> tuple[float, bool]:
     return v, v > s5_min_ratio()
 
 
+@functools.cache
+def s6_min_ratio() -> float:
+    """The smallest LR / parental p-AKT or p-S6 ratio S6's blot experiment detects.
+
+    S6's rule is a one-sided blocked t-test at p < 0.05 over the resistance experiment's
+    ``BLOT_REPLICATES`` blots, ``N_PICK`` clones against one parental lane, each lane's
+    phospho/total ratio with log SD ``sqrt(2) BLOT_CV`` (the design of
+    :func:`letrolab.experiments.resistance.blot_replicates_for_power`). A noise-free ratio
+    passes when its log reaches ``t_{0.95, df} SE``: the typical blot series would pass.
+    """
+    from scipy import stats
+
+    from letrolab.experiments.resistance import BLOT_CV, BLOT_REPLICATES, N_PICK
+
+    n, k = BLOT_REPLICATES, N_PICK
+    se = math.sqrt(2.0) * BLOT_CV * math.sqrt((1.0 / k + 1.0) / n)
+    return math.exp(float(stats.t.ppf(0.95, k * (n - 1))) * se)
+
+
 def _s6(ctxs) -> tuple[float, bool]:
     ctx = ctxs("intact")
     vals = []
@@ -240,7 +261,7 @@ def _s6(ctxs) -> tuple[float, bool]:
         b = ctx.sim("mcf7-aro", drugs={"letrozole": LET}, androstenedione=A4, days=2.0)
         vals.append(a.final(obs) / b.final(obs))
     v = min(vals)
-    return v, v > 1.0
+    return v, v > s6_min_ratio()
 
 
 def _everolimus_drop(ctx: MeasureContext, cell_line: str) -> tuple[float, float]:
