@@ -179,3 +179,11 @@ def test_log_axes_get_plain_number_labels_not_raw_mathtext(tmp_path):
     assert "1" in labels and "100" in labels and not any("$" in t for t in labels)
     assert any(t.get_text() == "x1" for t in b.get_xticklabels())
     plt.close(fig)
+
+
+def test_comment_header_reads_the_leading_key_value_comments(tmp_path):
+    from letrolab._io import comment_header
+
+    p = tmp_path / "t.csv"
+    p.write_text("# walkers: 40\n# history: a: b\n#bare\nx,y\n# late: 1\n1,2\n")
+    assert comment_header(p) == {"walkers": "40", "history": "a: b", "bare": ""}

@@ -122,6 +122,22 @@ def check_output_dir(target: str | os.PathLike) -> Path:
     return target
 
 
+def comment_header(path: str | os.PathLike) -> dict[str, str]:
+    """The ``# key: value`` lines at the top of a text table (the ensemble and Sobol files).
+
+    Reading stops at the first line that is not a comment; a comment without ``:`` is kept
+    with an empty value.
+    """
+    out: dict[str, str] = {}
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.startswith("#"):
+                break
+            key, _, value = line[1:].partition(":")
+            out[key.strip()] = value.strip()
+    return out
+
+
 def pyplot():
     """Return :mod:`matplotlib.pyplot` on the non-interactive Agg backend, imported on first use.
 

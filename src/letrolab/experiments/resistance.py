@@ -65,7 +65,7 @@ from letrolab.experiments._framework import Context, Experiment, Figure, Output
 from letrolab.instruments.flow import PI_CHANNELS as DNA_CHANNELS
 from letrolab.instruments.flow import simulate_dna_content, write_fcs
 
-__all__ = ["EXPERIMENT", "founder_population", "select_and_adapt"]
+__all__ = ["EXPERIMENT", "blot_contrast_se", "founder_population", "select_and_adapt"]
 
 
 LETROZOLE_M = 1e-6
@@ -90,6 +90,19 @@ MIN_FOLD = 1.2
 BLOT_POWER = 0.90
 
 
+def blot_contrast_se(n: int, *, cv: float = BLOT_CV, n_lr: int = N_PICK) -> tuple[float, int]:
+    """Standard error and degrees of freedom of S6's log contrast over ``n`` blots.
+
+    Each lane's phospho/total ratio carries two independent log-normal band errors of SD
+    ``cv``, so its log has residual SD ``σ = √2·cv``. The contrast "mean of the ``n_lr`` LR
+    lanes minus the parental lane" in a randomised-block design with the blot as block
+    (Montgomery, *Design and Analysis of Experiments*, ch. 4) has standard error
+    ``σ·√((1/n_lr + 1)/n)`` on ``n_lr·(n − 1)`` degrees of freedom.
+    """
+    sigma = np.sqrt(2.0) * cv
+    return float(sigma * np.sqrt((1.0 / n_lr + 1.0) / n)), n_lr * (n - 1)
+
+
 def blot_replicates_for_power(
     *,
     min_fold: float = MIN_FOLD,
@@ -103,15 +116,11 @@ def blot_replicates_for_power(
 
     The experiment is sized before it is run, from the design and the noise model alone, as a
     lab sizes a confirmatory experiment (Cohen 1988, *Statistical Power Analysis for the
-    Behavioral Sciences*, ch. 2): never from the observed effect. Each lane's
-    phospho/total ratio carries two independent log-normal band errors of SD ``cv``, so its log
-    has residual SD ``σ = √2·cv``. The S6 rule tests the contrast "mean of the ``n_lr`` LR lanes
-    minus the parental lane" in a randomised-block design with the blot as block (Montgomery,
-    *Design and Analysis of Experiments*, ch. 4): with ``n`` blots its standard error is
-    ``σ·√((1/n_lr + 1)/n)`` on ``n_lr·(n − 1)`` degrees of freedom, and the power of the
-    one-sided t-test at level ``alpha`` against a true ``ln(min_fold)`` is the non-central t
-    tail ``P(T'(df, δ/SE) > t_{1−α, df})``. The smallest ``n`` (at least 3) reaching ``power`` is
-    returned.
+    Behavioral Sciences*, ch. 2): never from the observed effect. The S6 rule tests the LR vs
+    parental contrast, whose standard error with ``n`` blots is :func:`blot_contrast_se`; the
+    power of the one-sided t-test at level ``alpha`` against a true ``ln(min_fold)`` is the
+    non-central t tail ``P(T'(df, δ/SE) > t_{1−α, df})``. The smallest ``n`` (at least 3)
+    reaching ``power`` is returned.
 
     Examples
     --------
@@ -123,11 +132,9 @@ def blot_replicates_for_power(
     """
     from scipy import stats
 
-    sigma = np.sqrt(2.0) * cv
     delta = np.log(min_fold)
     for n in range(3, n_max + 1):
-        df = n_lr * (n - 1)
-        se = sigma * np.sqrt((1.0 / n_lr + 1.0) / n)
+        se, df = blot_contrast_se(n, cv=cv, n_lr=n_lr)
         achieved = stats.nct.sf(stats.t.ppf(1.0 - alpha, df), df, delta / se)
         if achieved >= power:
             return n

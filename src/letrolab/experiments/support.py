@@ -63,6 +63,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -238,19 +239,18 @@ def _s5(ctxs) -> tuple[float, bool]:
 def s6_min_ratio() -> float:
     """The smallest LR / parental p-AKT or p-S6 ratio S6's blot experiment detects.
 
-    S6's rule is a one-sided blocked t-test at p < 0.05 over the resistance experiment's
-    ``BLOT_REPLICATES`` blots, ``N_PICK`` clones against one parental lane, each lane's
-    phospho/total ratio with log SD ``sqrt(2) BLOT_CV`` (the design of
-    :func:`letrolab.experiments.resistance.blot_replicates_for_power`). A noise-free ratio
-    passes when its log reaches ``t_{0.95, df} SE``: the typical blot series would pass.
+    S6's rule is a one-sided blocked t-test at p < ``S6_ALPHA`` over the resistance
+    experiment's ``BLOT_REPLICATES`` blots, ``N_PICK`` clones against one parental lane
+    (:func:`letrolab.experiments.resistance.blot_contrast_se`, the design the experiment is
+    sized with). A noise-free ratio passes when its log reaches ``t_{1-alpha, df} SE``: the
+    typical blot series would pass.
     """
     from scipy import stats
 
-    from letrolab.experiments.resistance import BLOT_CV, BLOT_REPLICATES, N_PICK
+    from letrolab.experiments.resistance import BLOT_REPLICATES, blot_contrast_se
 
-    n, k = BLOT_REPLICATES, N_PICK
-    se = math.sqrt(2.0) * BLOT_CV * math.sqrt((1.0 / k + 1.0) / n)
-    return math.exp(float(stats.t.ppf(0.95, k * (n - 1))) * se)
+    se, df = blot_contrast_se(BLOT_REPLICATES)
+    return math.exp(float(stats.t.ppf(1 - C.S6_ALPHA, df)) * se)
 
 
 def _s6(ctxs) -> tuple[float, bool]:
@@ -284,9 +284,9 @@ def _s7(ctxs) -> tuple[float, bool]:
     return 100 * excess, holds
 
 
-#: Mean of the upper tercile of a standard normal, 3 phi(z_2/3): where a tercile's typical
-#: tumour sits on each log-normal feature axis of the strategies experiment.
-_UPPER_TERCILE_Z = 1.0911
+#: Mean of the upper tercile of a standard normal, 3 phi(z_2/3) (1.091): where a tercile's
+#: typical tumour sits on each log-normal feature axis of the strategies experiment.
+_UPPER_TERCILE_Z = 3 * NormalDist().pdf(NormalDist().inv_cdf(2 / 3))
 #: Smallest difference in benefit (growth-reduction points / 100) between the upper- and
 #: lower-tercile tumour that counts as a biomarker: 6-day growth assays resolve differences of
 #: a few per cent at best (replicate CV of viability readouts ~5-10 %), so 1 point is the floor.
@@ -748,17 +748,10 @@ def ensemble_digest(path: str | Path | None = None) -> str:
 
 def sobol_digest(path: str | Path | None = None) -> str | None:
     """The ``ensemble_sha256`` a Sobol table records (``None`` when absent)."""
+    from letrolab._io import comment_header
+
     p = Path(path) if path is not None else DEFAULT_SOBOL
-    if not p.is_file():
-        return None
-    with p.open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.startswith("#"):
-                break
-            key, _, value = line[1:].partition(":")
-            if key.strip() == "ensemble_sha256":
-                return value.strip()
-    return None
+    return comment_header(p).get("ensemble_sha256") if p.is_file() else None
 
 
 def load_sobol(path: str | Path | None = None):

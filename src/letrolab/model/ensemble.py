@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from letrolab._io import comment_header
 from letrolab.errors import FormatError, InputError
 from letrolab.model.calibration import evaluate_measures, load_targets, residuals
 from letrolab.model.engine import Model, get_model
@@ -245,6 +246,10 @@ class Ensemble:
         rows = [f"  {k:14s} {a:.4g} [{lo:.4g}, {hi:.4g}]" for k, (lo, a, hi) in q.iterrows()]
         return "\n".join([head, *rows])
 
+    def with_info(self, **info: Any) -> Ensemble:
+        """The same sets with ``info`` added to the header (e.g. how the chain was sampled)."""
+        return Ensemble(self.parameters, self.log_posterior, {**self.info, **info})
+
     def subsample(self, *, burn: int, thin: int) -> Ensemble:
         """The same chain with ``burn`` more sampler steps dropped and every ``thin``-th kept.
 
@@ -283,13 +288,7 @@ def load_ensemble(path: str | Path | None = None) -> Ensemble:
     p = Path(path) if path is not None else DEFAULT_ENSEMBLE
     if not p.is_file():
         raise InputError(f"ensemble file {p} not found; run python -m letrolab.model.ensemble")
-    info = {}
-    with p.open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.startswith("#"):
-                break
-            k, _, v = line[1:].partition(":")
-            info[k.strip()] = v.strip()
+    info = comment_header(p)
     df = pd.read_csv(p, comment="#")
     if "log_posterior" not in df.columns or df.empty:
         raise FormatError(f"ensemble file {p}: needs a log_posterior column and at least one set")
@@ -510,11 +509,6 @@ def identifiability(ensemble: Ensemble, priors: Sequence[Prior]) -> Identifiabil
     return Identifiability(table=pd.DataFrame(rows))
 
 
-def _resumed(ens: Ensemble, source: str) -> Ensemble:
-    """``ens`` with its header saying which chain it continues."""
-    return Ensemble(ens.parameters, ens.log_posterior, {**ens.info, "resumed_from": source})
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Sample and write the shipped ensemble: ``python -m letrolab.model.ensemble``."""
     import argparse
@@ -536,14 +530,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="no sampling: write this chain with --burn more steps dropped, thinned to --thin",
     )
     args = ap.parse_args(argv)
-    priors = load_priors()
     if args.subsample:
         ens = load_ensemble(args.subsample).subsample(burn=args.burn, thin=args.thin)
         if args.history:
-            ens = Ensemble(ens.parameters, ens.log_posterior, {**ens.info, "history": args.history})
+            ens = ens.with_info(history=args.history)
         ens.save(args.out)
         print(ens.report())
         return 0
+    priors = load_priors()
     lik = Likelihood(priors)
     kw = {
         "n_walkers": args.walkers,
@@ -556,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.resume:
         kw["start"] = last_positions(load_ensemble(args.resume), lik.names)
         kw["n_walkers"] = kw["start"].shape[0]
-        kw["checkpoint"] = lambda e: _resumed(e, args.resume).save(args.out)
+        kw["checkpoint"] = lambda e: e.with_info(resumed_from=args.resume).save(args.out)
     if args.workers > 1:
         import multiprocessing as mp
 
@@ -565,7 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         ens = sample_ensemble(lik, thin=args.thin, seed=args.seed, **kw)
     if args.resume:
-        ens = _resumed(ens, args.resume)
+        ens = ens.with_info(resumed_from=args.resume)
     ens.save(args.out)
     print(ens.report())
     print(identifiability(ens, priors).report())
